@@ -1,0 +1,334 @@
+//===- UoELayerOps.td - layer ops ---------------------------*- tablegen -*-===//
+//
+// Level 1 of the IR: what a model description says. UoE layers (`uome`,
+// `smha`), the token-choice MoE baseline (`moe`), the dense layers they are
+// decomposed from (`dense_mlp`, `attention`) and the norms of the two block
+// layouts. `--uoe-expand-layers` rewrites the expert layers into routing and
+// expert ops.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_DIALECT_UOELAYEROPS_TD
+#define UOE_DIALECT_UOELAYEROPS_TD
+
+include "dialect/UoEBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// uoe.dense_mlp
+//===----------------------------------------------------------------------===//
+
+def UoE_DenseMlpOp : UoE_Op<"dense_mlp",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "dense MLP `act(x W1 + b1) W2 + b2` (spec §1)";
+  let description = [{
+    `input: [..., d]`, `w1: [d, F]` (`[d, 2F]` as `[gate | up]` with
+    `swiglu`), `b1` of `w1`'s width, `w2: [F, d]`, `b2: [d]`.
+
+    Constraints:
+    - (C1) `w1` is `[d, F1]` with `d` the last dimension of `input`, and `b1` is `[F1]`.
+    - (C2) `w2` is `[F, d]` with `F = F1` (`F1 / 2` with `swiglu`, `F1` even).
+    - (C3) `b2` is `[d]`.
+    - (C4) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.dense_mlp %x, up(%w1, %b1), down(%w2, %b2) activation gelu
+        : tensor<4x16x32xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<64x32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$w1,
+                       UoE_FloatTensor:$b1, UoE_FloatTensor:$w2,
+                       UoE_FloatTensor:$b2,
+                       DefaultValuedAttr<UoE_ActivationAttr, "Activation::Gelu">:$activation);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `up` `(` $w1 `,` $b1 `)` `,` `down` `(` $w2 `,` $b2 `)`
+    `activation` $activation attr-dict `:` type($input) `,` type($w1) `,`
+    type($b1) `,` type($w2) `,` type($b2)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// uoe.attention
+//===----------------------------------------------------------------------===//
+
+def UoE_AttentionOp : UoE_Op<"attention",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "dense multi-head self-attention";
+  let description = [{
+    `input: [B, T, d]`; `wqkv: [3, d, d]` stacks the query, key and value
+    projections and `bqkv: [3, d]` their biases; `wo: [d, d]`, `bo: [d]`.
+    `heads` heads of width `d / heads`; optional causal mask, key padding
+    mask `[B, T]` (true = padding) and rotary embedding at the original
+    positions.
+
+    Constraints:
+    - (C1) `input` has rank 3.
+    - (C2) `heads >= 1` divides `d`; with rotary embedding `d / heads` is even.
+    - (C3) `wqkv` is `[3, d, d]`, `bqkv` `[3, d]`, `wo` `[d, d]` and `bo` `[d]`.
+    - (C4) `key_padding`, when present, is `[B, T]`.
+    - (C5) `rope` is `none` or `original`: dense attention has no compacted order.
+    - (C6) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.attention %x, qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 causal
+        : tensor<2x16x32xf32>, tensor<3x32x32xf32>, tensor<3x32xf32>, tensor<32x32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wqkv,
+                       UoE_FloatTensor:$bqkv, UoE_FloatTensor:$wo,
+                       UoE_FloatTensor:$bo, Optional<UoE_MaskTensor>:$key_padding,
+                       I64Attr:$heads, UnitAttr:$causal,
+                       DefaultValuedAttr<UoE_RopeModeAttr, "RopeMode::None">:$rope,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$rope_base);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `qkv` `(` $wqkv `,` $bqkv `)` `,` `out` `(` $wo `,` $bo `)`
+    (`key_padding` $key_padding^)? `heads` $heads (`causal` $causal^)?
+    (`rope` $rope^)? attr-dict `:` type($input) `,` type($wqkv) `,`
+    type($bqkv) `,` type($wo) `,` type($bo) (`,` type($key_padding)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// uoe.uome
+//===----------------------------------------------------------------------===//
+
+def UoE_UomeOp : UoE_Op<"uome",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Union of MLP Experts (spec §6)";
+  let description = [{
+    `input: [N0, N1, d]`. Routes with `router(wg, bg)` and `score`, keeps
+    each token's `top` experts, normalises over axis 0 (`eps`,
+    `norm_capacity`), then every expert selects `floor(capacity * N1 / P)`
+    patches of `P = patch` tokens along axis 1, computes
+    `act(Xs W1s_e + b1s_e) W2s_e + b2s_e` on them and the outputs are combined
+    (`union` or `gated`). Weights use the stacked layout:
+    `w1: [E, d, Fe]` (`[E, d, 2Fe]` with `swiglu`), `b1: [E, Fe]`,
+    `w2: [E, Fe, d]`, `b2: [E, d]` (a full-width bias per expert, added once
+    per expert that processed the token, as in the authors' code).
+
+    Constraints:
+    - (C1) `input` has rank 3.
+    - (C2) the router is `wg: [E, d]`, `bg: [E]`.
+    - (C3) the experts are `w1: [E, d, F1]`, `b1: [E, F1]`, `w2: [E, Fe, d]`,
+      `b2: [E, d]` with `Fe = F1` (`F1 / 2`, `F1` even, with `swiglu`).
+    - (C4) `1 <= top <= E`.
+    - (C5) `patch >= 1` divides `N1`; `0 < capacity` and
+      `1 <= floor(capacity * N1 / patch) <= N1 / patch`.
+    - (C6) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2)
+        top 2 capacity 5.000000e-01 activation gelu union
+        : tensor<16x4x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>,
+          tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wg,
+                       UoE_FloatTensor:$bg, UoE_FloatTensor:$w1,
+                       UoE_FloatTensor:$b1, UoE_FloatTensor:$w2,
+                       UoE_FloatTensor:$b2,
+                       I64Attr:$top,
+                       DefaultValuedAttr<F64Attr, "0.5">:$capacity,
+                       DefaultValuedAttr<I64Attr, "1">:$patch,
+                       DefaultValuedAttr<UoE_ActivationAttr, "Activation::Gelu">:$activation,
+                       UoE_CombineModeAttr:$combine,
+                       DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$eps,
+                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `router` `(` $wg `,` $bg `)` `,` `up` `(` $w1 `,` $b1 `)` `,`
+    `down` `(` $w2 `,` $b2 `)` `top` $top `capacity` $capacity
+    (`patch` $patch^)? `activation` $activation $combine attr-dict `:`
+    type($input) `,` type($wg) `,` type($bg) `,` type($w1) `,` type($b1) `,`
+    type($w2) `,` type($b2)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts();
+    /// The static capacity `L = floor(capacity * N1 / patch)`.
+    int64_t getSelectedPatches();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// uoe.smha
+//===----------------------------------------------------------------------===//
+
+def UoE_SmhaOp : UoE_Op<"smha",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "Selective Multi-Head Attention (spec §6)";
+  let description = [{
+    `input: [B, T, d]` with `heads` heads of width `dh = d / heads`, grouped
+    into `E` head-group experts of `heads / E` heads (`De = d / E` columns).
+    Routes, keeps each token's `top` experts, normalises over axis 0, then
+    every expert selects its tokens with dynamic capacity, computes
+    `q, k, v` on them only, attends over them (`uoe.selective_attention`:
+    causal and key-padding masks by original position, rotary embedding in
+    `compacted` or `original` mode) and projects with its row block of `Wo`
+    plus its own `bo`; outputs are combined (`union` or `gated`).
+    Weights: `wqkv: [3, E, d, De]`, `bqkv: [3, E, De]`, `wo: [E, De, d]`,
+    `bo: [E, d]`.
+
+    Constraints:
+    - (C1) `input` has rank 3.
+    - (C2) the router is `wg: [E, d]`, `bg: [E]`.
+    - (C3) `heads >= 1` divides `d`, `E` divides `heads`; with rotary
+      embedding `dh` is even.
+    - (C4) `wqkv` is `[3, E, d, De]`, `bqkv` `[3, E, De]`, `wo` `[E, De, d]`,
+      `bo` `[E, d]`, `De = d / E`.
+    - (C5) `1 <= top <= E`.
+    - (C6) `key_padding`, when present, is `[B, T]`.
+    - (C7) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo)
+        heads 4 top 1 causal rope compacted union
+        : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>,
+          tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wg,
+                       UoE_FloatTensor:$bg, UoE_FloatTensor:$wqkv,
+                       UoE_FloatTensor:$bqkv, UoE_FloatTensor:$wo,
+                       UoE_FloatTensor:$bo, Optional<UoE_MaskTensor>:$key_padding,
+                       I64Attr:$heads, I64Attr:$top, UnitAttr:$causal,
+                       DefaultValuedAttr<UoE_RopeModeAttr, "RopeMode::None">:$rope,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$rope_base,
+                       UoE_CombineModeAttr:$combine,
+                       DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$eps,
+                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `router` `(` $wg `,` $bg `)` `,` `qkv` `(` $wqkv `,` $bqkv `)`
+    `,` `out` `(` $wo `,` $bo `)` (`key_padding` $key_padding^)? `heads` $heads
+    `top` $top (`causal` $causal^)? (`rope` $rope^)? $combine attr-dict `:`
+    type($input) `,` type($wg) `,` type($bg) `,` type($wqkv) `,` type($bqkv)
+    `,` type($wo) `,` type($bo) (`,` type($key_padding)^)?
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// uoe.moe
+//===----------------------------------------------------------------------===//
+
+def UoE_MoeOp : UoE_Op<"moe",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "token-choice top-k Mixture of Experts (Switch / GShard / Mixtral)";
+  let description = [{
+    `input: [..., d]`. Every token picks its `top` experts by router
+    probability (stable) and the output is the sum of those experts'
+    outputs `act(x W1s_e + b1s_e) W2s_e + b2s_e`, weighted by the
+    probabilities (renormalised over the selected experts with `renormalize`).
+    Weights as in `uoe.uome`.
+
+    Constraints:
+    - (C1) `input` has rank at least 2.
+    - (C2) the router is `wg: [E, d]`, `bg: [E]`.
+    - (C3) the experts are `w1: [E, d, F1]`, `b1: [E, F1]`, `w2: [E, Fe, d]`,
+      `b2: [E, d]` with `Fe = F1` (`F1 / 2`, `F1` even, with `swiglu`).
+    - (C4) `1 <= top <= E`.
+    - (C5) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.moe %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2)
+        top 2 renormalize activation silu
+        : tensor<64x32xf32>, tensor<8x32xf32>, tensor<8xf32>, tensor<8x32x16xf32>,
+          tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wg,
+                       UoE_FloatTensor:$bg, UoE_FloatTensor:$w1,
+                       UoE_FloatTensor:$b1, UoE_FloatTensor:$w2,
+                       UoE_FloatTensor:$b2, I64Attr:$top, UnitAttr:$renormalize,
+                       DefaultValuedAttr<UoE_ActivationAttr, "Activation::Gelu">:$activation,
+                       DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `router` `(` $wg `,` $bg `)` `,` `up` `(` $w1 `,` $b1 `)` `,`
+    `down` `(` $w2 `,` $b2 `)` `top` $top (`renormalize` $renormalize^)?
+    `activation` $activation attr-dict `:` type($input) `,` type($wg) `,`
+    type($bg) `,` type($w1) `,` type($b1) `,` type($w2) `,` type($b2)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Norms (spec §6, blocks)
+//===----------------------------------------------------------------------===//
+
+def UoE_LayerNormOp : UoE_Op<"layer_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "LayerNorm over the last dimension";
+  let description = [{
+    `(x - mean) / sqrt(var + eps) * gamma + beta` over the last dimension `d`
+    (biased variance), as in the post-LN blocks of the authors' language model.
+
+    Constraints:
+    - (C1) `gamma` and `beta` are `[d]` with `d` the last dimension of `input`.
+    - (C2) `eps > 0`.
+    - (C3) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.layer_norm %x, %gamma, %beta eps 1.000000e-05
+        : tensor<2x16x32xf32>, tensor<32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$gamma,
+                       UoE_FloatTensor:$beta,
+                       DefaultValuedAttr<F64Attr, "1.0e-5">:$eps);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `,` $beta `eps` $eps attr-dict `:` type($input) `,`
+    type($gamma) `,` type($beta)
+  }];
+  let hasVerifier = 1;
+}
+
+def UoE_RmsNormOp : UoE_Op<"rms_norm",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "RMSNorm over the last dimension";
+  let description = [{
+    `x / sqrt(mean(x^2) + eps) * gamma` over the last dimension, computed in
+    float32 at least (the pre-RMSNorm blocks of the authors' LRA model use
+    `eps = 1e-6`).
+
+    Constraints:
+    - (C1) `gamma` is `[d]` with `d` the last dimension of `input`.
+    - (C2) `eps > 0`.
+    - (C3) all element types agree (the result has the type of `input`).
+
+    Example:
+    ```mlir
+    %y = uoe.rms_norm %x, %gamma eps 9.9999999999999995E-7 : tensor<2x16x32xf32>, tensor<32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$gamma,
+                       DefaultValuedAttr<F64Attr, "1.0e-6">:$eps);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $gamma `eps` $eps attr-dict `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // UOE_DIALECT_UOELAYEROPS_TD

@@ -1,0 +1,645 @@
+//===- UoEOps.cpp - verifiers and folders of the uoe ops -----------------===//
+//
+// Verifiers for every op of the `uoe` dialect. Each check carries the label
+// of the constraint it implements (`// data_select_c3`), as numbered in the
+// op's description in the .td files; test/dialect/invalid-*.mlir has one
+// `expected-error` case per label. Messages name the offending operand, the
+// symbolic shape it must have and the type it has.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/UoEOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+//===----------------------------------------------------------------------===//
+// Shape-check helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A named value being checked, for messages: "w1 (tensor<4x32x16xf32>)".
+struct Named {
+  StringRef name;
+  Value value;
+  RankedTensorType type() const {
+    return cast<RankedTensorType>(value.getType());
+  }
+  ArrayRef<int64_t> shape() const { return type().getShape(); }
+};
+
+/// Writes a shape as `[3, 4, ?]`.
+std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << "[";
+  llvm::interleaveComma(shape, os, [&](int64_t dim) {
+    if (ShapedType::isDynamic(dim))
+      os << "?";
+    else
+      os << dim;
+  });
+  os << "]";
+  return text;
+}
+
+/// Checks that `v` has exactly the shape `expected` (a `?` in `expected`
+/// requires a `?`); `symbolic` spells the expected shape in the spec's
+/// letters, e.g. "[E, d]".
+LogicalResult expectShape(Operation *op, const Named &v, StringRef symbolic,
+                          ArrayRef<int64_t> expected) {
+  if (v.shape() == expected)
+    return success();
+  return op->emitOpError()
+         << v.name << " must be " << symbolic << " = " << formatShape(expected)
+         << ", but it is " << v.value.getType();
+}
+
+/// Checks that all values have the same element type.
+LogicalResult expectSameElementType(Operation *op, ArrayRef<Named> values) {
+  Type first = values.front().type().getElementType();
+  for (const Named &v : values.drop_front()) {
+    if (v.type().getElementType() != first)
+      return op->emitOpError()
+             << "element types differ: " << values.front().name << " has "
+             << first << " but " << v.name << " has "
+             << v.type().getElementType();
+  }
+  return success();
+}
+
+/// Checks that `v` has rank `rank`.
+LogicalResult expectRank(Operation *op, const Named &v, int64_t rank,
+                         StringRef symbolic) {
+  if (v.type().getRank() == rank)
+    return success();
+  return op->emitOpError() << v.name << " must have rank " << rank << " ("
+                           << symbolic << "), but it is " << v.value.getType();
+}
+
+/// Checks `1 <= top <= experts`.
+LogicalResult expectTopK(Operation *op, int64_t top, int64_t experts) {
+  if (top >= 1 && top <= experts)
+    return success();
+  return op->emitOpError() << "top (" << top << ") must be between 1 and the "
+                           << "number of experts (" << experts << ")";
+}
+
+/// Checks the router weights `wg: [E, d]`, `bg: [E]` against the model
+/// width `d` and returns `E`.
+FailureOr<int64_t> verifyRouterWeights(Operation *op, int64_t d, Named wg,
+                                       Named bg) {
+  if (failed(expectRank(op, wg, 2, "[E, d]")))
+    return failure();
+  int64_t experts = wg.shape()[0];
+  if (failed(expectShape(op, wg, "[E, d]", {experts, d})) ||
+      failed(expectShape(op, bg, "[E]", {experts})))
+    return failure();
+  return experts;
+}
+
+/// The expert (or dense) MLP width: `F1 / 2` for SwiGLU, whose first GEMM
+/// produces the [gate | up] halves, else `F1`.
+FailureOr<int64_t> hiddenWidth(Operation *op, StringRef name, int64_t f1,
+                               Activation act) {
+  if (act != Activation::SwiGlu)
+    return f1;
+  if (f1 % 2 != 0)
+    return op->emitOpError() << "swiglu needs an even width of " << name
+                             << " ([gate | up] halves), but it is " << f1;
+  return f1 / 2;
+}
+
+/// Checks stacked expert weights `w1: [E, d, F1]`, `b1: [E, F1]`,
+/// `w2: [E, Fe, d]`, `b2: [E, d]` (uome_c3, moe_c3).
+LogicalResult verifyExpertMlpWeights(Operation *op, int64_t experts, int64_t d,
+                                     Named w1, Named b1, Named w2, Named b2,
+                                     Activation act) {
+  if (failed(expectRank(op, w1, 3, "[E, d, Fe]")))
+    return failure();
+  int64_t f1 = w1.shape()[2];
+  FailureOr<int64_t> fe = hiddenWidth(op, "w1", f1, act);
+  if (failed(fe))
+    return failure();
+  if (failed(expectShape(op, w1, "[E, d, Fe]", {experts, d, f1})) ||
+      failed(expectShape(op, b1, "[E, Fe]", {experts, f1})) ||
+      failed(expectShape(op, w2, "[E, Fe, d]", {experts, *fe, d})) ||
+      failed(expectShape(op, b2, "[E, d]", {experts, d})))
+    return failure();
+  return success();
+}
+
+/// Checks an optional key padding mask `[B, T]`.
+LogicalResult verifyKeyPadding(Operation *op, Value mask, int64_t b,
+                               int64_t t) {
+  if (!mask)
+    return success();
+  return expectShape(op, {"key_padding", mask}, "[B, T]", {b, t});
+}
+
+/// Multiplies a dimension that may be dynamic.
+int64_t mulDim(int64_t dim, int64_t factor) {
+  return ShapedType::isDynamic(dim) ? ShapedType::kDynamic : dim * factor;
+}
+
+/// Checks `1 <= patch` dividing `n` (data_select_c2, dispatch_c3, ...).
+LogicalResult expectPatchDivides(Operation *op, int64_t patch, int64_t n,
+                                 StringRef what) {
+  if (patch < 1)
+    return op->emitOpError() << "patch size (" << patch
+                             << ") must be at least 1";
+  if (n % patch != 0)
+    return op->emitOpError() << "patch size (" << patch << ") must divide "
+                             << what << " (" << n << ")";
+  return success();
+}
+
+/// The static capacity `floor(capacity * patches)` and its bounds
+/// (data_select_c3, uome_c5).
+FailureOr<int64_t> staticCapacity(Operation *op, double capacity,
+                                  int64_t patches) {
+  if (!(capacity > 0.0))
+    return op->emitOpError() << "capacity (" << capacity
+                             << ") must be positive";
+  auto selected = static_cast<int64_t>(std::floor(capacity * patches));
+  if (selected < 1)
+    return op->emitOpError() << "capacity (" << capacity << ") selects no patch of "
+                             << patches;
+  if (selected > patches)
+    return op->emitOpError() << "capacity (" << capacity << ") selects "
+                             << selected << " patches, more than the " << patches
+                             << " patches there are";
+  return selected;
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Layer ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult DenseMlpOp::verify() {
+  Named x{"input", getInput()}, w1{"w1", getW1()}, b1{"b1", getB1()},
+      w2{"w2", getW2()}, b2{"b2", getB2()}, y{"result", getResult()};
+  if (x.type().getRank() < 1)
+    return emitOpError() << "input must have rank at least 1 ([..., d])";
+  int64_t d = x.shape().back();
+  // dense_mlp_c1
+  if (failed(expectRank(*this, w1, 2, "[d, F]")))
+    return failure();
+  int64_t f1 = w1.shape()[1];
+  if (failed(expectShape(*this, w1, "[d, F]", {d, f1})) ||
+      failed(expectShape(*this, b1, "[F]", {f1})))
+    return failure();
+  // dense_mlp_c2
+  FailureOr<int64_t> f = hiddenWidth(*this, "w1", f1, getActivation());
+  if (failed(f) || failed(expectShape(*this, w2, "[F, d]", {*f, d})))
+    return failure();
+  // dense_mlp_c3
+  if (failed(expectShape(*this, b2, "[d]", {d})))
+    return failure();
+  // dense_mlp_c4
+  return expectSameElementType(*this, {x, w1, b1, w2, b2, y});
+}
+
+LogicalResult AttentionOp::verify() {
+  Named x{"input", getInput()}, wqkv{"wqkv", getWqkv()},
+      bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()}, bo{"bo", getBo()},
+      y{"result", getResult()};
+  // attention_c1
+  if (failed(expectRank(*this, x, 3, "[B, T, d]")))
+    return failure();
+  int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
+  int64_t heads = getHeads();
+  // attention_c2
+  if (heads < 1 || d % heads != 0)
+    return emitOpError() << "heads (" << heads
+                         << ") must be positive and divide the width d (" << d
+                         << ")";
+  if (getRope() != RopeMode::None && (d / heads) % 2 != 0)
+    return emitOpError() << "rotary embedding needs an even head width, but "
+                         << "d / heads = " << d / heads;
+  // attention_c3
+  if (failed(expectShape(*this, wqkv, "[3, d, d]", {3, d, d})) ||
+      failed(expectShape(*this, bqkv, "[3, d]", {3, d})) ||
+      failed(expectShape(*this, wo, "[d, d]", {d, d})) ||
+      failed(expectShape(*this, bo, "[d]", {d})))
+    return failure();
+  // attention_c4
+  if (failed(verifyKeyPadding(*this, getKeyPadding(), b, t)))
+    return failure();
+  // attention_c5
+  if (getRope() == RopeMode::Compacted)
+    return emitOpError() << "rope 'compacted' needs selected tokens; dense "
+                         << "attention takes 'none' or 'original'";
+  // attention_c6
+  return expectSameElementType(*this, {x, wqkv, bqkv, wo, bo, y});
+}
+
+int64_t UomeOp::getNumExperts() { return getWg().getType().getShape()[0]; }
+
+int64_t UomeOp::getSelectedPatches() {
+  int64_t patches = getInput().getType().getShape()[1] / getPatch();
+  return static_cast<int64_t>(
+      std::floor(getCapacity().convertToDouble() * patches));
+}
+
+LogicalResult UomeOp::verify() {
+  Named x{"input", getInput()}, wg{"wg", getWg()}, bg{"bg", getBg()},
+      w1{"w1", getW1()}, b1{"b1", getB1()}, w2{"w2", getW2()},
+      b2{"b2", getB2()}, y{"result", getResult()};
+  // uome_c1
+  if (failed(expectRank(*this, x, 3, "[N0, N1, d]")))
+    return failure();
+  int64_t n1 = x.shape()[1], d = x.shape()[2];
+  // uome_c2
+  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
+  if (failed(experts))
+    return failure();
+  // uome_c3
+  if (failed(verifyExpertMlpWeights(*this, *experts, d, w1, b1, w2, b2,
+                                    getActivation())))
+    return failure();
+  // uome_c4
+  if (failed(expectTopK(*this, getTop(), *experts)))
+    return failure();
+  // uome_c5
+  if (failed(expectPatchDivides(*this, getPatch(), n1, "the selection axis N1")) ||
+      failed(staticCapacity(*this, getCapacity().convertToDouble(),
+                            n1 / getPatch())))
+    return failure();
+  // uome_c6
+  return expectSameElementType(*this, {x, wg, bg, w1, b1, w2, b2, y});
+}
+
+int64_t SmhaOp::getNumExperts() { return getWg().getType().getShape()[0]; }
+
+LogicalResult SmhaOp::verify() {
+  Named x{"input", getInput()}, wg{"wg", getWg()}, bg{"bg", getBg()},
+      wqkv{"wqkv", getWqkv()}, bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()},
+      bo{"bo", getBo()}, y{"result", getResult()};
+  // smha_c1
+  if (failed(expectRank(*this, x, 3, "[B, T, d]")))
+    return failure();
+  int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
+  // smha_c2
+  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
+  if (failed(experts))
+    return failure();
+  // smha_c3
+  int64_t heads = getHeads();
+  if (heads < 1 || d % heads != 0)
+    return emitOpError() << "heads (" << heads
+                         << ") must be positive and divide the width d (" << d
+                         << ")";
+  if (heads % *experts != 0)
+    return emitOpError() << "the " << *experts
+                         << " experts must split the heads (" << heads
+                         << ") into equal groups";
+  if (getRope() != RopeMode::None && (d / heads) % 2 != 0)
+    return emitOpError() << "rotary embedding needs an even head width, but "
+                         << "d / heads = " << d / heads;
+  // smha_c4
+  int64_t de = d / *experts;
+  if (failed(expectShape(*this, wqkv, "[3, E, d, De]", {3, *experts, d, de})) ||
+      failed(expectShape(*this, bqkv, "[3, E, De]", {3, *experts, de})) ||
+      failed(expectShape(*this, wo, "[E, De, d]", {*experts, de, d})) ||
+      failed(expectShape(*this, bo, "[E, d]", {*experts, d})))
+    return failure();
+  // smha_c5
+  if (failed(expectTopK(*this, getTop(), *experts)))
+    return failure();
+  // smha_c6
+  if (failed(verifyKeyPadding(*this, getKeyPadding(), b, t)))
+    return failure();
+  // smha_c7
+  return expectSameElementType(*this, {x, wg, bg, wqkv, bqkv, wo, bo, y});
+}
+
+int64_t MoeOp::getNumExperts() { return getWg().getType().getShape()[0]; }
+
+LogicalResult MoeOp::verify() {
+  Named x{"input", getInput()}, wg{"wg", getWg()}, bg{"bg", getBg()},
+      w1{"w1", getW1()}, b1{"b1", getB1()}, w2{"w2", getW2()},
+      b2{"b2", getB2()}, y{"result", getResult()};
+  // moe_c1
+  if (x.type().getRank() < 2)
+    return emitOpError() << "input must have rank at least 2 ([..., N, d]), "
+                         << "but it is " << x.value.getType();
+  int64_t d = x.shape().back();
+  // moe_c2
+  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
+  if (failed(experts))
+    return failure();
+  // moe_c3
+  if (failed(verifyExpertMlpWeights(*this, *experts, d, w1, b1, w2, b2,
+                                    getActivation())))
+    return failure();
+  // moe_c4
+  if (failed(expectTopK(*this, getTop(), *experts)))
+    return failure();
+  // moe_c5
+  return expectSameElementType(*this, {x, wg, bg, w1, b1, w2, b2, y});
+}
+
+/// Shared by the two norms: `gamma` (and `beta`) are `[d]`, `eps > 0`.
+static LogicalResult verifyNorm(Operation *op, Named x, ArrayRef<Named> params,
+                                double eps, Named y) {
+  if (x.type().getRank() < 1)
+    return op->emitOpError() << "input must have rank at least 1 ([..., d])";
+  int64_t d = x.shape().back();
+  // layer_norm_c1, rms_norm_c1
+  for (const Named &p : params)
+    if (failed(expectShape(op, p, "[d]", {d})))
+      return failure();
+  // layer_norm_c2, rms_norm_c2
+  if (!(eps > 0.0))
+    return op->emitOpError() << "eps (" << eps << ") must be positive";
+  // layer_norm_c3, rms_norm_c3
+  SmallVector<Named> all{x};
+  all.append(params.begin(), params.end());
+  all.push_back(y);
+  return expectSameElementType(op, all);
+}
+
+LogicalResult LayerNormOp::verify() {
+  return verifyNorm(*this, {"input", getInput()},
+                    {{"gamma", getGamma()}, {"beta", getBeta()}},
+                    getEps().convertToDouble(), {"result", getResult()});
+}
+
+LogicalResult RmsNormOp::verify() {
+  return verifyNorm(*this, {"input", getInput()}, {{"gamma", getGamma()}},
+                    getEps().convertToDouble(), {"result", getResult()});
+}
+
+//===----------------------------------------------------------------------===//
+// Routing ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult RouterOp::verify() {
+  Named x{"input", getInput()}, wg{"weight", getWeight()},
+      bg{"bias", getBias()}, p{"probs", getProbs()};
+  if (x.type().getRank() < 1)
+    return emitOpError() << "input must have rank at least 1 ([..., d])";
+  int64_t d = x.shape().back();
+  // router_c1, router_c2
+  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
+  if (failed(experts))
+    return failure();
+  // router_c3
+  SmallVector<int64_t> expected(x.shape().drop_back());
+  expected.push_back(*experts);
+  if (failed(expectShape(*this, p, "[..., E]", expected)))
+    return failure();
+  // router_c4
+  return expectSameElementType(*this, {x, wg, bg, p});
+}
+
+LogicalResult TokenChoiceOp::verify() {
+  auto type = getProbs().getType();
+  if (type.getRank() < 1)
+    return emitOpError() << "probs must have rank at least 1 ([..., E])";
+  // token_choice_c1
+  if (failed(expectTopK(*this, getTop(), type.getShape().back())))
+    return failure();
+  if (std::optional<int64_t> axis = getAxis()) {
+    // token_choice_c2
+    if (*axis < 0 || *axis >= type.getRank() - 1)
+      return emitOpError() << "normalisation axis (" << *axis
+                           << ") must be a leading axis of probs, in [0, "
+                           << type.getRank() - 1 << ")";
+    // token_choice_c3
+    if (!(getEps().convertToDouble() >= 0.0) ||
+        !(getCapacity().convertToDouble() > 0.0))
+      return emitOpError() << "normalisation needs eps >= 0 and capacity > 0, "
+                           << "but eps = " << getEps().convertToDouble()
+                           << " and capacity = "
+                           << getCapacity().convertToDouble();
+  }
+  return success();
+}
+
+OpFoldResult TokenChoiceOp::fold(FoldAdaptor) {
+  // Keeping every expert without normalisation leaves the scores unchanged.
+  if (!getAxis() && !getRenormalize() &&
+      getTop() == getProbs().getType().getShape().back())
+    return getProbs();
+  return {};
+}
+
+int64_t DataSelectOp::getNumPatches() {
+  return getScores().getType().getShape()[1] / getPatch();
+}
+
+LogicalResult DataSelectOp::verify() {
+  Named s{"scores", getScores()}, pos{"positions", getPositions()},
+      w{"weights", getWeights()};
+  // data_select_c1
+  if (failed(expectRank(*this, s, 3, "[R, N, E]")))
+    return failure();
+  int64_t r = s.shape()[0], n = s.shape()[1], e = s.shape()[2];
+  // data_select_c2
+  if (failed(expectPatchDivides(*this, getPatch(), n, "the token count N")))
+    return failure();
+  int64_t l = ShapedType::kDynamic;
+  if (std::optional<APFloat> capacity = getCapacity()) {
+    // data_select_c3
+    FailureOr<int64_t> selected =
+        staticCapacity(*this, capacity->convertToDouble(), n / getPatch());
+    if (failed(selected))
+      return failure();
+    l = *selected;
+  }
+  // data_select_c4
+  if (failed(expectRank(*this, pos, 3, "[E, R, L]")))
+    return failure();
+  int64_t resultL = pos.shape()[2];
+  if (isDynamic() && !ShapedType::isDynamic(resultL))
+    return emitOpError() << "dynamic capacity needs a dynamic L ('?'), but "
+                         << "positions is " << pos.value.getType();
+  if (!isDynamic() && resultL != l)
+    return emitOpError() << "capacity selects L = floor(capacity * N / P) = "
+                         << l << " patches, but positions is "
+                         << pos.value.getType();
+  // data_select_c5
+  if (failed(expectShape(*this, pos, "[E, R, L]", {e, r, l})) ||
+      failed(expectShape(*this, w, "[E, R, L]", {e, r, l})))
+    return failure();
+  return expectSameElementType(*this, {s, w});
+}
+
+LogicalResult ExpertSelectOp::verify() {
+  Named p{"probs", getProbs()}, idx{"experts", getExperts()},
+      w{"weights", getWeights()};
+  // expert_select_c1
+  if (p.type().getRank() < 1)
+    return emitOpError() << "probs must have rank at least 1 ([..., E])";
+  // expert_select_c2
+  if (failed(expectTopK(*this, getTop(), p.shape().back())))
+    return failure();
+  // expert_select_c3
+  SmallVector<int64_t> expected(p.shape().drop_back());
+  expected.push_back(getTop());
+  if (failed(expectShape(*this, idx, "[..., top]", expected)) ||
+      failed(expectShape(*this, w, "[..., top]", expected)))
+    return failure();
+  return expectSameElementType(*this, {p, w});
+}
+
+LogicalResult DispatchOp::verify() {
+  Named x{"input", getInput()}, pos{"positions", getPositions()},
+      y{"result", getResult()};
+  // dispatch_c1
+  if (failed(expectRank(*this, x, 3, "[R, N, d]")) ||
+      failed(expectRank(*this, pos, 3, "[E, R, L]")))
+    return failure();
+  int64_t r = x.shape()[0], n = x.shape()[1], d = x.shape()[2];
+  int64_t e = pos.shape()[0], l = pos.shape()[2];
+  // dispatch_c2
+  if (pos.shape()[1] != r)
+    return emitOpError() << "positions has " << pos.shape()[1]
+                         << " rows but input has " << r << " (input: "
+                         << x.value.getType()
+                         << ", positions: " << pos.value.getType() << ")";
+  // dispatch_c3
+  if (failed(expectPatchDivides(*this, getPatch(), n, "the token count N")))
+    return failure();
+  // dispatch_c4
+  if (failed(expectShape(*this, y, "[E, R, L*P, d]",
+                         {e, r, mulDim(l, getPatch()), d})))
+    return failure();
+  return expectSameElementType(*this, {x, y});
+}
+
+LogicalResult ExpertMatmulOp::verify() {
+  Named a{"lhs", getLhs()}, w{"rhs", getRhs()}, y{"result", getResult()};
+  // expert_matmul_c1
+  if (a.type().getRank() < 3)
+    return emitOpError() << "lhs must have rank at least 3 ([E, ..., M, K]), "
+                         << "but it is " << a.value.getType();
+  if (failed(expectRank(*this, w, 3, "[E, K, N]")))
+    return failure();
+  ArrayRef<int64_t> lhs = a.shape(), rhs = w.shape();
+  // expert_matmul_c2
+  if (lhs.front() != rhs[0])
+    return emitOpError() << "expert counts differ: lhs has " << lhs.front()
+                         << " experts (" << a.value.getType() << ") but rhs has "
+                         << rhs[0] << " (" << w.value.getType() << ")";
+  // expert_matmul_c3
+  if (lhs.back() != rhs[1])
+    return emitOpError() << "contraction sizes differ: lhs has K = "
+                         << lhs.back() << " (" << a.value.getType()
+                         << ") but rhs has K = " << rhs[1] << " ("
+                         << w.value.getType() << ")";
+  int64_t e = rhs[0], n = rhs[2];
+  SmallVector<Named> all{a, w, y};
+  // expert_matmul_c4
+  if (Value bias = getBias()) {
+    Named b{"bias", bias};
+    if (failed(expectShape(*this, b, "[E, N]", {e, n})))
+      return failure();
+    all.push_back(b);
+  }
+  // expert_matmul_c5
+  FailureOr<int64_t> width = hiddenWidth(*this, "rhs", n, getActivation());
+  if (failed(width))
+    return failure();
+  // expert_matmul_c6
+  SmallVector<int64_t> expected(lhs.drop_back());
+  expected.push_back(*width);
+  if (failed(expectShape(*this, y, "[E, ..., M, N]", expected)))
+    return failure();
+  return expectSameElementType(*this, all);
+}
+
+LogicalResult SelectiveAttentionOp::verify() {
+  Named q{"query", getQuery()}, k{"key", getKey()}, v{"value", getValue()},
+      pos{"positions", getPositions()}, y{"result", getResult()};
+  // selective_attention_c1
+  if (failed(expectRank(*this, q, 4, "[E, B, L, D]")))
+    return failure();
+  if (k.value.getType() != q.value.getType() ||
+      v.value.getType() != q.value.getType())
+    return emitOpError() << "query, key and value must have one type, but they "
+                         << "are " << q.value.getType() << ", "
+                         << k.value.getType() << " and " << v.value.getType();
+  int64_t e = q.shape()[0], b = q.shape()[1], l = q.shape()[2],
+          dim = q.shape()[3];
+  // selective_attention_c2
+  int64_t heads = getHeads();
+  if (heads < 1 || dim % heads != 0)
+    return emitOpError() << "heads (" << heads
+                         << ") must be positive and divide the expert width D ("
+                         << dim << ")";
+  if (getRope() != RopeMode::None && (dim / heads) % 2 != 0)
+    return emitOpError() << "rotary embedding needs an even head width, but "
+                         << "D / heads = " << dim / heads;
+  // selective_attention_c3
+  if (failed(expectShape(*this, pos, "[E, B, L]", {e, b, l})))
+    return failure();
+  // selective_attention_c4
+  if (Value mask = getKeyPadding()) {
+    Named m{"key_padding", mask};
+    if (failed(expectRank(*this, m, 2, "[B, T]")) ||
+        failed(expectShape(*this, m, "[B, T]", {b, m.shape()[1]})))
+      return failure();
+  }
+  // selective_attention_c5
+  if (y.value.getType() != q.value.getType())
+    return emitOpError() << "result must have the type of query ("
+                         << q.value.getType() << "), but it is "
+                         << y.value.getType();
+  return success();
+}
+
+LogicalResult CombineOp::verify() {
+  Named x{"input", getInput()}, pos{"positions", getPositions()},
+      y{"result", getResult()};
+  // combine_c1
+  if (failed(expectRank(*this, x, 4, "[E, R, L*P, d]")) ||
+      failed(expectRank(*this, pos, 3, "[E, R, L]")))
+    return failure();
+  int64_t e = pos.shape()[0], r = pos.shape()[1], l = pos.shape()[2];
+  int64_t d = x.shape()[3];
+  // combine_c2
+  if (failed(expectShape(*this, x, "[E, R, L*P, d]",
+                         {e, r, mulDim(l, getPatch()), d})))
+    return failure();
+  // combine_c3
+  bool gated = getMode() == CombineMode::Gated;
+  if (gated && !getWeights())
+    return emitOpError() << "gated mode needs weights";
+  if (!gated && getWeights())
+    return emitOpError() << "union mode takes no weights (every expert output "
+                         << "is added with weight 1)";
+  SmallVector<Named> all{x, y};
+  // combine_c4
+  if (Value weights = getWeights()) {
+    Named w{"weights", weights};
+    if (failed(expectShape(*this, w, "[E, R, L]", pos.shape())))
+      return failure();
+    all.push_back(w);
+  }
+  // combine_c5
+  if (failed(expectRank(*this, y, 3, "[R, N, d]")))
+    return failure();
+  int64_t n = y.shape()[1];
+  if (failed(expectShape(*this, y, "[R, N, d]", {r, n, d})) ||
+      failed(expectPatchDivides(*this, getPatch(), n, "the token count N")))
+    return failure();
+  return expectSameElementType(*this, all);
+}
+
+#define GET_OP_CLASSES
+#include "dialect/UoEOps.cpp.inc"

@@ -1,0 +1,255 @@
+//===- ExpandLayers.cpp - expert layers to routing and expert ops --------===//
+//
+// Expands the expert layer ops into level-2 ops, one pattern per layer:
+//
+//   uome:  router -> token_choice (normalise over axis 0) -> data_select
+//          (static capacity along axis 1) -> dispatch -> expert_matmul (W1,
+//          activation) -> expert_matmul (W2) -> combine
+//   smha:  as uome with dynamic capacity along T, three projections, then
+//          selective_attention over each head-group's tokens -> Wo -> combine
+//   moe:   router -> token_choice (per-token top-k, optional renormalise)
+//          -> data_select (dynamic: every expert takes the tokens that chose
+//          it, padded with zero-weight tokens) -> expert MLP -> gated combine
+//
+// The patterns only restate the spec in smaller ops; fusion and lowering are
+// later passes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::uoe {
+#define GEN_PASS_DEF_UOEEXPANDLAYERSPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::uoe
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+namespace {
+
+RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType) {
+  return RankedTensorType::get(shape, elementType);
+}
+
+/// The routed and selected form shared by the three layers: the selection
+/// positions, their weights and the dispatched tokens.
+struct Selection {
+  Value positions;
+  Value weights;
+  Value dispatched;
+};
+
+/// Emits router -> token_choice -> data_select -> dispatch for
+/// `x: [R, N, d]` routed over `E` experts.
+Selection emitRoutingAndDispatch(PatternRewriter &rewriter, Location loc,
+                                 Value x, Value wg, Value bg,
+                                 RouterScore score, int64_t top,
+                                 bool renormalize, std::optional<int64_t> axis,
+                                 double eps, double normCapacity,
+                                 int64_t patch,
+                                 std::optional<double> capacity) {
+  auto xType = cast<RankedTensorType>(x.getType());
+  Type elt = xType.getElementType();
+  int64_t r = xType.getShape()[0], n = xType.getShape()[1],
+          d = xType.getShape()[2];
+  int64_t e = cast<RankedTensorType>(wg.getType()).getShape()[0];
+  MLIRContext *ctx = rewriter.getContext();
+
+  auto probsType = tensorOf({r, n, e}, elt);
+  Value probs = RouterOp::create(rewriter, loc, probsType, x, wg, bg,
+                                 RouterScoreAttr::get(ctx, score));
+  IntegerAttr axisAttr = axis ? rewriter.getI64IntegerAttr(*axis) : nullptr;
+  Value scores = TokenChoiceOp::create(
+      rewriter, loc, probsType, probs, rewriter.getI64IntegerAttr(top),
+      renormalize ? rewriter.getUnitAttr() : nullptr, axisAttr,
+      rewriter.getF64FloatAttr(eps), rewriter.getF64FloatAttr(normCapacity));
+
+  int64_t l = ShapedType::kDynamic;
+  FloatAttr capacityAttr;
+  if (capacity) {
+    l = static_cast<int64_t>(std::floor(*capacity * (n / patch)));
+    capacityAttr = rewriter.getF64FloatAttr(*capacity);
+  }
+  auto select = DataSelectOp::create(
+      rewriter, loc, tensorOf({e, r, l}, rewriter.getI64Type()),
+      tensorOf({e, r, l}, elt), scores, rewriter.getI64IntegerAttr(patch),
+      capacityAttr);
+  int64_t rows = ShapedType::isDynamic(l) ? l : l * patch;
+  Value dispatched = DispatchOp::create(
+      rewriter, loc, tensorOf({e, r, rows, d}, elt), x, select.getPositions(),
+      rewriter.getI64IntegerAttr(patch));
+  return {select.getPositions(), select.getWeights(), dispatched};
+}
+
+/// Emits `act(xs W1 + b1)` then `. W2 + b2` per expert.
+Value emitExpertMlp(PatternRewriter &rewriter, Location loc, Value xs,
+                    Value w1, Value b1, Value w2, Value b2, Activation act) {
+  auto xsType = cast<RankedTensorType>(xs.getType());
+  int64_t fe = cast<RankedTensorType>(w2.getType()).getShape()[1];
+  int64_t d = xsType.getShape().back();
+  SmallVector<int64_t> hShape(xsType.getShape().drop_back());
+  hShape.push_back(fe);
+  MLIRContext *ctx = rewriter.getContext();
+  Value h = ExpertMatmulOp::create(rewriter, loc,
+                                   tensorOf(hShape, xsType.getElementType()),
+                                   xs, w1, b1, ActivationAttr::get(ctx, act));
+  hShape.back() = d;
+  return ExpertMatmulOp::create(
+      rewriter, loc, tensorOf(hShape, xsType.getElementType()), h, w2, b2,
+      ActivationAttr::get(ctx, Activation::None));
+}
+
+/// Emits the combine of `ys` into `resultType`, gated or union.
+Value emitCombine(PatternRewriter &rewriter, Location loc, Type resultType,
+                  Value ys, const Selection &sel, CombineMode mode,
+                  int64_t patch) {
+  Value weights = mode == CombineMode::Gated ? sel.weights : Value();
+  return CombineOp::create(rewriter, loc, resultType, ys, sel.positions,
+                           weights,
+                           CombineModeAttr::get(rewriter.getContext(), mode),
+                           rewriter.getI64IntegerAttr(patch));
+}
+
+struct ExpandUome : OpRewritePattern<UomeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(UomeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t patch = op.getPatch();
+    // Spec §6: normalise over axis 0, select along axis 1.
+    Selection sel = emitRoutingAndDispatch(
+        rewriter, loc, op.getInput(), op.getWg(), op.getBg(), op.getScore(),
+        op.getTop(), /*renormalize=*/false, /*axis=*/0,
+        op.getEps().convertToDouble(), op.getNormCapacity().convertToDouble(),
+        patch, op.getCapacity().convertToDouble());
+    Value ys = emitExpertMlp(rewriter, loc, sel.dispatched, op.getW1(),
+                             op.getB1(), op.getW2(), op.getB2(),
+                             op.getActivation());
+    rewriter.replaceOp(op, emitCombine(rewriter, loc, op.getType(), ys, sel,
+                                       op.getCombine(), patch));
+    return success();
+  }
+};
+
+struct ExpandSmha : OpRewritePattern<SmhaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// `stacked[index]` of a `[3, ...]` tensor, with the leading 3 dropped.
+  static Value slice(PatternRewriter &rewriter, Location loc, Value stacked,
+                     int64_t index) {
+    auto type = cast<RankedTensorType>(stacked.getType());
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+    offsets[0] = rewriter.getIndexAttr(index);
+    SmallVector<OpFoldResult> sizes, strides(rank, rewriter.getIndexAttr(1));
+    sizes.push_back(rewriter.getIndexAttr(1));
+    for (int64_t dim : type.getShape().drop_front())
+      sizes.push_back(rewriter.getIndexAttr(dim));
+    auto resultType =
+        tensorOf(type.getShape().drop_front(), type.getElementType());
+    return tensor::ExtractSliceOp::create(rewriter, loc, resultType, stacked,
+                                          offsets, sizes, strides);
+  }
+
+  LogicalResult matchAndRewrite(SmhaOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t experts = op.getNumExperts();
+    // Spec §6: route [B, T, d], normalise over the batch, dynamic L along T.
+    Selection sel = emitRoutingAndDispatch(
+        rewriter, loc, op.getInput(), op.getWg(), op.getBg(), op.getScore(),
+        op.getTop(), /*renormalize=*/false, /*axis=*/0,
+        op.getEps().convertToDouble(), op.getNormCapacity().convertToDouble(),
+        /*patch=*/1, /*capacity=*/std::nullopt);
+
+    auto xsType = cast<RankedTensorType>(sel.dispatched.getType());
+    int64_t de = cast<RankedTensorType>(op.getWo().getType()).getShape()[1];
+    SmallVector<int64_t> projShape(xsType.getShape().drop_back());
+    projShape.push_back(de);
+    auto projType = tensorOf(projShape, xsType.getElementType());
+    auto none = ActivationAttr::get(getContext(), Activation::None);
+    SmallVector<Value, 3> qkv;
+    for (int64_t i = 0; i < 3; ++i)
+      qkv.push_back(ExpertMatmulOp::create(
+          rewriter, loc, projType, sel.dispatched,
+          slice(rewriter, loc, op.getWqkv(), i),
+          slice(rewriter, loc, op.getBqkv(), i), none));
+
+    Value attended = SelectiveAttentionOp::create(
+        rewriter, loc, projType, qkv[0], qkv[1], qkv[2], sel.positions,
+        op.getKeyPadding(), rewriter.getI64IntegerAttr(op.getHeads() / experts),
+        op.getCausalAttr(), op.getRopeAttr(), op.getRopeBaseAttr(),
+        /*scale=*/FloatAttr());
+    Value ys = ExpertMatmulOp::create(rewriter, loc, xsType, attended,
+                                      op.getWo(), op.getBo(), none);
+    rewriter.replaceOp(op, emitCombine(rewriter, loc, op.getType(), ys, sel,
+                                       op.getCombine(), /*patch=*/1));
+    return success();
+  }
+};
+
+struct ExpandMoe : OpRewritePattern<MoeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MoeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    int64_t d = type.getShape().back();
+    int64_t tokens = type.getNumElements() / d;
+    if (ShapedType::isDynamic(tokens) || !type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "unsupported: dynamic input shape");
+
+    // All tokens form one row: x [..., d] -> [1, N, d].
+    auto flatType = tensorOf({1, tokens, d}, type.getElementType());
+    SmallVector<ReassociationIndices> toFlat(2);
+    for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+      toFlat[0].push_back(i);
+    toFlat[1].push_back(type.getRank() - 1);
+    Value flat = tensor::CollapseShapeOp::create(rewriter, loc, op.getInput(),
+                                                 toFlat);
+    flat = tensor::ExpandShapeOp::create(
+        rewriter, loc, flatType, flat,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+
+    Selection sel = emitRoutingAndDispatch(
+        rewriter, loc, flat, op.getWg(), op.getBg(), op.getScore(),
+        op.getTop(), op.getRenormalize(), /*axis=*/std::nullopt,
+        /*eps=*/0.0, /*normCapacity=*/1.0, /*patch=*/1,
+        /*capacity=*/std::nullopt);
+    Value ys = emitExpertMlp(rewriter, loc, sel.dispatched, op.getW1(),
+                             op.getB1(), op.getW2(), op.getB2(),
+                             op.getActivation());
+    Value combined = emitCombine(rewriter, loc, flatType, ys, sel,
+                                 CombineMode::Gated, /*patch=*/1);
+
+    Value result = tensor::CollapseShapeOp::create(
+        rewriter, loc, combined,
+        SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    result = tensor::ExpandShapeOp::create(rewriter, loc, type, result, toFlat);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct UoEExpandLayersPass
+    : uoe::impl::UoEExpandLayersPassBase<UoEExpandLayersPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateExpandLayersPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void uoe::populateExpandLayersPatterns(RewritePatternSet &patterns) {
+  patterns.add<ExpandUome, ExpandSmha, ExpandMoe>(patterns.getContext());
+}
