@@ -48,8 +48,9 @@ class UoE_I32Enum<string name, string description, list<I32EnumAttrCase> cases>
 
 class UoE_EnumAttr<UoE_I32Enum enumInfo, string mnemonic>
     : EnumAttr<UoE_Dialect, enumInfo, mnemonic> {
-  // Reads as a bare keyword inside op formats: `score softmax`.
-  let assemblyFormat = "`` $value";
+  // `#uoe.score<softmax>` on its own; op formats print the bare keyword
+  // through `custom<EnumKeyword>` (`score softmax`).
+  let assemblyFormat = "`<` $value `>`";
 }
 
 //===----------------------------------------------------------------------===//

@@ -45,7 +45,7 @@ def UoE_DenseMlpOp : UoE_Op<"dense_mlp",
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` `up` `(` $w1 `,` $b1 `)` `,` `down` `(` $w2 `,` $b2 `)`
-    `activation` $activation attr-dict `:` type($input) `,` type($w1) `,`
+    `activation` custom<EnumKeyword>($activation) attr-dict `:` type($input) `,` type($w1) `,`
     type($b1) `,` type($w2) `,` type($b2)
   }];
   let hasVerifier = 1;
@@ -89,7 +89,7 @@ def UoE_AttentionOp : UoE_Op<"attention",
   let assemblyFormat = [{
     $input `,` `qkv` `(` $wqkv `,` $bqkv `)` `,` `out` `(` $wo `,` $bo `)`
     (`key_padding` $key_padding^)? `heads` $heads (`causal` $causal^)?
-    (`rope` $rope^)? attr-dict `:` type($input) `,` type($wqkv) `,`
+    (`rope` custom<EnumKeyword>($rope)^)? attr-dict `:` type($input) `,` type($wqkv) `,`
     type($bqkv) `,` type($wo) `,` type($bo) (`,` type($key_padding)^)?
   }];
   let hasVerifier = 1;
@@ -147,7 +147,7 @@ def UoE_UomeOp : UoE_Op<"uome",
   let assemblyFormat = [{
     $input `,` `router` `(` $wg `,` $bg `)` `,` `up` `(` $w1 `,` $b1 `)` `,`
     `down` `(` $w2 `,` $b2 `)` `top` $top `capacity` $capacity
-    (`patch` $patch^)? `activation` $activation $combine attr-dict `:`
+    (`patch` $patch^)? `activation` custom<EnumKeyword>($activation) custom<EnumKeyword>($combine) attr-dict `:`
     type($input) `,` type($wg) `,` type($bg) `,` type($w1) `,` type($b1) `,`
     type($w2) `,` type($b2)
   }];
@@ -212,7 +212,7 @@ def UoE_SmhaOp : UoE_Op<"smha",
   let assemblyFormat = [{
     $input `,` `router` `(` $wg `,` $bg `)` `,` `qkv` `(` $wqkv `,` $bqkv `)`
     `,` `out` `(` $wo `,` $bo `)` (`key_padding` $key_padding^)? `heads` $heads
-    `top` $top (`causal` $causal^)? (`rope` $rope^)? $combine attr-dict `:`
+    `top` $top (`causal` $causal^)? (`rope` custom<EnumKeyword>($rope)^)? custom<EnumKeyword>($combine) attr-dict `:`
     type($input) `,` type($wg) `,` type($bg) `,` type($wqkv) `,` type($bqkv)
     `,` type($wo) `,` type($bo) (`,` type($key_padding)^)?
   }];
@@ -262,7 +262,7 @@ def UoE_MoeOp : UoE_Op<"moe",
   let assemblyFormat = [{
     $input `,` `router` `(` $wg `,` $bg `)` `,` `up` `(` $w1 `,` $b1 `)` `,`
     `down` `(` $w2 `,` $b2 `)` `top` $top (`renormalize` $renormalize^)?
-    `activation` $activation attr-dict `:` type($input) `,` type($wg) `,`
+    `activation` custom<EnumKeyword>($activation) attr-dict `:` type($input) `,` type($wg) `,`
     type($bg) `,` type($w1) `,` type($b1) `,` type($w2) `,` type($b2)
   }];
   let extraClassDeclaration = [{

@@ -185,6 +185,31 @@ FailureOr<int64_t> staticCapacity(Operation *op, double capacity,
 } // namespace
 
 //===----------------------------------------------------------------------===//
+// custom<EnumKeyword>: an enum attribute as a bare keyword (`gelu`)
+//===----------------------------------------------------------------------===//
+
+template <typename AttrT>
+static ParseResult parseEnumKeyword(OpAsmParser &parser, AttrT &attr) {
+  using EnumT = decltype(std::declval<AttrT>().getValue());
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<EnumT> value = symbolizeEnum<EnumT>(keyword);
+  if (!value)
+    return parser.emitError(loc) << "unknown " << AttrT::getMnemonic()
+                                 << " '" << keyword << "'";
+  attr = AttrT::get(parser.getContext(), *value);
+  return success();
+}
+
+template <typename AttrT>
+static void printEnumKeyword(OpAsmPrinter &printer, Operation *,
+                             AttrT attr) {
+  printer << stringifyEnum(attr.getValue());
+}
+
+//===----------------------------------------------------------------------===//
 // Layer ops
 //===----------------------------------------------------------------------===//
 

@@ -44,7 +44,7 @@ def UoE_RouterOp : UoE_Op<"router", [Pure]> {
                                          "RouterScore::Softmax">:$score);
   let results = (outs UoE_FloatTensor:$probs);
   let assemblyFormat = [{
-    $input `,` $weight `,` $bias `score` $score attr-dict `:` type($input) `,`
+    $input `,` $weight `,` $bias `score` custom<EnumKeyword>($score) attr-dict `:` type($input) `,`
     type($weight) `,` type($bias) `->` type($probs)
   }];
   let hasVerifier = 1;
@@ -258,7 +258,7 @@ def UoE_ExpertMatmulOp : UoE_Op<"expert_matmul", [Pure]> {
                                          "Activation::None">:$activation);
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
-    $lhs `,` $rhs (`bias` $bias^)? (`activation` $activation^)? attr-dict `:`
+    $lhs `,` $rhs (`bias` $bias^)? (`activation` custom<EnumKeyword>($activation)^)? attr-dict `:`
     type($lhs) `,` type($rhs) (`,` type($bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
@@ -306,7 +306,7 @@ def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention", [Pure]> {
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $positions (`key_padding` $key_padding^)?
-    `heads` $heads (`causal` $causal^)? (`rope` $rope^)? attr-dict `:`
+    `heads` $heads (`causal` $causal^)? (`rope` custom<EnumKeyword>($rope)^)? attr-dict `:`
     type($query) `,` type($key) `,` type($value) `,` type($positions)
     (`,` type($key_padding)^)? `->` type($result)
   }];
@@ -349,7 +349,7 @@ def UoE_CombineOp : UoE_Op<"combine", [Pure]> {
                        DefaultValuedAttr<I64Attr, "1">:$patch);
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $positions (`weights` $weights^)? $mode `patch` $patch attr-dict
+    $input `,` $positions (`weights` $weights^)? custom<EnumKeyword>($mode) `patch` $patch attr-dict
     `:` type($input) `,` type($positions) (`,` type($weights)^)? `->` type($result)
   }];
   let hasVerifier = 1;

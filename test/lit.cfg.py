@@ -19,6 +19,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 config.substitutions.append(("%uoe_src_root", config.uoe_src_root))
+config.substitutions.append(("%uoe_obj_root", config.uoe_obj_root))
 
 tool_dirs = [config.uoe_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["FileCheck", "not", "count"], [config.llvm_tools_dir])

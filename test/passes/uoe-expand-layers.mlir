@@ -1,0 +1,92 @@
+// RUN: uoe-opt %s -split-input-file --uoe-expand-layers | FileCheck %s
+
+// Tests that uome routes with normalisation over axis 0, selects a static
+// capacity along axis 1 and runs the expert MLP on the dispatched tokens.
+// CHECK-LABEL: func.func @uome_union
+// CHECK-SAME: (%[[X:.+]]: tensor<16x4x32xf32>, %[[WG:.+]]: tensor<4x32xf32>, %[[BG:.+]]: tensor<4xf32>, %[[W1:.+]]: tensor<4x32x16xf32>, %[[B1:.+]]: tensor<4x16xf32>, %[[W2:.+]]: tensor<4x16x32xf32>, %[[B2:.+]]: tensor<4x32xf32>)
+// CHECK: %[[P:.+]] = uoe.router %[[X]], %[[WG]], %[[BG]] score softmax : {{.*}} -> tensor<16x4x4xf32>
+// CHECK: %[[G:.+]] = uoe.token_choice %[[P]] top 2 normalize axis 0 eps {{.*}} capacity 1.000000e+00
+// CHECK: %[[POS:.+]], %{{.+}} = uoe.data_select %[[G]] patch 1 capacity 5.000000e-01 : tensor<16x4x4xf32> -> tensor<4x16x2xi64>, tensor<4x16x2xf32>
+// CHECK: %[[XS:.+]] = uoe.dispatch %[[X]], %[[POS]] patch 1 : {{.*}} -> tensor<4x16x2x32xf32>
+// CHECK: %[[H:.+]] = uoe.expert_matmul %[[XS]], %[[W1]] bias %[[B1]] activation gelu : {{.*}} -> tensor<4x16x2x16xf32>
+// CHECK: %[[YS:.+]] = uoe.expert_matmul %[[H]], %[[W2]] bias %[[B2]] : {{.*}} -> tensor<4x16x2x32xf32>
+// CHECK: %[[Y:.+]] = uoe.combine %[[YS]], %[[POS]] union patch 1 : {{.*}} -> tensor<16x4x32xf32>
+// CHECK: return %[[Y]]
+func.func @uome_union(%x: tensor<16x4x32xf32>, %wg: tensor<4x32xf32>, %bg: tensor<4xf32>, %w1: tensor<4x32x16xf32>, %b1: tensor<4x16xf32>, %w2: tensor<4x16x32xf32>, %b2: tensor<4x32xf32>) -> tensor<16x4x32xf32> {
+  %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 2 capacity 0.5 activation gelu union : tensor<16x4x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
+  return %y : tensor<16x4x32xf32>
+}
+
+// -----
+
+// Tests that gated uome combines with the selected scores, and that patches,
+// SwiGLU, sigmoid scores and the normalisation options carry over.
+// CHECK-LABEL: func.func @uome_gated_patches
+// CHECK: uoe.router {{.*}} score sigmoid
+// CHECK: uoe.token_choice %{{.+}} top 1 normalize axis 0 eps 1.000000e-03 capacity 2.000000e+00
+// CHECK: %[[POS:.+]], %[[W:.+]] = uoe.data_select %{{.+}} patch 2 capacity 2.500000e-01 : tensor<2x16x4xf32> -> tensor<4x2x2xi64>, tensor<4x2x2xf32>
+// CHECK: uoe.dispatch %{{.+}}, %[[POS]] patch 2 : {{.*}} -> tensor<4x2x4x8xf32>
+// CHECK: uoe.expert_matmul {{.*}} activation swiglu : {{.*}}, tensor<4x8x12xf32>, tensor<4x12xf32> -> tensor<4x2x4x6xf32>
+// CHECK: uoe.combine %{{.+}}, %[[POS]] weights %[[W]] gated patch 2
+func.func @uome_gated_patches(%x: tensor<2x16x8xf32>, %wg: tensor<4x8xf32>, %bg: tensor<4xf32>, %w1: tensor<4x8x12xf32>, %b1: tensor<4x12xf32>, %w2: tensor<4x6x8xf32>, %b2: tensor<4x8xf32>) -> tensor<2x16x8xf32> {
+  %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 1 capacity 0.25 patch 2 activation swiglu gated {score = #uoe.score<sigmoid>, eps = 1.0e-3 : f64, norm_capacity = 2.0 : f64} : tensor<2x16x8xf32>, tensor<4x8xf32>, tensor<4xf32>, tensor<4x8x12xf32>, tensor<4x12xf32>, tensor<4x6x8xf32>, tensor<4x8xf32>
+  return %y : tensor<2x16x8xf32>
+}
+
+// -----
+
+// Tests that smha selects with dynamic capacity, projects q, k and v from the
+// stacked weights and attends per head group with the layer's masks.
+// CHECK-LABEL: func.func @smha
+// CHECK-SAME: %[[X:[^:]+]]: tensor<2x16x32xf32>
+// CHECK-SAME: %[[WQKV:[^:]+]]: tensor<3x2x32x16xf32>
+// CHECK-SAME: %[[MASK:[^:]+]]: tensor<2x16xi1>
+// CHECK: %[[POS:.+]], %[[W:.+]] = uoe.data_select %{{.+}} patch 1 dynamic : tensor<2x16x2xf32> -> tensor<2x2x?xi64>, tensor<2x2x?xf32>
+// CHECK: %[[XS:.+]] = uoe.dispatch %[[X]], %[[POS]] patch 1 : {{.*}} -> tensor<2x2x?x32xf32>
+// CHECK: %[[WQ:.+]] = tensor.extract_slice %[[WQKV]][0, 0, 0, 0] [1, 2, 32, 16]
+// CHECK: %[[Q:.+]] = uoe.expert_matmul %[[XS]], %[[WQ]] bias
+// CHECK: %[[WK:.+]] = tensor.extract_slice %[[WQKV]][1, 0, 0, 0]
+// CHECK: %[[K:.+]] = uoe.expert_matmul %[[XS]], %[[WK]] bias
+// CHECK: %[[WV:.+]] = tensor.extract_slice %[[WQKV]][2, 0, 0, 0]
+// CHECK: %[[V:.+]] = uoe.expert_matmul %[[XS]], %[[WV]] bias
+// CHECK: %[[O:.+]] = uoe.selective_attention %[[Q]], %[[K]], %[[V]], %[[POS]] key_padding %[[MASK]] heads 2 causal rope original : {{.*}} -> tensor<2x2x?x16xf32>
+// CHECK: %[[YS:.+]] = uoe.expert_matmul %[[O]], {{.*}} -> tensor<2x2x?x32xf32>
+// CHECK: uoe.combine %[[YS]], %[[POS]] weights %[[W]] gated patch 1 : {{.*}} -> tensor<2x16x32xf32>
+func.func @smha(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2xf32>, %wqkv: tensor<3x2x32x16xf32>, %bqkv: tensor<3x2x16xf32>, %wo: tensor<2x16x32xf32>, %bo: tensor<2x32xf32>, %mask: tensor<2x16xi1>) -> tensor<2x16x32xf32> {
+  %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) key_padding %mask heads 4 top 1 causal rope original gated : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2x16xi1>
+  return %y : tensor<2x16x32xf32>
+}
+
+// -----
+
+// Tests that token-choice moe flattens the tokens into one row, keeps each
+// token's top experts (renormalised), lets every expert take the tokens that
+// chose it (dynamic capacity) and combines with the gate weights.
+// CHECK-LABEL: func.func @moe
+// CHECK: %[[FLAT:.+]] = tensor.expand_shape {{.*}} into tensor<1x64x32xf32>
+// CHECK: %[[P:.+]] = uoe.router %[[FLAT]]
+// CHECK: %[[S:.+]] = uoe.token_choice %[[P]] top 2 renormalize : tensor<1x64x8xf32>
+// CHECK: %[[POS:.+]], %[[W:.+]] = uoe.data_select %[[S]] patch 1 dynamic : tensor<1x64x8xf32> -> tensor<8x1x?xi64>, tensor<8x1x?xf32>
+// CHECK: uoe.expert_matmul {{.*}} activation silu
+// CHECK: %[[C:.+]] = uoe.combine %{{.+}}, %[[POS]] weights %[[W]] gated patch 1 : {{.*}} -> tensor<1x64x32xf32>
+// CHECK: tensor.collapse_shape %[[C]]
+// CHECK: tensor.expand_shape {{.*}} into tensor<4x16x32xf32>
+func.func @moe(%x: tensor<4x16x32xf32>, %wg: tensor<8x32xf32>, %bg: tensor<8xf32>, %w1: tensor<8x32x16xf32>, %b1: tensor<8x16xf32>, %w2: tensor<8x16x32xf32>, %b2: tensor<8x32xf32>) -> tensor<4x16x32xf32> {
+  %y = uoe.moe %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 2 renormalize activation silu : tensor<4x16x32xf32>, tensor<8x32xf32>, tensor<8xf32>, tensor<8x32x16xf32>, tensor<8x16xf32>, tensor<8x16x32xf32>, tensor<8x32xf32>
+  return %y : tensor<4x16x32xf32>
+}
+
+// -----
+
+// Tests that dense layers and norms are left alone.
+// CHECK-LABEL: func.func @dense_untouched
+// CHECK: uoe.dense_mlp
+// CHECK: uoe.attention
+// CHECK: uoe.rms_norm
+// CHECK-NOT: uoe.router
+func.func @dense_untouched(%x: tensor<2x16x32xf32>, %w1: tensor<32x64xf32>, %b1: tensor<64xf32>, %w2: tensor<64x32xf32>, %b2: tensor<32xf32>, %wqkv: tensor<3x32x32xf32>, %bqkv: tensor<3x32xf32>, %wo: tensor<32x32xf32>, %bo: tensor<32xf32>, %g: tensor<32xf32>) -> tensor<2x16x32xf32> {
+  %m = uoe.dense_mlp %x, up(%w1, %b1), down(%w2, %b2) activation gelu : tensor<2x16x32xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<64x32xf32>, tensor<32xf32>
+  %a = uoe.attention %m, qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 causal : tensor<2x16x32xf32>, tensor<3x32x32xf32>, tensor<3x32xf32>, tensor<32x32xf32>, tensor<32xf32>
+  %n = uoe.rms_norm %a, %g eps 1.0e-6 : tensor<2x16x32xf32>, tensor<32xf32>
+  return %n : tensor<2x16x32xf32>
+}
