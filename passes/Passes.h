@@ -9,6 +9,11 @@
 #define UOE_PASSES_PASSES_H
 
 #include "dialect/UoEOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
@@ -24,13 +29,20 @@ namespace uoe {
 /// routing and expert ops.
 void populateExpandLayersPatterns(RewritePatternSet &patterns);
 
+/// Adds every pattern of `--convert-uoe-to-linalg` (layer expansion and the
+/// lowerings of passes/Lowerings.h).
+void populateUoEToLinalgPatterns(RewritePatternSet &patterns);
+
 /// Registers every uoe pass with the global registry (for uoe-opt).
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// Appends the CPU pipeline to `pm`: layer expansion and canonicalization
-/// for now; lowering to linalg and LLVM follows in later passes.
-void buildCpuPipeline(OpPassManager &pm);
+/// Appends the CPU pipeline to `pm`: uoe ops on tensors down to the LLVM
+/// dialect, with f32 GEMMs as calls to `uoe_cpu_sgemm_batched`. Entry
+/// functions that should be callable from the runtime carry the
+/// `llvm.emit_c_interface` attribute. Fails only if the built-in pipeline
+/// text does not parse (a bug).
+LogicalResult buildCpuPipeline(OpPassManager &pm);
 
 /// Registers the named pipelines (`--uoe-cpu-pipeline`).
 void registerPipelines();

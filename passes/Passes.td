@@ -42,4 +42,60 @@ def UoEExpandLayersPass : Pass<"uoe-expand-layers"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
+  let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Expands the layer ops (as `--uoe-expand-layers`), rewrites the dense
+    layers into single-expert ops, and lowers routing, selection, dispatch,
+    expert GEMMs, attention, combine and norms to `linalg` on tensors, grouped
+    by op family (RoutingToLinalg.cpp, ExpertComputeToLinalg.cpp,
+    AttentionToLinalg.cpp, NormsToLinalg.cpp). GEMMs become
+    `linalg.batch_matmul`; selection becomes rank-based generics (stable ties
+    by construction); the combine sums experts in order. Fails, naming the
+    op, if any uoe op is left.
+
+    Before:
+    ```mlir
+    %y = uoe.expert_matmul %x, %w bias %b activation relu : ...
+    ```
+    After:
+    ```mlir
+    %0 = linalg.batch_matmul ins(%x, %w : ...) outs(%zeros : ...) -> ...
+    %1 = linalg.generic ... { addf, maximumf } -> ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::uoe::UoEDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 batch matmuls on buffers by calls to the runtime's BLAS";
+  let description = [{
+    After bufferization, rewrites every `linalg.batch_matmul` on f32 memrefs
+    whose rows are contiguous (unit innermost stride) into a call of the
+    runtime function `uoe_cpu_sgemm_batched` (runtime/CpuBlas.h), passing
+    the buffers' addresses, sizes and strides. The runtime binds it to a
+    tuned BLAS (OpenBLAS), which reaches the cores' peak where generated
+    loops would not. Matmuls of other types or layouts are left alone and
+    lowered to loops.
+
+    Before:
+    ```mlir
+    linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>)
+                        outs(%c : memref<4x64x16xf32>)
+    ```
+    After:
+    ```mlir
+    func.call @uoe_cpu_sgemm_batched(%batch, %m, %n, %k, %pa, %lda, %sa, %false,
+        %pb, %ldb, %sb, %false, %pc, %ldc, %sc, %one) : (...) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // UOE_PASSES_PASSES_TD

@@ -1,7 +1,12 @@
 //===- Pipelines.cpp - named pass pipelines ------------------------------===//
 //
 // The pipelines users name (`--uoe-cpu-pipeline` in uoe-opt, and the same
-// function in uoe-run), defined once here.
+// function in uoe-run), defined once here. The CPU pipeline takes layer ops
+// on tensors to the LLVM dialect:
+//
+//   uoe layer ops -> routing/expert ops -> linalg on tensors
+//     -> buffers (one-shot bufferization, identity layouts at function
+//        boundaries) -> f32 GEMMs as runtime BLAS calls -> loops -> LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,16 +17,32 @@
 
 using namespace mlir;
 
-void uoe::buildCpuPipeline(OpPassManager &pm) {
-  pm.addPass(createUoEExpandLayersPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+/// The CPU pipeline after `convert-uoe-to-linalg`, in mlir-opt syntax so
+/// that a dump of it can be replayed with uoe-opt as is.
+static constexpr const char *kCpuLowering =
+    "convert-elementwise-to-linalg,canonicalize,cse,"
+    "one-shot-bufferize{bufferize-function-boundaries "
+    "function-boundary-type-conversion=identity-layout-map},"
+    "uoe-linalg-to-blas,"
+    "buffer-deallocation-pipeline,"
+    "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
+    "convert-scf-to-cf,convert-math-to-libm,convert-math-to-llvm,"
+    "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
+    "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
+    "canonicalize,cse";
+
+LogicalResult uoe::buildCpuPipeline(OpPassManager &pm) {
+  pm.addPass(createUoEConvertUoEToLinalgPass());
+  return parsePassPipeline(kCpuLowering, pm);
 }
 
 void uoe::registerPipelines() {
   PassPipelineRegistration<>(
       "uoe-cpu-pipeline",
-      "Compile uoe layer ops for the CPU (expansion and canonicalization; "
-      "lowering passes are appended as they land)",
-      [](OpPassManager &pm) { buildCpuPipeline(pm); });
+      "Compile uoe ops on tensors to the LLVM dialect for the CPU (GEMMs as "
+      "calls to the runtime's BLAS)",
+      [](OpPassManager &pm) {
+        if (failed(buildCpuPipeline(pm)))
+          llvm::report_fatal_error("invalid built-in CPU pipeline");
+      });
 }

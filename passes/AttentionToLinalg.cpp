@@ -1,0 +1,284 @@
+//===- AttentionToLinalg.cpp - attention to linalg -----------------------===//
+//
+// Lowers `uoe.selective_attention` for each (expert, row, head):
+//   1. rotary embedding of q and k (NeoX rotate-half) from a cos/sin table
+//      computed in float64 and rounded once, so that long positions stay
+//      accurate in float32;
+//   2. S = q k^T as one `linalg.batch_matmul` over E*B*heads;
+//   3. scale, causal mask (by original position) and key padding mask in one
+//      generic, then a masked-row-safe softmax;
+//   4. O = P v as a second batch matmul, back to [E, B, L, D].
+// Dense `uoe.attention` is rewritten into the same ops with one expert that
+// selects every token (positions 0..T-1).
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LinalgBuilder.h"
+#include "passes/Lowerings.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+namespace {
+
+struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// The number of rotary positions needed: L (compacted) or
+  /// max(positions) + 1 (original), as an index value.
+  static Value tableLength(ImplicitLocOpBuilder &b, SelectiveAttentionOp op) {
+    if (op.getRope() == RopeMode::Compacted)
+      return tensor::DimOp::create(b, op.getQuery(), 2);
+    Type i64 = b.getI64Type();
+    Value maxInit = filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
+    Value maxPos = buildGeneric(
+        b, op.getPositions(), maxInit, {{0, 1, 2}, {}}, {kRed, kRed, kRed},
+        [](ImplicitLocOpBuilder &b, ValueRange a) {
+          return SmallVector<Value>{arith::MaxSIOp::create(b, a[0], a[1])};
+        })[0];
+    Value m = tensor::ExtractOp::create(b, maxPos, ValueRange{});
+    m = arith::AddIOp::create(b, m, constInt(b, i64, 1));
+    return arith::IndexCastOp::create(b, b.getIndexType(), m);
+  }
+
+  /// Applies rotate-half rotary embedding to `x: [E, B, L, D]` with `heads`
+  /// heads; `table: [P, dh/2, 2]` holds cos and sin per position.
+  static Value rotate(ImplicitLocOpBuilder &b, SelectiveAttentionOp op,
+                      Value x, Value table, int64_t dh) {
+    auto type = cast<RankedTensorType>(x.getType());
+    bool compacted = op.getRope() == RopeMode::Compacted;
+    Value positions = op.getPositions();
+    int64_t half = dh / 2;
+    return buildGeneric(
+        b, {}, emptyTensor(b, tensorSizes(b, x), type.getElementType()),
+        {{0, 1, 2, 3}}, {kPar, kPar, kPar, kPar},
+        [&](ImplicitLocOpBuilder &b, ValueRange) {
+          Value e = loopIndex(b, 0), r = loopIndex(b, 1), i = loopIndex(b, 2),
+                c = loopIndex(b, 3);
+          Value pos = i;
+          if (!compacted)
+            pos = arith::IndexCastOp::create(
+                b, b.getIndexType(),
+                tensor::ExtractOp::create(b, positions, ValueRange{e, r, i}));
+          Value inHead = arith::RemUIOp::create(b, c, constIndex(b, dh));
+          Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                              inHead, constIndex(b, half));
+          Value freq = arith::RemUIOp::create(b, inHead, constIndex(b, half));
+          // The partner of channel c is c + half in the first half and
+          // c - half in the second.
+          Value partner = arith::SelectOp::create(
+              b, first, arith::AddIOp::create(b, c, constIndex(b, half)),
+              arith::SubIOp::create(b, c, constIndex(b, half)));
+          Value self = tensor::ExtractOp::create(b, x, ValueRange{e, r, i, c});
+          Value other =
+              tensor::ExtractOp::create(b, x, ValueRange{e, r, i, partner});
+          Value cos = tensor::ExtractOp::create(
+              b, table, ValueRange{pos, freq, constIndex(b, 0)});
+          Value sin = tensor::ExtractOp::create(
+              b, table, ValueRange{pos, freq, constIndex(b, 1)});
+          // first half: x cos - x' sin; second half: x cos + x' sin.
+          Value rotated = arith::MulFOp::create(b, other, sin);
+          rotated = arith::SelectOp::create(
+              b, first, arith::NegFOp::create(b, rotated), rotated);
+          return SmallVector<Value>{arith::AddFOp::create(
+              b, arith::MulFOp::create(b, self, cos), rotated)};
+        })[0];
+  }
+
+  /// `[n, dh/2, 2]` of cos and sin of `pos * base^(-2f/dh)`, in float64.
+  static Value ropeTable(ImplicitLocOpBuilder &b, Value length, int64_t dh,
+                         double base, Type elt) {
+    return buildGeneric(
+        b, {},
+        emptyTensor(b, {length, b.getIndexAttr(dh / 2), b.getIndexAttr(2)},
+                    elt),
+        {{0, 1, 2}}, {kPar, kPar, kPar},
+        [&](ImplicitLocOpBuilder &b, ValueRange) {
+          Type f64 = b.getF64Type(), i64 = b.getI64Type();
+          auto toF64 = [&](Value index) {
+            return arith::SIToFPOp::create(
+                b, f64, arith::IndexCastOp::create(b, i64, index));
+          };
+          Value pos = toF64(loopIndex(b, 0)), f = toF64(loopIndex(b, 1));
+          // inv_freq = base^(-2f/dh) = exp(-2f/dh * ln(base)).
+          Value exponent = arith::MulFOp::create(
+              b, f, constFloat(b, f64, -2.0 * std::log(base) / dh));
+          Value angle =
+              arith::MulFOp::create(b, pos, math::ExpOp::create(b, exponent));
+          Value isSin = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                              loopIndex(b, 2), constIndex(b, 1));
+          Value v = arith::SelectOp::create(b, isSin,
+                                            math::SinOp::create(b, angle),
+                                            math::CosOp::create(b, angle));
+          return SmallVector<Value>{arith::TruncFOp::create(b, elt, v)};
+        })[0];
+  }
+
+  /// [E, B, L, D] -> [E*B*h, L, dh] (or [E*B*h, dh, L] with `transposed`).
+  static Value toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
+                       bool transposed) {
+    auto type = cast<RankedTensorType>(x.getType());
+    ArrayRef<int64_t> s = type.getShape();
+    int64_t dh = s[3] / heads;
+    SmallVector<OpFoldResult> sizes = tensorSizes(b, x);
+    auto split = RankedTensorType::get({s[0], s[1], s[2], heads, dh},
+                                       type.getElementType());
+    Value v = expand(b, x, split, {{0}, {1}, {2}, {3, 4}},
+                     {sizes[0], sizes[1], sizes[2], b.getIndexAttr(heads),
+                      b.getIndexAttr(dh)});
+    v = transposed ? transpose(b, v, {0, 1, 3, 4, 2})
+                   : transpose(b, v, {0, 1, 3, 2, 4});
+    return collapse(b, v, {{0, 1, 2}, {3}, {4}});
+  }
+
+  LogicalResult matchAndRewrite(SelectiveAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t e = shape[0], rows = shape[1], heads = op.getHeads();
+    int64_t dh = shape[3] / heads;
+    Value l = tensor::DimOp::create(b, op.getQuery(), 2);
+
+    Value q = op.getQuery(), k = op.getKey();
+    if (op.getRope() != RopeMode::None) {
+      Value table = ropeTable(b, tableLength(b, op), dh,
+                              op.getRopeBase().convertToDouble(), elt);
+      q = rotate(b, op, q, table, dh);
+      k = rotate(b, op, k, table, dh);
+    }
+    Value scores = batchMatmul(b, toHeads(b, q, heads, false),
+                               toHeads(b, k, heads, true));
+    auto scoresType = RankedTensorType::get(
+        {e, rows, heads, ShapedType::kDynamic, ShapedType::kDynamic}, elt);
+    scores = expand(b, scores, scoresType, {{0, 1, 2}, {3}, {4}},
+                    {b.getIndexAttr(e), b.getIndexAttr(rows),
+                     b.getIndexAttr(heads), l, l});
+
+    double scale = op.getScale() ? op.getScale()->convertToDouble()
+                                 : 1.0 / std::sqrt(static_cast<double>(dh));
+    bool causal = op.getCausal();
+    Value positions = op.getPositions(), padding = op.getKeyPadding();
+    Value masked = buildGeneric(
+        b, scores, emptyTensor(b, tensorSizes(b, scores), elt),
+        {{0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}}, {kPar, kPar, kPar, kPar, kPar},
+        [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value v = arith::MulFOp::create(b, a[0], constFloat(b, elt, scale));
+          Value ei = loopIndex(b, 0), ri = loopIndex(b, 1);
+          Value keyPos = tensor::ExtractOp::create(
+              b, positions, ValueRange{ei, ri, loopIndex(b, 4)});
+          Value hide = arith::ConstantOp::create(b, b.getBoolAttr(false));
+          if (causal) {
+            Value queryPos = tensor::ExtractOp::create(
+                b, positions, ValueRange{ei, ri, loopIndex(b, 3)});
+            hide = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, keyPos,
+                                         queryPos);
+          }
+          if (padding) {
+            Value col = arith::IndexCastOp::create(b, b.getIndexType(), keyPos);
+            Value pad =
+                tensor::ExtractOp::create(b, padding, ValueRange{ri, col});
+            hide = arith::OrIOp::create(b, hide, pad);
+          }
+          return SmallVector<Value>{arith::SelectOp::create(
+              b, hide, constFloat(b, elt, -INFINITY), v)};
+        })[0];
+    Value probs = softmaxLastDim(b, masked);
+    probs = collapse(b, probs, {{0, 1, 2}, {3}, {4}});
+    Value out = batchMatmul(b, probs, toHeads(b, op.getValue(), heads, false));
+
+    // [E*B*h, L, dh] -> [E, B, h, L, dh] -> [E, B, L, h, dh] -> [E, B, L, D].
+    auto split = RankedTensorType::get(
+        {e, rows, heads, ShapedType::kDynamic, dh}, elt);
+    out = expand(b, out, split, {{0, 1, 2}, {3}, {4}},
+                 {b.getIndexAttr(e), b.getIndexAttr(rows),
+                  b.getIndexAttr(heads), l, b.getIndexAttr(dh)});
+    out = transpose(b, out, {0, 1, 3, 2, 4});
+    out = collapse(b, out, {{0}, {1}, {2}, {3, 4}});
+    if (out.getType() != type)
+      out = tensor::CastOp::create(b, type, out);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// Dense attention = one expert that selects every token, in order.
+struct AttentionToSelective : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType();
+    int64_t rows = type.getShape()[0], t = type.getShape()[1],
+            d = type.getShape()[2];
+    auto unit = [&](Value v) {
+      auto vt = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape{1};
+      llvm::append_range(shape, vt.getShape());
+      SmallVector<ReassociationIndices> groups{{0, 1}};
+      for (int64_t i = 2; i <= vt.getRank(); ++i)
+        groups.push_back({i});
+      return tensor::ExpandShapeOp::create(
+                 b, RankedTensorType::get(shape, vt.getElementType()), v,
+                 groups)
+          .getResult();
+    };
+    auto slice = [&](Value stacked, int64_t index) {
+      auto st = cast<RankedTensorType>(stacked.getType());
+      SmallVector<OpFoldResult> offsets(st.getRank(), b.getIndexAttr(0));
+      offsets[0] = b.getIndexAttr(index);
+      SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)},
+          strides(st.getRank(), b.getIndexAttr(1));
+      for (int64_t dim : st.getShape().drop_front())
+        sizes.push_back(b.getIndexAttr(dim));
+      // Keeps the leading 1 as the single expert.
+      auto resultType = RankedTensorType::get(
+          st.getShape().drop_front(), st.getElementType());
+      SmallVector<int64_t> withUnit{1};
+      llvm::append_range(withUnit, resultType.getShape());
+      return tensor::ExtractSliceOp::create(
+                 b, RankedTensorType::get(withUnit, st.getElementType()),
+                 stacked, offsets, sizes, strides)
+          .getResult();
+    };
+
+    Value x = unit(op.getInput());
+    auto projType = RankedTensorType::get({1, rows, t, d}, elt);
+    auto none = ActivationAttr::get(getContext(), Activation::None);
+    SmallVector<Value, 3> qkv;
+    for (int64_t i = 0; i < 3; ++i)
+      qkv.push_back(ExpertMatmulOp::create(b, projType, x,
+                                           slice(op.getWqkv(), i),
+                                           slice(op.getBqkv(), i), none));
+    SmallVector<int64_t> iota;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < t; ++i)
+        iota.push_back(i);
+    auto posType = RankedTensorType::get({1, rows, t}, b.getI64Type());
+    Value positions = arith::ConstantOp::create(
+        b, DenseElementsAttr::get(posType, ArrayRef<int64_t>(iota)));
+    Value o = SelectiveAttentionOp::create(
+        b, projType, qkv[0], qkv[1], qkv[2], positions, op.getKeyPadding(),
+        op.getHeadsAttr(), op.getCausalAttr(), op.getRopeAttr(),
+        op.getRopeBaseAttr(), FloatAttr());
+    Value y = ExpertMatmulOp::create(b, projType, o, unit(op.getWo()),
+                                     unit(op.getBo()), none);
+    rewriter.replaceOp(op, collapse(b, y, {{0, 1}, {2}, {3}}));
+    return success();
+  }
+};
+
+} // namespace
+
+void uoe::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<SelectiveAttentionToLinalg, AttentionToSelective>(
+      patterns.getContext());
+}

@@ -1,0 +1,307 @@
+//===- ExpertComputeToLinalg.cpp - expert compute to linalg --------------===//
+//
+// Lowers the data movement and compute of experts:
+// - `uoe.dispatch`: a gather, one generic whose body reads the selected row;
+// - `uoe.expert_matmul`: `linalg.batch_matmul` over experts (the batch
+//   dimensions between E and M are folded into M) plus one epilogue generic
+//   for bias and activation;
+// - `uoe.combine`: an inverse index (which slot of expert e holds patch p)
+//   and one generic that sums the experts' contributions in order
+//   e = 0..E-1, as a reduction loop, so the result is deterministic;
+// - `uoe.dense_mlp`: rewritten as two single-expert `uoe.expert_matmul`s.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/LinalgBuilder.h"
+#include "passes/Lowerings.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+/// Applies `act` to `x` (not SwiGLU, which needs two inputs).
+static Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
+  Type t = x.getType();
+  switch (act) {
+  case Activation::None:
+  case Activation::SwiGlu:
+    return x;
+  case Activation::Gelu: {
+    // 0.5 x (1 + erf(x / sqrt(2))): the exact GELU of the spec.
+    Value erf = math::ErfOp::create(
+        b, arith::MulFOp::create(b, x, constFloat(b, t, M_SQRT1_2)));
+    Value onePlus = arith::AddFOp::create(b, constFloat(b, t, 1.0), erf);
+    return arith::MulFOp::create(
+        b, arith::MulFOp::create(b, x, constFloat(b, t, 0.5)), onePlus);
+  }
+  case Activation::GeluTanh: {
+    Value x3 = arith::MulFOp::create(b, x, arith::MulFOp::create(b, x, x));
+    Value inner = arith::AddFOp::create(
+        b, x, arith::MulFOp::create(b, x3, constFloat(b, t, 0.044715)));
+    Value th = math::TanhOp::create(
+        b, arith::MulFOp::create(b, inner,
+                                 constFloat(b, t, std::sqrt(2.0 / M_PI))));
+    Value onePlus = arith::AddFOp::create(b, constFloat(b, t, 1.0), th);
+    return arith::MulFOp::create(
+        b, arith::MulFOp::create(b, x, constFloat(b, t, 0.5)), onePlus);
+  }
+  case Activation::Relu:
+    return arith::MaximumFOp::create(b, x, constFloat(b, t, 0.0));
+  case Activation::Silu: {
+    Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+    return arith::DivFOp::create(
+        b, x, arith::AddFOp::create(b, constFloat(b, t, 1.0), e));
+  }
+  }
+  llvm_unreachable("unknown activation");
+}
+
+namespace {
+
+/// result[e, r, i, c] = input[r, positions[e, r, i / P] * P + i % P, c].
+struct DispatchToLinalg : OpRewritePattern<DispatchOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DispatchOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    int64_t patch = op.getPatch();
+    SmallVector<OpFoldResult> sizes;
+    for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+      if (!ShapedType::isDynamic(dim)) {
+        sizes.push_back(b.getIndexAttr(dim));
+        continue;
+      }
+      Value l = tensor::DimOp::create(b, op.getPositions(), 2);
+      sizes.push_back(
+          arith::MulIOp::create(b, l, constIndex(b, patch)).getResult());
+    }
+    Value x = op.getInput(), positions = op.getPositions();
+    Value result = buildGeneric(
+        b, {}, emptyTensor(b, sizes, type.getElementType()), {{0, 1, 2, 3}},
+        {kPar, kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange) {
+          Value e = loopIndex(b, 0), r = loopIndex(b, 1), i = loopIndex(b, 2),
+                c = loopIndex(b, 3);
+          Value p = constIndex(b, patch);
+          Value slot = arith::DivUIOp::create(b, i, p);
+          Value t = arith::RemUIOp::create(b, i, p);
+          Value pos = tensor::ExtractOp::create(b, positions,
+                                                ValueRange{e, r, slot});
+          Value row = arith::AddIOp::create(
+              b,
+              arith::MulIOp::create(
+                  b, arith::IndexCastOp::create(b, b.getIndexType(), pos), p),
+              t);
+          return SmallVector<Value>{
+              tensor::ExtractOp::create(b, x, ValueRange{r, row, c})};
+        })[0];
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Ordered scatter-add through an inverse index (see the file comment).
+struct CombineToLinalg : OpRewritePattern<CombineOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CombineOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType(), i64 = b.getI64Type();
+    int64_t patch = op.getPatch();
+    int64_t r = type.getShape()[0], n = type.getShape()[1],
+            d = type.getShape()[2];
+    int64_t e = op.getPositions().getType().getShape()[0];
+    Value positions = op.getPositions(), ys = op.getInput(),
+          weights = op.getWeights();
+
+    // slotOf[e, r, p] = the slot i with positions[e, r, i] == p, or -1.
+    Value inverse = buildGeneric(
+        b, positions,
+        filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r),
+                         b.getIndexAttr(n / patch)},
+                     i64, b.getI64IntegerAttr(-1)),
+        {{0, 1, 3}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
+        [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value p = arith::IndexCastOp::create(b, i64, loopIndex(b, 2));
+          Value i = arith::IndexCastOp::create(b, i64, loopIndex(b, 3));
+          Value hit = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, a[0], p);
+          return SmallVector<Value>{arith::SelectOp::create(b, hit, i, a[1])};
+        })[0];
+
+    // out[r, n, c] = sum over e (in order) of w * ys[e, r, slot*P + n%P, c].
+    MLIRContext *ctx = b.getContext();
+    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+               d3 = b.getAffineDimExpr(3);
+    Value init = filledTensor(
+        b, {b.getIndexAttr(r), b.getIndexAttr(n), b.getIndexAttr(d)}, elt,
+        b.getFloatAttr(elt, 0.0));
+    Value result = buildGenericMaps(
+        b, inverse, init,
+        {AffineMap::get(4, 0, {d3, d0, d1.floorDiv(patch)}, ctx),
+         AffineMap::get(4, 0, {d0, d1, b.getAffineDimExpr(2)}, ctx)},
+        {kPar, kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value zero = constFloat(b, elt, 0.0);
+          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                              a[0], constInt(b, i64, 0));
+          Value slot = arith::IndexCastOp::create(
+              b, b.getIndexType(),
+              arith::SelectOp::create(b, valid, a[0], constInt(b, i64, 0)));
+          Value p = constIndex(b, patch);
+          Value row = arith::AddIOp::create(
+              b, arith::MulIOp::create(b, slot, p),
+              arith::RemUIOp::create(b, loopIndex(b, 1), p));
+          Value ei = loopIndex(b, 3), ri = loopIndex(b, 0);
+          Value y = tensor::ExtractOp::create(
+              b, ys, ValueRange{ei, ri, row, loopIndex(b, 2)});
+          if (weights)
+            y = arith::MulFOp::create(
+                b, y,
+                tensor::ExtractOp::create(b, weights, ValueRange{ei, ri, slot}));
+          Value term = arith::SelectOp::create(b, valid, y, zero);
+          return SmallVector<Value>{arith::AddFOp::create(b, a[1], term)};
+        })[0];
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// [E, ..., M, K] x [E, K, N] as one batch matmul over E, then the epilogue.
+struct ExpertMatmulToLinalg : OpRewritePattern<ExpertMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ExpertMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto lhsType = op.getLhs().getType();
+    auto type = op.getType();
+    Type elt = type.getElementType();
+    int64_t rank = lhsType.getRank();
+    Activation act = op.getActivation();
+
+    // Fold the batch dims and M: [E, B..., M, K] -> [E, X, K].
+    Value lhs = op.getLhs();
+    SmallVector<OpFoldResult> lhsSizes = tensorSizes(b, lhs);
+    if (rank > 3) {
+      ReassociationIndices middle;
+      for (int64_t i = 1; i < rank - 1; ++i)
+        middle.push_back(i);
+      lhs = collapse(b, lhs, {{0}, middle, {rank - 1}});
+    }
+    Value product = batchMatmul(b, lhs, op.getRhs());
+    SmallVector<OpFoldResult> sizes = tensorSizes(b, product);
+    int64_t n = cast<RankedTensorType>(product.getType()).getShape()[2];
+    int64_t width = act == Activation::SwiGlu ? n / 2 : n;
+    sizes[2] = b.getIndexAttr(width);
+
+    // Epilogue: bias, then activation; SwiGLU reads [gate | up] halves.
+    SmallVector<Value> inputs{product};
+    SmallVector<SmallVector<int64_t>> maps{{0, 1, 2}};
+    if (Value bias = op.getBias()) {
+      inputs.push_back(bias);
+      maps.push_back({0, 2});
+    }
+    maps.push_back({0, 1, 2});
+    bool hasBias = static_cast<bool>(op.getBias());
+    Value bias = op.getBias();
+    Value result = buildGeneric(
+        b, inputs, emptyTensor(b, sizes, elt), maps, {kPar, kPar, kPar},
+        [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value x = a[0];
+          if (hasBias)
+            x = arith::AddFOp::create(b, x, a[1]);
+          if (act != Activation::SwiGlu)
+            return SmallVector<Value>{applyActivation(b, act, x)};
+          Value e = loopIndex(b, 0), m = loopIndex(b, 1);
+          Value col = arith::AddIOp::create(b, loopIndex(b, 2),
+                                            constIndex(b, width));
+          Value up = tensor::ExtractOp::create(b, product, ValueRange{e, m, col});
+          if (hasBias)
+            up = arith::AddFOp::create(
+                b, up, tensor::ExtractOp::create(b, bias, ValueRange{e, col}));
+          Value gate = applyActivation(b, Activation::Silu, x);
+          return SmallVector<Value>{arith::MulFOp::create(b, gate, up)};
+        })[0];
+
+    if (rank > 3) {
+      SmallVector<OpFoldResult> outShape(lhsSizes.begin(), lhsSizes.end() - 1);
+      outShape.push_back(b.getIndexAttr(width));
+      ReassociationIndices middle;
+      for (int64_t i = 1; i < rank - 1; ++i)
+        middle.push_back(i);
+      result = expand(b, result, type, {{0}, middle, {rank - 1}}, outShape);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A dense MLP is a single expert: reshape to [1, M, d] and reuse
+/// `uoe.expert_matmul`.
+struct DenseMlpToExpertMatmul : OpRewritePattern<DenseMlpOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// Prepends a unit dimension.
+  static Value unitExpert(ImplicitLocOpBuilder &b, Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape{1};
+    llvm::append_range(shape, type.getShape());
+    SmallVector<ReassociationIndices> groups{{0, 1}};
+    for (int64_t i = 2; i <= type.getRank(); ++i)
+      groups.push_back({i});
+    return tensor::ExpandShapeOp::create(
+        b, RankedTensorType::get(shape, type.getElementType()), v, groups);
+  }
+
+  LogicalResult matchAndRewrite(DenseMlpOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType();
+    int64_t d = type.getShape().back(), m = type.getNumElements() / d;
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "unsupported: dynamic input");
+    ReassociationIndices rows;
+    for (int64_t i = 0; i + 1 < type.getRank(); ++i)
+      rows.push_back(i);
+    Value x = op.getInput();
+    if (type.getRank() > 2)
+      x = collapse(b, x, {rows, {type.getRank() - 1}});
+    if (type.getRank() == 1)
+      x = unitExpert(b, x);
+    x = unitExpert(b, x);
+    int64_t f = op.getW2().getType().getShape()[0];
+    auto none = ActivationAttr::get(getContext(), Activation::None);
+    Value h = ExpertMatmulOp::create(
+        b, RankedTensorType::get({1, m, f}, elt), x, unitExpert(b, op.getW1()),
+        unitExpert(b, op.getB1()),
+        ActivationAttr::get(getContext(), op.getActivation()));
+    Value y = ExpertMatmulOp::create(b, RankedTensorType::get({1, m, d}, elt),
+                                     h, unitExpert(b, op.getW2()),
+                                     unitExpert(b, op.getB2()), none);
+    y = collapse(b, y, {{0, 1}, {2}});
+    if (type.getRank() != 2) {
+      SmallVector<ReassociationIndices> groups;
+      if (type.getRank() == 1)
+        y = collapse(b, y, {{0, 1}});
+      else
+        y = tensor::ExpandShapeOp::create(
+            b, type, y, SmallVector<ReassociationIndices>{rows, {type.getRank() - 1}});
+    }
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+} // namespace
+
+void uoe::populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
+               DenseMlpToExpertMatmul>(patterns.getContext());
+}

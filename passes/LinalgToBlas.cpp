@@ -1,0 +1,128 @@
+//===- LinalgToBlas.cpp - batch matmuls to runtime BLAS calls ------------===//
+//
+// GEMMs carry almost all of the FLOPs of a UoE layer. Rather than tiling
+// and vectorising them ourselves, the CPU pipeline hands every f32
+// `linalg.batch_matmul` on buffers to the runtime's `uoe_cpu_sgemm_batched`
+// (OpenBLAS underneath; see runtime/CpuBlas.h for the contract). Addresses,
+// sizes and strides are read from the memrefs' strided metadata, so views
+// with any offsets and leading strides work; only a unit innermost stride
+// is required, which is checked statically.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::uoe {
+#define GEN_PASS_DEF_UOELINALGTOBLASPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::uoe
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+static constexpr StringLiteral kSgemm = "uoe_cpu_sgemm_batched";
+
+/// True when `type` is an f32 rank-3 memref with a unit innermost stride.
+static bool isBlasOperand(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref || memref.getRank() != 3 || !memref.getElementType().isF32())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(memref.getStridesAndOffset(strides, offset)))
+    return false;
+  return strides.back() == 1;
+}
+
+namespace {
+
+/// The address, leading dimension and batch stride of a rank-3 buffer, and
+/// its sizes, as i64 values.
+struct Operand {
+  Value address, ld, batchStride;
+  SmallVector<Value, 3> sizes;
+};
+
+Operand describe(ImplicitLocOpBuilder &b, Value memref) {
+  Type i64 = b.getI64Type();
+  auto toI64 = [&](Value index) {
+    return arith::IndexCastOp::create(b, i64, index).getResult();
+  };
+  auto meta = memref::ExtractStridedMetadataOp::create(b, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  // The aligned pointer is the base buffer's; add the view's offset.
+  Value offsetBytes = arith::MulIOp::create(
+      b, meta.getOffset(), arith::ConstantIndexOp::create(b, 4));
+  Operand op;
+  op.address = toI64(arith::AddIOp::create(b, base, offsetBytes));
+  op.batchStride = toI64(meta.getStrides()[0]);
+  op.ld = toI64(meta.getStrides()[1]);
+  for (Value size : meta.getSizes())
+    op.sizes.push_back(toI64(size));
+  return op;
+}
+
+struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasPureBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "not on buffers");
+    if (!linalg::BatchMatmulOp::isDefaultIndexingMaps(op.getIndexingMapsAttr()))
+      return rewriter.notifyMatchFailure(op, "unsupported: transposed maps");
+    for (Value v : op->getOperands())
+      if (!isBlasOperand(v.getType()))
+        return rewriter.notifyMatchFailure(
+            op, "unsupported: not f32 with unit innermost stride");
+
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Operand a = describe(b, op.getDpsInputs()[0]),
+            w = describe(b, op.getDpsInputs()[1]),
+            c = describe(b, op.getDpsInits()[0]);
+    Value no = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
+    // linalg.batch_matmul accumulates into its output: beta = 1.
+    Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
+    SmallVector<Value> args{a.sizes[0], a.sizes[1], w.sizes[2], a.sizes[2],
+                            a.address,  a.ld,       a.batchStride, no,
+                            w.address,  w.ld,       w.batchStride, no,
+                            c.address,  c.ld,       c.batchStride, beta};
+    func::CallOp::create(b, kSgemm, TypeRange{}, args);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct UoELinalgToBlasPass
+    : uoe::impl::UoELinalgToBlasPassBase<UoELinalgToBlasPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<BatchMatmulToCall>(&getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+
+    // Declare the runtime function once, if anything calls it.
+    bool used = false;
+    module.walk([&](func::CallOp call) {
+      used |= call.getCallee() == kSgemm;
+    });
+    if (!used || module.lookupSymbol(kSgemm))
+      return;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    Type i64 = b.getI64Type();
+    SmallVector<Type> params(15, i64);
+    params.push_back(b.getF32Type());
+    auto decl = func::FuncOp::create(b, module.getLoc(), kSgemm,
+                                     b.getFunctionType(params, {}));
+    decl.setPrivate();
+  }
+};
+
+} // namespace

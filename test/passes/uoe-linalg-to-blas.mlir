@@ -1,0 +1,26 @@
+// RUN: uoe-opt %s -split-input-file --uoe-linalg-to-blas | FileCheck %s
+
+// Tests that an f32 batch matmul on buffers becomes one call with the sizes,
+// leading dimensions and batch strides of its operands, accumulating (beta 1).
+// CHECK-LABEL: func.func private @uoe_cpu_sgemm_batched(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32)
+// CHECK-LABEL: func.func @f32
+// CHECK-NOT: linalg.batch_matmul
+// CHECK-DAG: %[[BETA:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[BETA]]) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32) -> ()
+func.func @f32(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64x16xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%c : memref<4x64x16xf32>)
+  return
+}
+
+// -----
+
+// Tests that f64 matmuls and matmuls on tensors are left alone.
+// CHECK-LABEL: func.func @not_applied
+// CHECK-NOT: uoe_cpu_sgemm_batched
+// CHECK: linalg.batch_matmul {{.*}} memref<2x3x4xf64>
+// CHECK: linalg.batch_matmul {{.*}} tensor<2x3x4xf32>
+func.func @not_applied(%a: memref<2x3x4xf64>, %b: memref<2x4x5xf64>, %c: memref<2x3x5xf64>, %ta: tensor<2x3x4xf32>, %tb: tensor<2x4x5xf32>, %tc: tensor<2x3x5xf32>) -> tensor<2x3x5xf32> {
+  linalg.batch_matmul ins(%a, %b : memref<2x3x4xf64>, memref<2x4x5xf64>) outs(%c : memref<2x3x5xf64>)
+  %r = linalg.batch_matmul ins(%ta, %tb : tensor<2x3x4xf32>, tensor<2x4x5xf32>) outs(%tc : tensor<2x3x5xf32>) -> tensor<2x3x5xf32>
+  return %r : tensor<2x3x5xf32>
+}
