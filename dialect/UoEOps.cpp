@@ -2,7 +2,7 @@
 //
 // Verifiers for every op of the `uoe` dialect. Each check carries the label
 // of the constraint it implements (`// data_select_c3`), as numbered in the
-// op's description in the .td files; test/dialect/invalid-*.mlir has one
+// op's description in the .td files; test/dialect/<op>-invalid.mlir has one
 // `expected-error` case per label. Messages name the offending operand, the
 // symbolic shape it must have and the type it has.
 //
@@ -87,6 +87,15 @@ LogicalResult expectRank(Operation *op, const Named &v, int64_t rank,
                            << symbolic << "), but it is " << v.value.getType();
 }
 
+/// Checks that `v` has a static shape (only the capacity `L` of dynamic
+/// data selection may be `?`, and only where an op says so).
+LogicalResult expectStatic(Operation *op, const Named &v) {
+  if (v.type().hasStaticShape())
+    return success();
+  return op->emitOpError() << v.name << " must have a static shape, but it is "
+                           << v.value.getType();
+}
+
 /// Checks `1 <= top <= experts`.
 LogicalResult expectTopK(Operation *op, int64_t top, int64_t experts) {
   if (top >= 1 && top <= experts)
@@ -99,9 +108,12 @@ LogicalResult expectTopK(Operation *op, int64_t top, int64_t experts) {
 /// width `d` and returns `E`.
 FailureOr<int64_t> verifyRouterWeights(Operation *op, int64_t d, Named wg,
                                        Named bg) {
-  if (failed(expectRank(op, wg, 2, "[E, d]")))
+  if (failed(expectRank(op, wg, 2, "[E, d]")) || failed(expectStatic(op, wg)))
     return failure();
   int64_t experts = wg.shape()[0];
+  if (experts < 1)
+    return op->emitOpError() << "wg must have at least one expert, but it is "
+                             << wg.value.getType();
   if (failed(expectShape(op, wg, "[E, d]", {experts, d})) ||
       failed(expectShape(op, bg, "[E]", {experts})))
     return failure();
@@ -125,14 +137,15 @@ FailureOr<int64_t> hiddenWidth(Operation *op, StringRef name, int64_t f1,
 LogicalResult verifyExpertMlpWeights(Operation *op, int64_t experts, int64_t d,
                                      Named w1, Named b1, Named w2, Named b2,
                                      Activation act) {
-  if (failed(expectRank(op, w1, 3, "[E, d, Fe]")))
+  if (failed(expectRank(op, w1, 3, "[E, d, F1]")) ||
+      failed(expectStatic(op, w1)))
     return failure();
   int64_t f1 = w1.shape()[2];
   FailureOr<int64_t> fe = hiddenWidth(op, "w1", f1, act);
   if (failed(fe))
     return failure();
-  if (failed(expectShape(op, w1, "[E, d, Fe]", {experts, d, f1})) ||
-      failed(expectShape(op, b1, "[E, Fe]", {experts, f1})) ||
+  if (failed(expectShape(op, w1, "[E, d, F1]", {experts, d, f1})) ||
+      failed(expectShape(op, b1, "[E, F1]", {experts, f1})) ||
       failed(expectShape(op, w2, "[E, Fe, d]", {experts, *fe, d})) ||
       failed(expectShape(op, b2, "[E, d]", {experts, d})))
     return failure();
@@ -220,7 +233,9 @@ LogicalResult DenseMlpOp::verify() {
     return emitOpError() << "input must have rank at least 1 ([..., d])";
   int64_t d = x.shape().back();
   // dense_mlp_c1
-  if (failed(expectRank(*this, w1, 2, "[d, F]")))
+  if (failed(expectStatic(*this, x)) ||
+      failed(expectRank(*this, w1, 2, "[d, F]")) ||
+      failed(expectStatic(*this, w1)))
     return failure();
   int64_t f1 = w1.shape()[1];
   if (failed(expectShape(*this, w1, "[d, F]", {d, f1})) ||
@@ -242,7 +257,7 @@ LogicalResult AttentionOp::verify() {
       bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()}, bo{"bo", getBo()},
       y{"result", getResult()};
   // attention_c1
-  if (failed(expectRank(*this, x, 3, "[B, T, d]")))
+  if (failed(expectStatic(*this, x)) || failed(expectRank(*this, x, 3, "[B, T, d]")))
     return failure();
   int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
   int64_t heads = getHeads();
@@ -284,7 +299,7 @@ LogicalResult UomeOp::verify() {
       w1{"w1", getW1()}, b1{"b1", getB1()}, w2{"w2", getW2()},
       b2{"b2", getB2()}, y{"result", getResult()};
   // uome_c1
-  if (failed(expectRank(*this, x, 3, "[N0, N1, d]")))
+  if (failed(expectStatic(*this, x)) || failed(expectRank(*this, x, 3, "[N0, N1, d]")))
     return failure();
   int64_t n1 = x.shape()[1], d = x.shape()[2];
   // uome_c2
@@ -314,7 +329,7 @@ LogicalResult SmhaOp::verify() {
       wqkv{"wqkv", getWqkv()}, bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()},
       bo{"bo", getBo()}, y{"result", getResult()};
   // smha_c1
-  if (failed(expectRank(*this, x, 3, "[B, T, d]")))
+  if (failed(expectStatic(*this, x)) || failed(expectRank(*this, x, 3, "[B, T, d]")))
     return failure();
   int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
   // smha_c2
@@ -358,6 +373,8 @@ LogicalResult MoeOp::verify() {
       w1{"w1", getW1()}, b1{"b1", getB1()}, w2{"w2", getW2()},
       b2{"b2", getB2()}, y{"result", getResult()};
   // moe_c1
+  if (failed(expectStatic(*this, x)))
+    return failure();
   if (x.type().getRank() < 2)
     return emitOpError() << "input must have rank at least 2 ([..., N, d]), "
                          << "but it is " << x.value.getType();
@@ -382,6 +399,8 @@ static LogicalResult verifyNorm(Operation *op, Named x, ArrayRef<Named> params,
                                 double eps, Named y) {
   if (x.type().getRank() < 1)
     return op->emitOpError() << "input must have rank at least 1 ([..., d])";
+  if (failed(expectStatic(op, x)))
+    return failure();
   int64_t d = x.shape().back();
   // layer_norm_c1, rms_norm_c1
   for (const Named &p : params)
@@ -417,6 +436,8 @@ LogicalResult RouterOp::verify() {
       bg{"bias", getBias()}, p{"probs", getProbs()};
   if (x.type().getRank() < 1)
     return emitOpError() << "input must have rank at least 1 ([..., d])";
+  if (failed(expectStatic(*this, x)))
+    return failure();
   int64_t d = x.shape().back();
   // router_c1, router_c2
   FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
@@ -435,6 +456,8 @@ LogicalResult TokenChoiceOp::verify() {
   auto type = getProbs().getType();
   if (type.getRank() < 1)
     return emitOpError() << "probs must have rank at least 1 ([..., E])";
+  if (failed(expectStatic(*this, {"probs", getProbs()})))
+    return failure();
   // token_choice_c1
   if (failed(expectTopK(*this, getTop(), type.getShape().back())))
     return failure();
@@ -471,7 +494,8 @@ LogicalResult DataSelectOp::verify() {
   Named s{"scores", getScores()}, pos{"positions", getPositions()},
       w{"weights", getWeights()};
   // data_select_c1
-  if (failed(expectRank(*this, s, 3, "[R, N, E]")))
+  if (failed(expectRank(*this, s, 3, "[R, N, E]")) ||
+      failed(expectStatic(*this, s)))
     return failure();
   int64_t r = s.shape()[0], n = s.shape()[1], e = s.shape()[2];
   // data_select_c2
@@ -510,6 +534,8 @@ LogicalResult ExpertSelectOp::verify() {
   // expert_select_c1
   if (p.type().getRank() < 1)
     return emitOpError() << "probs must have rank at least 1 ([..., E])";
+  if (failed(expectStatic(*this, p)))
+    return failure();
   // expert_select_c2
   if (failed(expectTopK(*this, getTop(), p.shape().back())))
     return failure();
@@ -527,7 +553,8 @@ LogicalResult DispatchOp::verify() {
       y{"result", getResult()};
   // dispatch_c1
   if (failed(expectRank(*this, x, 3, "[R, N, d]")) ||
-      failed(expectRank(*this, pos, 3, "[E, R, L]")))
+      failed(expectRank(*this, pos, 3, "[E, R, L]")) ||
+      failed(expectStatic(*this, x)))
     return failure();
   int64_t r = x.shape()[0], n = x.shape()[1], d = x.shape()[2];
   int64_t e = pos.shape()[0], l = pos.shape()[2];
@@ -553,7 +580,8 @@ LogicalResult ExpertMatmulOp::verify() {
   if (a.type().getRank() < 3)
     return emitOpError() << "lhs must have rank at least 3 ([E, ..., M, K]), "
                          << "but it is " << a.value.getType();
-  if (failed(expectRank(*this, w, 3, "[E, K, N]")))
+  if (failed(expectRank(*this, w, 3, "[E, K, N]")) ||
+      failed(expectStatic(*this, w)))
     return failure();
   ArrayRef<int64_t> lhs = a.shape(), rhs = w.shape();
   // expert_matmul_c2
@@ -637,6 +665,10 @@ LogicalResult CombineOp::verify() {
     return failure();
   int64_t e = pos.shape()[0], r = pos.shape()[1], l = pos.shape()[2];
   int64_t d = x.shape()[3];
+  // combine_c5 (first, since the shapes below depend on the patch size)
+  if (getPatch() < 1)
+    return emitOpError() << "patch size (" << getPatch()
+                         << ") must be at least 1";
   // combine_c2
   if (failed(expectShape(*this, x, "[E, R, L*P, d]",
                          {e, r, mulDim(l, getPatch()), d})))

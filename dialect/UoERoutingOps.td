@@ -5,7 +5,7 @@
 // (`data_select`), data movement (`dispatch`, `combine`) and expert compute
 // (`expert_matmul`, `selective_attention`). Each constraint `(Cn)` of an op is
 // checked in UoEOps.cpp under the label `<op>_cn` and tested in
-// test/dialect/invalid-*.mlir by a function of the same name.
+// test/dialect/<op>-invalid.mlir by a function of the same name.
 //
 //===----------------------------------------------------------------------===//
 
