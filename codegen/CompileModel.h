@@ -1,0 +1,44 @@
+//===- CompileModel.h - model description to Executable --------*- C++ -*-===//
+//
+// The compiler driver shared by uoe-run (and later the C API): import a
+// resolved model description for a batch and sequence length, run the CPU
+// pipeline, emit object code and wrap it into an Executable with the
+// entry point `forward`. Also the cache key of a compilation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_CODEGEN_COMPILEMODEL_H
+#define UOE_CODEGEN_COMPILEMODEL_H
+
+#include "frontend/ModelImporter.h"
+#include "runtime/executable.pb.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace mlir::uoe {
+
+/// The compiler's version, recorded in Executables and cache keys.
+inline constexpr const char *kCompilerVersion = "uoe 0.1";
+
+/// What a CPU compilation produces besides the Executable, on request.
+struct CompileArtifacts {
+  /// The IR after the CPU pipeline (LLVM dialect), when non-null.
+  std::string *loweredMlir = nullptr;
+};
+
+/// Compiles `model` (resolved) for `batch` x `seq` hidden-state inputs into
+/// an Executable for the host CPU. Diagnostics become the error message.
+llvm::Expected<::uoe::rt::proto::Executable>
+compileModelForCpu(const model::Model &model, int64_t batch, int64_t seq,
+                   const CompileArtifacts &artifacts = {});
+
+/// A hex SHA-256 over the resolved description, the input shape, the target
+/// and the compiler version: equal keys mean interchangeable Executables.
+std::string compileCacheKey(const model::Model &model, int64_t batch,
+                            int64_t seq);
+
+} // namespace mlir::uoe
+
+#endif // UOE_CODEGEN_COMPILEMODEL_H

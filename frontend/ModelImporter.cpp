@@ -1,0 +1,558 @@
+//===- ModelImporter.cpp - model descriptions to uoe IR ------------------===//
+//
+// Three steps, each usable alone: parse the text format (strictly: unknown
+// fields are errors), resolve defaults and check sizes against the spec
+// (every error names its field path), then emit @forward as a chain of
+// uoe layer ops, with one parameter per weight in modelParameters() order.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ModelImporter.h"
+
+#include "dialect/UoEOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::uoe;
+namespace model = ::uoe::model;
+using llvm::formatv;
+
+//===----------------------------------------------------------------------===//
+// Parsing
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Collects the first text-format error with its position.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+public:
+  explicit ErrorCollector(llvm::StringRef file) : file(file.str()) {}
+  void AddError(int line, int column, const std::string &message) override {
+    if (first.empty())
+      first = formatv("{0}:{1}:{2}: {3}", file, line + 1, column + 1, message);
+  }
+  std::string file, first;
+};
+
+llvm::Error fieldError(const std::string &field, const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 field + ": " + message);
+}
+} // namespace
+
+llvm::Expected<model::Model> mlir::uoe::parseModelText(llvm::StringRef text,
+                                                 llvm::StringRef fileName) {
+  model::Model model;
+  google::protobuf::TextFormat::Parser parser;
+  ErrorCollector errors(fileName);
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text.str(), &model))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   errors.first.empty()
+                                       ? fileName.str() + ": invalid model"
+                                       : errors.first);
+  return model;
+}
+
+llvm::Expected<model::Model> mlir::uoe::parseModelFile(llvm::StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return llvm::createStringError(buffer.getError(),
+                                   "cannot read model description '" + path +
+                                       "': " + buffer.getError().message());
+  return mlir::uoe::parseModelText((*buffer)->getBuffer(), path);
+}
+
+//===----------------------------------------------------------------------===//
+// Defaults and checks
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `top_k` default: half of the experts, at least one.
+int64_t defaultTop(int64_t experts) { return std::max<int64_t>(1, experts / 2); }
+
+llvm::Error checkHeads(const std::string &path, int64_t heads, int64_t d) {
+  if (heads <= 0)
+    return fieldError(path + ".heads", "required, must be positive");
+  if (d % heads != 0)
+    return fieldError(path + ".heads",
+                      formatv("{0} does not divide d_model ({1})", heads, d));
+  return llvm::Error::success();
+}
+
+llvm::Error checkRope(const std::string &path, model::RopeMode rope,
+                      int64_t headWidth) {
+  if (rope != model::NO_ROPE && headWidth % 2 != 0)
+    return fieldError(path + ".rope",
+                      formatv("rotary embedding needs an even head width, "
+                              "but d_model / heads = {0}",
+                              headWidth));
+  return llvm::Error::success();
+}
+
+llvm::Error checkTop(const std::string &path, int64_t top, int64_t experts) {
+  if (top < 1 || top > experts)
+    return fieldError(path + ".top_k",
+                      formatv("{0} must be between 1 and experts ({1})", top,
+                              experts));
+  return llvm::Error::success();
+}
+
+template <typename Msg> void defaultRouting(Msg &m) {
+  if (m.combine() == model::COMBINE_DEFAULT)
+    m.set_combine(model::UNION);
+  if (m.score() == model::ROUTER_SCORE_DEFAULT)
+    m.set_score(model::SOFTMAX);
+  if (m.eps() == 0.0)
+    m.set_eps(1e-6);
+  if (m.norm_capacity() == 0.0)
+    m.set_norm_capacity(1.0);
+}
+
+llvm::Error resolveBlock(model::Block &block, int64_t d,
+                         const std::string &path) {
+  if (block.repeat() == 0)
+    block.set_repeat(1);
+  if (block.repeat() < 0)
+    return fieldError(path + ".repeat", "must be positive");
+  if (block.attention_case() == model::Block::ATTENTION_NOT_SET &&
+      block.mlp_case() == model::Block::MLP_NOT_SET)
+    return fieldError(path, "a block needs an attention or an MLP layer");
+
+  if (block.has_dense_attention()) {
+    auto &a = *block.mutable_dense_attention();
+    std::string p = path + ".dense_attention";
+    if (auto err = checkHeads(p, a.heads(), d))
+      return err;
+    if (a.rope() == model::ROPE_DEFAULT)
+      a.set_rope(model::NO_ROPE);
+    if (a.rope() == model::COMPACTED)
+      return fieldError(p + ".rope", "'COMPACTED' needs selected tokens; "
+                                     "dense attention takes NO_ROPE or ORIGINAL");
+    if (a.rope_base() == 0.0)
+      a.set_rope_base(10000.0);
+    if (auto err = checkRope(p, a.rope(), d / a.heads()))
+      return err;
+  }
+  if (block.has_smha()) {
+    auto &a = *block.mutable_smha();
+    std::string p = path + ".smha";
+    if (auto err = checkHeads(p, a.heads(), d))
+      return err;
+    if (a.experts() == 0)
+      a.set_experts(a.heads());
+    if (a.experts() < 0 || a.heads() % a.experts() != 0)
+      return fieldError(p + ".experts",
+                        formatv("{0} does not divide heads ({1})", a.experts(),
+                                a.heads()));
+    if (a.top_k() == 0)
+      a.set_top_k(defaultTop(a.experts()));
+    if (auto err = checkTop(p, a.top_k(), a.experts()))
+      return err;
+    if (a.rope() == model::ROPE_DEFAULT)
+      a.set_rope(model::NO_ROPE);
+    if (a.rope_base() == 0.0)
+      a.set_rope_base(10000.0);
+    if (auto err = checkRope(p, a.rope(), d / a.heads()))
+      return err;
+    defaultRouting(a);
+  }
+  if (block.has_dense_mlp()) {
+    auto &m = *block.mutable_dense_mlp();
+    if (m.hidden() <= 0)
+      return fieldError(path + ".dense_mlp.hidden", "required, must be positive");
+    if (m.activation() == model::ACTIVATION_DEFAULT)
+      m.set_activation(model::GELU);
+  }
+  if (block.has_uome()) {
+    auto &m = *block.mutable_uome();
+    std::string p = path + ".uome";
+    if (m.hidden() <= 0)
+      return fieldError(p + ".hidden", "required, must be positive");
+    if (m.experts() <= 0)
+      return fieldError(p + ".experts", "required, must be positive");
+    if (m.hidden() % m.experts() != 0)
+      return fieldError(p + ".experts",
+                        formatv("{0} does not divide hidden ({1})",
+                                m.experts(), m.hidden()));
+    if (m.top_k() == 0)
+      m.set_top_k(defaultTop(m.experts()));
+    if (auto err = checkTop(p, m.top_k(), m.experts()))
+      return err;
+    if (m.capacity() == 0.0)
+      m.set_capacity(0.5);
+    if (!(m.capacity() > 0.0 && m.capacity() <= 1.0))
+      return fieldError(p + ".capacity",
+                        formatv("{0} must be in (0, 1]", m.capacity()));
+    if (m.patch_size() == 0)
+      m.set_patch_size(1);
+    if (m.patch_size() < 0)
+      return fieldError(p + ".patch_size", "must be positive");
+    if (m.activation() == model::ACTIVATION_DEFAULT)
+      m.set_activation(model::GELU);
+    if (m.layout() == model::UOME_LAYOUT_DEFAULT)
+      m.set_layout(model::SEQUENCE);
+    defaultRouting(m);
+  }
+  if (block.has_moe()) {
+    auto &m = *block.mutable_moe();
+    std::string p = path + ".moe";
+    if (m.hidden() <= 0)
+      return fieldError(p + ".hidden", "required, must be positive");
+    if (m.experts() <= 0)
+      return fieldError(p + ".experts", "required, must be positive");
+    if (m.top_k() == 0)
+      m.set_top_k(std::min<int64_t>(2, m.experts()));
+    if (auto err = checkTop(p, m.top_k(), m.experts()))
+      return err;
+    if (m.activation() == model::ACTIVATION_DEFAULT)
+      m.set_activation(model::GELU);
+    if (m.score() == model::ROUTER_SCORE_DEFAULT)
+      m.set_score(model::SOFTMAX);
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Error mlir::uoe::resolveModel(model::Model &model) {
+  int64_t d = model.d_model();
+  if (d <= 0)
+    return fieldError("d_model", "required, must be positive");
+  if (model.blocks_size() == 0)
+    return fieldError("blocks", "at least one block is required");
+  if (model.has_embedding())
+    return fieldError("embedding",
+                      "token embeddings are not supported yet; describe the "
+                      "model without one and give hidden states [B, T, d]");
+  if (model.head_case() != model::Model::HEAD_NOT_SET)
+    return fieldError(model.has_lm_head() ? "lm_head" : "classifier",
+                      "heads are not supported yet");
+  if (model.layout() == model::BLOCK_LAYOUT_DEFAULT)
+    model.set_layout(model::POST_LN);
+  if (!model.has_final_norm())
+    model.set_final_norm(model.layout() == model::PRE_RMSNORM);
+  for (int i = 0; i < model.blocks_size(); ++i)
+    if (auto err = resolveBlock(*model.mutable_blocks(i), d,
+                                formatv("blocks[{0}]", i).str()))
+      return err;
+  return llvm::Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Width of the first GEMM's output: doubled for SwiGLU's [gate | up].
+int64_t upWidth(int64_t hidden, model::Activation act) {
+  return act == model::SWIGLU ? 2 * hidden : hidden;
+}
+
+/// Calls `fn(layerIndex, block)` for every layer, expanding `repeat`.
+template <typename Fn> void forEachLayer(const model::Model &model, Fn fn) {
+  int64_t layer = 0;
+  for (const model::Block &block : model.blocks())
+    for (int64_t r = 0; r < block.repeat(); ++r)
+      fn(layer++, block);
+}
+
+void addNorm(std::vector<ParamSpec> &params, const std::string &prefix,
+             const model::Model &model) {
+  int64_t d = model.d_model();
+  params.push_back({prefix + ".weight", {d}});
+  if (model.layout() == model::POST_LN)
+    params.push_back({prefix + ".bias", {d}});
+}
+
+} // namespace
+
+std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
+  std::vector<ParamSpec> params;
+  int64_t d = model.d_model();
+  forEachLayer(model, [&](int64_t layer, const model::Block &block) {
+    std::string prefix = formatv("blocks.{0}.", layer).str();
+    if (block.has_dense_attention()) {
+      params.push_back({prefix + "attn.wqkv", {3, d, d}});
+      params.push_back({prefix + "attn.bqkv", {3, d}});
+      params.push_back({prefix + "attn.wo", {d, d}});
+      params.push_back({prefix + "attn.bo", {d}});
+    } else if (block.has_smha()) {
+      int64_t e = block.smha().experts(), de = d / e;
+      params.push_back({prefix + "attn.router.weight", {e, d}});
+      params.push_back({prefix + "attn.router.bias", {e}});
+      params.push_back({prefix + "attn.wqkv", {3, e, d, de}});
+      params.push_back({prefix + "attn.bqkv", {3, e, de}});
+      params.push_back({prefix + "attn.wo", {e, de, d}});
+      params.push_back({prefix + "attn.bo", {e, d}});
+    }
+    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
+      addNorm(params, prefix + "norm1", model);
+
+    if (block.has_dense_mlp()) {
+      const auto &m = block.dense_mlp();
+      int64_t f = m.hidden(), up = upWidth(f, m.activation());
+      params.push_back({prefix + "mlp.w1", {d, up}});
+      params.push_back({prefix + "mlp.b1", {up}});
+      params.push_back({prefix + "mlp.w2", {f, d}});
+      params.push_back({prefix + "mlp.b2", {d}});
+    } else if (block.has_uome() || block.has_moe()) {
+      int64_t e, fe;
+      model::Activation act;
+      if (block.has_uome()) {
+        e = block.uome().experts();
+        fe = block.uome().hidden() / e;
+        act = block.uome().activation();
+      } else {
+        e = block.moe().experts();
+        fe = block.moe().hidden();
+        act = block.moe().activation();
+      }
+      int64_t up = upWidth(fe, act);
+      params.push_back({prefix + "mlp.router.weight", {e, d}});
+      params.push_back({prefix + "mlp.router.bias", {e}});
+      params.push_back({prefix + "mlp.w1", {e, d, up}});
+      params.push_back({prefix + "mlp.b1", {e, up}});
+      params.push_back({prefix + "mlp.w2", {e, fe, d}});
+      params.push_back({prefix + "mlp.b2", {e, d}});
+    }
+    if (block.mlp_case() != model::Block::MLP_NOT_SET)
+      addNorm(params, prefix + "norm2", model);
+  });
+  if (model.final_norm())
+    addNorm(params, "final_norm", model);
+  return params;
+}
+
+//===----------------------------------------------------------------------===//
+// IR
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+Activation toActivation(model::Activation a) {
+  switch (a) {
+  case model::GELU_TANH:
+    return Activation::GeluTanh;
+  case model::RELU:
+    return Activation::Relu;
+  case model::SILU:
+    return Activation::Silu;
+  case model::SWIGLU:
+    return Activation::SwiGlu;
+  default:
+    return Activation::Gelu;
+  }
+}
+CombineMode toCombine(model::CombineMode c) {
+  return c == model::GATED ? CombineMode::Gated : CombineMode::Union;
+}
+RouterScore toScore(model::RouterScore s) {
+  return s == model::SIGMOID ? RouterScore::Sigmoid : RouterScore::Softmax;
+}
+RopeMode toRope(model::RopeMode r) {
+  switch (r) {
+  case model::COMPACTED:
+    return RopeMode::Compacted;
+  case model::ORIGINAL:
+    return RopeMode::Original;
+  default:
+    return RopeMode::None;
+  }
+}
+
+/// Emits @forward's body, taking parameters in modelParameters() order.
+class ForwardBuilder {
+public:
+  ForwardBuilder(OpBuilder &b, Location loc, const model::Model &model,
+                 ValueRange params)
+      : b(b), loc(loc), model(model), params(params) {}
+
+  Value next() { return params[used++]; }
+
+  Value norm(Value x) {
+    Value gamma = next();
+    if (model.layout() == model::POST_LN)
+      return LayerNormOp::create(b, loc, x, gamma, next(),
+                                 b.getF64FloatAttr(1e-5));
+    return RmsNormOp::create(b, loc, x, gamma, b.getF64FloatAttr(1e-6));
+  }
+
+  Value attention(const model::Block &block, Value x) {
+    if (block.has_dense_attention()) {
+      const auto &a = block.dense_attention();
+      Value wqkv = next(), bqkv = next(), wo = next(), bo = next();
+      return AttentionOp::create(
+          b, loc, x.getType(), x, wqkv, bqkv, wo, bo, /*key_padding=*/Value(),
+          b.getI64IntegerAttr(a.heads()),
+          a.causal() ? b.getUnitAttr() : nullptr,
+          RopeModeAttr::get(b.getContext(), toRope(a.rope())),
+          b.getF64FloatAttr(a.rope_base()));
+    }
+    const auto &a = block.smha();
+    Value wg = next(), bg = next(), wqkv = next(), bqkv = next(), wo = next(),
+          bo = next();
+    return SmhaOp::create(
+        b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, Value(),
+        b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
+        a.causal() ? b.getUnitAttr() : nullptr,
+        RopeModeAttr::get(b.getContext(), toRope(a.rope())),
+        b.getF64FloatAttr(a.rope_base()),
+        CombineModeAttr::get(b.getContext(), toCombine(a.combine())),
+        RouterScoreAttr::get(b.getContext(), toScore(a.score())),
+        b.getF64FloatAttr(a.eps()), b.getF64FloatAttr(a.norm_capacity()));
+  }
+
+  /// [B, T, d] <-> [T, B, d] for UoME's batch layout.
+  Value swapBatchAndTime(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    auto shape = type.getShape();
+    Value init = tensor::EmptyOp::create(
+        b, loc, ArrayRef<int64_t>{shape[1], shape[0], shape[2]},
+        type.getElementType());
+    return linalg::TransposeOp::create(b, loc, x, init,
+                                       ArrayRef<int64_t>{1, 0, 2})
+        .getResult()[0];
+  }
+
+  Value mlp(const model::Block &block, Value x) {
+    if (block.has_dense_mlp()) {
+      Value w1 = next(), b1 = next(), w2 = next(), b2 = next();
+      return DenseMlpOp::create(
+          b, loc, x.getType(), x, w1, b1, w2, b2,
+          ActivationAttr::get(b.getContext(),
+                              toActivation(block.dense_mlp().activation())));
+    }
+    Value wg = next(), bg = next(), w1 = next(), b1 = next(), w2 = next(),
+          b2 = next();
+    if (block.has_moe()) {
+      const auto &m = block.moe();
+      return MoeOp::create(
+          b, loc, x.getType(), x, wg, bg, w1, b1, w2, b2,
+          b.getI64IntegerAttr(m.top_k()),
+          m.renormalize() ? b.getUnitAttr() : nullptr,
+          ActivationAttr::get(b.getContext(), toActivation(m.activation())),
+          RouterScoreAttr::get(b.getContext(), toScore(m.score())));
+    }
+    const auto &m = block.uome();
+    bool batchLayout = m.layout() == model::BATCH;
+    Value in = batchLayout ? swapBatchAndTime(x) : x;
+    Value y = UomeOp::create(
+        b, loc, in.getType(), in, wg, bg, w1, b1, w2, b2,
+        b.getI64IntegerAttr(m.top_k()), b.getF64FloatAttr(m.capacity()),
+        b.getI64IntegerAttr(m.patch_size()),
+        ActivationAttr::get(b.getContext(), toActivation(m.activation())),
+        CombineModeAttr::get(b.getContext(), toCombine(m.combine())),
+        RouterScoreAttr::get(b.getContext(), toScore(m.score())),
+        b.getF64FloatAttr(m.eps()), b.getF64FloatAttr(m.norm_capacity()));
+    return batchLayout ? swapBatchAndTime(y) : y;
+  }
+
+  /// One block: post-LN `LN(x + f(x))` or pre-RMSNorm `x + f(RMS(x))`.
+  Value sublayer(Value x, llvm::function_ref<Value(Value)> f) {
+    if (model.layout() == model::POST_LN) {
+      Value sum = arith::AddFOp::create(b, loc, x, f(x));
+      return norm(sum);
+    }
+    Value normed = norm(x);
+    return arith::AddFOp::create(b, loc, x, f(normed));
+  }
+
+  size_t used = 0;
+
+private:
+  OpBuilder &b;
+  Location loc;
+  const model::Model &model;
+  ValueRange params;
+};
+
+/// Checks the sequence-length constraints of UoME selection.
+llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
+  for (int i = 0; i < model.blocks_size(); ++i) {
+    const model::Block &block = model.blocks(i);
+    if (!block.has_uome())
+      continue;
+    const auto &m = block.uome();
+    int64_t n = m.layout() == model::BATCH ? batch : seq;
+    std::string p = formatv("blocks[{0}].uome", i).str();
+    if (n % m.patch_size() != 0)
+      return fieldError(p + ".patch_size",
+                        formatv("{0} does not divide the selection axis ({1})",
+                                m.patch_size(), n));
+    int64_t patches = n / m.patch_size();
+    if (std::floor(m.capacity() * patches) < 1)
+      return fieldError(p + ".capacity",
+                        formatv("{0} of {1} patches selects none", m.capacity(),
+                                patches));
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
+                 int64_t batch, int64_t seq) {
+  if (batch <= 0 || seq <= 0)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        formatv("input shape [{0}, {1}, d] must be positive", batch, seq));
+  if (auto err = checkShapes(model, batch, seq))
+    return std::move(err);
+  context.loadDialect<UoEDialect, func::FuncDialect, arith::ArithDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect>();
+  Location loc = FileLineColLoc::get(&context, model.name().empty()
+                                                   ? "model"
+                                                   : model.name(),
+                                     0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b(&context);
+  b.setInsertionPointToEnd(module->getBody());
+
+  Type f32 = b.getF32Type();
+  auto hidden = RankedTensorType::get({batch, seq, model.d_model()}, f32);
+  std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
+  SmallVector<Type> argTypes{hidden};
+  for (const ParamSpec &p : specs)
+    argTypes.push_back(RankedTensorType::get(p.shape, f32));
+  auto func = func::FuncOp::create(b, loc, "forward",
+                                   b.getFunctionType(argTypes, {hidden}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  func.setArgAttr(0, "uoe.input", b.getStringAttr("hidden"));
+  for (auto [i, p] : llvm::enumerate(specs))
+    func.setArgAttr(i + 1, "uoe.param", b.getStringAttr(p.name));
+
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  ForwardBuilder fb(b, loc, model, entry->getArguments().drop_front());
+  Value x = entry->getArgument(0);
+  forEachLayer(model, [&](int64_t, const model::Block &block) {
+    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
+      x = fb.sublayer(x, [&](Value in) { return fb.attention(block, in); });
+    if (block.mlp_case() != model::Block::MLP_NOT_SET)
+      x = fb.sublayer(x, [&](Value in) { return fb.mlp(block, in); });
+  });
+  if (model.final_norm())
+    x = fb.norm(x);
+  func::ReturnOp::create(b, loc, x);
+  if (failed(mlir::verify(*module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "internal error: the imported model does "
+                                   "not verify");
+  return std::move(module);
+}

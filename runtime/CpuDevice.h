@@ -1,0 +1,58 @@
+//===- CpuDevice.h - running Executables on the host CPU ------*- C++ -*-===//
+//
+// The `cpu` device: loads the CPU object code of an Executable through an
+// ObjectLoader (the compiler build provides one on LLVM's ORC JIT; see
+// codegen/cpu/OrcLoader.h) and runs entry points on host tensors. GEMMs in
+// the compiled code call the runtime's BLAS binding (runtime/CpuBlas.h),
+// which uses every core the caller allows (setCpuThreads).
+//
+// Thread safety: one CpuProgram may be run from one thread at a time.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_CPUDEVICE_H
+#define UOE_RUNTIME_CPUDEVICE_H
+
+#include "runtime/Executable.h"
+#include "runtime/HostTensor.h"
+#include "runtime/ObjectLoader.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace uoe::rt {
+
+/// Tensors by name (weights); f16 and bf16 tensors are converted to f32.
+using NamedTensors = std::map<std::string, HostTensor, std::less<>>;
+
+/// An Executable whose kernels are loaded and ready to run on the CPU.
+class CpuProgram {
+public:
+  /// Loads every CPU kernel of `executable` (copied; the argument may go).
+  /// Errors name the kernel and the loader's reason.
+  static StatusOr<std::unique_ptr<CpuProgram>>
+  load(const proto::Executable &executable, ObjectLoader &loader);
+
+  /// Checks `parameters` against the parameters of entry point `entry`:
+  /// every one present with its shape, no other tensor; converts them to f32
+  /// and keeps them for run(). Errors name the tensor and the shapes.
+  Status bindParameters(const std::string &entry, NamedTensors parameters);
+
+  /// Runs `entry` on `inputs` (in the entry point's order, f32, exact
+  /// shapes) with the bound parameters; returns the results in order.
+  StatusOr<std::vector<HostTensor>> run(const std::string &entry,
+                                        const std::vector<HostTensor> &inputs);
+
+  const proto::Executable &executable() const { return executable_; }
+
+private:
+  CpuProgram() = default;
+  proto::Executable executable_;
+  std::map<std::string, std::unique_ptr<LoadedObject>> objects_;
+  std::map<std::string, NamedTensors> parameters_;
+};
+
+} // namespace uoe::rt
+
+#endif // UOE_RUNTIME_CPUDEVICE_H

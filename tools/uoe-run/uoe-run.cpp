@@ -1,0 +1,347 @@
+//===- uoe-run.cpp - compile and run uoe models ---------------------------===//
+//
+//   uoe-run infer --model M.pbtxt --weights W.safetensors --input x.npy
+//                 --output y.npy [--device cpu] [--emit=mlir|executable -o F]
+//                 [--executable M.uoex] [--cache-dir DIR | --no-cache]
+//                 [--threads N]
+//   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+//
+// `infer` compiles the model for the input's shape (or loads a compiled
+// Executable from the cache, keyed by description + shape + target +
+// compiler, and says whether the cache hit), binds the weights, runs
+// `forward` and writes the result. Every error names the file, tensor or
+// field at fault and exits with status 1; no output file is left half
+// written (all writes are atomic).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/CompileModel.h"
+#include "codegen/cpu/OrcLoader.h"
+#include "frontend/ModelImporter.h"
+#include "runtime/CpuBlas.h"
+#include "runtime/CpuDevice.h"
+#include "runtime/Executable.h"
+#include "runtime/FileUtil.h"
+#include "runtime/Npy.h"
+#include "runtime/Safetensors.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <random>
+#include <string>
+
+using namespace mlir::uoe;
+namespace rt = ::uoe::rt;
+
+static const char *kHelp = R"(uoe-run: compile and run Union-of-Experts models
+
+USAGE
+  uoe-run infer --model M.pbtxt --weights W.safetensors --input X.npy --output Y.npy [options]
+  uoe-run infer --executable M.uoex --weights W.safetensors --input X.npy --output Y.npy
+  uoe-run infer --model M.pbtxt --input X.npy --emit=mlir|executable [-o FILE]
+  uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+  uoe-run --help
+
+COMMANDS
+  infer   Run the model's forward pass on the input. X.npy holds hidden states
+          f32 [B, T, d] (descriptions without an embedding). The model is
+          compiled for X's shape, or loaded from the compiled-model cache.
+  init    Write freshly initialised weights for the description: matrices
+          ~ N(0, 0.02), biases 0, norm weights 1 (names: docs/MODEL_FORMAT.md).
+
+OPTIONS
+  --model FILE        model description, Protobuf text format (frontend/model.proto)
+  --weights FILE      safetensors weights (f32, f16 or bf16; converted to f32)
+  --input FILE        .npy input
+  --output FILE       .npy result (infer) or .safetensors weights (init)
+  --device cpu        where to run (cpu is the only device so far)
+  --threads N         CPU threads for GEMMs (default: all cores)
+  --emit=KIND         stop after compiling and print or write the product:
+                      mlir (the IR after the CPU pipeline) or executable (a
+                      .uoex file, with -o); needs --input for the shape
+  -o FILE             where --emit writes (default: standard output for mlir)
+  --executable FILE   run a saved Executable instead of compiling
+  --cache-dir DIR     compiled-model cache (default: $XDG_CACHE_HOME/uoe or ~/.cache/uoe)
+  --no-cache          neither read nor write the cache
+  --seed S            init: random seed (default 0)
+)";
+
+namespace {
+
+/// Parsed `--key value` / `--key=value` options.
+struct Options {
+  std::string command;
+  std::map<std::string, std::string> values;
+  std::string get(const std::string &key, const std::string &def = "") const {
+    auto it = values.find(key);
+    return it == values.end() ? def : it->second;
+  }
+  bool has(const std::string &key) const { return values.count(key) != 0; }
+};
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "uoe-run: error: " << message << "\n";
+  return 1;
+}
+
+int fail(const rt::Status &status) { return fail(status.toString()); }
+
+bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
+  static const std::set<std::string> flags = {"no-cache", "help"};
+  static const std::set<std::string> known = {
+      "model", "weights", "input", "output", "device", "threads", "emit",
+      "o", "executable", "cache-dir", "no-cache", "seed", "help"};
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("-", 0) != 0) {
+      if (!opts.command.empty()) {
+        error = "unexpected argument '" + arg + "'";
+        return false;
+      }
+      opts.command = arg;
+      continue;
+    }
+    std::string key = arg.substr(arg.rfind("--", 0) == 0 ? 2 : 1), value;
+    size_t eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (!flags.count(key)) {
+      if (i + 1 >= argc) {
+        error = "option '" + arg + "' needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+    if (!known.count(key)) {
+      error = "unknown option '" + arg + "' (see uoe-run --help)";
+      return false;
+    }
+    opts.values[key] = value;
+  }
+  return true;
+}
+
+std::string defaultCacheDir() {
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/uoe";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/uoe";
+  return "";
+}
+
+llvm::Expected<model::Model> loadModel(const Options &opts) {
+  if (!opts.has("model"))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "--model is required");
+  auto model = parseModelFile(opts.get("model"));
+  if (!model)
+    return model.takeError();
+  if (auto err = resolveModel(*model))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   opts.get("model") + ": " +
+                                       llvm::toString(std::move(err)));
+  return model;
+}
+
+int runInit(const Options &opts) {
+  auto model = loadModel(opts);
+  if (!model)
+    return fail(llvm::toString(model.takeError()));
+  if (!opts.has("output"))
+    return fail("init needs --output W.safetensors");
+  std::mt19937_64 rng(std::stoull(opts.get("seed", "0")));
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<rt::HostTensor> tensors;
+  std::vector<ParamSpec> specs = modelParameters(*model);
+  for (const ParamSpec &p : specs) {
+    auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
+    if (!t.ok())
+      return fail(t.status());
+    float *data = t->data<float>();
+    bool isNorm = llvm::StringRef(p.name).contains("norm") &&
+                  llvm::StringRef(p.name).ends_with(".weight");
+    bool isBias = p.shape.size() <= 1 || llvm::StringRef(p.name).contains(".b");
+    for (int64_t i = 0; i < t->numElements(); ++i)
+      data[i] = isNorm ? 1.0f : isBias ? 0.0f : normal(rng);
+    tensors.push_back(std::move(*t));
+  }
+  std::vector<std::pair<std::string, const rt::HostTensor *>> named;
+  for (size_t i = 0; i < specs.size(); ++i)
+    named.push_back({specs[i].name, &tensors[i]});
+  rt::Status s = rt::writeSafetensors(opts.get("output"), named,
+                                      {{"format", "uoe"}});
+  if (!s.ok())
+    return fail(s);
+  llvm::outs() << "wrote " << specs.size() << " tensors to "
+               << opts.get("output") << "\n";
+  return 0;
+}
+
+/// Compiles or loads the Executable for `input`'s shape.
+llvm::Expected<rt::proto::Executable>
+obtainExecutable(const Options &opts, const rt::HostTensor &input) {
+  if (opts.has("executable")) {
+    auto exe = rt::loadExecutable(opts.get("executable"));
+    if (!exe.ok())
+      return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                     exe.status().toString());
+    llvm::errs() << "uoe-run: loaded " << opts.get("executable") << "\n";
+    return std::move(*exe);
+  }
+  auto model = loadModel(opts);
+  if (!model)
+    return model.takeError();
+  if (input.rank() != 3 || input.shape()[2] != model->d_model())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "input must be hidden states [B, T, " +
+            std::to_string(model->d_model()) + "], but " +
+            opts.get("input") + " is " + rt::shapeToString(input.shape()));
+  int64_t batch = input.shape()[0], seq = input.shape()[1];
+
+  std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", defaultCacheDir());
+  std::string key = compileCacheKey(*model, batch, seq);
+  std::string cachePath = cacheDir.empty() ? "" : cacheDir + "/" + key + ".uoex";
+  if (!cachePath.empty() && llvm::sys::fs::exists(cachePath)) {
+    auto exe = rt::loadExecutable(cachePath);
+    if (exe.ok() && exe->cache_key() == key) {
+      llvm::errs() << "uoe-run: compiled-model cache hit (" << cachePath << ")\n";
+      return std::move(*exe);
+    }
+    llvm::errs() << "uoe-run: ignoring unreadable cache entry " << cachePath
+                 << "\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto exe = compileModelForCpu(*model, batch, seq);
+  if (!exe)
+    return exe.takeError();
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for [{1}, {2}, {3}] in "
+                                "{4:f2} s (cache miss)\n",
+                                model->name().empty() ? "model" : model->name(),
+                                batch, seq, model->d_model(), seconds);
+  if (!cachePath.empty()) {
+    if (!llvm::sys::fs::create_directories(cacheDir)) {
+      rt::Status s = rt::saveExecutable(cachePath, *exe);
+      if (!s.ok())
+        llvm::errs() << "uoe-run: warning: cannot write the cache: "
+                     << s.toString() << "\n";
+    }
+  }
+  return exe;
+}
+
+int runInfer(const Options &opts) {
+  if (opts.get("device", "cpu") != "cpu")
+    return fail("unknown device '" + opts.get("device") +
+                "' (this build supports: cpu)");
+  if (!opts.has("input"))
+    return fail("infer needs --input X.npy");
+  auto input = rt::readNpy(opts.get("input"));
+  if (!input.ok())
+    return fail(input.status());
+  if (input->dtype() != rt::DType::F32)
+    return fail(opts.get("input") + " must hold f32 hidden states, not " +
+                rt::dtypeName(input->dtype()));
+
+  std::string emit = opts.get("emit");
+  if (emit == "mlir") {
+    auto model = loadModel(opts);
+    if (!model)
+      return fail(llvm::toString(model.takeError()));
+    std::string ir;
+    CompileArtifacts artifacts;
+    artifacts.loweredMlir = &ir;
+    auto exe = compileModelForCpu(*model, input->shape()[0],
+                                  input->rank() > 1 ? input->shape()[1] : 0,
+                                  artifacts);
+    if (!exe)
+      return fail(llvm::toString(exe.takeError()));
+    if (!opts.has("o")) {
+      llvm::outs() << ir;
+      return 0;
+    }
+    rt::Status s = rt::writeFileAtomically(opts.get("o"), ir);
+    return s.ok() ? 0 : fail(s);
+  }
+  if (!emit.empty() && emit != "executable")
+    return fail("unknown --emit kind '" + emit + "' (mlir or executable)");
+
+  auto exe = obtainExecutable(opts, *input);
+  if (!exe)
+    return fail(llvm::toString(exe.takeError()));
+  if (emit == "executable") {
+    if (!opts.has("o"))
+      return fail("--emit=executable needs -o FILE.uoex");
+    rt::Status s = rt::saveExecutable(opts.get("o"), *exe);
+    if (!s.ok())
+      return fail(s);
+    llvm::outs() << "wrote " << opts.get("o") << "\n";
+    return 0;
+  }
+
+  if (!opts.has("weights"))
+    return fail("infer needs --weights W.safetensors");
+  if (!opts.has("output"))
+    return fail("infer needs --output Y.npy");
+  auto weights = rt::readSafetensors(opts.get("weights"));
+  if (!weights.ok())
+    return fail(weights.status());
+
+  if (opts.has("threads"))
+    rt::setCpuThreads(std::stoi(opts.get("threads")));
+  cpu::OrcLoader loader;
+  auto program = rt::CpuProgram::load(*exe, loader);
+  if (!program.ok())
+    return fail(program.status());
+  rt::Status bound = (*program)->bindParameters(
+      "forward", std::move(weights->tensors));
+  if (!bound.ok())
+    return fail(opts.get("weights") + ": " + bound.toString());
+  std::vector<rt::HostTensor> inputs;
+  inputs.push_back(std::move(*input));
+  auto start = std::chrono::steady_clock::now();
+  auto results = (*program)->run("forward", inputs);
+  if (!results.ok())
+    return fail(results.status());
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  rt::Status written = rt::writeNpy(opts.get("output"), results->front());
+  if (!written.ok())
+    return fail(written);
+  llvm::errs() << llvm::formatv("uoe-run: forward ran in {0:f2} ms; wrote {1} "
+                                "{2}\n",
+                                ms, opts.get("output"),
+                                rt::shapeToString(results->front().shape()));
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  Options opts;
+  std::string error;
+  if (!parseArgs(argc, argv, opts, error))
+    return fail(error);
+  if (opts.has("help") || opts.command.empty() || opts.command == "help") {
+    llvm::outs() << kHelp;
+    return opts.command.empty() && !opts.has("help") ? 1 : 0;
+  }
+  if (opts.command == "infer")
+    return runInfer(opts);
+  if (opts.command == "init")
+    return runInit(opts);
+  return fail("unknown command '" + opts.command + "' (infer or init; see --help)");
+}
