@@ -1,4 +1,4 @@
-//===- DType.cpp - tensor element types ------------------------------------===//
+//===- DType.cpp - tensor element types -----------------------------------===//
 //
 // Element type tables and the f32 <-> f16 / bf16 conversions. The
 // conversions work on bit patterns so that they are exact and independent
@@ -88,7 +88,7 @@ std::optional<DType> parseSafetensorsDType(std::string_view name) {
 bool isKnownUnsupportedSafetensorsDType(std::string_view name) {
   // The dtypes of the safetensors format (v0.5) that we do not implement.
   static constexpr const char *kUnsupported[] = {
-      "I16",     "U16",     "U32",     "U64",     "C64",     "F8_E4M3",
+      "I16",     "U16",     "U32",     "U64",     "C64", "F8_E4M3",
       "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4"};
   for (const char *unsupported : kUnsupported)
     if (name == unsupported)
@@ -133,8 +133,8 @@ uint16_t f32ToF16Bits(float value) {
     // mantissa bits and round on the 13 dropped ones. A carry out of the
     // mantissa correctly bumps the exponent, up to infinity for [65520,
     // 65536).
-    uint32_t half = (((magnitude >> 23) - 112) << 10) |
-                    ((magnitude >> 13) & 0x3ffu);
+    uint32_t half =
+        (((magnitude >> 23) - 112) << 10) | ((magnitude >> 13) & 0x3ffu);
     uint32_t dropped = magnitude & 0x1fffu;
     if (dropped > 0x1000u || (dropped == 0x1000u && (half & 1u)))
       ++half;

@@ -1,4 +1,4 @@
-//===- DType.h - tensor element types --------------------------*- C++ -*-===//
+//===- DType.h - tensor element types ---------------------------*- C++ -*-===//
 //
 // The element types the runtime stores and exchanges (f32, f16, bf16, f64,
 // i64, i32, i8, u8, bool), their sizes and their names in our own text

@@ -1,4 +1,4 @@
-//===- FileUtil.cpp - whole-file reads and atomic writes -------------------===//
+//===- FileUtil.cpp - whole-file reads and atomic writes ------------------===//
 //
 // POSIX implementation of InputFile and writeFileAtomically. System calls
 // are retried on EINTR and on short transfers; large transfers are split
@@ -54,7 +54,8 @@ Status writeAll(int fd, const void *data, size_t size,
                 const std::string &path) {
   const char *bytes = static_cast<const char *>(data);
   while (size > 0) {
-    ssize_t written = ::write(fd, bytes, size < kMaxTransfer ? size : kMaxTransfer);
+    ssize_t written =
+        ::write(fd, bytes, size < kMaxTransfer ? size : kMaxTransfer);
     if (written < 0) {
       if (errno == EINTR)
         continue;
@@ -88,8 +89,8 @@ void syncDirectory(const std::string &directory) {
 /// Writes, flushes and closes the temporary file `tmpPath`.
 Status writeTemporary(const std::string &tmpPath,
                       const std::vector<ByteChunk> &chunks) {
-  int fd = ::open(tmpPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0666);
+  int fd =
+      ::open(tmpPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
   if (fd < 0)
     return systemError(errno, "create", tmpPath);
   for (const ByteChunk &chunk : chunks) {
@@ -171,9 +172,9 @@ Status InputFile::readAt(uint64_t offset, void *dest, size_t size) const {
       return systemError(errno, "read", path_);
     }
     if (got == 0)
-      return dataLossError(strCat(
-          path_, ": unexpected end of file: needed ", size, " bytes at offset ",
-          offset, " but the file ends at byte ", position));
+      return dataLossError(strCat(path_, ": unexpected end of file: needed ",
+                                  size, " bytes at offset ", offset,
+                                  " but the file ends at byte ", position));
     bytes += got;
     position += static_cast<uint64_t>(got);
     remaining -= static_cast<size_t>(got);
@@ -200,8 +201,9 @@ Status writeFileAtomically(const std::string &path,
   if (path.empty())
     return invalidArgumentError("cannot write a file with an empty path");
   static std::atomic<uint64_t> sequence{0};
-  std::string tmpPath = strCat(path, ".tmp.", ::getpid(), ".",
-                               sequence.fetch_add(1, std::memory_order_relaxed));
+  std::string tmpPath =
+      strCat(path, ".tmp.", ::getpid(), ".",
+             sequence.fetch_add(1, std::memory_order_relaxed));
   Status status = writeTemporary(tmpPath, chunks);
   if (status.ok() && ::rename(tmpPath.c_str(), path.c_str()) != 0)
     status = systemError(errno, "rename the temporary file over", path);
@@ -214,7 +216,8 @@ Status writeFileAtomically(const std::string &path,
 }
 
 Status writeFileAtomically(const std::string &path, std::string_view contents) {
-  return writeFileAtomically(path, {ByteChunk{contents.data(), contents.size()}});
+  return writeFileAtomically(path,
+                             {ByteChunk{contents.data(), contents.size()}});
 }
 
 } // namespace uoe::rt

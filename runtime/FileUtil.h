@@ -1,4 +1,4 @@
-//===- FileUtil.h - whole-file reads and atomic writes ---------*- C++ -*-===//
+//===- FileUtil.h - whole-file reads and atomic writes ----------*- C++ -*-===//
 //
 // The file primitives shared by the .npy and safetensors readers and
 // writers: positioned reads from a regular file whose size is known up

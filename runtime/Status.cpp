@@ -1,4 +1,4 @@
-//===- Status.cpp - runtime error values -----------------------------------===//
+//===- Status.cpp - runtime error values ----------------------------------===//
 //
 // Names of status codes, message formatting, and the one abort path for
 // programming errors.

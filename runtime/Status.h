@@ -1,4 +1,4 @@
-//===- Status.h - runtime error values -------------------------*- C++ -*-===//
+//===- Status.h - runtime error values --------------------------*- C++ -*-===//
 //
 // The runtime reports every failure as a value: a `Status` (a code plus a
 // human-readable message) or a `StatusOr<T>` (a value or a non-OK Status).
@@ -122,12 +122,11 @@ public:
   StatusOr(const T &value) : value_(value) {}
   StatusOr(T &&value) : value_(std::move(value)) {}
   /// Any value T can be built from (e.g. `const char *` for std::string).
-  template <typename U,
-            typename = std::enable_if_t<
-                std::is_constructible_v<T, U &&> &&
-                !std::is_same_v<std::decay_t<U>, T> &&
-                !std::is_same_v<std::decay_t<U>, Status> &&
-                !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
+  template <typename U, typename = std::enable_if_t<
+                            std::is_constructible_v<T, U &&> &&
+                            !std::is_same_v<std::decay_t<U>, T> &&
+                            !std::is_same_v<std::decay_t<U>, Status> &&
+                            !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
   StatusOr(U &&value) : value_(std::in_place, std::forward<U>(value)) {}
 
   bool ok() const { return status_.ok(); }
@@ -206,8 +205,7 @@ template <typename... Ts> std::string strCat(const Ts &...parts) {
 /// a statement, not an expression, so it cannot be the body of an unbraced
 /// `if`.
 #define UOE_ASSIGN_OR_RETURN(lhs, expr)                                        \
-  UOE_ASSIGN_OR_RETURN_IMPL(UOE_STATUS_CONCAT(uoeStatusOr, __LINE__), lhs,     \
-                            expr)
+  UOE_ASSIGN_OR_RETURN_IMPL(UOE_STATUS_CONCAT(uoeStatusOr, __LINE__), lhs, expr)
 #define UOE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr)                              \
   auto tmp = (expr);                                                           \
   if (!tmp.ok())                                                               \
