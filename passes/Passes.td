@@ -98,4 +98,24 @@ def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def UoEApproximateMathPass : Pass<"uoe-approximate-math"> {
+  let summary = "Replace f32 exp, erf and tanh by polynomial approximations";
+  let description = [{
+    libm calls block LLVM's loop vectorizer; MLIR's polynomial
+    approximations of `math.exp`, `math.erf` and `math.tanh` on f32 are plain
+    arithmetic that vectorizes, accurate to a few ulp (the numeric tests
+    compare the results with a float64 reference at 1e-5 relative). Other
+    types (the float64 rotary tables) keep their libm calls.
+
+    Before:
+    ```mlir
+    %e = math.exp %x : f32
+    ```
+    After: a sequence of `arith` ops (range reduction and a polynomial).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // UOE_PASSES_PASSES_TD

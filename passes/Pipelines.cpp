@@ -20,13 +20,13 @@ using namespace mlir;
 /// The CPU pipeline after `convert-uoe-to-linalg`, in mlir-opt syntax so
 /// that a dump of it can be replayed with uoe-opt as is.
 static constexpr const char *kCpuLowering =
-    "convert-elementwise-to-linalg,canonicalize,cse,"
+    "convert-elementwise-to-linalg,uoe-approximate-math,canonicalize,cse,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
     "buffer-deallocation-pipeline,"
     "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
-    "convert-scf-to-cf,convert-math-to-libm,convert-math-to-llvm,"
+    "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
     "canonicalize,cse";
