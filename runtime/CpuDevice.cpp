@@ -14,6 +14,7 @@
 #include "runtime/CpuDevice.h"
 
 #include "runtime/CpuBlas.h"
+#include "runtime/MemRefDescriptor.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -22,22 +23,6 @@
 using namespace uoe::rt;
 
 namespace {
-
-/// A ranked memref descriptor as int64 words.
-std::vector<int64_t> describe(const void *data,
-                              const std::vector<int64_t> &shape) {
-  std::vector<int64_t> words;
-  auto address = static_cast<int64_t>(reinterpret_cast<intptr_t>(data));
-  words.push_back(address);
-  words.push_back(address);
-  words.push_back(0);
-  words.insert(words.end(), shape.begin(), shape.end());
-  std::vector<int64_t> strides(shape.size(), 1);
-  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  words.insert(words.end(), strides.begin(), strides.end());
-  return words;
-}
 
 std::vector<int64_t> shapeOf(const proto::TensorSpec &spec) {
   return {spec.shape().begin(), spec.shape().end()};
@@ -111,11 +96,19 @@ CpuProgram::run(const std::string &entryName,
                                        entry->inputs_size(), " inputs, got ",
                                        inputs.size()));
 
-  // Descriptors: results first (filled by the callee), then inputs, params.
-  std::vector<std::vector<int64_t>> descriptors;
+  // Arguments: the result descriptors (filled by the callee) first, then the
+  // inputs and the parameters in the entry point's order.
   std::vector<int64_t> resultWords;
   for (const proto::TensorSpec &spec : entry->results())
     resultWords.resize(resultWords.size() + 3 + 2 * spec.shape_size(), 0);
+  std::vector<MemRefDescriptor> descriptors;
+  std::set<const void *> argumentBuffers;
+  auto describe = [&](const HostTensor &t) {
+    // The compiled code only reads its arguments.
+    void *data = const_cast<void *>(t.rawData());
+    descriptors.push_back(MemRefDescriptor::rowMajor(data, t.shape()));
+    argumentBuffers.insert(data);
+  };
   for (int i = 0; i < entry->inputs_size(); ++i) {
     const proto::TensorSpec &spec = entry->inputs(i);
     if (inputs[i].dtype() != DType::F32 || inputs[i].shape() != shapeOf(spec))
@@ -123,51 +116,53 @@ CpuProgram::run(const std::string &entryName,
           "input '", spec.name(), "' must be f32 ",
           shapeToString(shapeOf(spec)), ", but it is ",
           dtypeName(inputs[i].dtype()), " ", shapeToString(inputs[i].shape())));
-    descriptors.push_back(describe(inputs[i].rawData(), inputs[i].shape()));
+    describe(inputs[i]);
   }
-  std::set<int64_t> argumentBuffers;
-  for (const proto::TensorSpec &spec : entry->parameters()) {
-    const HostTensor &t = params->second.at(spec.name());
-    descriptors.push_back(describe(t.rawData(), t.shape()));
-  }
-  for (const auto &d : descriptors)
-    argumentBuffers.insert(d[0]);
+  for (const proto::TensorSpec &spec : entry->parameters())
+    describe(params->second.at(spec.name()));
 
-  std::vector<void *> pointers;
-  pointers.push_back(resultWords.data());
-  for (auto &d : descriptors)
-    pointers.push_back(d.data());
-  std::vector<void *> packed;
-  for (void *&p : pointers)
-    packed.push_back(&p);
+  PackedArguments packed;
+  if (entry->results_size() > 0)
+    packed.addPointer(resultWords.data());
+  for (MemRefDescriptor &d : descriptors)
+    packed.addMemRef(d);
 
+  // A failed GEMM from an earlier run must not be blamed on this one.
+  (void)takeCpuBlasError();
   for (const proto::Step &step : entry->steps()) {
     const auto &call = step.call_packed();
     UOE_ASSIGN_OR_RETURN(void *symbol,
                          objects_.at(call.kernel())->lookup(call.symbol()));
     reinterpret_cast<void (*)(void **)>(symbol)(packed.data());
   }
+  Status blas = takeCpuBlasError();
 
-  // Copy the results out of the callee's buffers and release those.
+  // Copy the results out of the callee's buffers and release those (once
+  // each; a result may alias an argument or another result).
   std::vector<HostTensor> results;
+  std::set<void *> released;
   size_t offset = 0;
+  Status layout = okStatus();
   for (const proto::TensorSpec &spec : entry->results()) {
     std::vector<int64_t> shape = shapeOf(spec);
-    const int64_t *words = resultWords.data() + offset;
+    MemRefDescriptor d = MemRefDescriptor::fromWords(
+        resultWords.data() + offset, static_cast<int64_t>(shape.size()));
     offset += 3 + 2 * shape.size();
-    UOE_ASSIGN_OR_RETURN(HostTensor out,
-                         HostTensor::create(DType::F32, shape));
-    auto *aligned = reinterpret_cast<const float *>(words[1]) + words[2];
-    std::vector<int64_t> expected = describe(nullptr, shape);
-    bool contiguous = std::equal(words + 3, words + 3 + 2 * shape.size(),
-                                 expected.begin() + 3);
-    if (!contiguous)
-      return internalError(strCat("result '", spec.name(),
-                                  "' came back with an unexpected layout"));
-    std::memcpy(out.rawData(), aligned, out.sizeInBytes());
-    if (!argumentBuffers.count(words[0]))
-      std::free(reinterpret_cast<void *>(words[0]));
-    results.push_back(std::move(out));
+    if (layout.ok() && (!d.isRowMajor() || d.sizes() != shape))
+      layout = internalError(strCat("result '", spec.name(),
+                                    "' came back with an unexpected layout"));
+    if (layout.ok() && blas.ok()) {
+      UOE_ASSIGN_OR_RETURN(HostTensor out,
+                           HostTensor::create(DType::F32, shape));
+      std::memcpy(out.rawData(), d.firstElement(sizeof(float)),
+                  out.sizeInBytes());
+      results.push_back(std::move(out));
+    }
+    if (!argumentBuffers.count(d.allocated()) &&
+        released.insert(d.allocated()).second)
+      std::free(d.allocated());
   }
+  UOE_RETURN_IF_ERROR(blas);
+  UOE_RETURN_IF_ERROR(layout);
   return results;
 }

@@ -1,0 +1,73 @@
+//===- CpuBlas.h - the CPU runtime's BLAS binding ---------------*- C++ -*-===//
+//
+// Compiled CPU code does not generate its own GEMMs: the pass
+// `uoe-linalg-to-blas` turns f32 batch matmuls into calls of
+// `uoe_cpu_sgemm_batched`, defined here on OpenBLAS, and the loader binds
+// the call through cpuRuntimeSymbols(). The symbol's name and argument list
+// are an ABI between the compiler and the runtime: change both together.
+//
+// Threading: OpenBLAS parallelises each GEMM over its own thread pool, whose
+// size setCpuThreads() sets for the whole process (default: one thread per
+// core). Calls may come from several threads at once.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_CPUBLAS_H
+#define UOE_RUNTIME_CPUBLAS_H
+
+#include "runtime/ObjectLoader.h"
+#include "runtime/Status.h"
+
+#include <cstdint>
+
+extern "C" {
+
+/// For i in [0, batch): C_i = op(A_i) * op(B_i) + beta * C_i in f32, where
+/// op(X) is X (trans = 0) or X transposed (trans = 1), op(A_i) is m x k,
+/// op(B_i) is k x n and C_i is m x n. All matrices are row-major: `a`, `b`,
+/// `c` are the addresses (as integers) of A_0, B_0, C_0; `lda`, `ldb`, `ldc`
+/// are the distances in elements between consecutive rows *as stored* (so
+/// lda >= k for a plain A, lda >= m for a transposed one, ldc >= n);
+/// `strideA`, `strideB`, `strideC` are the distances in elements between
+/// consecutive matrices of the batch. The leading dimension of a matrix
+/// with one row may be anything.
+///
+/// beta == 0 ignores the old contents of C (which may be uninitialised,
+/// even NaN); beta == 1 accumulates. k == 0 gives C = beta * C. C must not
+/// overlap A or B, and the C_i must not overlap each other.
+///
+/// Arguments that break these rules (negative sizes, a too small leading
+/// dimension, a transposition flag other than 0/1) are a compiler bug: the
+/// call then leaves C unchanged and records the error for
+/// takeCpuBlasError(), since it has no way to return one.
+void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                           int64_t a, int64_t lda, int64_t strideA,
+                           int64_t transA, int64_t b, int64_t ldb,
+                           int64_t strideB, int64_t transB, int64_t c,
+                           int64_t ldc, int64_t strideC, float beta);
+
+} // extern "C"
+
+namespace uoe::rt {
+
+/// The runtime functions compiled CPU code may call, by symbol name, for
+/// ObjectLoader::load: {"uoe_cpu_sgemm_batched", ...}. The map lives as long
+/// as the process.
+const SymbolMap &cpuRuntimeSymbols();
+
+/// Sets the number of threads each GEMM uses, process-wide; `threads` <= 0
+/// restores the default, one per core. Not to be called while a GEMM runs.
+void setCpuThreads(int threads);
+
+/// The number of threads each GEMM uses.
+int cpuThreads();
+
+/// The first GEMM call rejected for bad arguments (see
+/// uoe_cpu_sgemm_batched) since the last call of this function, as an
+/// Internal error naming the argument, and how many were rejected; OK if
+/// none. Resets the record. Thread-safe.
+Status takeCpuBlasError();
+
+} // namespace uoe::rt
+
+#endif // UOE_RUNTIME_CPUBLAS_H
