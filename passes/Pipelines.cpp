@@ -12,8 +12,11 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+
+#include <mutex>
 
 using namespace mlir;
 
@@ -25,13 +28,25 @@ static constexpr const char *kCpuLowering =
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
     "buffer-deallocation-pipeline,"
-    "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
+    "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
     "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
     "finalize-memref-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,"
     "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
     "canonicalize,cse";
 
+/// The textual pipeline names upstream passes and ours: make sure they are
+/// registered also in programs that are not uoe-opt (uoe-run, the C API).
+/// Registering a pass twice under the same name is harmless.
+static void ensurePassesRegistered() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerAllPasses();
+    uoe::registerUoEPasses();
+  });
+}
+
 LogicalResult uoe::buildCpuPipeline(OpPassManager &pm) {
+  ensurePassesRegistered();
   pm.addPass(createUoEConvertUoEToLinalgPass());
   return parsePassPipeline(kCpuLowering, pm);
 }
