@@ -118,4 +118,28 @@ def UoEApproximateMathPass : Pass<"uoe-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def UoEProtectArgumentsPass : Pass<"uoe-protect-arguments", "::mlir::ModuleOp"> {
+  let summary = "Keep bufferization from writing into function arguments";
+  let description = [{
+    The runtime passes inputs and weights to compiled entry points as
+    read-only buffers: they are bound once and reused by every call. One-shot
+    bufferization, however, treats tensor arguments as writable and may
+    reuse an argument's buffer for a result computed in place. This pass
+    marks every tensor argument of every function with a body
+    `bufferization.writable = false`, so that such ops get a fresh buffer.
+    Arguments already marked are left alone.
+
+    Before:
+    ```mlir
+    func.func @forward(%x: tensor<2x8xf32>) -> tensor<2x8xf32>
+    ```
+    After:
+    ```mlir
+    func.func @forward(%x: tensor<2x8xf32> {bufferization.writable = false})
+        -> tensor<2x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 #endif // UOE_PASSES_PASSES_TD

@@ -24,6 +24,7 @@ using namespace mlir;
 /// that a dump of it can be replayed with uoe-opt as is.
 static constexpr const char *kCpuLowering =
     "convert-elementwise-to-linalg,uoe-approximate-math,canonicalize,cse,"
+    "uoe-protect-arguments,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
