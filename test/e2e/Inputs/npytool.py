@@ -1,0 +1,157 @@
+"""Small .npy and safetensors tool for the end-to-end tests (standard library
+only: CI has no NumPy).
+
+  npytool.py random OUT --shape 2,8,64 [--dtype f32|i64|i32] [--seed S] [--high V]
+  npytool.py stats FILE          # shape, dtype, finiteness, mean, mean |x|
+  npytool.py compare A B [--tol T]   # max |a - b|; exit 1 above T (default 0)
+  npytool.py rowsum FILE         # sum of each row of the last axis, 4 digits
+  npytool.py safetensors-edit IN OUT (--drop NAME | --rename OLD=NEW |
+      --truncate BYTES | --reshape NAME=2,3 | --corrupt-header)
+"""
+
+import argparse
+import json
+import math
+import random
+import struct
+import sys
+
+_NPY = {"f32": ("<f4", "f"), "i64": ("<i8", "q"), "i32": ("<i4", "i")}
+_FORMAT = {"<f4": "f", "<i8": "q", "<i4": "i", "<f8": "d"}
+
+
+def write_npy(path, shape, dtype, values):
+    descr, fmt = _NPY[dtype]
+    shape_text = "(%s)" % "".join("%d, " % s for s in shape) if len(shape) != 1 else "(%d,)" % shape[0]
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape_text)
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode())
+        f.write(struct.pack("<%d%s" % (len(values), fmt), *values))
+
+
+def read_npy(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:6] == b"\x93NUMPY", path + " is not a .npy file"
+    (length,) = struct.unpack("<H", data[8:10])
+    header = eval(data[10:10 + length].decode())  # a Python dict literal
+    shape = tuple(header["shape"])
+    count = math.prod(shape)
+    fmt = _FORMAT[header["descr"]]
+    values = struct.unpack_from("<%d%s" % (count, fmt), data, 10 + length)
+    return shape, header["descr"], list(values)
+
+
+def cmd_random(args):
+    shape = [int(s) for s in args.shape.split(",")]
+    rng = random.Random(args.seed)
+    count = math.prod(shape)
+    if args.dtype == "f32":
+        values = [rng.gauss(0.0, 1.0) for _ in range(count)]
+    else:
+        values = [rng.randrange(0, args.high) for _ in range(count)]
+    write_npy(args.out, shape, args.dtype, values)
+
+
+def cmd_stats(args):
+    shape, descr, values = read_npy(args.file)
+    finite = all(math.isfinite(v) for v in values)
+    mean = sum(values) / len(values)
+    mean_abs = sum(abs(v) for v in values) / len(values)
+    print("shape %s dtype %s finite %s mean %.3f mean_abs %.3f" % (
+        list(shape), descr, finite, mean, mean_abs))
+
+
+def cmd_compare(args):
+    shape_a, _, a = read_npy(args.a)
+    shape_b, _, b = read_npy(args.b)
+    if shape_a != shape_b:
+        print("shapes differ: %s vs %s" % (list(shape_a), list(shape_b)))
+        return 1
+    diff = max(abs(x - y) for x, y in zip(a, b))
+    print("max abs diff %.3g" % diff)
+    return 0 if diff <= args.tol else 1
+
+
+def cmd_rowsum(args):
+    shape, _, values = read_npy(args.file)
+    n = shape[-1]
+    for i in range(0, len(values), n):
+        print("%.4f" % sum(values[i:i + n]))
+
+
+def cmd_safetensors_edit(args):
+    with open(args.input, "rb") as f:
+        data = f.read()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    body = data[8 + size:]
+    if args.truncate is not None:
+        data = data[:args.truncate]
+    elif args.corrupt_header:
+        data = data[:8] + b"{not json" + data[17:]
+    else:
+        if args.drop:
+            del header[args.drop]
+        if args.rename:
+            old, new = args.rename.split("=")
+            header[new] = header.pop(old)
+        if args.reshape:
+            name, shape = args.reshape.split("=")
+            header[name]["shape"] = [int(s) for s in shape.split(",")]
+        # Repack the tensors back to back (safetensors allows no holes),
+        # cutting or zero-padding a reshaped tensor's bytes to its new size.
+        packed, offset = [], 0
+        for name, info in header.items():
+            if name == "__metadata__":
+                continue
+            begin, end = info["data_offsets"]
+            size = 4 * math.prod(info["shape"])
+            chunk = (body[begin:end] + bytes(size))[:size]
+            info["data_offsets"] = [offset, offset + size]
+            packed.append(chunk)
+            offset += size
+        text = json.dumps(header).encode()
+        text += b" " * (-len(text) % 8)
+        data = struct.pack("<Q", len(text)) + text + b"".join(packed)
+    with open(args.output, "wb") as f:
+        f.write(data)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("random")
+    p.add_argument("out")
+    p.add_argument("--shape", required=True)
+    p.add_argument("--dtype", default="f32", choices=sorted(_NPY))
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--high", type=int, default=256)
+    p.set_defaults(fn=cmd_random)
+    p = sub.add_parser("stats")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_stats)
+    p = sub.add_parser("compare")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--tol", type=float, default=0.0)
+    p.set_defaults(fn=cmd_compare)
+    p = sub.add_parser("rowsum")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_rowsum)
+    p = sub.add_parser("safetensors-edit")
+    p.add_argument("input")
+    p.add_argument("output")
+    p.add_argument("--drop")
+    p.add_argument("--rename")
+    p.add_argument("--truncate", type=int)
+    p.add_argument("--reshape")
+    p.add_argument("--corrupt-header", action="store_true")
+    p.set_defaults(fn=cmd_safetensors_edit)
+    args = parser.parse_args()
+    return args.fn(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
