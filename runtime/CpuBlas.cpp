@@ -13,6 +13,8 @@
 
 #include "runtime/CpuBlas.h"
 
+#include "runtime/CpuAllocator.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -151,6 +153,12 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
   static const SymbolMap *symbols = new SymbolMap{
       {"uoe_cpu_sgemm_batched",
        reinterpret_cast<void *>(&uoe_cpu_sgemm_batched)},
+      {"_mlir_memref_to_llvm_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
+      {"_mlir_memref_to_llvm_aligned_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
+      {"_mlir_memref_to_llvm_free",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
   };
   return *symbols;
 }

@@ -51,8 +51,9 @@ void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
 namespace uoe::rt {
 
 /// The runtime functions compiled CPU code may call, by symbol name, for
-/// ObjectLoader::load: {"uoe_cpu_sgemm_batched", ...}. The map lives as long
-/// as the process.
+/// ObjectLoader::load: {"uoe_cpu_sgemm_batched", ...} and the allocation
+/// functions of runtime/CpuAllocator.h. The map lives as long as the
+/// process.
 const SymbolMap &cpuRuntimeSymbols();
 
 /// Sets the number of threads each GEMM uses, process-wide; `threads` <= 0

@@ -7,12 +7,14 @@
 // per parameter, each pointing to a pointer to that tensor's ranked memref
 // descriptor `{allocated, aligned, offset, sizes[rank], strides[rank]}`
 // (all 8-byte fields). Results are allocated by the compiled code with
-// malloc; we copy them out and free them.
+// the allocator of runtime/CpuAllocator.h; we copy them out and give the
+// buffers back to it for the next run.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/CpuDevice.h"
 
+#include "runtime/CpuAllocator.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/MemRefDescriptor.h"
 
@@ -160,7 +162,7 @@ CpuProgram::run(const std::string &entryName,
     }
     if (!argumentBuffers.count(d.allocated()) &&
         released.insert(d.allocated()).second)
-      std::free(d.allocated());
+      _mlir_memref_to_llvm_free(d.allocated());
   }
   UOE_RETURN_IF_ERROR(blas);
   UOE_RETURN_IF_ERROR(layout);
