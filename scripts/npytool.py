@@ -1,7 +1,10 @@
-"""Small .npy and safetensors tool for the end-to-end tests (standard library
-only: CI has no NumPy).
+#!/usr/bin/env python3
+"""A small .npy and safetensors tool for the demo and the end-to-end tests,
+on the Python standard library alone (CI has no NumPy).
 
   npytool.py random OUT --shape 2,8,64 [--dtype f32|i64|i32] [--seed S] [--high V]
+  npytool.py text OUT "some text"   # the UTF-8 bytes as int64 token ids [1, T]
+  npytool.py show FILE [--rows N]   # shape, dtype and the first rows
   npytool.py stats FILE          # shape, dtype, finiteness, mean, mean |x|
   npytool.py compare A B [--tol T]   # max |a - b|; exit 1 above T (default 0)
   npytool.py rowsum FILE         # sum of each row of the last axis, 4 digits
@@ -52,6 +55,22 @@ def cmd_random(args):
     else:
         values = [rng.randrange(0, args.high) for _ in range(count)]
     write_npy(args.out, shape, args.dtype, values)
+
+
+def cmd_text(args):
+    data = args.text.encode("utf-8")
+    write_npy(args.out, [1, len(data)], "i64", list(data))
+
+
+def cmd_show(args):
+    shape, descr, values = read_npy(args.file)
+    print("%s: %s %s" % (args.file, descr, list(shape)))
+    n = shape[-1] if shape else 1
+    for row in range(min(args.rows, len(values) // max(n, 1))):
+        cells = values[row * n:(row + 1) * n]
+        text = " ".join("%8.4f" % v if isinstance(v, float) else "%d" % v
+                        for v in cells[:8])
+        print("  [%d] %s%s" % (row, text, " ..." if n > 8 else ""))
 
 
 def cmd_stats(args):
@@ -129,6 +148,14 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--high", type=int, default=256)
     p.set_defaults(fn=cmd_random)
+    p = sub.add_parser("text")
+    p.add_argument("out")
+    p.add_argument("text")
+    p.set_defaults(fn=cmd_text)
+    p = sub.add_parser("show")
+    p.add_argument("file")
+    p.add_argument("--rows", type=int, default=4)
+    p.set_defaults(fn=cmd_show)
     p = sub.add_parser("stats")
     p.add_argument("file")
     p.set_defaults(fn=cmd_stats)
