@@ -28,8 +28,12 @@ struct CompileArtifacts {
   std::string *loweredMlir = nullptr;
 };
 
-/// Compiles `model` (resolved) for `batch` x `seq` hidden-state inputs into
-/// an Executable for the host CPU. Diagnostics become the error message.
+/// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`
+/// tokens into an Executable for the host CPU. Its entry point `forward`
+/// takes what the imported function takes (token ids i64 [B, T] with an
+/// embedding, else hidden states f32 [B, T, d]) and returns its result
+/// (logits or hidden states; see importModel). Diagnostics become the error
+/// message.
 llvm::Expected<::uoe::rt::proto::Executable>
 compileModelForCpu(const model::Model &model, int64_t batch, int64_t seq,
                    const CompileArtifacts &artifacts = {});

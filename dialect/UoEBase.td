@@ -22,8 +22,8 @@ def UoE_Dialect : Dialect {
     Mixture-of-Experts family at two levels:
 
     1. **Layer ops** (`uoe.uome`, `uoe.smha`, `uoe.moe`, `uoe.dense_mlp`,
-       `uoe.attention`, norms): what a model description says, with the choices
-       of the spec as typed attributes.
+       `uoe.attention`, norms, `uoe.embedding`): what a model description
+       says, with the choices of the spec as typed attributes.
     2. **Routing and expert ops** (`uoe.router`, `uoe.token_choice`,
        `uoe.data_select`, `uoe.expert_select`, `uoe.dispatch`,
        `uoe.expert_matmul`, `uoe.selective_attention`, `uoe.combine`): the

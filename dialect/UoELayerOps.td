@@ -2,8 +2,8 @@
 //
 // Level 1 of the IR: what a model description says. UoE layers (`uome`,
 // `smha`), the token-choice MoE baseline (`moe`), the dense layers they are
-// decomposed from (`dense_mlp`, `attention`) and the norms of the two block
-// layouts. `--uoe-expand-layers` rewrites the expert layers into routing and
+// decomposed from (`dense_mlp`, `attention`), the norms of the two block
+// layouts and the token embedding in front of the blocks (`embedding`). `--uoe-expand-layers` rewrites the expert layers into routing and
 // expert ops.
 //
 //===----------------------------------------------------------------------===//
@@ -327,6 +327,49 @@ def UoE_RmsNormOp : UoE_Op<"rms_norm",
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $gamma `eps` $eps attr-dict `:` type($input) `,` type($gamma)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// uoe.embedding
+//===----------------------------------------------------------------------===//
+
+def UoE_EmbeddingOp : UoE_Op<"embedding", [Pure]> {
+  let summary = "token embedding lookup, optionally plus learned positions";
+  let description = [{
+    `ids: [..., T]` (token ids, `i64` or `i32`), `table: [V, d]`; the result
+    is `[..., T, d]`:
+    `result[..., t, :] = table[clamp(ids[..., t], 0, V - 1), :]`, plus
+    `positions[t, :]` when a learned position table `positions: [P, d]` is
+    given (absolute positions `0..T-1` along the last axis of `ids`; only
+    the first `T` rows of `positions` are read).
+
+    Out-of-range ids are clamped to `[0, V - 1]` (the behaviour of
+    StableHLO's `gather` for its start indices): the op never reads outside
+    `table`, and its result is defined, deterministically, for every input.
+    Tools that prefer an error check the ids before running (`uoe-run`
+    rejects ids outside `[0, V)`, naming the first one).
+
+    Constraints:
+    - (C1) `ids` has rank at least 1 (`[..., T]`) and a static shape.
+    - (C2) `table` is `[V, d]` with a static shape and `V >= 1`.
+    - (C3) `positions`, when present, is `[P, d]` with `P >= T`.
+    - (C4) `result` is `[..., T, d]`: the shape of `ids` followed by `d`.
+    - (C5) `table`, `positions` and `result` have the same element type.
+
+    Example:
+    ```mlir
+    %h = uoe.embedding %ids, %table positions %pos
+        : tensor<2x16xi64>, tensor<256x64xf32>, tensor<128x64xf32> -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I32, I64]>:$ids, UoE_FloatTensor:$table,
+                       Optional<UoE_FloatTensor>:$positions);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $table (`positions` $positions^)? attr-dict `:` type($ids) `,`
+    type($table) (`,` type($positions)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -427,6 +427,52 @@ LogicalResult RmsNormOp::verify() {
                     getEps().convertToDouble(), {"result", getResult()});
 }
 
+LogicalResult EmbeddingOp::verify() {
+  Named ids{"ids", getIds()}, table{"table", getTable()},
+      y{"result", getResult()};
+  // embedding_c1
+  if (ids.type().getRank() < 1)
+    return emitOpError() << "ids must have rank at least 1 ([..., T]), but it "
+                            "is "
+                         << ids.value.getType();
+  if (failed(expectStatic(*this, ids)))
+    return failure();
+  // embedding_c2
+  if (failed(expectRank(*this, table, 2, "[V, d]")) ||
+      failed(expectStatic(*this, table)))
+    return failure();
+  int64_t vocab = table.shape()[0], d = table.shape()[1];
+  if (vocab < 1)
+    return emitOpError() << "table must have at least one row (V >= 1), but "
+                            "it is "
+                         << table.value.getType();
+  int64_t t = ids.shape().back();
+  SmallVector<Named> floats{table};
+  // embedding_c3
+  if (Value positions = getPositions()) {
+    Named pos{"positions", positions};
+    if (failed(expectRank(*this, pos, 2, "[P, d]")) ||
+        failed(expectStatic(*this, pos)))
+      return failure();
+    int64_t p = pos.shape()[0];
+    if (failed(expectShape(*this, pos, "[P, d]", {p, d})))
+      return failure();
+    if (p < t)
+      return emitOpError() << "positions has " << p
+                           << " rows, fewer than the sequence length T = " << t
+                           << " (the last dimension of ids)";
+    floats.push_back(pos);
+  }
+  // embedding_c4
+  SmallVector<int64_t> expected(ids.shape());
+  expected.push_back(d);
+  if (failed(expectShape(*this, y, "[..., T, d]", expected)))
+    return failure();
+  // embedding_c5
+  floats.push_back(y);
+  return expectSameElementType(*this, floats);
+}
+
 //===----------------------------------------------------------------------===//
 // Routing ops
 //===----------------------------------------------------------------------===//

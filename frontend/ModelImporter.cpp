@@ -4,6 +4,11 @@
 // fields are errors), resolve defaults and check sizes against the spec
 // (every error names its field path), then emit @forward as a chain of
 // uoe layer ops, with one parameter per weight in modelParameters() order.
+// The model around the blocks is emitted too: `uoe.embedding` for token
+// ids, and the heads as upstream ops that the CPU pipeline and a later
+// autodiff pass already handle (linalg.transpose, linalg.broadcast,
+// linalg.batch_matmul of batch 1, so the GEMM goes to BLAS, and a
+// linalg.reduce for the mean over T).
 //
 //===----------------------------------------------------------------------===//
 
@@ -226,6 +231,43 @@ llvm::Error resolveBlock(model::Block &block, int64_t d,
   return llvm::Error::success();
 }
 
+llvm::Error resolveEmbedding(model::Model &model) {
+  if (!model.has_embedding())
+    return llvm::Error::success();
+  model::Embedding &e = *model.mutable_embedding();
+  if (e.vocab_size() <= 0)
+    return fieldError("embedding.vocab_size", "required, must be positive");
+  if (e.position() == model::POSITION_DEFAULT)
+    e.set_position(model::NO_POSITION);
+  if (e.position() == model::LEARNED) {
+    if (e.max_positions() <= 0)
+      return fieldError("embedding.max_positions",
+                        "required with 'position: LEARNED', must be positive");
+  } else if (e.max_positions() != 0) {
+    return fieldError("embedding.max_positions",
+                      formatv("{0} is given, but there is no learned position "
+                              "embedding (set 'position: LEARNED')",
+                              e.max_positions()));
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error resolveHead(model::Model &model) {
+  if (model.has_lm_head()) {
+    model::LmHead &h = *model.mutable_lm_head();
+    if (!model.has_embedding())
+      return fieldError("lm_head",
+                        "a language-model head needs an embedding (its "
+                        "vocab_size is the number of logits): add "
+                        "'embedding { vocab_size: V }'");
+    if (!h.has_bias())
+      h.set_bias(!h.tie_embeddings());
+  }
+  if (model.has_classifier() && model.classifier().classes() <= 0)
+    return fieldError("classifier.classes", "required, must be positive");
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error mlir::uoe::resolveModel(model::Model &model) {
@@ -234,13 +276,10 @@ llvm::Error mlir::uoe::resolveModel(model::Model &model) {
     return fieldError("d_model", "required, must be positive");
   if (model.blocks_size() == 0)
     return fieldError("blocks", "at least one block is required");
-  if (model.has_embedding())
-    return fieldError("embedding",
-                      "token embeddings are not supported yet; describe the "
-                      "model without one and give hidden states [B, T, d]");
-  if (model.head_case() != model::Model::HEAD_NOT_SET)
-    return fieldError(model.has_lm_head() ? "lm_head" : "classifier",
-                      "heads are not supported yet");
+  if (auto err = resolveEmbedding(model))
+    return err;
+  if (auto err = resolveHead(model))
+    return err;
   if (model.layout() == model::BLOCK_LAYOUT_DEFAULT)
     model.set_layout(model::POST_LN);
   if (!model.has_final_norm())
@@ -284,8 +323,22 @@ void addNorm(std::vector<ParamSpec> &params, const std::string &prefix,
 std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
   std::vector<ParamSpec> params;
   int64_t d = model.d_model();
+  if (model.has_embedding()) {
+    const model::Embedding &e = model.embedding();
+    params.push_back({"embedding.weight", {e.vocab_size(), d}});
+    if (e.position() == model::LEARNED)
+      params.push_back({"position_embedding.weight", {e.max_positions(), d}});
+  }
+  // Parameters are listed in the order @forward uses them: a post-LN
+  // sub-layer's norm after its layer, a pre-RMSNorm one's before.
+  bool normFirst = model.layout() == model::PRE_RMSNORM;
   forEachLayer(model, [&](int64_t layer, const model::Block &block) {
     std::string prefix = formatv("blocks.{0}.", layer).str();
+    bool hasAttention =
+        block.attention_case() != model::Block::ATTENTION_NOT_SET;
+    bool hasMlp = block.mlp_case() != model::Block::MLP_NOT_SET;
+    if (hasAttention && normFirst)
+      addNorm(params, prefix + "norm1", model);
     if (block.has_dense_attention()) {
       params.push_back({prefix + "attn.wqkv", {3, d, d}});
       params.push_back({prefix + "attn.bqkv", {3, d}});
@@ -300,9 +353,11 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
       params.push_back({prefix + "attn.wo", {e, de, d}});
       params.push_back({prefix + "attn.bo", {e, d}});
     }
-    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
+    if (hasAttention && !normFirst)
       addNorm(params, prefix + "norm1", model);
 
+    if (hasMlp && normFirst)
+      addNorm(params, prefix + "norm2", model);
     if (block.has_dense_mlp()) {
       const auto &m = block.dense_mlp();
       int64_t f = m.hidden(), up = upWidth(f, m.activation());
@@ -330,11 +385,22 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
       params.push_back({prefix + "mlp.w2", {e, fe, d}});
       params.push_back({prefix + "mlp.b2", {e, d}});
     }
-    if (block.mlp_case() != model::Block::MLP_NOT_SET)
+    if (hasMlp && !normFirst)
       addNorm(params, prefix + "norm2", model);
   });
   if (model.final_norm())
     addNorm(params, "final_norm", model);
+  if (model.has_lm_head()) {
+    int64_t vocab = model.embedding().vocab_size();
+    if (!model.lm_head().tie_embeddings())
+      params.push_back({"lm_head.weight", {vocab, d}});
+    if (model.lm_head().bias())
+      params.push_back({"lm_head.bias", {vocab}});
+  } else if (model.has_classifier()) {
+    int64_t classes = model.classifier().classes();
+    params.push_back({"classifier.weight", {classes, d}});
+    params.push_back({"classifier.bias", {classes}});
+  }
   return params;
 }
 
@@ -472,6 +538,116 @@ public:
     return arith::AddFOp::create(b, loc, x, f(normed));
   }
 
+  /// Token ids [B, T] to hidden states [B, T, d]: `uoe.embedding`, with the
+  /// learned position table when there is one.
+  Value embed(Value ids) {
+    const model::Embedding &e = model.embedding();
+    embeddingTable = next();
+    Value positions = e.position() == model::LEARNED ? next() : Value();
+    auto idsType = cast<RankedTensorType>(ids.getType());
+    SmallVector<int64_t> shape(idsType.getShape());
+    shape.push_back(model.d_model());
+    return EmbeddingOp::create(b, loc,
+                               RankedTensorType::get(shape, b.getF32Type()),
+                               ids, embeddingTable, positions);
+  }
+
+  /// A zero-filled tensor (`linalg.fill` of `tensor.empty`).
+  Value zeros(ArrayRef<int64_t> shape, Type elementType) {
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getFloatAttr(elementType, 0.0));
+    Value empty = tensor::EmptyOp::create(b, loc, shape, elementType);
+    return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+  }
+
+  /// `x W^T (+ bias)` for `x: [N, K]`, `w: [M, K]`, `bias: [M]`: one
+  /// linalg.batch_matmul of batch 1 (which the CPU pipeline hands to BLAS)
+  /// of `x` and the transposed weight, accumulating into the bias broadcast
+  /// over the rows (or into zeros). Result `[N, M]`.
+  Value linearTransposed(Value x, Value w, Value bias) {
+    auto xType = cast<RankedTensorType>(x.getType());
+    auto wType = cast<RankedTensorType>(w.getType());
+    Type f32 = xType.getElementType();
+    int64_t n = xType.getShape()[0], k = xType.getShape()[1],
+            m = wType.getShape()[0];
+    SmallVector<ReassociationIndices> batchOne{{0, 1}, {2}};
+    Value lhs = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, n, k}, f32), x, batchOne);
+    Value wt =
+        linalg::TransposeOp::create(
+            b, loc, w,
+            tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{k, m}, f32),
+            ArrayRef<int64_t>{1, 0})
+            .getResult()[0];
+    Value rhs = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({1, k, m}, f32), wt, batchOne);
+    Value init;
+    if (bias) {
+      Value empty =
+          tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{1, n, m}, f32);
+      init = linalg::BroadcastOp::create(b, loc, bias, empty,
+                                         ArrayRef<int64_t>{0, 1})
+                 .getResult()[0];
+    } else {
+      init = zeros({1, n, m}, f32);
+    }
+    Value product =
+        linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
+                                      ValueRange{lhs, rhs}, ValueRange{init})
+            .getResult(0);
+    return tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({n, m}, f32), product, batchOne);
+  }
+
+  /// The mean over T of `x: [B, T, d]`: a linalg.reduce (sum, in order of t)
+  /// then a division by T. Result `[B, d]`.
+  Value meanOverTime(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Type f32 = type.getElementType();
+    int64_t batch = type.getShape()[0], seq = type.getShape()[1],
+            d = type.getShape()[2];
+    auto pooledType = RankedTensorType::get({batch, d}, f32);
+    Value sum = linalg::ReduceOp::create(
+                    b, loc, ValueRange{x}, ValueRange{zeros({batch, d}, f32)},
+                    ArrayRef<int64_t>{1},
+                    [](OpBuilder &nb, Location nloc, ValueRange args) {
+                      Value s =
+                          arith::AddFOp::create(nb, nloc, args[0], args[1]);
+                      linalg::YieldOp::create(nb, nloc, s);
+                    })
+                    .getResult(0);
+    Value count = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(pooledType, b.getFloatAttr(f32, seq)));
+    return arith::DivFOp::create(b, loc, sum, count);
+  }
+
+  /// The head after the last block (and final norm): LM logits [B, T, V],
+  /// class logits [B, C] over the mean-pooled states, or `x` itself.
+  Value head(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Type f32 = type.getElementType();
+    int64_t batch = type.getShape()[0], seq = type.getShape()[1],
+            d = type.getShape()[2];
+    if (model.has_lm_head()) {
+      const model::LmHead &h = model.lm_head();
+      Value w = h.tie_embeddings() ? embeddingTable : next();
+      Value bias = h.bias() ? next() : Value();
+      int64_t vocab = model.embedding().vocab_size();
+      SmallVector<ReassociationIndices> rows{{0, 1}, {2}};
+      Value flat = tensor::CollapseShapeOp::create(
+          b, loc, RankedTensorType::get({batch * seq, d}, f32), x, rows);
+      Value logits = linearTransposed(flat, w, bias);
+      return tensor::ExpandShapeOp::create(
+          b, loc, RankedTensorType::get({batch, seq, vocab}, f32), logits,
+          rows);
+    }
+    if (model.has_classifier()) {
+      Value w = next(), bias = next();
+      return linearTransposed(meanOverTime(x), w, bias);
+    }
+    return x;
+  }
+
   size_t used = 0;
 
 private:
@@ -479,10 +655,18 @@ private:
   Location loc;
   const model::Model &model;
   ValueRange params;
+  /// `embedding.weight`, for a tied LM head.
+  Value embeddingTable;
 };
 
 /// Checks the sequence-length constraints of UoME selection.
 llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
+  if (model.has_embedding() && model.embedding().position() == model::LEARNED &&
+      seq > model.embedding().max_positions())
+    return fieldError("embedding.max_positions",
+                      formatv("the sequence length T = {0} exceeds "
+                              "max_positions ({1})",
+                              seq, model.embedding().max_positions()));
   for (int i = 0; i < model.blocks_size(); ++i) {
     const model::Block &block = model.blocks(i);
     if (!block.has_uome())
@@ -511,7 +695,9 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   if (batch <= 0 || seq <= 0)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
-        formatv("input shape [{0}, {1}, d] must be positive", batch, seq));
+        formatv("input shape [{0}, {1}] (batch, sequence length) must be "
+                "positive",
+                batch, seq));
   if (auto err = checkShapes(model, batch, seq))
     return std::move(err);
   context.loadDialect<UoEDialect, func::FuncDialect, arith::ArithDialect,
@@ -525,22 +711,42 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   b.setInsertionPointToEnd(module->getBody());
 
   Type f32 = b.getF32Type();
-  auto hidden = RankedTensorType::get({batch, seq, model.d_model()}, f32);
+  int64_t d = model.d_model();
+  auto hidden = RankedTensorType::get({batch, seq, d}, f32);
+  bool tokens = model.has_embedding();
+  Type inputType =
+      tokens ? RankedTensorType::get({batch, seq}, b.getI64Type()) : hidden;
+  Type resultType = hidden;
+  if (model.has_lm_head())
+    resultType = RankedTensorType::get(
+        {batch, seq, model.embedding().vocab_size()}, f32);
+  else if (model.has_classifier())
+    resultType =
+        RankedTensorType::get({batch, model.classifier().classes()}, f32);
+
   std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
-  SmallVector<Type> argTypes{hidden};
+  SmallVector<Type> argTypes{inputType};
   for (const ParamSpec &p : specs)
     argTypes.push_back(RankedTensorType::get(p.shape, f32));
   auto func = func::FuncOp::create(b, loc, "forward",
-                                   b.getFunctionType(argTypes, {hidden}));
+                                   b.getFunctionType(argTypes, {resultType}));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  func.setArgAttr(0, "uoe.input", b.getStringAttr("hidden"));
+  func.setArgAttr(0, "uoe.input",
+                  b.getStringAttr(tokens ? "tokens" : "hidden"));
   for (auto [i, p] : llvm::enumerate(specs))
     func.setArgAttr(i + 1, "uoe.param", b.getStringAttr(p.name));
+  func.setResultAttr(
+      0, "uoe.result",
+      b.getStringAttr(model.head_case() == model::Model::HEAD_NOT_SET
+                          ? "hidden"
+                          : "logits"));
 
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
   ForwardBuilder fb(b, loc, model, entry->getArguments().drop_front());
   Value x = entry->getArgument(0);
+  if (tokens)
+    x = fb.embed(x);
   forEachLayer(model, [&](int64_t, const model::Block &block) {
     if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
       x = fb.sublayer(x, [&](Value in) { return fb.attention(block, in); });
@@ -549,7 +755,13 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   });
   if (model.final_norm())
     x = fb.norm(x);
+  x = fb.head(x);
   func::ReturnOp::create(b, loc, x);
+  if (fb.used != specs.size())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        formatv("internal error: @forward used {0} of {1} parameters", fb.used,
+                specs.size()));
   if (failed(mlir::verify(*module)))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    "internal error: the imported model does "

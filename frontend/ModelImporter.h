@@ -3,7 +3,8 @@
 // Reads a model description (frontend/model.proto, Protobuf text format),
 // resolves its defaults, checks its sizes (errors name the field), lists
 // the weights it needs (names and shapes, docs/MODEL_FORMAT.md) and builds
-// `func.func @forward` of uoe layer ops for a given batch and sequence length.
+// `func.func @forward` of uoe layer ops (and the embedding and head around
+// them) for a given batch and sequence length.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,13 +43,21 @@ llvm::Expected<model::Model> parseModelFile(llvm::StringRef path);
 /// error names the offending field (`blocks[1].uome.experts`).
 llvm::Error resolveModel(model::Model &model);
 
-/// The weights of a resolved model, in the order of @forward's parameters.
+/// The weights of a resolved model, in the order of @forward's parameters
+/// (the order in which it uses them): embeddings, then per layer its
+/// sub-layers (a post-LN norm after its layer, a pre-RMSNorm norm before),
+/// the final norm, the head.
 std::vector<ParamSpec> modelParameters(const model::Model &model);
 
-/// Builds `func.func @forward(%input, %params...)` for `batch` sequences of
-/// `seq` tokens: `%input` is `tensor<B x T x d x f32>` (no embedding).
-/// Parameters carry `uoe.param = "<name>"`; the function carries
-/// `llvm.emit_c_interface`. `model` must be resolved.
+/// Builds `func.func @forward(%input, %params...) -> %result` for `batch`
+/// sequences of `seq` tokens. `%input` is token ids `tensor<B x T x i64>`
+/// (`uoe.input = "tokens"`) when the model has an embedding, else hidden
+/// states `tensor<B x T x d x f32>` (`uoe.input = "hidden"`). The result is
+/// `uoe.result = "logits"`, `[B, T, V]` (lm_head) or `[B, C]` (classifier),
+/// or `"hidden"`, `[B, T, d]`, without a head. Parameters carry
+/// `uoe.param = "<name>"`; the function carries `llvm.emit_c_interface`.
+/// `model` must be resolved; sizes that depend on the shape are checked here
+/// (errors name the field: `embedding.max_positions` when T exceeds it).
 llvm::Expected<OwningOpRef<ModuleOp>>
 importModel(MLIRContext &context, const model::Model &model, int64_t batch,
             int64_t seq);

@@ -144,7 +144,14 @@ struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
     ArrayRef<int64_t> shape = type.getShape();
     int64_t e = shape[0], rows = shape[1], heads = op.getHeads();
     int64_t dh = shape[3] / heads;
-    Value l = tensor::DimOp::create(b, op.getQuery(), 2);
+    // L is static for dense attention and dynamic after dynamic selection;
+    // the reshapes below must keep it static when it is, or their types
+    // would not verify (a static dimension cannot expand into a `?`).
+    int64_t lDim = shape[2];
+    OpFoldResult l =
+        ShapedType::isDynamic(lDim)
+            ? OpFoldResult(tensor::DimOp::create(b, op.getQuery(), 2).getResult())
+            : OpFoldResult(b.getIndexAttr(lDim));
 
     Value q = op.getQuery(), k = op.getKey();
     if (op.getRope() != RopeMode::None) {
@@ -155,8 +162,8 @@ struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
     }
     Value scores = batchMatmul(b, toHeads(b, q, heads, false),
                                toHeads(b, k, heads, true));
-    auto scoresType = RankedTensorType::get(
-        {e, rows, heads, ShapedType::kDynamic, ShapedType::kDynamic}, elt);
+    auto scoresType =
+        RankedTensorType::get({e, rows, heads, lDim, lDim}, elt);
     scores = expand(b, scores, scoresType, {{0, 1, 2}, {3}, {4}},
                     {b.getIndexAttr(e), b.getIndexAttr(rows),
                      b.getIndexAttr(heads), l, l});
@@ -194,8 +201,7 @@ struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
     Value out = batchMatmul(b, probs, toHeads(b, op.getValue(), heads, false));
 
     // [E*B*h, L, dh] -> [E, B, h, L, dh] -> [E, B, L, h, dh] -> [E, B, L, D].
-    auto split = RankedTensorType::get(
-        {e, rows, heads, ShapedType::kDynamic, dh}, elt);
+    auto split = RankedTensorType::get({e, rows, heads, lDim, dh}, elt);
     out = expand(b, out, split, {{0, 1, 2}, {3}, {4}},
                  {b.getIndexAttr(e), b.getIndexAttr(rows),
                   b.getIndexAttr(heads), l, b.getIndexAttr(dh)});

@@ -29,6 +29,7 @@ void uoe::populateUoEToLinalgPatterns(RewritePatternSet &patterns) {
   populateExpertComputeToLinalgPatterns(patterns);
   populateAttentionToLinalgPatterns(patterns);
   populateNormsToLinalgPatterns(patterns);
+  populateEmbeddingToLinalgPatterns(patterns);
 }
 
 namespace {

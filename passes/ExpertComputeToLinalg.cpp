@@ -200,33 +200,54 @@ struct ExpertMatmulToLinalg : OpRewritePattern<ExpertMatmulOp> {
     int64_t width = act == Activation::SwiGlu ? n / 2 : n;
     sizes[2] = b.getIndexAttr(width);
 
-    // Epilogue: bias, then activation; SwiGLU reads [gate | up] halves.
-    SmallVector<Value> inputs{product};
+    // Epilogue: bias, then activation. The generic iterates over the
+    // result's [E, X, width]; SwiGLU reads its [gate | up] halves (and those
+    // of the bias) as two slices of that width, so that every operand of
+    // the generic has the loop's extent.
+    bool swiglu = act == Activation::SwiGlu;
+    Value bias = op.getBias();
+    auto half = [&](Value v, int64_t start) {
+      auto vt = cast<RankedTensorType>(v.getType());
+      int64_t rank = vt.getRank();
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+          sliceSizes = tensorSizes(b, v),
+          strides(rank, b.getIndexAttr(1));
+      offsets.back() = b.getIndexAttr(start);
+      sliceSizes.back() = b.getIndexAttr(width);
+      return tensor::ExtractSliceOp::create(b, v, offsets, sliceSizes, strides)
+          .getResult();
+    };
+    SmallVector<Value> inputs{swiglu ? half(product, 0) : product};
     SmallVector<SmallVector<int64_t>> maps{{0, 1, 2}};
-    if (Value bias = op.getBias()) {
-      inputs.push_back(bias);
+    if (swiglu) {
+      inputs.push_back(half(product, width));
+      maps.push_back({0, 1, 2});
+    }
+    if (bias) {
+      inputs.push_back(swiglu ? half(bias, 0) : bias);
       maps.push_back({0, 2});
+      if (swiglu) {
+        inputs.push_back(half(bias, width));
+        maps.push_back({0, 2});
+      }
     }
     maps.push_back({0, 1, 2});
-    bool hasBias = static_cast<bool>(op.getBias());
-    Value bias = op.getBias();
+    bool hasBias = static_cast<bool>(bias);
     Value result = buildGeneric(
         b, inputs, emptyTensor(b, sizes, elt), maps, {kPar, kPar, kPar},
         [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          Value x = a[0];
-          if (hasBias)
-            x = arith::AddFOp::create(b, x, a[1]);
-          if (act != Activation::SwiGlu)
+          if (!swiglu) {
+            Value x = hasBias ? arith::AddFOp::create(b, a[0], a[1]) : a[0];
             return SmallVector<Value>{applyActivation(b, act, x)};
-          Value e = loopIndex(b, 0), m = loopIndex(b, 1);
-          Value col = arith::AddIOp::create(b, loopIndex(b, 2),
-                                            constIndex(b, width));
-          Value up = tensor::ExtractOp::create(b, product, ValueRange{e, m, col});
-          if (hasBias)
-            up = arith::AddFOp::create(
-                b, up, tensor::ExtractOp::create(b, bias, ValueRange{e, col}));
-          Value gate = applyActivation(b, Activation::Silu, x);
-          return SmallVector<Value>{arith::MulFOp::create(b, gate, up)};
+          }
+          // a = gate, up[, gate bias, up bias].
+          Value gate = a[0], up = a[1];
+          if (hasBias) {
+            gate = arith::AddFOp::create(b, gate, a[2]);
+            up = arith::AddFOp::create(b, up, a[3]);
+          }
+          return SmallVector<Value>{arith::MulFOp::create(
+              b, applyActivation(b, Activation::Silu, gate), up)};
         })[0];
 
     if (rank > 3) {

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::uoe {
@@ -68,6 +69,27 @@ Operand describe(ImplicitLocOpBuilder &b, Value memref) {
   return op;
 }
 
+/// The `linalg.fill` with 0 that initialises `c` right before `op`, if any:
+/// only ops without memory effects, allocations and views may sit between
+/// them (none of them can read `c`).
+linalg::FillOp zeroFillBefore(linalg::BatchMatmulOp op, Value c) {
+  for (Operation *prev = op->getPrevNode(); prev; prev = prev->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
+      if (fill.getOutputs()[0] != c)
+        return {};
+      FloatAttr value;
+      if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
+          !value.getValue().isZero())
+        return {};
+      return fill;
+    }
+    if (!isMemoryEffectFree(prev) &&
+        !isa<memref::AllocOp, memref::AllocaOp, ViewLikeOpInterface>(prev))
+      return {};
+  }
+  return {};
+}
+
 struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -87,8 +109,15 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
             w = describe(b, op.getDpsInputs()[1]),
             c = describe(b, op.getDpsInits()[0]);
     Value no = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
-    // linalg.batch_matmul accumulates into its output: beta = 1.
-    Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(1.0f));
+    // linalg.batch_matmul accumulates into its output: beta = 1, unless the
+    // output was just zero-filled: then the GEMM overwrites it (beta = 0)
+    // and the fill, a whole pass over C, goes.
+    float betaValue = 1.0f;
+    if (linalg::FillOp fill = zeroFillBefore(op, op.getDpsInits()[0])) {
+      rewriter.eraseOp(fill);
+      betaValue = 0.0f;
+    }
+    Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(betaValue));
     SmallVector<Value> args{a.sizes[0], a.sizes[1], w.sizes[2], a.sizes[2],
                             a.address,  a.ld,       a.batchStride, no,
                             w.address,  w.ld,       w.batchStride, no,

@@ -24,6 +24,8 @@ void populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns);
 void populateAttentionToLinalgPatterns(RewritePatternSet &patterns);
 /// layer_norm, rms_norm (NormsToLinalg.cpp).
 void populateNormsToLinalgPatterns(RewritePatternSet &patterns);
+/// embedding (EmbeddingToLinalg.cpp).
+void populateEmbeddingToLinalgPatterns(RewritePatternSet &patterns);
 
 /// Softmax over the last dimension of `logits`; a row that is entirely
 /// -inf (fully masked) gives zeros instead of NaNs.

@@ -47,9 +47,10 @@ def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let description = [{
     Expands the layer ops (as `--uoe-expand-layers`), rewrites the dense
     layers into single-expert ops, and lowers routing, selection, dispatch,
-    expert GEMMs, attention, combine and norms to `linalg` on tensors, grouped
-    by op family (RoutingToLinalg.cpp, ExpertComputeToLinalg.cpp,
-    AttentionToLinalg.cpp, NormsToLinalg.cpp). GEMMs become
+    expert GEMMs, attention, combine, norms and embeddings to `linalg` on
+    tensors, grouped by op family (RoutingToLinalg.cpp,
+    ExpertComputeToLinalg.cpp, AttentionToLinalg.cpp, NormsToLinalg.cpp,
+    EmbeddingToLinalg.cpp). GEMMs become
     `linalg.batch_matmul`; selection becomes rank-based generics (stable ties
     by construction); the combine sums experts in order. Fails, naming the
     op, if any uoe op is left.
@@ -140,6 +141,36 @@ def UoEProtectArgumentsPass : Pass<"uoe-protect-arguments", "::mlir::ModuleOp"> 
     ```
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def UoESerializeInnerParallelLoopsPass
+    : Pass<"uoe-serialize-inner-parallel-loops"> {
+  let summary = "Keep one parallel dimension per loop nest";
+  let description = [{
+    Rewrites every outermost multi-dimensional `scf.parallel` into an
+    `scf.parallel` over its first dimension around `scf.for` loops over the
+    others, and every `scf.parallel` nested in another one into `scf.for`
+    loops. The CPU pipeline runs it between convert-linalg-to-parallel-loops
+    and convert-scf-to-openmp, so that each loop nest becomes one OpenMP
+    work-sharing loop over its outermost dimension whose inner loops LLVM
+    can still vectorize. Loops with reductions are left alone.
+
+    Before:
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%m, %n) step (%c1, %c1) {
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    scf.parallel (%i) = (%c0) to (%m) step (%c1) {
+      scf.for %j = %c0 to %n step %c1 {
+        ...
+      }
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 
 #endif // UOE_PASSES_PASSES_TD

@@ -23,16 +23,24 @@ using namespace mlir;
 /// The CPU pipeline after `convert-uoe-to-linalg`, in mlir-opt syntax so
 /// that a dump of it can be replayed with uoe-opt as is.
 static constexpr const char *kCpuLowering =
-    "convert-elementwise-to-linalg,uoe-approximate-math,canonicalize,cse,"
+    // No CSE before bufferization: it would merge the zero-filled outputs
+    // of GEMMs into one tensor, which bufferization then copies for each
+    // GEMM; kept apart, every fill folds into its GEMM (beta = 0).
+    "convert-elementwise-to-linalg,uoe-approximate-math,canonicalize,"
     "uoe-protect-arguments,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
     "buffer-deallocation-pipeline,"
-    "convert-linalg-to-loops,expand-strided-metadata,lower-affine,"
+    // Parallel loop nests run on OpenMP threads (the runtime links LLVM's
+    // libomp); alloca scopes must reach LLVM before scf-to-cf splits the
+    // loops inside them into blocks.
+    "convert-linalg-to-parallel-loops,uoe-serialize-inner-parallel-loops,"
+    "expand-strided-metadata,lower-affine,"
+    "convert-scf-to-openmp,finalize-memref-to-llvm{use-generic-functions},"
     "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
-    "finalize-memref-to-llvm{use-generic-functions},convert-arith-to-llvm,convert-index-to-llvm,"
-    "convert-func-to-llvm,convert-cf-to-llvm,reconcile-unrealized-casts,"
+    "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+    "convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,"
     "canonicalize,cse";
 
 /// The textual pipeline names upstream passes and ours: make sure they are

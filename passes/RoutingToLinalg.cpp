@@ -294,21 +294,29 @@ struct DataSelectToLinalg : OpRewritePattern<DataSelectOp> {
     int64_t patch = op.getPatch(), np = op.getNumPatches();
 
     // ps[e, r, j] = mean over the patch's tokens of scores[r, j*P + t, e],
-    // reading scores as [R, N/P, P, E].
+    // reading scores as [R, N/P, P, E]: summed in token order, then divided
+    // once by P. (Scaling every token by 1/P before the sum rounds each
+    // term on its own, so two patches with equal means could differ in
+    // the last bit and break the stable tie rule.)
     auto patched = RankedTensorType::get({r, np, patch, e}, elt);
     Value grouped = expand(b, op.getScores(), patched, {{0}, {1, 2}, {3}},
                            {b.getIndexAttr(r), b.getIndexAttr(np),
                             b.getIndexAttr(patch), b.getIndexAttr(e)});
-    Value psInit = filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r),
-                                    b.getIndexAttr(np)},
-                                elt, b.getFloatAttr(elt, 0.0));
+    SmallVector<OpFoldResult> psSizes{b.getIndexAttr(e), b.getIndexAttr(r),
+                                      b.getIndexAttr(np)};
     Value ps = buildGeneric(
-        b, grouped, psInit, {{1, 2, 3, 0}, {0, 1, 2}},
-        {kPar, kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          Value scaled = arith::MulFOp::create(
-              b, a[0], constFloat(b, elt, 1.0 / static_cast<double>(patch)));
-          return SmallVector<Value>{arith::AddFOp::create(b, a[1], scaled)};
+        b, grouped, filledTensor(b, psSizes, elt, b.getFloatAttr(elt, 0.0)),
+        {{1, 2, 3, 0}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
+        [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          return SmallVector<Value>{arith::AddFOp::create(b, a[1], a[0])};
         })[0];
+    if (patch > 1)
+      ps = buildGeneric(
+          b, ps, emptyTensor(b, psSizes, elt), {{0, 1, 2}, {0, 1, 2}},
+          {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
+            return SmallVector<Value>{arith::DivFOp::create(
+                b, a[0], constFloat(b, elt, static_cast<double>(patch)))};
+          })[0];
     Value ranks = stableRankLastDim(b, ps);
 
     // L: static, or the largest count of positive patch scores.

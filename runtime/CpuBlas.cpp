@@ -16,6 +16,7 @@
 #include "runtime/CpuAllocator.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <climits>
@@ -133,16 +134,33 @@ extern "C" void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n,
   auto *bData = reinterpret_cast<const float *>(static_cast<intptr_t>(b));
   bool blasSizes = fitsBlasInt(m) && fitsBlasInt(n) && fitsBlasInt(k) &&
                    fitsBlasInt(lda) && fitsBlasInt(ldb) && fitsBlasInt(ldc);
-  for (int64_t i = 0; i < batch; ++i) {
-    const float *ai = aData + i * strideA;
+  // The batch, and the rows of each product when the batch is smaller than
+  // the team, are shared out over the OpenMP threads; each piece is one
+  // single-threaded OpenBLAS call (see setCpuThreads), so that GEMMs and
+  // the compiled loops use one pool of threads.
+  int threads = omp_get_max_threads();
+  int64_t rowBlocks = batch >= threads ? 1 : (threads + batch - 1) / batch;
+  rowBlocks = std::max<int64_t>(1, std::min(rowBlocks, m / 16));
+  int64_t rowsPerBlock = (m + rowBlocks - 1) / rowBlocks;
+  int64_t items = batch * rowBlocks;
+  bool parallel = threads > 1 && items > 1 && batch * m * n * k >= (1 << 18);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t item = 0; item < items; ++item) {
+    int64_t i = item / rowBlocks, r0 = item % rowBlocks * rowsPerBlock;
+    int64_t rows = std::min(rowsPerBlock, m - r0);
+    if (rows <= 0)
+      continue;
+    // Rows r0.. of op(A): rows of A, or columns of A when it is transposed.
+    const float *ai = aData + i * strideA + (transA ? r0 : r0 * lda);
     const float *bi = bData + i * strideB;
-    float *ci = cData + i * strideC;
+    float *ci = cData + i * strideC + r0 * ldc;
     if (!blasSizes) {
-      referenceSgemm(m, n, k, ai, lda, transA, bi, ldb, transB, ci, ldc, beta);
+      referenceSgemm(rows, n, k, ai, lda, transA, bi, ldb, transB, ci, ldc,
+                     beta);
       continue;
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                transB ? CblasTrans : CblasNoTrans, static_cast<int>(rows),
                 static_cast<int>(n), static_cast<int>(k), 1.0f, ai,
                 static_cast<int>(lda), bi, static_cast<int>(ldb), beta, ci,
                 static_cast<int>(ldc));
@@ -164,10 +182,13 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
 }
 
 void uoe::rt::setCpuThreads(int threads) {
-  openblas_set_num_threads(threads > 0 ? threads : openblas_get_num_procs());
+  int n = threads > 0 ? threads : openblas_get_num_procs();
+  // One pool: OpenMP's. Each OpenBLAS call runs on the thread that makes it.
+  openblas_set_num_threads(1);
+  omp_set_num_threads(n);
 }
 
-int uoe::rt::cpuThreads() { return openblas_get_num_threads(); }
+int uoe::rt::cpuThreads() { return omp_get_max_threads(); }
 
 Status uoe::rt::takeCpuBlasError() {
   RejectedCalls &calls = rejectedCalls();

@@ -30,6 +30,12 @@ std::vector<int64_t> shapeOf(const proto::TensorSpec &spec) {
   return {spec.shape().begin(), spec.shape().end()};
 }
 
+/// The element type of an input or result spec (validateExecutable has
+/// checked that the name is known).
+DType dtypeOf(const proto::TensorSpec &spec) {
+  return parseDTypeName(spec.dtype()).value_or(DType::F32);
+}
+
 } // namespace
 
 StatusOr<std::unique_ptr<CpuProgram>>
@@ -113,9 +119,10 @@ CpuProgram::run(const std::string &entryName,
   };
   for (int i = 0; i < entry->inputs_size(); ++i) {
     const proto::TensorSpec &spec = entry->inputs(i);
-    if (inputs[i].dtype() != DType::F32 || inputs[i].shape() != shapeOf(spec))
+    if (inputs[i].dtype() != dtypeOf(spec) ||
+        inputs[i].shape() != shapeOf(spec))
       return invalidArgumentError(strCat(
-          "input '", spec.name(), "' must be f32 ",
+          "input '", spec.name(), "' must be ", dtypeName(dtypeOf(spec)), " ",
           shapeToString(shapeOf(spec)), ", but it is ",
           dtypeName(inputs[i].dtype()), " ", shapeToString(inputs[i].shape())));
     describe(inputs[i]);
@@ -154,9 +161,9 @@ CpuProgram::run(const std::string &entryName,
       layout = internalError(strCat("result '", spec.name(),
                                     "' came back with an unexpected layout"));
     if (layout.ok() && blas.ok()) {
-      UOE_ASSIGN_OR_RETURN(HostTensor out,
-                           HostTensor::create(DType::F32, shape));
-      std::memcpy(out.rawData(), d.firstElement(sizeof(float)),
+      DType dtype = dtypeOf(spec);
+      UOE_ASSIGN_OR_RETURN(HostTensor out, HostTensor::create(dtype, shape));
+      std::memcpy(out.rawData(), d.firstElement(dtypeSize(dtype)),
                   out.sizeInBytes());
       results.push_back(std::move(out));
     }

@@ -39,8 +39,13 @@ public:
   /// and keeps them for run(). Errors name the tensor and the shapes.
   Status bindParameters(const std::string &entry, NamedTensors parameters);
 
-  /// Runs `entry` on `inputs` (in the entry point's order, f32, exact
-  /// shapes) with the bound parameters; returns the results in order.
+  /// Runs `entry` on `inputs` (in the entry point's order, each with the
+  /// dtype and exact shape of its spec: f32 hidden states, i64 token ids)
+  /// with the bound parameters; returns the results in order, with the
+  /// dtypes of their specs. InvalidArgument names an input of the wrong
+  /// dtype or shape. Inputs are passed as they are: checking token ids
+  /// against the vocabulary is the caller's choice (the compiled code
+  /// clamps them; see uoe.embedding).
   StatusOr<std::vector<HostTensor>> run(const std::string &entry,
                                         const std::vector<HostTensor> &inputs);
 

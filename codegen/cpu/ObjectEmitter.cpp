@@ -22,10 +22,12 @@
 #include "codegen/cpu/ObjectEmitter.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -147,7 +149,9 @@ static LogicalResult checkFullyLowered(ModuleOp module) {
   Operation *offending = nullptr;
   module.walk<WalkOrder::PreOrder>([&](Operation *op) {
     Dialect *dialect = op->getDialect();
-    if (isa_and_nonnull<LLVM::LLVMDialect, BuiltinDialect>(dialect))
+    // OpenMP regions (parallel loops) translate with their bodies.
+    if (isa_and_nonnull<LLVM::LLVMDialect, BuiltinDialect, omp::OpenMPDialect>(
+            dialect))
       return WalkResult::advance();
     offending = op;
     return WalkResult::interrupt();
@@ -321,6 +325,7 @@ FailureOr<std::string> cpu::emitObject(ModuleOp module,
   MLIRContext *context = module.getContext();
   registerBuiltinDialectTranslation(*context);
   registerLLVMDialectTranslation(*context);
+  registerOpenMPDialectTranslation(*context);
   llvm::LLVMContext llvmContext;
   LLVMDiagnostics diagnostics(module.getLoc());
   llvmContext.setDiagnosticHandlerCallBack(&LLVMDiagnostics::handle,

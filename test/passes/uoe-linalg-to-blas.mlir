@@ -24,3 +24,43 @@ func.func @not_applied(%a: memref<2x3x4xf64>, %b: memref<2x4x5xf64>, %c: memref<
   %r = linalg.batch_matmul ins(%ta, %tb : tensor<2x3x4xf32>, tensor<2x4x5xf32>) outs(%tc : tensor<2x3x5xf32>) -> tensor<2x3x5xf32>
   return %r : tensor<2x3x5xf32>
 }
+
+// -----
+
+// Tests that a zero fill of the output right before the matmul (with only
+// allocations, views or pure ops in between) folds into the call: beta 0.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK-DAG: %[[BETA:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[BETA]])
+func.func @zero_filled(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>) -> memref<4x64x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<4x64x16xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x64x16xf32>)
+  %other = memref.alloc() : memref<8xf32>
+  linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%c : memref<4x64x16xf32>)
+  return %c : memref<4x64x16xf32>
+}
+
+// -----
+
+// Tests that a zero fill whose output is read before the matmul, and a
+// fill with another value, stay: beta 1.
+// CHECK-LABEL: func.func @not_folded
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ZERO]] : f32)
+// CHECK: memref.copy
+// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[ONE]])
+// CHECK: linalg.fill ins(%[[ONE]] : f32)
+// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[ONE]])
+func.func @not_folded(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64x16xf32>, %d: memref<4x64x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x64x16xf32>)
+  memref.copy %c, %d : memref<4x64x16xf32> to memref<4x64x16xf32>
+  linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%c : memref<4x64x16xf32>)
+  linalg.fill ins(%one : f32) outs(%d : memref<4x64x16xf32>)
+  linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%d : memref<4x64x16xf32>)
+  return
+}

@@ -14,7 +14,8 @@
 //    message naming the function and the numbers and aborts (test-only
 //    code: no exceptions, no error values).
 //  - Weight layouts are those of the spec: `x W` with `W: [in, out]`, except
-//    the router weight `Wg: [E, d]` which is used transposed (`x Wg^T`).
+//    the router weight `Wg: [E, d]` which is used transposed (`x Wg^T`), and
+//    the heads around the blocks, stored `[out, in]` (linearOutIn).
 //  - "Stable" means ties are broken by the lower index (spec, notation).
 //  - Depends on the C++17 standard library only (no LLVM / MLIR).
 //
@@ -451,6 +452,26 @@ Tensor postLnBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
 /// Pre-RMSNorm block `x + layer(RMSNorm(x))` (authors' LRA model).
 Tensor preRmsBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
                    double eps = 1e-6);
+
+//===----------------------------------------------------------------------===//
+// The model around the blocks (docs/MODEL_FORMAT.md)
+//===----------------------------------------------------------------------===//
+
+/// Token embedding (`uoe.embedding`): for `ids: [..., T]` and `table:
+/// [V, d]`, `result[..., t, :] = table[clamp(ids[..., t], 0, V - 1), :]`
+/// plus `positions[t, :]` when `positions: [P, d]` (`P >= T`) is given.
+/// Result `[..., T, d]`.
+Tensor embedding(const IndexTensor &ids, const Tensor &table,
+                 const Tensor *positions = nullptr);
+
+/// The mean over tokens of `x: [B, T, d]` (sum in order of t, then / T):
+/// what a classifier head reads. Result `[B, d]`.
+Tensor meanOverTokens(const Tensor &x);
+
+/// `x W^T + b` for `x: [..., K]`, `W: [N, K]` (stored `[out, in]`, as the
+/// LM head, the classifier and a tied embedding table are), optional
+/// `b: [N]`; result `[..., N]`.
+Tensor linearOutIn(const Tensor &x, const Tensor &w, const Tensor *b = nullptr);
 
 } // namespace uoe::ref
 

@@ -6,12 +6,14 @@
 //                 [--threads N]
 //   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
 //
-// `infer` compiles the model for the input's shape (or loads a compiled
-// Executable from the cache, keyed by description + shape + target +
-// compiler, and says whether the cache hit), binds the weights, runs
-// `forward` and writes the result. Every error names the file, tensor or
-// field at fault and exits with status 1; no output file is left half
-// written (all writes are atomic).
+// `infer` checks the input against what the model takes (token ids int64
+// [B, T], every id inside the vocabulary, for a model with an embedding;
+// hidden states f32 [B, T, d] otherwise), compiles the model for the
+// input's shape (or loads a compiled Executable from the cache, keyed by
+// description + shape + target + compiler, and says whether the cache hit),
+// binds the weights, runs `forward` and writes the result. Every error names
+// the file, tensor or field at fault and exits with status 1; no output file is
+// left half written (all writes are atomic).
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +36,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -51,11 +54,16 @@ USAGE
   uoe-run --help
 
 COMMANDS
-  infer   Run the model's forward pass on the input. X.npy holds hidden states
-          f32 [B, T, d] (descriptions without an embedding). The model is
-          compiled for X's shape, or loaded from the compiled-model cache.
+  infer   Run the model's forward pass on the input and write its result:
+          logits f32 [B, T, V] (lm_head), [B, C] (classifier), or hidden
+          states f32 [B, T, d] (no head). X.npy holds token ids int64 [B, T]
+          (int32 is converted; every id must be in [0, V)) when the
+          description has an embedding, hidden states f32 [B, T, d] when it
+          has none. The model is compiled for X's shape, or loaded from the
+          compiled-model cache.
   init    Write freshly initialised weights for the description: matrices
-          ~ N(0, 0.02), biases 0, norm weights 1 (names: docs/MODEL_FORMAT.md).
+          and embedding tables ~ N(0, 0.02), biases 0, norm weights 1
+          (names: docs/MODEL_FORMAT.md).
 
 OPTIONS
   --model FILE        model description, Protobuf text format (frontend/model.proto)
@@ -186,30 +194,112 @@ int runInit(const Options &opts) {
   return 0;
 }
 
-/// Compiles or loads the Executable for `input`'s shape.
-llvm::Expected<rt::proto::Executable>
-obtainExecutable(const Options &opts, const rt::HostTensor &input) {
-  if (opts.has("executable")) {
-    auto exe = rt::loadExecutable(opts.get("executable"));
-    if (!exe.ok())
-      return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                     exe.status().toString());
-    llvm::errs() << "uoe-run: loaded " << opts.get("executable") << "\n";
-    return std::move(*exe);
-  }
-  auto model = loadModel(opts);
-  if (!model)
-    return model.takeError();
-  if (input.rank() != 3 || input.shape()[2] != model->d_model())
+/// What @forward takes: token ids below `vocab` (a model with an
+/// embedding) or hidden states of width `width`.
+struct InputKind {
+  bool tokens = false;
+  int64_t vocab = 0; // 0: unknown, ids are not checked
+  int64_t width = 0;
+};
+
+InputKind inputKindOf(const model::Model &model) {
+  InputKind kind;
+  kind.tokens = model.has_embedding();
+  kind.vocab = kind.tokens ? model.embedding().vocab_size() : 0;
+  kind.width = model.d_model();
+  return kind;
+}
+
+/// The same, read from a compiled Executable's `forward` entry point (the
+/// vocabulary is the first dimension of its `embedding.weight`).
+llvm::Expected<InputKind> inputKindOf(const rt::proto::Executable &exe) {
+  auto entry = rt::findEntryPoint(exe, "forward");
+  if (!entry.ok())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   entry.status().toString());
+  const rt::proto::EntryPoint &forward = **entry;
+  if (forward.inputs_size() != 1)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
-        "input must be hidden states [B, T, " +
-            std::to_string(model->d_model()) + "], but " +
-            opts.get("input") + " is " + rt::shapeToString(input.shape()));
-  int64_t batch = input.shape()[0], seq = input.shape()[1];
+        llvm::formatv("entry point 'forward' takes {0} inputs; uoe-run "
+                      "gives it one",
+                      forward.inputs_size())
+            .str());
+  const rt::proto::TensorSpec &input = forward.inputs(0);
+  InputKind kind;
+  kind.tokens = input.dtype() == "i64";
+  if (!kind.tokens && input.shape_size() == 3)
+    kind.width = input.shape(2);
+  for (const rt::proto::TensorSpec &p : forward.parameters())
+    if (kind.tokens && p.name() == "embedding.weight" && p.shape_size() == 2)
+      kind.vocab = p.shape(0);
+  return kind;
+}
 
+/// "[1, 4]": the index of flat element `flat` in `shape`.
+std::string indexToString(int64_t flat, const std::vector<int64_t> &shape) {
+  std::vector<int64_t> index(shape.size());
+  for (size_t i = shape.size(); i-- > 0;) {
+    index[i] = shape[i] ? flat % shape[i] : 0;
+    flat = shape[i] ? flat / shape[i] : 0;
+  }
+  return rt::shapeToString(index);
+}
+
+/// Checks `input` (read from `path`) against what the model takes and
+/// returns the tensor to run on: int32 ids become int64; every id must lie
+/// in [0, vocab).
+llvm::Expected<rt::HostTensor> prepareInput(const InputKind &kind,
+                                            rt::HostTensor input,
+                                            const std::string &path) {
+  auto error = [&](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   message.str());
+  };
+  std::string actual = std::string(rt::dtypeName(input.dtype())) + " " +
+                       rt::shapeToString(input.shape());
+  if (!kind.tokens) {
+    if (input.dtype() != rt::DType::F32 || input.rank() != 3 ||
+        (kind.width && input.shape()[2] != kind.width))
+      return error("the model takes hidden states f32 [B, T, " +
+                   (kind.width ? std::to_string(kind.width) : "d") +
+                   "] (it has no embedding) but " + path + " is " + actual);
+    return std::move(input);
+  }
+  if ((input.dtype() != rt::DType::I64 && input.dtype() != rt::DType::I32) ||
+      input.rank() != 2)
+    return error("the model takes token ids int64 [B, T] (it has an "
+                 "embedding) but " +
+                 path + " is " + actual);
+  if (input.dtype() == rt::DType::I32) {
+    auto wide =
+        rt::HostTensor::createUninitialized(rt::DType::I64, input.shape());
+    if (!wide.ok())
+      return error(wide.status().toString());
+    const int32_t *from = input.data<int32_t>();
+    int64_t *to = wide->data<int64_t>();
+    for (int64_t i = 0; i < input.numElements(); ++i)
+      to[i] = from[i];
+    input = std::move(*wide);
+  }
+  const int64_t *ids = input.data<int64_t>();
+  for (int64_t i = 0; kind.vocab > 0 && i < input.numElements(); ++i)
+    if (ids[i] < 0 || ids[i] >= kind.vocab)
+      return error(path + ": token id " + std::to_string(ids[i]) + " at " +
+                   indexToString(i, input.shape()) +
+                   " is outside the vocabulary [0, " +
+                   std::to_string(kind.vocab) + ")");
+  return std::move(input);
+}
+
+/// Compiles `model` for inputs of `shape` ([B, T] token ids or [B, T, d]
+/// hidden states), or loads it from the cache.
+llvm::Expected<rt::proto::Executable>
+obtainExecutable(const Options &opts, const model::Model &model,
+                 const std::vector<int64_t> &shape) {
+  int64_t batch = shape[0], seq = shape[1];
   std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", defaultCacheDir());
-  std::string key = compileCacheKey(*model, batch, seq);
+  std::string key = compileCacheKey(model, batch, seq);
   std::string cachePath = cacheDir.empty() ? "" : cacheDir + "/" + key + ".uoex";
   if (!cachePath.empty() && llvm::sys::fs::exists(cachePath)) {
     auto exe = rt::loadExecutable(cachePath);
@@ -221,16 +311,16 @@ obtainExecutable(const Options &opts, const rt::HostTensor &input) {
                  << "\n";
   }
   auto start = std::chrono::steady_clock::now();
-  auto exe = compileModelForCpu(*model, batch, seq);
+  auto exe = compileModelForCpu(model, batch, seq);
   if (!exe)
     return exe.takeError();
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for [{1}, {2}, {3}] in "
-                                "{4:f2} s (cache miss)\n",
-                                model->name().empty() ? "model" : model->name(),
-                                batch, seq, model->d_model(), seconds);
+  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1} in {2:f2} s "
+                                "(cache miss)\n",
+                                model.name().empty() ? "model" : model.name(),
+                                rt::shapeToString(shape), seconds);
   if (!cachePath.empty()) {
     if (!llvm::sys::fs::create_directories(cacheDir)) {
       rt::Status s = rt::saveExecutable(cachePath, *exe);
@@ -251,23 +341,44 @@ int runInfer(const Options &opts) {
   auto input = rt::readNpy(opts.get("input"));
   if (!input.ok())
     return fail(input.status());
-  if (input->dtype() != rt::DType::F32)
-    return fail(opts.get("input") + " must hold f32 hidden states, not " +
-                rt::dtypeName(input->dtype()));
 
+  // What the model takes, from its description or its compiled form.
   std::string emit = opts.get("emit");
+  if (!emit.empty() && emit != "executable" && emit != "mlir")
+    return fail("unknown --emit kind '" + emit + "' (mlir or executable)");
+  std::optional<model::Model> model;
+  std::optional<rt::proto::Executable> exe;
+  InputKind kind;
+  if (opts.has("executable") && emit != "mlir") {
+    auto loaded = rt::loadExecutable(opts.get("executable"));
+    if (!loaded.ok())
+      return fail(loaded.status());
+    llvm::errs() << "uoe-run: loaded " << opts.get("executable") << "\n";
+    exe = std::move(*loaded);
+    auto k = inputKindOf(*exe);
+    if (!k)
+      return fail(opts.get("executable") + ": " +
+                  llvm::toString(k.takeError()));
+    kind = *k;
+  } else {
+    auto loaded = loadModel(opts);
+    if (!loaded)
+      return fail(llvm::toString(loaded.takeError()));
+    model = std::move(*loaded);
+    kind = inputKindOf(*model);
+  }
+  auto prepared = prepareInput(kind, std::move(*input), opts.get("input"));
+  if (!prepared)
+    return fail(llvm::toString(prepared.takeError()));
+  int64_t batch = prepared->shape()[0], seq = prepared->shape()[1];
+
   if (emit == "mlir") {
-    auto model = loadModel(opts);
-    if (!model)
-      return fail(llvm::toString(model.takeError()));
     std::string ir;
     CompileArtifacts artifacts;
     artifacts.loweredMlir = &ir;
-    auto exe = compileModelForCpu(*model, input->shape()[0],
-                                  input->rank() > 1 ? input->shape()[1] : 0,
-                                  artifacts);
-    if (!exe)
-      return fail(llvm::toString(exe.takeError()));
+    auto compiled = compileModelForCpu(*model, batch, seq, artifacts);
+    if (!compiled)
+      return fail(llvm::toString(compiled.takeError()));
     if (!opts.has("o")) {
       llvm::outs() << ir;
       return 0;
@@ -275,12 +386,13 @@ int runInfer(const Options &opts) {
     rt::Status s = rt::writeFileAtomically(opts.get("o"), ir);
     return s.ok() ? 0 : fail(s);
   }
-  if (!emit.empty() && emit != "executable")
-    return fail("unknown --emit kind '" + emit + "' (mlir or executable)");
 
-  auto exe = obtainExecutable(opts, *input);
-  if (!exe)
-    return fail(llvm::toString(exe.takeError()));
+  if (!exe) {
+    auto compiled = obtainExecutable(opts, *model, prepared->shape());
+    if (!compiled)
+      return fail(llvm::toString(compiled.takeError()));
+    exe = std::move(*compiled);
+  }
   if (emit == "executable") {
     if (!opts.has("o"))
       return fail("--emit=executable needs -o FILE.uoex");
@@ -310,7 +422,7 @@ int runInfer(const Options &opts) {
   if (!bound.ok())
     return fail(opts.get("weights") + ": " + bound.toString());
   std::vector<rt::HostTensor> inputs;
-  inputs.push_back(std::move(*input));
+  inputs.push_back(std::move(*prepared));
   auto start = std::chrono::steady_clock::now();
   auto results = (*program)->run("forward", inputs);
   if (!results.ok())

@@ -1,0 +1,33 @@
+// RUN: uoe-opt %s -split-input-file | uoe-opt -split-input-file | FileCheck %s
+
+// Tests that a token embedding of i64 ids [B, T] round-trips.
+// CHECK-LABEL: func.func @embedding_tokens
+// CHECK-SAME: ([[IDS:%.+]]: tensor<2x5xi64>, [[E:%.+]]: tensor<37x48xf32>)
+// CHECK: [[H:%.+]] = uoe.embedding [[IDS]], [[E]] : tensor<2x5xi64>, tensor<37x48xf32> -> tensor<2x5x48xf32>{{$}}
+// CHECK-NEXT: return [[H]] : tensor<2x5x48xf32>
+func.func @embedding_tokens(%ids: tensor<2x5xi64>, %table: tensor<37x48xf32>) -> tensor<2x5x48xf32> {
+  %h = uoe.embedding %ids, %table : tensor<2x5xi64>, tensor<37x48xf32> -> tensor<2x5x48xf32>
+  return %h : tensor<2x5x48xf32>
+}
+
+// -----
+
+// Tests that a learned position table with more rows than T round-trips.
+// CHECK-LABEL: func.func @embedding_positions
+// CHECK-SAME: ([[IDS:%.+]]: tensor<2x16xi64>, [[E:%.+]]: tensor<256x64xf32>, [[P:%.+]]: tensor<128x64xf32>)
+// CHECK: [[H:%.+]] = uoe.embedding [[IDS]], [[E]] positions [[P]] : tensor<2x16xi64>, tensor<256x64xf32>, tensor<128x64xf32> -> tensor<2x16x64xf32>
+// CHECK-NEXT: return [[H]]
+func.func @embedding_positions(%ids: tensor<2x16xi64>, %table: tensor<256x64xf32>, %pos: tensor<128x64xf32>) -> tensor<2x16x64xf32> {
+  %h = uoe.embedding %ids, %table positions %pos : tensor<2x16xi64>, tensor<256x64xf32>, tensor<128x64xf32> -> tensor<2x16x64xf32>
+  return %h : tensor<2x16x64xf32>
+}
+
+// -----
+
+// Tests that i32 ids of rank 1 and an f16 table are accepted.
+// CHECK-LABEL: func.func @embedding_i32_rank1
+// CHECK: uoe.embedding %{{.+}}, %{{.+}} : tensor<7xi32>, tensor<10x8xf16> -> tensor<7x8xf16>
+func.func @embedding_i32_rank1(%ids: tensor<7xi32>, %table: tensor<10x8xf16>) -> tensor<7x8xf16> {
+  %h = uoe.embedding %ids, %table : tensor<7xi32>, tensor<10x8xf16> -> tensor<7x8xf16>
+  return %h : tensor<7x8xf16>
+}
