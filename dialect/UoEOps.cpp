@@ -527,7 +527,7 @@ LogicalResult TokenChoiceOp::verify() {
 OpFoldResult TokenChoiceOp::fold(FoldAdaptor) {
   // Keeping every expert without normalisation leaves the scores unchanged.
   if (!getAxis() && !getRenormalize() &&
-      getTop() == getProbs().getType().getShape().back())
+      static_cast<int64_t>(getTop()) == getProbs().getType().getShape().back())
     return getProbs();
   return {};
 }

@@ -7,8 +7,10 @@
 #   2. `uoe-run infer` compiles it for a random [2, 16, 64] input (or loads it
 #      from the compiled-model cache), runs it and writes the output, whose
 #      first rows are printed;
-#   3. `uoe-opt` shows the model's layers expanded into routing and expert
-#      ops (the first level of the compiler), on examples/uoe_lm_block.mlir.
+#   3. `uoe-opt` shows the layers of a block expanded into routing and expert
+#      ops (the first level of the compiler), on examples/uoe_lm_block.mlir;
+#   4. the same for a byte-level UoE language model (examples/uoe_lm.pbtxt):
+#      text in as token ids, logits out.
 # Everything it writes goes to build/demo/.
 #
 #===------------------------------------------------------------------------===#
@@ -40,3 +42,13 @@ echo
 echo "== 3. uoe-opt --uoe-expand-layers on examples/uoe_lm_block.mlir (layer ops -> routing and expert ops)"
 "$opt" "$root/examples/uoe_lm_block.mlir" --uoe-expand-layers --canonicalize --cse \
   | grep -E "uoe\." | sed -E "s/ : .*//" | head -40
+
+echo
+echo "== 4. a byte-level UoE language model (examples/uoe_lm.pbtxt): token ids in, logits out"
+"$run" init --model "$root/examples/uoe_lm.pbtxt" --output "$out/lm.safetensors" --seed 0
+$npy text "$out/ids.npy" "Union of Experts"
+"$run" infer --model "$root/examples/uoe_lm.pbtxt" --weights "$out/lm.safetensors" \
+  --input "$out/ids.npy" --output "$out/logits.npy" --cache-dir "$out/cache"
+$npy show "$out/logits.npy" --rows 2
+echo "most likely next byte at each position (untrained weights and a tied head: it echoes its input):"
+$npy argmax "$out/logits.npy"

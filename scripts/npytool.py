@@ -5,6 +5,7 @@ on the Python standard library alone (CI has no NumPy).
   npytool.py random OUT --shape 2,8,64 [--dtype f32|i64|i32] [--seed S] [--high V]
   npytool.py text OUT "some text"   # the UTF-8 bytes as int64 token ids [1, T]
   npytool.py show FILE [--rows N]   # shape, dtype and the first rows
+  npytool.py argmax FILE           # per row of the last axis: the best id
   npytool.py stats FILE          # shape, dtype, finiteness, mean, mean |x|
   npytool.py compare A B [--tol T]   # max |a - b|; exit 1 above T (default 0)
   npytool.py rowsum FILE         # sum of each row of the last axis, 4 digits
@@ -71,6 +72,14 @@ def cmd_show(args):
         text = " ".join("%8.4f" % v if isinstance(v, float) else "%d" % v
                         for v in cells[:8])
         print("  [%d] %s%s" % (row, text, " ..." if n > 8 else ""))
+
+
+def cmd_argmax(args):
+    shape, _, values = read_npy(args.file)
+    n = shape[-1]
+    best = [max(range(n), key=lambda j, i=i: values[i + j])
+            for i in range(0, len(values), n)]
+    print(" ".join(str(b) for b in best))
 
 
 def cmd_stats(args):
@@ -156,6 +165,9 @@ def main():
     p.add_argument("file")
     p.add_argument("--rows", type=int, default=4)
     p.set_defaults(fn=cmd_show)
+    p = sub.add_parser("argmax")
+    p.add_argument("file")
+    p.set_defaults(fn=cmd_argmax)
     p = sub.add_parser("stats")
     p.add_argument("file")
     p.set_defaults(fn=cmd_stats)

@@ -71,7 +71,7 @@ OPTIONS
   --input FILE        .npy input
   --output FILE       .npy result (infer) or .safetensors weights (init)
   --device cpu        where to run (cpu is the only device so far)
-  --threads N         CPU threads for GEMMs (default: all cores)
+  --threads N         CPU threads for GEMMs and parallel loops (default: all cores)
   --emit=KIND         stop after compiling and print or write the product:
                       mlir (the IR after the CPU pipeline) or executable (a
                       .uoex file, with -o); needs --input for the shape
