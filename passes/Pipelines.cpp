@@ -31,7 +31,7 @@ static constexpr const char *kCpuLowering =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
-    "buffer-deallocation-pipeline,"
+    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     // Parallel loop nests run on OpenMP threads (the runtime links LLVM's
     // libomp); alloca scopes must reach LLVM before scf-to-cf splits the
     // loops inside them into blocks.
