@@ -136,17 +136,20 @@ struct CombineToLinalg : OpRewritePattern<CombineOp> {
         })[0];
 
     // out[r, n, c] = sum over e (in order) of w * ys[e, r, slot*P + n%P, c].
+    // Loops (r, n, e, c): the experts stay in order for every element, and
+    // the innermost loop runs along contiguous channels with the slot lookup
+    // invariant in it, so that it vectorizes.
     MLIRContext *ctx = b.getContext();
     AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
-               d3 = b.getAffineDimExpr(3);
+               d2 = b.getAffineDimExpr(2), d3 = b.getAffineDimExpr(3);
     Value init = filledTensor(
         b, {b.getIndexAttr(r), b.getIndexAttr(n), b.getIndexAttr(d)}, elt,
         b.getFloatAttr(elt, 0.0));
     Value result = buildGenericMaps(
         b, inverse, init,
-        {AffineMap::get(4, 0, {d3, d0, d1.floorDiv(patch)}, ctx),
-         AffineMap::get(4, 0, {d0, d1, b.getAffineDimExpr(2)}, ctx)},
-        {kPar, kPar, kPar, kRed}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        {AffineMap::get(4, 0, {d2, d0, d1.floorDiv(patch)}, ctx),
+         AffineMap::get(4, 0, {d0, d1, d3}, ctx)},
+        {kPar, kPar, kRed, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
           Value zero = constFloat(b, elt, 0.0);
           Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
                                               a[0], constInt(b, i64, 0));
@@ -157,9 +160,9 @@ struct CombineToLinalg : OpRewritePattern<CombineOp> {
           Value row = arith::AddIOp::create(
               b, arith::MulIOp::create(b, slot, p),
               arith::RemUIOp::create(b, loopIndex(b, 1), p));
-          Value ei = loopIndex(b, 3), ri = loopIndex(b, 0);
+          Value ei = loopIndex(b, 2), ri = loopIndex(b, 0);
           Value y = tensor::ExtractOp::create(
-              b, ys, ValueRange{ei, ri, row, loopIndex(b, 2)});
+              b, ys, ValueRange{ei, ri, row, loopIndex(b, 3)});
           if (weights)
             y = arith::MulFOp::create(
                 b, y,

@@ -170,10 +170,17 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
     auto type = op.getType();
     Type elt = type.getElementType();
     int64_t rank = type.getRank();
-    // Loops: the rows of x, the expert e, then the contraction k.
-    SmallVector<int64_t> xMap = iota(rank - 1), wMap{rank - 1, rank},
-                         outMap = iota(rank);
-    xMap.push_back(rank);
+    // Loops: the rows of x, the contraction k, then the expert e. Each
+    // logit still sums over k in order, but the innermost loop over the few
+    // experts carries no dependence, so the products of one k overlap
+    // instead of waiting on one accumulator (k innermost was a latency-bound
+    // scalar reduction).
+    SmallVector<int64_t> xMap = iota(rank - 1), wMap{rank, rank - 1},
+                         logitMap = iota(rank - 1), outMap = iota(rank);
+    xMap.push_back(rank - 1);
+    logitMap.push_back(rank);
+    SmallVector<IteratorType> logitLoops = iterators(rank - 1, 1);
+    logitLoops.push_back(kPar);
     Value bias = buildGeneric(
         b, op.getBias(), emptyTensor(b, tensorSizes(b, op.getProbs()), elt),
         {{rank - 1}, outMap}, iterators(rank, 0),
@@ -181,8 +188,8 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
           return SmallVector<Value>{a[0]};
         })[0];
     Value logits = buildGeneric(
-        b, {op.getInput(), op.getWeight()}, bias, {xMap, wMap, outMap},
-        iterators(rank, 1), [](ImplicitLocOpBuilder &b, ValueRange a) {
+        b, {op.getInput(), op.getWeight()}, bias, {xMap, wMap, logitMap},
+        logitLoops, [](ImplicitLocOpBuilder &b, ValueRange a) {
           return SmallVector<Value>{arith::AddFOp::create(
               b, a[2], arith::MulFOp::create(b, a[0], a[1]))};
         })[0];
