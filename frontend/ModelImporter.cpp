@@ -450,6 +450,22 @@ public:
 
   Value next() { return params[used++]; }
 
+  /// Takes the `attention_mask` input (int64 [B, T], 1 = token): attention
+  /// layers get `key_padding = (mask == 0)` and the classifier averages over
+  /// the tokens, weighted by `keep = (mask != 0)` as f32.
+  void setAttentionMask(Value mask) {
+    auto type = cast<RankedTensorType>(mask.getType());
+    Value zero = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getI64IntegerAttr(0)));
+    keyPadding =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, mask, zero);
+    Value keepI1 =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, mask, zero);
+    keep = arith::UIToFPOp::create(
+        b, loc, RankedTensorType::get(type.getShape(), b.getF32Type()),
+        keepI1);
+  }
+
   Value norm(Value x) {
     Value gamma = next();
     if (model.layout() == model::POST_LN)
@@ -463,7 +479,7 @@ public:
       const auto &a = block.dense_attention();
       Value wqkv = next(), bqkv = next(), wo = next(), bo = next();
       return AttentionOp::create(
-          b, loc, x.getType(), x, wqkv, bqkv, wo, bo, /*key_padding=*/Value(),
+          b, loc, x.getType(), x, wqkv, bqkv, wo, bo, keyPadding,
           b.getI64IntegerAttr(a.heads()),
           a.causal() ? b.getUnitAttr() : nullptr,
           RopeModeAttr::get(b.getContext(), toRope(a.rope())),
@@ -473,7 +489,7 @@ public:
     Value wg = next(), bg = next(), wqkv = next(), bqkv = next(), wo = next(),
           bo = next();
     return SmhaOp::create(
-        b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, Value(),
+        b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, keyPadding,
         b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
         a.causal() ? b.getUnitAttr() : nullptr,
         RopeModeAttr::get(b.getContext(), toRope(a.rope())),
@@ -621,6 +637,55 @@ public:
     return arith::DivFOp::create(b, loc, sum, count);
   }
 
+  /// The mean over the tokens of `x: [B, T, d]` whose `keep` is 1: the sum
+  /// over t (in order) of keep * x, divided by max(1, the number of tokens),
+  /// so that an all-padding row pools to zeros.
+  Value maskedMeanOverTime(Value x) {
+    auto type = cast<RankedTensorType>(x.getType());
+    Type f32 = type.getElementType();
+    int64_t batch = type.getShape()[0], d = type.getShape()[2];
+    MLIRContext *ctx = b.getContext();
+    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+               d2 = b.getAffineDimExpr(2);
+    SmallVector<utils::IteratorType> loops{utils::IteratorType::parallel,
+                                           utils::IteratorType::parallel,
+                                           utils::IteratorType::reduction};
+    auto sumType = RankedTensorType::get({batch, d}, f32);
+    // Loops (b, c, t): sum[b, c] = sum over t of x[b, t, c] * keep[b, t].
+    Value sum =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{sumType}, ValueRange{x, keep},
+            ValueRange{zeros({batch, d}, f32)},
+            ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2, d1}, ctx),
+                                AffineMap::get(3, 0, {d0, d2}, ctx),
+                                AffineMap::get(3, 0, {d0, d1}, ctx)},
+            loops,
+            [](OpBuilder &nb, Location nloc, ValueRange a) {
+              Value s = arith::AddFOp::create(
+                  nb, nloc, a[2], arith::MulFOp::create(nb, nloc, a[0], a[1]));
+              linalg::YieldOp::create(nb, nloc, s);
+            })
+            .getResult(0);
+    // count[b, c] = the number of tokens of row b.
+    Value count =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{sumType}, ValueRange{keep},
+            ValueRange{zeros({batch, d}, f32)},
+            ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
+                                AffineMap::get(3, 0, {d0, d1}, ctx)},
+            loops,
+            [](OpBuilder &nb, Location nloc, ValueRange a) {
+              Value s = arith::AddFOp::create(nb, nloc, a[1], a[0]);
+              linalg::YieldOp::create(nb, nloc, s);
+            })
+            .getResult(0);
+    auto pooledType = RankedTensorType::get({batch, d}, f32);
+    Value one = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(pooledType, b.getFloatAttr(f32, 1.0)));
+    count = arith::MaximumFOp::create(b, loc, count, one);
+    return arith::DivFOp::create(b, loc, sum, count);
+  }
+
   /// The head after the last block (and final norm): LM logits [B, T, V],
   /// class logits [B, C] over the mean-pooled states, or `x` itself.
   Value head(Value x) {
@@ -643,7 +708,8 @@ public:
     }
     if (model.has_classifier()) {
       Value w = next(), bias = next();
-      return linearTransposed(meanOverTime(x), w, bias);
+      return linearTransposed(keep ? maskedMeanOverTime(x) : meanOverTime(x),
+                              w, bias);
     }
     return x;
   }
@@ -657,6 +723,9 @@ private:
   ValueRange params;
   /// `embedding.weight`, for a tied LM head.
   Value embeddingTable;
+  /// From the attention mask, when the model takes one: i1 [B, T] (true =
+  /// padding) and f32 [B, T] (1 = token).
+  Value keyPadding, keep;
 };
 
 /// Checks the sequence-length constraints of UoME selection.
@@ -726,6 +795,10 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
 
   std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
   SmallVector<Type> argTypes{inputType};
+  bool masked = model.attention_mask();
+  if (masked)
+    argTypes.push_back(RankedTensorType::get({batch, seq}, b.getI64Type()));
+  unsigned firstParam = masked ? 2 : 1;
   for (const ParamSpec &p : specs)
     argTypes.push_back(RankedTensorType::get(p.shape, f32));
   auto func = func::FuncOp::create(b, loc, "forward",
@@ -733,8 +806,10 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
   func.setArgAttr(0, "uoe.input",
                   b.getStringAttr(tokens ? "tokens" : "hidden"));
+  if (masked)
+    func.setArgAttr(1, "uoe.input", b.getStringAttr("attention_mask"));
   for (auto [i, p] : llvm::enumerate(specs))
-    func.setArgAttr(i + 1, "uoe.param", b.getStringAttr(p.name));
+    func.setArgAttr(i + firstParam, "uoe.param", b.getStringAttr(p.name));
   func.setResultAttr(
       0, "uoe.result",
       b.getStringAttr(model.head_case() == model::Model::HEAD_NOT_SET
@@ -743,7 +818,9 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
 
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
-  ForwardBuilder fb(b, loc, model, entry->getArguments().drop_front());
+  ForwardBuilder fb(b, loc, model, entry->getArguments().drop_front(firstParam));
+  if (masked)
+    fb.setAttentionMask(entry->getArgument(1));
   Value x = entry->getArgument(0);
   if (tokens)
     x = fb.embed(x);

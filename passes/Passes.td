@@ -153,7 +153,9 @@ def UoESerializeInnerParallelLoopsPass
     loops. The CPU pipeline runs it between convert-linalg-to-parallel-loops
     and convert-scf-to-openmp, so that each loop nest becomes one OpenMP
     work-sharing loop over its outermost dimension whose inner loops LLVM
-    can still vectorize. Loops with reductions are left alone.
+    can still vectorize. A nest whose innermost iterations are known
+    statically and fewer than `min-parallel-work` becomes sequential
+    altogether. Loops with reductions are left alone.
 
     Before:
     ```mlir
@@ -170,6 +172,11 @@ def UoESerializeInnerParallelLoopsPass
     }
     ```
   }];
+  let options = [
+    Option<"minParallelWork", "min-parallel-work", "int64_t", /*default=*/"32768",
+           "Nests with fewer innermost iterations (known statically) run "
+           "sequentially">
+  ];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
 

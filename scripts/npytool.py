@@ -3,6 +3,7 @@
 on the Python standard library alone (CI has no NumPy).
 
   npytool.py random OUT --shape 2,8,64 [--dtype f32|i64|i32] [--seed S] [--high V]
+  npytool.py values OUT --shape 1,4 [--dtype i64] 1,1,0,0   # given values
   npytool.py text OUT "some text"   # the UTF-8 bytes as int64 token ids [1, T]
   npytool.py show FILE [--rows N]   # shape, dtype and the first rows
   npytool.py argmax FILE           # per row of the last axis: the best id
@@ -55,6 +56,16 @@ def cmd_random(args):
         values = [rng.gauss(0.0, 1.0) for _ in range(count)]
     else:
         values = [rng.randrange(0, args.high) for _ in range(count)]
+    write_npy(args.out, shape, args.dtype, values)
+
+
+def cmd_values(args):
+    shape = [int(v) for v in args.shape.split(",")]
+    cast = float if args.dtype == "f32" else int
+    values = [cast(v) for v in args.values.split(",")]
+    if len(values) != math.prod(shape):
+        print("%d values for shape %s" % (len(values), shape), file=sys.stderr)
+        return 1
     write_npy(args.out, shape, args.dtype, values)
 
 
@@ -157,6 +168,12 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--high", type=int, default=256)
     p.set_defaults(fn=cmd_random)
+    p = sub.add_parser("values")
+    p.add_argument("out")
+    p.add_argument("values")
+    p.add_argument("--shape", required=True)
+    p.add_argument("--dtype", default="i64", choices=sorted(_NPY))
+    p.set_defaults(fn=cmd_values)
     p = sub.add_parser("text")
     p.add_argument("out")
     p.add_argument("text")

@@ -33,30 +33,33 @@ namespace uoe::e2e {
 // HostBuffer
 //===----------------------------------------------------------------------===//
 
-HostBuffer HostBuffer::ofF32(std::vector<int64_t> shape, std::vector<float> v) {
+/// A buffer of `kind` and `shape` whose vector `member` holds `v`.
+template <typename T>
+static HostBuffer makeBuffer(ElementKind kind, std::vector<int64_t> shape,
+                             std::vector<T> HostBuffer::*member,
+                             std::vector<T> v) {
   HostBuffer b;
-  b.kind = ElementKind::F32;
+  b.kind = kind;
   b.shape = std::move(shape);
-  b.f32 = std::move(v);
+  b.*member = std::move(v);
   return b;
+}
+
+HostBuffer HostBuffer::ofF32(std::vector<int64_t> shape, std::vector<float> v) {
+  return makeBuffer(ElementKind::F32, std::move(shape), &HostBuffer::f32,
+                    std::move(v));
 }
 
 HostBuffer HostBuffer::ofI64(std::vector<int64_t> shape,
                              std::vector<int64_t> v) {
-  HostBuffer b;
-  b.kind = ElementKind::I64;
-  b.shape = std::move(shape);
-  b.i64 = std::move(v);
-  return b;
+  return makeBuffer(ElementKind::I64, std::move(shape), &HostBuffer::i64,
+                    std::move(v));
 }
 
 HostBuffer HostBuffer::ofI1(std::vector<int64_t> shape,
                             std::vector<uint8_t> v) {
-  HostBuffer b;
-  b.kind = ElementKind::I1;
-  b.shape = std::move(shape);
-  b.i1 = std::move(v);
-  return b;
+  return makeBuffer(ElementKind::I1, std::move(shape), &HostBuffer::i1,
+                    std::move(v));
 }
 
 int64_t HostBuffer::numel() const {

@@ -69,6 +69,31 @@ ref::Tensor randomWeight(std::vector<int64_t> shape, uint64_t seed,
                    2.0 / std::sqrt(static_cast<double>(fanIn)));
 }
 
+std::vector<HostBuffer>
+ExpertLayerWeights::buffers(const ref::Tensor &x) const {
+  return {toBuffer(x),  toBuffer(wg), toBuffer(bg), toBuffer(w1),
+          toBuffer(b1), toBuffer(w2), toBuffer(b2)};
+}
+
+ExpertLayerWeights randomExpertWeights(int64_t e, int64_t d, int64_t fe,
+                                       int64_t f1, uint64_t seed) {
+  ExpertLayerWeights w;
+  w.wg = randomWeight({e, d}, subSeed(seed, 1), d / 4);
+  w.bg = randomF32({e}, subSeed(seed, 2), 0.5);
+  w.w1 = randomWeight({e, d, f1}, subSeed(seed, 3), d);
+  w.b1 = randomF32({e, f1}, subSeed(seed, 4), 0.5);
+  w.w2 = randomWeight({e, fe, d}, subSeed(seed, 5), fe);
+  w.b2 = randomF32({e, d}, subSeed(seed, 6), 0.5);
+  return w;
+}
+
+ref::Tensor randomPadding(int64_t b, int64_t t, uint64_t seed, double below) {
+  ref::Tensor mask = ref::randomTensor({b, t}, seed);
+  for (double &v : mask.data)
+    v = v < below ? 1.0 : 0.0;
+  return mask;
+}
+
 ref::Tensor sliceFirst(const ref::Tensor &t, int64_t i) {
   ref::Tensor out(std::vector<int64_t>(t.shape.begin() + 1, t.shape.end()));
   int64_t size = out.numel();
@@ -101,6 +126,11 @@ ref::Tensor swapFirstTwo(const ref::Tensor &t) {
                 t.data.begin() + (i * b + j + 1) * inner,
                 out.data.begin() + (j * a + i) * inner);
   return out;
+}
+
+QkvWeights splitQkv(const ref::Tensor &wqkv, const ref::Tensor &bqkv) {
+  return {sliceFirst(wqkv, 0), sliceFirst(wqkv, 1), sliceFirst(wqkv, 2),
+          sliceFirst(bqkv, 0), sliceFirst(bqkv, 1), sliceFirst(bqkv, 2)};
 }
 
 HostBuffer toBuffer(const ref::Tensor &t) {
@@ -143,14 +173,26 @@ static std::string indexString(int64_t flat,
   return ref::shapeToString(index);
 }
 
-::testing::AssertionResult allClose(const HostBuffer &got,
-                                    const ref::Tensor &want, double relTol) {
-  if (got.kind != ElementKind::F32)
-    return ::testing::AssertionFailure() << "result is not f32";
-  if (got.shape != want.shape)
+/// Fails unless `got` holds `kind` (named `kindName` in the message) and
+/// has the shape `shape`.
+static ::testing::AssertionResult
+sameKindAndShape(const HostBuffer &got, ElementKind kind, const char *kindName,
+                 const std::vector<int64_t> &shape) {
+  if (got.kind != kind)
+    return ::testing::AssertionFailure() << "result is not " << kindName;
+  if (got.shape != shape)
     return ::testing::AssertionFailure()
            << "shape " << ref::shapeToString(got.shape) << ", expected "
-           << ref::shapeToString(want.shape);
+           << ref::shapeToString(shape);
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult allClose(const HostBuffer &got,
+                                    const ref::Tensor &want, double relTol) {
+  if (::testing::AssertionResult same =
+          sameKindAndShape(got, ElementKind::F32, "f32", want.shape);
+      !same)
+    return same;
   double scale = 1.0;
   for (double v : want.data)
     scale = std::max(scale, std::fabs(v));
@@ -180,12 +222,10 @@ static std::string indexString(int64_t flat,
 
 ::testing::AssertionResult allEqual(const HostBuffer &got,
                                     const ref::IndexTensor &want) {
-  if (got.kind != ElementKind::I64)
-    return ::testing::AssertionFailure() << "result is not i64";
-  if (got.shape != want.shape)
-    return ::testing::AssertionFailure()
-           << "shape " << ref::shapeToString(got.shape) << ", expected "
-           << ref::shapeToString(want.shape);
+  if (::testing::AssertionResult same =
+          sameKindAndShape(got, ElementKind::I64, "i64", want.shape);
+      !same)
+    return same;
   for (size_t i = 0; i < want.data.size(); ++i)
     if (got.i64[i] != want.data[i])
       return ::testing::AssertionFailure()

@@ -63,12 +63,48 @@ ref::Tensor quantizedScores(std::vector<int64_t> shape, uint64_t seed,
 ref::Tensor randomWeight(std::vector<int64_t> shape, uint64_t seed,
                          int64_t fanIn);
 
+/// The seed of the `k`-th random tensor a test case draws for `seed`.
+inline uint64_t subSeed(uint64_t seed, uint64_t k) { return seed * 1000 + k; }
+
+/// The router and expert MLP weights of a UoME or MoE layer with `e`
+/// experts on width `d`: `wg: [e, d]`, `bg: [e]`, `w1: [e, d, f1]`,
+/// `b1: [e, f1]`, `w2: [e, fe, d]`, `b2: [e, d]` (`f1 = 2 fe` for SwiGLU,
+/// `fe` otherwise).
+struct ExpertLayerWeights {
+  ref::Tensor wg, bg, w1, b1, w2, b2;
+
+  /// Host buffers of `x` and then of these weights, in the operand order
+  /// of `uoe.uome` and `uoe.moe`.
+  std::vector<HostBuffer> buffers(const ref::Tensor &x) const;
+};
+
+/// Random ExpertLayerWeights, drawn in the order of the fields with the
+/// sub-seeds subSeed(seed, 1) to subSeed(seed, 6) (0 is the input's): the
+/// router by randomWeight with fan-in `d / 4` (scores spread enough that
+/// most routing decisions are clear), `w1` and `w2` with fan-ins `d` and
+/// `fe`, the biases by randomF32 with scale 0.5.
+ExpertLayerWeights randomExpertWeights(int64_t e, int64_t d, int64_t fe,
+                                       int64_t f1, uint64_t seed);
+
+/// A random key padding mask `[b, t]` (1 = padded): the keys whose
+/// ref::randomTensor value (uniform in [-1, 1)) is below `below`, i.e.
+/// about a fraction `(1 + below) / 2` of them.
+ref::Tensor randomPadding(int64_t b, int64_t t, uint64_t seed, double below);
+
 /// `t[i]` along the first dimension.
 ref::Tensor sliceFirst(const ref::Tensor &t, int64_t i);
 /// Stacks equally shaped tensors along a new first dimension.
 ref::Tensor stack(const std::vector<ref::Tensor> &parts);
 /// `[A, B, ...] -> [B, A, ...]`.
 ref::Tensor swapFirstTwo(const ref::Tensor &t);
+
+/// The query, key and value parts of stacked projections `wqkv: [3, ...]`
+/// and `bqkv: [3, ...]`.
+struct QkvWeights {
+  ref::Tensor wq, wk, wv, bq, bk, bv;
+};
+/// Slices `wqkv` and `bqkv` along their first dimension.
+QkvWeights splitQkv(const ref::Tensor &wqkv, const ref::Tensor &bqkv);
 
 /// Reference tensor -> f32 host buffer (rounding each value).
 HostBuffer toBuffer(const ref::Tensor &t);

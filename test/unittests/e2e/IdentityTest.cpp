@@ -20,8 +20,6 @@ using namespace uoe::e2e;
 
 namespace {
 
-uint64_t sub(uint64_t seed, uint64_t k) { return seed * 1000 + k; }
-
 std::string str(int64_t v) { return std::to_string(v); }
 
 //===----------------------------------------------------------------------===//
@@ -71,13 +69,13 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %w1s: ${W1S}, %b1s: ${B1S},
                           "f");
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({c.n0, c.n1, c.d}, sub(seed, 0));
-    ref::Tensor wg = randomWeight({c.e, c.d}, sub(seed, 1), c.d);
-    ref::Tensor bg = randomF32({c.e}, sub(seed, 2));
-    ref::Tensor w1 = randomWeight({c.d, f1}, sub(seed, 3), c.d);
-    ref::Tensor b1 = randomF32({f1}, sub(seed, 4), 0.5);
-    ref::Tensor w2 = randomWeight({c.f, c.d}, sub(seed, 5), c.f);
-    ref::Tensor b2 = randomF32({c.d}, sub(seed, 6), 0.5);
+    ref::Tensor x = randomF32({c.n0, c.n1, c.d}, subSeed(seed, 0));
+    ref::Tensor wg = randomWeight({c.e, c.d}, subSeed(seed, 1), c.d);
+    ref::Tensor bg = randomF32({c.e}, subSeed(seed, 2));
+    ref::Tensor w1 = randomWeight({c.d, f1}, subSeed(seed, 3), c.d);
+    ref::Tensor b1 = randomF32({f1}, subSeed(seed, 4), 0.5);
+    ref::Tensor w2 = randomWeight({c.f, c.d}, subSeed(seed, 5), c.f);
+    ref::Tensor b2 = randomF32({c.d}, subSeed(seed, 6), 0.5);
     ref::ExpertMlpWeights split = ref::splitMlp(w1, b1, w2, b2, c.e, c.act);
     ref::Tensor dense = ref::denseMlp(x, w1, b1, w2, b2, c.act);
 
@@ -167,21 +165,17 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %wqkvs: ${WQKVS},
                           "f", /*optLevel=*/1);
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({b, t, d}, sub(seed, 0));
-    ref::Tensor wg = randomWeight({e, d}, sub(seed, 1), d);
-    ref::Tensor bg = randomF32({e}, sub(seed, 2));
-    ref::Tensor wqkv = randomWeight({3, d, d}, sub(seed, 3), d / 2);
-    ref::Tensor bqkv = randomF32({3, d}, sub(seed, 4), 0.5);
-    ref::Tensor wo = randomWeight({d, d}, sub(seed, 5), d);
-    ref::Tensor bo = randomF32({d}, sub(seed, 6), 0.5);
-    ref::Tensor padding = ref::randomTensor({b, t}, sub(seed, 7));
-    for (double &v : padding.data)
-      v = v < -0.5 ? 1.0 : 0.0;
-    ref::Tensor wq = sliceFirst(wqkv, 0), wk = sliceFirst(wqkv, 1),
-                wv = sliceFirst(wqkv, 2), bq = sliceFirst(bqkv, 0),
-                bk = sliceFirst(bqkv, 1), bv = sliceFirst(bqkv, 2);
-    ref::ExpertAttentionWeights split =
-        ref::splitAttention(wq, wk, wv, bq, bk, bv, wo, bo, e, heads);
+    ref::Tensor x = randomF32({b, t, d}, subSeed(seed, 0));
+    ref::Tensor wg = randomWeight({e, d}, subSeed(seed, 1), d);
+    ref::Tensor bg = randomF32({e}, subSeed(seed, 2));
+    ref::Tensor wqkv = randomWeight({3, d, d}, subSeed(seed, 3), d / 2);
+    ref::Tensor bqkv = randomF32({3, d}, subSeed(seed, 4), 0.5);
+    ref::Tensor wo = randomWeight({d, d}, subSeed(seed, 5), d);
+    ref::Tensor bo = randomF32({d}, subSeed(seed, 6), 0.5);
+    ref::Tensor padding = randomPadding(b, t, subSeed(seed, 7), -0.5);
+    QkvWeights q = splitQkv(wqkv, bqkv);
+    ref::ExpertAttentionWeights split = ref::splitAttention(
+        q.wq, q.wk, q.wv, q.bq, q.bk, q.bv, wo, bo, e, heads);
     ref::Tensor wqkvs = stack({split.wq, split.wk, split.wv});
     ref::Tensor bqkvs = stack({split.bq, split.bk, split.bv});
 
@@ -191,10 +185,10 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %wqkvs: ${WQKVS},
     masked.rope = ref::RopeMode::Original;
     ref::AttentionOptions plain;
     plain.heads = heads;
-    ref::Tensor denseMasked = ref::attention(x, wq, wk, wv, bq, bk, bv, wo, bo,
-                                             masked, &padding);
+    ref::Tensor denseMasked = ref::attention(x, q.wq, q.wk, q.wv, q.bq, q.bk,
+                                             q.bv, wo, bo, masked, &padding);
     ref::Tensor densePlain =
-        ref::attention(x, wq, wk, wv, bq, bk, bv, wo, bo, plain);
+        ref::attention(x, q.wq, q.wk, q.wv, q.bq, q.bk, q.bv, wo, bo, plain);
 
     // The identity holds in the reference itself.
     ref::SmhaOptions options;

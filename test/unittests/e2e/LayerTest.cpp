@@ -24,8 +24,6 @@ using namespace uoe::e2e;
 
 namespace {
 
-uint64_t sub(uint64_t seed, uint64_t k) { return seed * 1000 + k; }
-
 const char *keyword(ref::Activation act) {
   switch (act) {
   case ref::Activation::None:
@@ -54,13 +52,19 @@ const char *keyword(ref::RouterScore score) {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-/// A random key padding mask `[B, T]` (1 = padded) with about a third of
-/// the keys padded.
-ref::Tensor randomPadding(int64_t b, int64_t t, uint64_t seed) {
-  ref::Tensor mask = ref::randomTensor({b, t}, seed);
-  for (double &v : mask.data)
-    v = v < -0.33 ? 1.0 : 0.0;
-  return mask;
+/// The padding threshold of randomPadding: about a third of the keys.
+constexpr double kPadBelow = -0.33;
+
+/// The types `X` of `x: xShape` and `WG`, `BG`, `W1`, `B1`, `W2`, `B2` of
+/// ExpertLayerWeights for `e` experts of hidden width `fe` (`f1` wide up).
+std::map<std::string, std::string>
+expertLayerTypes(const std::vector<int64_t> &xShape, int64_t e, int64_t fe,
+                 int64_t f1) {
+  int64_t d = xShape.back();
+  return {{"X", tensorType(xShape)},   {"WG", tensorType({e, d})},
+          {"BG", tensorType({e})},     {"W1", tensorType({e, d, f1})},
+          {"B1", tensorType({e, f1})}, {"W2", tensorType({e, fe, d})},
+          {"B2", tensorType({e, d})}};
 }
 
 //===----------------------------------------------------------------------===//
@@ -82,23 +86,17 @@ TEST_P(UomeTest, LayerAndSelectionMatchReference) {
   const UomeCase &c = GetParam();
   int64_t f1 = c.act == ref::Activation::SwiGlu ? 2 * c.fe : c.fe;
   int64_t l = static_cast<int64_t>(std::floor(c.capacity * (c.n1 / c.patch)));
-  std::map<std::string, std::string> vars{
-      {"X", tensorType({c.n0, c.n1, c.d})},
-      {"WG", tensorType({c.e, c.d})},
-      {"BG", tensorType({c.e})},
-      {"W1", tensorType({c.e, c.d, f1})},
-      {"B1", tensorType({c.e, f1})},
-      {"W2", tensorType({c.e, c.fe, c.d})},
-      {"B2", tensorType({c.e, c.d})},
-      {"PR", tensorType({c.n0, c.n1, c.e})},
-      {"POS", tensorType({c.e, c.n0, l}, "i64")},
-      {"SW", tensorType({c.e, c.n0, l})},
-      {"K", str(c.top)},
-      {"C", std::to_string(c.capacity)},
-      {"P", str(c.patch)},
-      {"ACT", keyword(c.act)},
-      {"COMB", keyword(c.combine)},
-      {"S", keyword(c.score)}};
+  std::map<std::string, std::string> vars =
+      expertLayerTypes({c.n0, c.n1, c.d}, c.e, c.fe, f1);
+  vars.insert({{"PR", tensorType({c.n0, c.n1, c.e})},
+               {"POS", tensorType({c.e, c.n0, l}, "i64")},
+               {"SW", tensorType({c.e, c.n0, l})},
+               {"K", str(c.top)},
+               {"C", std::to_string(c.capacity)},
+               {"P", str(c.patch)},
+               {"ACT", keyword(c.act)},
+               {"COMB", keyword(c.combine)},
+               {"S", keyword(c.score)}});
   auto fn = compileOrFail(fill(R"mlir(
 func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %w1: ${W1}, %b1: ${B1},
              %w2: ${W2}, %b2: ${B2}) -> (${X}, ${POS})
@@ -123,25 +121,18 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %w1: ${W1}, %b1: ${B1},
   options.combine = c.combine;
   options.score = c.score;
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({c.n0, c.n1, c.d}, sub(seed, 0));
-    ref::Tensor wg = randomWeight({c.e, c.d}, sub(seed, 1), c.d / 4);
-    ref::Tensor bg = randomF32({c.e}, sub(seed, 2), 0.5);
-    ref::Tensor w1 = randomWeight({c.e, c.d, f1}, sub(seed, 3), c.d);
-    ref::Tensor b1 = randomF32({c.e, f1}, sub(seed, 4), 0.5);
-    ref::Tensor w2 = randomWeight({c.e, c.fe, c.d}, sub(seed, 5), c.fe);
-    ref::Tensor b2 = randomF32({c.e, c.d}, sub(seed, 6), 0.5);
-    if (routingMargin(x, wg, bg, c.score, c.top, options.eps,
+    ref::Tensor x = randomF32({c.n0, c.n1, c.d}, subSeed(seed, 0));
+    ExpertLayerWeights w = randomExpertWeights(c.e, c.d, c.fe, f1, seed);
+    if (routingMargin(x, w.wg, w.bg, c.score, c.top, options.eps,
                       options.normCapacity, c.patch, c.capacity) < kMinMargin)
       return false;
-    auto out = callOrFail(*fn, {toBuffer(x), toBuffer(wg), toBuffer(bg),
-                                toBuffer(w1), toBuffer(b1), toBuffer(w2),
-                                toBuffer(b2)});
+    auto out = callOrFail(*fn, w.buffers(x));
     if (out.size() != 2)
       return true;
-    EXPECT_TRUE(
-        allClose(out[0], ref::uome(x, wg, bg, w1, b1, w2, b2, options)));
+    EXPECT_TRUE(allClose(
+        out[0], ref::uome(x, w.wg, w.bg, w.w1, w.b1, w.w2, w.b2, options)));
     ref::Tensor g = ref::normalizeScores(
-        ref::tokenChoice(ref::router(x, wg, bg, c.score), c.top), 0,
+        ref::tokenChoice(ref::router(x, w.wg, w.bg, c.score), c.top), 0,
         options.eps, options.normCapacity);
     EXPECT_TRUE(allEqual(out[1],
                          ref::dataSelect(g, c.patch, c.capacity).positions));
@@ -187,18 +178,12 @@ class MoeTest : public ::testing::TestWithParam<MoeCase> {};
 TEST_P(MoeTest, LayerMatchesReference) {
   const MoeCase &c = GetParam();
   int64_t f1 = c.act == ref::Activation::SwiGlu ? 2 * c.fe : c.fe;
-  std::map<std::string, std::string> vars{
-      {"X", tensorType({c.b, c.t, c.d})},
-      {"WG", tensorType({c.e, c.d})},
-      {"BG", tensorType({c.e})},
-      {"W1", tensorType({c.e, c.d, f1})},
-      {"B1", tensorType({c.e, f1})},
-      {"W2", tensorType({c.e, c.fe, c.d})},
-      {"B2", tensorType({c.e, c.d})},
-      {"K", str(c.top)},
-      {"RENORM", c.renormalize ? "renormalize" : ""},
-      {"ACT", keyword(c.act)},
-      {"S", keyword(c.score)}};
+  std::map<std::string, std::string> vars =
+      expertLayerTypes({c.b, c.t, c.d}, c.e, c.fe, f1);
+  vars.insert({{"K", str(c.top)},
+               {"RENORM", c.renormalize ? "renormalize" : ""},
+               {"ACT", keyword(c.act)},
+               {"S", keyword(c.score)}});
   auto fn = compileOrFail(fill(R"mlir(
 func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %w1: ${W1}, %b1: ${B1},
              %w2: ${W2}, %b2: ${B2}) -> ${X}
@@ -217,25 +202,19 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %w1: ${W1}, %b1: ${B1},
   options.act = c.act;
   options.score = c.score;
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({c.b, c.t, c.d}, sub(seed, 0));
-    ref::Tensor wg = randomWeight({c.e, c.d}, sub(seed, 1), c.d / 4);
-    ref::Tensor bg = randomF32({c.e}, sub(seed, 2), 0.5);
-    ref::Tensor w1 = randomWeight({c.e, c.d, f1}, sub(seed, 3), c.d);
-    ref::Tensor b1 = randomF32({c.e, f1}, sub(seed, 4), 0.5);
-    ref::Tensor w2 = randomWeight({c.e, c.fe, c.d}, sub(seed, 5), c.fe);
-    ref::Tensor b2 = randomF32({c.e, c.d}, sub(seed, 6), 0.5);
-    ref::Tensor p = ref::router(x, wg, bg, c.score);
+    ref::Tensor x = randomF32({c.b, c.t, c.d}, subSeed(seed, 0));
+    ExpertLayerWeights w = randomExpertWeights(c.e, c.d, c.fe, f1, seed);
+    ref::Tensor p = ref::router(x, w.wg, w.bg, c.score);
     double margin = INFINITY;
     for (int64_t r = 0; r < c.b * c.t; ++r)
       margin = std::min(margin, topKMargin(&p.data[r * c.e], c.e, c.top));
     if (margin < kMinMargin)
       return false;
-    auto out = callOrFail(*fn, {toBuffer(x), toBuffer(wg), toBuffer(bg),
-                                toBuffer(w1), toBuffer(b1), toBuffer(w2),
-                                toBuffer(b2)});
+    auto out = callOrFail(*fn, w.buffers(x));
     if (out.size() != 1)
       return true;
-    EXPECT_TRUE(allClose(out[0], ref::moe(x, wg, bg, w1, b1, w2, b2, options)));
+    EXPECT_TRUE(allClose(
+        out[0], ref::moe(x, w.wg, w.bg, w.w1, w.b1, w.w2, w.b2, options)));
     return true;
   });
 }
@@ -303,13 +282,13 @@ ${BODY}  return ${RESULTS} : ${TYPES}
       "f");
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
-    ref::Tensor xs = randomF32(c.shape, sub(seed, 0));
-    ref::Tensor w1 = randomWeight({d, f}, sub(seed, 1), d);
-    ref::Tensor b1 = randomF32({f}, sub(seed, 2), 0.5);
-    ref::Tensor w1g = randomWeight({d, 2 * f}, sub(seed, 3), d);
-    ref::Tensor b1g = randomF32({2 * f}, sub(seed, 4), 0.5);
-    ref::Tensor w2 = randomWeight({f, d}, sub(seed, 5), f);
-    ref::Tensor b2 = randomF32({d}, sub(seed, 6), 0.5);
+    ref::Tensor xs = randomF32(c.shape, subSeed(seed, 0));
+    ref::Tensor w1 = randomWeight({d, f}, subSeed(seed, 1), d);
+    ref::Tensor b1 = randomF32({f}, subSeed(seed, 2), 0.5);
+    ref::Tensor w1g = randomWeight({d, 2 * f}, subSeed(seed, 3), d);
+    ref::Tensor b1g = randomF32({2 * f}, subSeed(seed, 4), 0.5);
+    ref::Tensor w2 = randomWeight({f, d}, subSeed(seed, 5), f);
+    ref::Tensor b2 = randomF32({d}, subSeed(seed, 6), 0.5);
     auto out = callOrFail(*fn, {toBuffer(xs), toBuffer(w1), toBuffer(b1),
                                 toBuffer(w1g), toBuffer(b1g), toBuffer(w2),
                                 toBuffer(b2)});
@@ -367,19 +346,17 @@ func.func @f(%x: ${X}, %wqkv: ${WQKV}, %bqkv: ${BQKV}, %wo: ${WO}, %bo: ${BO},
                           "f", /*optLevel=*/1);
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({b, t, d}, sub(seed, 0));
-    ref::Tensor wqkv = randomWeight({3, d, d}, sub(seed, 1), d / 2);
-    ref::Tensor bqkv = randomF32({3, d}, sub(seed, 2), 0.5);
-    ref::Tensor wo = randomWeight({d, d}, sub(seed, 3), d);
-    ref::Tensor bo = randomF32({d}, sub(seed, 4), 0.5);
-    ref::Tensor padding = randomPadding(b, t, sub(seed, 5));
+    ref::Tensor x = randomF32({b, t, d}, subSeed(seed, 0));
+    ref::Tensor wqkv = randomWeight({3, d, d}, subSeed(seed, 1), d / 2);
+    ref::Tensor bqkv = randomF32({3, d}, subSeed(seed, 2), 0.5);
+    ref::Tensor wo = randomWeight({d, d}, subSeed(seed, 3), d);
+    ref::Tensor bo = randomF32({d}, subSeed(seed, 4), 0.5);
+    ref::Tensor padding = randomPadding(b, t, subSeed(seed, 5), kPadBelow);
     auto out = callOrFail(*fn, {toBuffer(x), toBuffer(wqkv), toBuffer(bqkv),
                                 toBuffer(wo), toBuffer(bo), toMask(padding)});
     if (out.size() != 4)
       return true;
-    ref::Tensor wq = sliceFirst(wqkv, 0), wk = sliceFirst(wqkv, 1),
-                wv = sliceFirst(wqkv, 2), bq = sliceFirst(bqkv, 0),
-                bk = sliceFirst(bqkv, 1), bv = sliceFirst(bqkv, 2);
+    QkvWeights q = splitQkv(wqkv, bqkv);
     auto attend = [&](bool causal, ref::RopeMode rope, double base,
                       const ref::Tensor *kp) {
       ref::AttentionOptions o;
@@ -387,7 +364,8 @@ func.func @f(%x: ${X}, %wqkv: ${WQKV}, %bqkv: ${BQKV}, %wo: ${WO}, %bo: ${BO},
       o.causal = causal;
       o.rope = rope;
       o.ropeBase = base;
-      return ref::attention(x, wq, wk, wv, bq, bk, bv, wo, bo, o, kp);
+      return ref::attention(x, q.wq, q.wk, q.wv, q.bq, q.bk, q.bv, wo, bo, o,
+                            kp);
     };
     EXPECT_TRUE(allClose(out[0], attend(false, ref::RopeMode::None, 1e4,
                                         nullptr)))
@@ -465,14 +443,14 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %wqkv: ${WQKV}, %bqkv: ${BQKV},
                           "f", /*optLevel=*/1);
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
-    ref::Tensor x = randomF32({b, t, d}, sub(seed, 0));
-    ref::Tensor wg = randomWeight({e, d}, sub(seed, 1), d / 4);
-    ref::Tensor bg = randomF32({e}, sub(seed, 2), 0.5);
-    ref::Tensor wqkv = randomWeight({3, e, d, de}, sub(seed, 3), d / 2);
-    ref::Tensor bqkv = randomF32({3, e, de}, sub(seed, 4), 0.5);
-    ref::Tensor wo = randomWeight({e, de, d}, sub(seed, 5), de);
-    ref::Tensor bo = randomF32({e, d}, sub(seed, 6), 0.5);
-    ref::Tensor padding = randomPadding(b, t, sub(seed, 7));
+    ref::Tensor x = randomF32({b, t, d}, subSeed(seed, 0));
+    ref::Tensor wg = randomWeight({e, d}, subSeed(seed, 1), d / 4);
+    ref::Tensor bg = randomF32({e}, subSeed(seed, 2), 0.5);
+    ref::Tensor wqkv = randomWeight({3, e, d, de}, subSeed(seed, 3), d / 2);
+    ref::Tensor bqkv = randomF32({3, e, de}, subSeed(seed, 4), 0.5);
+    ref::Tensor wo = randomWeight({e, de, d}, subSeed(seed, 5), de);
+    ref::Tensor bo = randomF32({e, d}, subSeed(seed, 6), 0.5);
+    ref::Tensor padding = randomPadding(b, t, subSeed(seed, 7), kPadBelow);
     for (ref::RouterScore score :
          {ref::RouterScore::Softmax, ref::RouterScore::Sigmoid})
       if (routingMargin(x, wg, bg, score, top, 1e-6, 1.0, 1, std::nullopt) <
@@ -483,9 +461,7 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %wqkv: ${WQKV}, %bqkv: ${BQKV},
                                 toBuffer(bo), toMask(padding)});
     if (out.size() != 5)
       return true;
-    ref::Tensor wq = sliceFirst(wqkv, 0), wk = sliceFirst(wqkv, 1),
-                wv = sliceFirst(wqkv, 2), bq = sliceFirst(bqkv, 0),
-                bk = sliceFirst(bqkv, 1), bv = sliceFirst(bqkv, 2);
+    QkvWeights q = splitQkv(wqkv, bqkv);
     auto smha = [&](bool causal, ref::RopeMode rope, double base,
                     ref::CombineMode combine, ref::RouterScore score,
                     const ref::Tensor *kp) {
@@ -497,7 +473,8 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}, %wqkv: ${WQKV}, %bqkv: ${BQKV},
       o.ropeBase = base;
       o.combine = combine;
       o.score = score;
-      return ref::smha(x, wg, bg, wq, wk, wv, bq, bk, bv, wo, bo, o, kp);
+      return ref::smha(x, wg, bg, q.wq, q.wk, q.wv, q.bq, q.bk, q.bv, wo, bo, o,
+                       kp);
     };
     EXPECT_TRUE(allClose(out[0], smha(true, ref::RopeMode::Compacted, 1e4,
                                       CombineMode::Union,
@@ -552,11 +529,11 @@ func.func @f(%x: ${X}, %g: ${G}, %b: ${G}) -> (${X}, ${X})
   ASSERT_TRUE(fn);
   forSeeds([&](uint64_t seed) {
     // An offset and a spread, as residual streams have.
-    ref::Tensor x = randomF32(shape, sub(seed, 0), 3.0);
+    ref::Tensor x = randomF32(shape, subSeed(seed, 0), 3.0);
     for (size_t i = 0; i < x.data.size(); ++i)
       x.data[i] = static_cast<float>(x.data[i] + 0.5 * (i % 7));
-    ref::Tensor g = randomF32({d}, sub(seed, 1), 1.0);
-    ref::Tensor beta = randomF32({d}, sub(seed, 2), 1.0);
+    ref::Tensor g = randomF32({d}, subSeed(seed, 1), 1.0);
+    ref::Tensor beta = randomF32({d}, subSeed(seed, 2), 1.0);
     auto out = callOrFail(*fn, {toBuffer(x), toBuffer(g), toBuffer(beta)});
     if (out.size() != 2)
       return true;

@@ -126,25 +126,21 @@ ref::Tensor referenceForward(const model::Model &m,
       if (b.has_dense_attention()) {
         const auto &a = b.dense_attention();
         x = block(x, pre + "norm1", [&](const ref::Tensor &in) {
-          const ref::Tensor &wqkv = at(pre + "attn.wqkv"),
-                            &bqkv = at(pre + "attn.bqkv");
+          QkvWeights q = splitQkv(at(pre + "attn.wqkv"), at(pre + "attn.bqkv"));
           ref::AttentionOptions o;
           o.heads = a.heads();
           o.causal = a.causal();
           o.rope = ropeOf(a.rope());
           o.ropeBase = a.rope_base();
-          return ref::attention(in, sliceFirst(wqkv, 0), sliceFirst(wqkv, 1),
-                                sliceFirst(wqkv, 2), sliceFirst(bqkv, 0),
-                                sliceFirst(bqkv, 1), sliceFirst(bqkv, 2),
+          return ref::attention(in, q.wq, q.wk, q.wv, q.bq, q.bk, q.bv,
                                 at(pre + "attn.wo"), at(pre + "attn.bo"), o);
         });
       } else if (b.has_smha()) {
         const auto &a = b.smha();
         x = block(x, pre + "norm1", [&](const ref::Tensor &in) {
           const ref::Tensor &wg = at(pre + "attn.router.weight"),
-                            &bg = at(pre + "attn.router.bias"),
-                            &wqkv = at(pre + "attn.wqkv"),
-                            &bqkv = at(pre + "attn.bqkv");
+                            &bg = at(pre + "attn.router.bias");
+          QkvWeights q = splitQkv(at(pre + "attn.wqkv"), at(pre + "attn.bqkv"));
           *margin = std::min(*margin,
                              routingMargin(in, wg, bg, scoreOf(a.score()),
                                            a.top_k(), a.eps(),
@@ -159,9 +155,7 @@ ref::Tensor referenceForward(const model::Model &m,
           o.score = scoreOf(a.score());
           o.eps = a.eps();
           o.normCapacity = a.norm_capacity();
-          return ref::smha(in, wg, bg, sliceFirst(wqkv, 0), sliceFirst(wqkv, 1),
-                           sliceFirst(wqkv, 2), sliceFirst(bqkv, 0),
-                           sliceFirst(bqkv, 1), sliceFirst(bqkv, 2),
+          return ref::smha(in, wg, bg, q.wq, q.wk, q.wv, q.bq, q.bk, q.bv,
                            at(pre + "attn.wo"), at(pre + "attn.bo"), o);
         });
       }

@@ -21,9 +21,6 @@ namespace {
 
 constexpr uint64_t kSeeds[] = {1, 2, 3};
 
-/// Seed of the `k`-th tensor of a test case for `seed`.
-uint64_t sub(uint64_t seed, uint64_t k) { return seed * 1000 + k; }
-
 //===----------------------------------------------------------------------===//
 // router
 //===----------------------------------------------------------------------===//
@@ -50,9 +47,9 @@ func.func @f(%x: ${X}, %wg: ${WG}, %bg: ${BG}) -> (${P}, ${P})
   ASSERT_TRUE(fn);
   for (uint64_t seed : kSeeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    ref::Tensor xs = randomF32({r, n, d}, sub(seed, 0));
-    ref::Tensor w = randomF32({e, d}, sub(seed, 1), 4.0 / std::sqrt(d));
-    ref::Tensor b = randomF32({e}, sub(seed, 2));
+    ref::Tensor xs = randomF32({r, n, d}, subSeed(seed, 0));
+    ref::Tensor w = randomF32({e, d}, subSeed(seed, 1), 4.0 / std::sqrt(d));
+    ref::Tensor b = randomF32({e}, subSeed(seed, 2));
     auto out = callOrFail(*fn, {toBuffer(xs), toBuffer(w), toBuffer(b)});
     ASSERT_EQ(out.size(), 2u);
     EXPECT_TRUE(allClose(out[0], ref::router(xs, w, b)));
@@ -96,8 +93,9 @@ func.func @f(%p: ${P}) -> (${P}, ${P}, ${P}, ${P})
     // (zeros included): only the stable rule decides among those.
     for (bool ties : {false, true}) {
       SCOPED_TRACE("seed " + std::to_string(seed) + (ties ? " ties" : ""));
-      ref::Tensor probs = ties ? quantizedScores({r, n, e}, sub(seed, 0), 4)
-                               : uniformF32({r, n, e}, sub(seed, 0), 0.0, 1.0);
+      ref::Tensor probs =
+          ties ? quantizedScores({r, n, e}, subSeed(seed, 0), 4)
+               : uniformF32({r, n, e}, subSeed(seed, 0), 0.0, 1.0);
       auto out = callOrFail(*fn, {toBuffer(probs)});
       ASSERT_EQ(out.size(), 4u);
       ref::Tensor a = ref::tokenChoice(probs, top);
@@ -161,9 +159,9 @@ std::vector<std::pair<std::string, ref::Tensor>>
 selectionInputs(std::vector<int64_t> shape, uint64_t seed) {
   std::vector<std::pair<std::string, ref::Tensor>> inputs;
   // Positive, as router probabilities.
-  inputs.emplace_back("random", uniformF32(shape, sub(seed, 0), 0.0, 1.0));
-  inputs.emplace_back("quantized", quantizedScores(shape, sub(seed, 1), 5));
-  inputs.emplace_back("sparse", quantizedScores(shape, sub(seed, 2), 2));
+  inputs.emplace_back("random", uniformF32(shape, subSeed(seed, 0), 0.0, 1.0));
+  inputs.emplace_back("quantized", quantizedScores(shape, subSeed(seed, 1), 5));
+  inputs.emplace_back("sparse", quantizedScores(shape, subSeed(seed, 2), 2));
   inputs.emplace_back("equal", ref::Tensor::filled(shape, 0.25));
   inputs.emplace_back("zero", ref::Tensor::filled(shape, 0.0));
   return inputs;
@@ -340,15 +338,16 @@ func.func @f(%x: ${X}, %pos: ${POS}, %ys: ${XS}, %w: ${W},
   ASSERT_TRUE(fn);
   for (uint64_t seed : kSeeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
-    ref::Tensor input = randomF32({r, n, d}, sub(seed, 0));
-    ref::Selection fixed = someSelection(r, n, e, patch, capacity, sub(seed, 1));
+    ref::Tensor input = randomF32({r, n, d}, subSeed(seed, 0));
+    ref::Selection fixed =
+        someSelection(r, n, e, patch, capacity, subSeed(seed, 1));
     ref::Selection dyn =
-        someSelection(r, n, e, patch, std::nullopt, sub(seed, 2));
+        someSelection(r, n, e, patch, std::nullopt, subSeed(seed, 2));
     int64_t dl = dyn.length();
-    ref::Tensor ys = randomF32({e, r, l * patch, d}, sub(seed, 3));
-    ref::Tensor dys = randomF32({e, r, dl * patch, d}, sub(seed, 4));
-    ref::Tensor w = randomF32({e, r, l}, sub(seed, 5));
-    ref::Tensor dw = randomF32({e, r, dl}, sub(seed, 6));
+    ref::Tensor ys = randomF32({e, r, l * patch, d}, subSeed(seed, 3));
+    ref::Tensor dys = randomF32({e, r, dl * patch, d}, subSeed(seed, 4));
+    ref::Tensor w = randomF32({e, r, l}, subSeed(seed, 5));
+    ref::Tensor dw = randomF32({e, r, dl}, subSeed(seed, 6));
     auto out = callOrFail(*fn, {toBuffer(input), toBuffer(fixed.positions),
                                 toBuffer(ys), toBuffer(w),
                                 toBuffer(dyn.positions), toBuffer(dys),
