@@ -30,6 +30,10 @@ if os.path.exists(os.path.join(config.uoe_tools_dir, "uoe-run")):
     config.available_features.add("uoe-run")
     llvm_config.add_tool_substitutions(["uoe-run"], tool_dirs)
 
+if os.path.exists(os.path.join(config.uoe_tools_dir, "uoe-capi-example")):
+    config.available_features.add("capi-example")
+    llvm_config.add_tool_substitutions(["uoe-capi-example"], tool_dirs)
+
 # GPU features: `ptxas` when the toolkit's assembler exists; `cuda` only when a
 # driver and a device are present (tests needing a GPU say REQUIRES: cuda).
 if config.ptxas and os.path.exists(config.ptxas):

@@ -5,6 +5,7 @@
 //                 [--executable M.uoex] [--cache-dir DIR | --no-cache]
 //                 [--threads N]
 //   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+//   uoe-run devices [--threads N]
 //
 // `infer` checks the input against what the model takes (token ids int64
 // [B, T], every id inside the vocabulary, for a model with an embedding;
@@ -22,6 +23,7 @@
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
 #include "runtime/Npy.h"
@@ -51,6 +53,7 @@ USAGE
   uoe-run infer --executable M.uoex --weights W.safetensors --input X.npy --output Y.npy
   uoe-run infer --model M.pbtxt --input X.npy --emit=mlir|executable [-o FILE]
   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+  uoe-run devices [--threads N]
   uoe-run --help
 
 COMMANDS
@@ -64,13 +67,18 @@ COMMANDS
   init    Write freshly initialised weights for the description: matrices
           and embedding tables ~ N(0, 0.02), biases 0, norm weights 1
           (names: docs/MODEL_FORMAT.md).
+  devices List the devices: the CPU with its thread count, and each CUDA
+          device (name, compute capability, memory) or why none was found.
 
 OPTIONS
   --model FILE        model description, Protobuf text format (frontend/model.proto)
   --weights FILE      safetensors weights (f32, f16 or bf16; converted to f32)
   --input FILE        .npy input
+  --attention-mask FILE  .npy int64 [B, T], 1 = token, 0 = padding, for models
+                      with `attention_mask: true` (docs/MODEL_FORMAT.md)
   --output FILE       .npy result (infer) or .safetensors weights (init)
-  --device cpu        where to run (cpu is the only device so far)
+  --device cpu|cuda   where to run (default cpu); cuda finds the GPU but cannot
+                      compile for it yet (docs/CUDA.md)
   --threads N         CPU threads for GEMMs and parallel loops (default: all cores)
   --emit=KIND         stop after compiling and print or write the product:
                       mlir (the IR after the CPU pipeline) or executable (a
@@ -105,7 +113,8 @@ int fail(const rt::Status &status) { return fail(status.toString()); }
 bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
   static const std::set<std::string> flags = {"no-cache", "help"};
   static const std::set<std::string> known = {
-      "model", "weights", "input", "output", "device", "threads", "emit",
+      "model", "weights", "input", "attention-mask", "output", "device",
+      "threads", "emit",
       "o", "executable", "cache-dir", "no-cache", "seed", "help"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -200,6 +209,8 @@ struct InputKind {
   bool tokens = false;
   int64_t vocab = 0; // 0: unknown, ids are not checked
   int64_t width = 0;
+  /// A second input `attention_mask` int64 [B, T] (1 = token, 0 = padding).
+  bool attentionMask = false;
 };
 
 InputKind inputKindOf(const model::Model &model) {
@@ -207,6 +218,7 @@ InputKind inputKindOf(const model::Model &model) {
   kind.tokens = model.has_embedding();
   kind.vocab = kind.tokens ? model.embedding().vocab_size() : 0;
   kind.width = model.d_model();
+  kind.attentionMask = model.attention_mask();
   return kind;
 }
 
@@ -218,15 +230,18 @@ llvm::Expected<InputKind> inputKindOf(const rt::proto::Executable &exe) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    entry.status().toString());
   const rt::proto::EntryPoint &forward = **entry;
-  if (forward.inputs_size() != 1)
+  bool masked = forward.inputs_size() == 2 &&
+                forward.inputs(1).name() == "attention_mask";
+  if (forward.inputs_size() != 1 && !masked)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         llvm::formatv("entry point 'forward' takes {0} inputs; uoe-run "
-                      "gives it one",
+                      "gives it the input and an optional attention mask",
                       forward.inputs_size())
             .str());
   const rt::proto::TensorSpec &input = forward.inputs(0);
   InputKind kind;
+  kind.attentionMask = masked;
   kind.tokens = input.dtype() == "i64";
   if (!kind.tokens && input.shape_size() == 3)
     kind.width = input.shape(2);
@@ -292,6 +307,39 @@ llvm::Expected<rt::HostTensor> prepareInput(const InputKind &kind,
   return std::move(input);
 }
 
+/// Reads the attention mask (`--attention-mask`) for inputs of `shape`
+/// ([B, T, ...]): int64, int32 or bool [B, T], any non-zero value meaning
+/// "token"; returned as int64 0/1.
+llvm::Expected<rt::HostTensor> readAttentionMask(const std::string &path,
+                                                 const std::vector<int64_t> &shape) {
+  auto error = [&](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   message.str());
+  };
+  auto mask = rt::readNpy(path);
+  if (!mask.ok())
+    return error(mask.status().toString());
+  std::vector<int64_t> want{shape[0], shape[1]};
+  rt::DType dtype = mask->dtype();
+  if ((dtype != rt::DType::I64 && dtype != rt::DType::I32 &&
+       dtype != rt::DType::Bool) ||
+      mask->shape() != want)
+    return error("the attention mask must be int64 " + rt::shapeToString(want) +
+                 " (1 = token, 0 = padding) but " + path + " is " +
+                 rt::dtypeName(dtype) + " " + rt::shapeToString(mask->shape()));
+  auto out = rt::HostTensor::createUninitialized(rt::DType::I64, want);
+  if (!out.ok())
+    return error(out.status().toString());
+  int64_t *to = out->data<int64_t>();
+  for (int64_t i = 0; i < mask->numElements(); ++i) {
+    bool token = dtype == rt::DType::I64   ? mask->data<int64_t>()[i] != 0
+                 : dtype == rt::DType::I32 ? mask->data<int32_t>()[i] != 0
+                                           : mask->data<uint8_t>()[i] != 0;
+    to[i] = token ? 1 : 0;
+  }
+  return std::move(*out);
+}
+
 /// Compiles `model` for inputs of `shape` ([B, T] token ids or [B, T, d]
 /// hidden states), or loads it from the cache.
 llvm::Expected<rt::proto::Executable>
@@ -333,9 +381,17 @@ obtainExecutable(const Options &opts, const model::Model &model,
 }
 
 int runInfer(const Options &opts) {
-  if (opts.get("device", "cpu") != "cpu")
-    return fail("unknown device '" + opts.get("device") +
-                "' (this build supports: cpu)");
+  std::string device = opts.get("device", "cpu");
+  if (device == "cuda") {
+    // The driver is loaded at run time: no GPU (or no driver) is an error
+    // that says so, not a crash.
+    auto driver = rt::CudaDriver::load();
+    if (!driver.ok())
+      return fail(driver.status().message());
+    return fail("the cuda device has no code generator yet; use --device cpu");
+  }
+  if (device != "cpu")
+    return fail("unknown device '" + device + "' (cpu or cuda)");
   if (!opts.has("input"))
     return fail("infer needs --input X.npy");
   auto input = rt::readNpy(opts.get("input"));
@@ -371,6 +427,22 @@ int runInfer(const Options &opts) {
   if (!prepared)
     return fail(llvm::toString(prepared.takeError()));
   int64_t batch = prepared->shape()[0], seq = prepared->shape()[1];
+  std::optional<rt::HostTensor> mask;
+  // The mask matters only for running; checked before compiling.
+  if (emit.empty() && kind.attentionMask != opts.has("attention-mask")) {
+    if (kind.attentionMask)
+      return fail("the model takes an attention mask (attention_mask: true): "
+                  "give --attention-mask MASK.npy, int64 [B, T]");
+    return fail("--attention-mask given, but the model takes no attention "
+                "mask (set attention_mask: true in its description)");
+  }
+  if (emit.empty() && kind.attentionMask) {
+    auto read = readAttentionMask(opts.get("attention-mask"),
+                                  prepared->shape());
+    if (!read)
+      return fail(llvm::toString(read.takeError()));
+    mask = std::move(*read);
+  }
 
   if (emit == "mlir") {
     std::string ir;
@@ -423,6 +495,8 @@ int runInfer(const Options &opts) {
     return fail(opts.get("weights") + ": " + bound.toString());
   std::vector<rt::HostTensor> inputs;
   inputs.push_back(std::move(*prepared));
+  if (mask)
+    inputs.push_back(std::move(*mask));
   auto start = std::chrono::steady_clock::now();
   auto results = (*program)->run("forward", inputs);
   if (!results.ok())
@@ -437,6 +511,21 @@ int runInfer(const Options &opts) {
                                 "{2}\n",
                                 ms, opts.get("output"),
                                 rt::shapeToString(results->front().shape()));
+  return 0;
+}
+
+/// `uoe-run devices`: one line per device; a missing GPU is not an error.
+int runDevices(const Options &opts) {
+  if (opts.has("threads"))
+    rt::setCpuThreads(std::stoi(opts.get("threads")));
+  llvm::outs() << "cpu: " << rt::cpuThreads() << " threads\n";
+  auto devices = rt::listCudaDevices();
+  if (!devices.ok()) {
+    llvm::outs() << "cuda: " << devices.status().message() << "\n";
+    return 0;
+  }
+  for (const rt::CudaDeviceInfo &info : *devices)
+    llvm::outs() << rt::toString(info) << "\n";
   return 0;
 }
 
@@ -457,5 +546,8 @@ int main(int argc, char **argv) {
     return runInfer(opts);
   if (opts.command == "init")
     return runInit(opts);
-  return fail("unknown command '" + opts.command + "' (infer or init; see --help)");
+  if (opts.command == "devices")
+    return runDevices(opts);
+  return fail("unknown command '" + opts.command +
+              "' (infer, init or devices; see --help)");
 }

@@ -1,0 +1,43 @@
+//===- CApiCompiler.h - what the C API needs from the compiler -*- C++ -*-===//
+//
+// The C API (CApi.cpp) is built twice: with the compiler, and in the
+// runtime-only tree (-DUOE_BUILD_COMPILER=OFF) without LLVM or MLIR. The few
+// things it needs from the compiler build are declared here with runtime
+// types only and defined by exactly one of CApiCompiler.cpp (compiler build:
+// compileModelForCpu, compileMlirForCpu, the ORC loader) or
+// CApiRuntimeOnly.cpp (errors saying what this build cannot do).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_FRONTEND_CAPI_CAPICOMPILER_H
+#define UOE_FRONTEND_CAPI_CAPICOMPILER_H
+
+#include "runtime/ObjectLoader.h"
+#include "runtime/Status.h"
+#include "runtime/executable.pb.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace uoe::capi {
+
+/// Where a compilation's source comes from.
+enum class SourceKind { ModelText, ModelFile, MlirText };
+
+/// Compiles a model description (text or file, `source`) for `batch` x `seq`
+/// inputs, or MLIR text, for the host CPU. With a non-empty `cacheDir`,
+/// looks the Executable up in that compiled-model cache first and stores it
+/// there after compiling (a failed store is not an error). Thread-safe.
+rt::StatusOr<rt::proto::Executable> compile(SourceKind kind,
+                                            const std::string &source,
+                                            int64_t batch, int64_t seq,
+                                            const std::string &cacheDir);
+
+/// The loader for CPU object code; Unimplemented where there is none.
+/// Thread-safe.
+rt::StatusOr<std::unique_ptr<rt::ObjectLoader>> newCpuObjectLoader();
+
+} // namespace uoe::capi
+
+#endif // UOE_FRONTEND_CAPI_CAPICOMPILER_H
