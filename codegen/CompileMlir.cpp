@@ -1,24 +1,17 @@
 //===- CompileMlir.cpp - uoe MLIR text to Executable ---------------------===//
 //
-// See CompileMlir.h. As in CompileModel.cpp, the entry points' signatures
-// are taken from the tensor-level functions before the CPU pipeline lowers
-// them, and every diagnostic is captured into the returned error.
+// See CompileMlir.h: parse, then CpuCompilation does the rest.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CompileMlir.h"
 
 #include "codegen/CompileModel.h"
+#include "codegen/CpuCompilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
-#include "passes/Passes.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/DialectRegistry.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/SHA256.h"
 #include "llvm/Support/SourceMgr.h"
@@ -27,9 +20,6 @@
 using namespace mlir;
 using namespace mlir::uoe;
 namespace rtp = ::uoe::rt::proto;
-
-/// The name of the one kernel holding every entry point's code.
-static constexpr const char *kKernelName = "module";
 
 std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text) {
   llvm::SHA256 hash;
@@ -41,136 +31,19 @@ std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text) {
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
-/// The runtime's dtype name of `type`'s elements if it is a static-shaped
-/// tensor that can cross the boundary, else an empty string.
-static std::string boundaryDType(Type type) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || !tensor.hasStaticShape())
-    return "";
-  Type element = tensor.getElementType();
-  if (element.isF32())
-    return "f32";
-  if (element.isF64())
-    return "f64";
-  if (element.isInteger(64))
-    return "i64";
-  if (element.isInteger(32))
-    return "i32";
-  return "";
-}
-
-static LogicalResult fillSpec(func::FuncOp func, const char *what, unsigned i,
-                              const std::string &name, Type type,
-                              rtp::TensorSpec &spec) {
-  std::string dtype = boundaryDType(type);
-  if (dtype.empty())
-    return func.emitError() << what << " #" << i << " ('" << name
-                            << "') has type " << type
-                            << "; entry points take and return static-shaped "
-                               "tensors of f32, f64, i64 or i32";
-  spec.set_name(name);
-  spec.set_dtype(dtype);
-  for (int64_t dim : cast<RankedTensorType>(type).getShape())
-    spec.add_shape(dim);
-  return success();
-}
-
-/// The entry point of `func` (see compileMlirForCpu for the conventions).
-static LogicalResult describe(func::FuncOp func, rtp::EntryPoint &entry) {
-  FunctionType type = func.getFunctionType();
-  entry.set_name(func.getSymName().str());
-  int firstParam = -1;
-  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
-    auto param = func.getArgAttrOfType<StringAttr>(i, "uoe.param");
-    if (param) {
-      if (firstParam < 0)
-        firstParam = i;
-      if (failed(fillSpec(func, "argument", i, param.str(), type.getInput(i),
-                          *entry.add_parameters())))
-        return failure();
-      continue;
-    }
-    if (firstParam >= 0)
-      return func.emitError()
-             << "argument #" << i << " is an input after parameter #"
-             << firstParam << "; inputs must come before every uoe.param";
-    auto input = func.getArgAttrOfType<StringAttr>(i, "uoe.input");
-    std::string name = input ? input.str() : "arg" + std::to_string(i);
-    if (failed(fillSpec(func, "argument", i, name, type.getInput(i),
-                        *entry.add_inputs())))
-      return failure();
-  }
-  for (unsigned i = 0; i < type.getNumResults(); ++i) {
-    auto name = func.getResultAttrOfType<StringAttr>(i, "uoe.result");
-    if (failed(fillSpec(func, "result", i,
-                        name ? name.str() : "result" + std::to_string(i),
-                        type.getResult(i), *entry.add_results())))
-      return failure();
-  }
-  return success();
-}
-
 llvm::Expected<rtp::Executable>
 mlir::uoe::compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName) {
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerAllExtensions(registry);
-  registry.insert<UoEDialect>();
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
-    diagStream << diag.getLocation() << ": " << diag << "\n";
-    return success();
-  });
-  auto fail = [&](const llvm::Twine &what) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                   what + (diagnostics.empty() ? "" : ":\n") +
-                                       diagnostics);
-  };
-
+  CpuCompilation compilation;
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(text, bufferName), llvm::SMLoc());
-  OwningOpRef<ModuleOp> module =
-      parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&context));
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(
+      sourceMgr, ParserConfig(&compilation.getContext()));
   if (!module)
-    return fail("cannot parse the MLIR module");
-
-  rtp::Executable executable;
-  bool signaturesOk = true;
-  for (auto func : module->getOps<func::FuncOp>()) {
-    if (!func.isPublic() || func.isExternal() ||
-        !func->hasAttr("llvm.emit_c_interface"))
-      continue;
-    rtp::EntryPoint *entry = executable.add_entry_points();
-    signaturesOk &= succeeded(describe(func, *entry));
-    auto *call = entry->add_steps()->mutable_call_packed();
-    call->set_kernel(kKernelName);
-    call->set_symbol(std::string(cpu::kPackedPrefix) + func.getSymName().str());
-  }
-  if (!signaturesOk)
-    return fail("unsupported entry point signature");
-  if (executable.entry_points_size() == 0)
-    return fail("the module has no entry point (a public func.func with "
-                "llvm.emit_c_interface)");
-
-  PassManager pm(&context);
-  if (failed(buildCpuPipeline(pm)) || failed(pm.run(*module)))
-    return fail("the CPU pipeline failed");
-  FailureOr<std::string> object = cpu::emitObject(*module, cpu::ObjectOptions{});
-  if (failed(object))
-    return fail("object code generation failed");
-
-  executable.set_format_version(1);
-  executable.set_target("cpu:" + cpu::hostTargetDescription());
-  executable.set_cache_key(compileMlirCacheKey(text));
-  executable.set_compiler(kCompilerVersion);
-  rtp::Kernel *kernel = executable.add_kernels();
-  kernel->set_name(kKernelName);
-  kernel->set_format(rtp::Kernel::CPU_OBJECT);
-  kernel->set_code(*object);
+    return compilation.fail("cannot parse the MLIR module");
+  auto executable = compilation.compile(*module);
+  if (!executable)
+    return executable.takeError();
+  executable->set_cache_key(compileMlirCacheKey(text));
   return executable;
 }
