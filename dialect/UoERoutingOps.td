@@ -324,7 +324,10 @@ def UoE_CombineOp : UoE_Op<"combine", [Pure]> {
     `result[r, positions[e, r, j]*P + t] += w * input[e, r, j*P + t]`, where
     `w = 1` in `union` mode and `w = weights[e, r, j]` in `gated` mode. The
     order is fixed, so the result is deterministic. It is the transpose of
-    `uoe.dispatch`.
+    `uoe.dispatch`. The positions of one expert and row must be distinct and
+    in `[0, N/P)`, as `uoe.data_select` makes them (a data-dependent
+    precondition no verifier can check): the CPU lowering inverts them, so a
+    repeated position keeps only its last slot.
 
     Constraints:
     - (C1) `input` has rank 4 and `positions` rank 3.
