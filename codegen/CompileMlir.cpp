@@ -26,7 +26,7 @@ std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text) {
   hash.update("mlir|");
   hash.update(text);
   hash.update(llvm::formatv("|{0}|{1}", cpu::hostTargetDescription(),
-                            kCompilerVersion)
+                            compilerIdentity())
                   .str());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }

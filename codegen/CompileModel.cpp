@@ -8,6 +8,8 @@
 
 #include "codegen/CompileModel.h"
 
+#include "codegen/BuildId.h"
+
 #include "codegen/CpuCompilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
 
@@ -22,6 +24,10 @@ using namespace mlir;
 using namespace mlir::uoe;
 namespace rtp = ::uoe::rt::proto;
 
+const char *mlir::uoe::compilerIdentity() {
+  return "uoe 0.1 (build " UOE_COMPILER_BUILD_ID ")";
+}
+
 std::string mlir::uoe::compileCacheKey(const model::Model &model,
                                        int64_t batch, int64_t seq) {
   std::string text;
@@ -29,7 +35,7 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
   llvm::SHA256 hash;
   hash.update(text);
   hash.update(llvm::formatv("|{0}x{1}|{2}|{3}", batch, seq,
-                            cpu::hostTargetDescription(), kCompilerVersion)
+                            cpu::hostTargetDescription(), compilerIdentity())
                   .str());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }

@@ -22,6 +22,12 @@ namespace mlir::uoe {
 /// The compiler's version, recorded in Executables and cache keys.
 inline constexpr const char *kCompilerVersion = "uoe 0.1";
 
+/// The version and build of this compiler, e.g. "uoe 0.1 (build
+/// 3f9a0c2e1b7d6a54)": the build is a hash of the compiler's sources
+/// (cmake/UoEBuildId.cmake). Recorded in Executables and part of every cache
+/// key, so that a rebuilt compiler never reuses another one's output.
+const char *compilerIdentity();
+
 /// What a CPU compilation produces besides the Executable, on request.
 struct CompileArtifacts {
   /// The IR after the CPU pipeline (LLVM dialect), when non-null.

@@ -150,7 +150,7 @@ CpuCompilation::compile(ModuleOp module, std::string *loweredMlir) {
 
   executable.set_format_version(1);
   executable.set_target("cpu:" + cpu::hostTargetDescription());
-  executable.set_compiler(kCompilerVersion);
+  executable.set_compiler(compilerIdentity());
   rtp::Kernel *kernel = executable.add_kernels();
   kernel->set_name(kKernelName);
   kernel->set_format(rtp::Kernel::CPU_OBJECT);

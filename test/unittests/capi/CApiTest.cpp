@@ -400,7 +400,7 @@ TEST_F(CApiCompiledTest, SignatureMatchesTheDescription) {
   uoe_executable_info_t info;
   ASSERT_UOE_OK(uoe_executable_info(executable_, &info));
   EXPECT_STREQ(info.model_name, "capi_tiny");
-  EXPECT_STREQ(info.compiler, kCompilerVersion);
+  EXPECT_STREQ(info.compiler, compilerIdentity());
   EXPECT_EQ(std::string(info.target).rfind("cpu:", 0), 0u);
   EXPECT_EQ(info.num_entry_points, 1u);
 
