@@ -9,6 +9,7 @@
 #include "runtime/DType.h"
 #include "runtime/FileUtil.h"
 
+#include <filesystem>
 #include <set>
 
 using namespace uoe::rt;
@@ -88,4 +89,32 @@ uoe::rt::findEntryPoint(const proto::Executable &executable,
   }
   return notFoundError(strCat("the executable has no entry point '", name,
                               "' (it has: ", known, ")"));
+}
+
+std::string uoe::rt::cachedExecutablePath(const std::string &dir,
+                                          const std::string &key) {
+  return dir + "/" + key + ".uoex";
+}
+
+StatusOr<proto::Executable>
+uoe::rt::loadCachedExecutable(const std::string &dir, const std::string &key) {
+  std::string path = cachedExecutablePath(dir, key);
+  std::error_code error;
+  if (!std::filesystem::exists(path, error))
+    return notFoundError(strCat("no cache entry ", path));
+  UOE_ASSIGN_OR_RETURN(proto::Executable executable, loadExecutable(path));
+  if (executable.cache_key() != key)
+    return dataLossError(strCat(path, " holds the Executable of another key"));
+  return executable;
+}
+
+Status uoe::rt::storeCachedExecutable(const std::string &dir,
+                                      const proto::Executable &executable) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error)
+    return ioError(strCat("cannot create the cache folder ", dir, ": ",
+                          error.message()));
+  return saveExecutable(cachedExecutablePath(dir, executable.cache_key()),
+                        executable);
 }

@@ -30,6 +30,22 @@ StatusOr<proto::Executable> loadExecutable(const std::string &path);
 Status saveExecutable(const std::string &path,
                       const proto::Executable &executable);
 
+/// The compiled-model cache (uoe-run, the C API): the Executable whose
+/// `cache_key` is `key` lives in `<dir>/<key>.uoex`.
+std::string cachedExecutablePath(const std::string &dir,
+                                 const std::string &key);
+
+/// The cache entry for `key` in `dir`: NotFound when there is none, another
+/// error when the file is unreadable or holds an Executable of another key
+/// (callers then recompile and replace it).
+StatusOr<proto::Executable> loadCachedExecutable(const std::string &dir,
+                                                 const std::string &key);
+
+/// Stores `executable` as the entry for its `cache_key` in `dir`, creating
+/// the folder; atomic like saveExecutable.
+Status storeCachedExecutable(const std::string &dir,
+                             const proto::Executable &executable);
+
 /// The entry point named `name`, or NotFound listing the ones there are.
 StatusOr<const proto::EntryPoint *>
 findEntryPoint(const proto::Executable &executable, const std::string &name);

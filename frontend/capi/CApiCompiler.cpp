@@ -63,11 +63,10 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
     key = compileCacheKey(*model, batch, seq);
   }
 
-  std::string cachePath = cacheDir.empty() ? "" : cacheDir + "/" + key + ".uoex";
-  if (!cachePath.empty() && llvm::sys::fs::exists(cachePath)) {
-    auto cached = rt::loadExecutable(cachePath);
-    // An unreadable or foreign entry is recompiled and replaced.
-    if (cached.ok() && cached->cache_key() == key)
+  if (!cacheDir.empty()) {
+    // An absent, unreadable or foreign entry is recompiled and replaced.
+    auto cached = rt::loadCachedExecutable(cacheDir, key);
+    if (cached.ok())
       return std::move(*cached);
   }
 
@@ -77,8 +76,8 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
   if (!compiled)
     return toStatus(compiled.takeError(), rt::StatusCode::InvalidArgument);
   // The cache is an optimisation: failing to fill it is not an error.
-  if (!cachePath.empty() && !llvm::sys::fs::create_directories(cacheDir))
-    rt::saveExecutable(cachePath, *compiled).ignoreError();
+  if (!cacheDir.empty())
+    rt::storeCachedExecutable(cacheDir, *compiled).ignoreError();
   return std::move(*compiled);
 }
 

@@ -29,7 +29,6 @@
 #include "runtime/Npy.h"
 #include "runtime/Safetensors.h"
 
-#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
@@ -348,15 +347,16 @@ obtainExecutable(const Options &opts, const model::Model &model,
   int64_t batch = shape[0], seq = shape[1];
   std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", defaultCacheDir());
   std::string key = compileCacheKey(model, batch, seq);
-  std::string cachePath = cacheDir.empty() ? "" : cacheDir + "/" + key + ".uoex";
-  if (!cachePath.empty() && llvm::sys::fs::exists(cachePath)) {
-    auto exe = rt::loadExecutable(cachePath);
-    if (exe.ok() && exe->cache_key() == key) {
-      llvm::errs() << "uoe-run: compiled-model cache hit (" << cachePath << ")\n";
-      return std::move(*exe);
+  if (!cacheDir.empty()) {
+    auto cached = rt::loadCachedExecutable(cacheDir, key);
+    if (cached.ok()) {
+      llvm::errs() << "uoe-run: compiled-model cache hit ("
+                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
+      return std::move(*cached);
     }
-    llvm::errs() << "uoe-run: ignoring unreadable cache entry " << cachePath
-                 << "\n";
+    if (cached.status().code() != rt::StatusCode::NotFound)
+      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
+                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
   }
   auto start = std::chrono::steady_clock::now();
   auto exe = compileModelForCpu(model, batch, seq);
@@ -369,13 +369,11 @@ obtainExecutable(const Options &opts, const model::Model &model,
                                 "(cache miss)\n",
                                 model.name().empty() ? "model" : model.name(),
                                 rt::shapeToString(shape), seconds);
-  if (!cachePath.empty()) {
-    if (!llvm::sys::fs::create_directories(cacheDir)) {
-      rt::Status s = rt::saveExecutable(cachePath, *exe);
-      if (!s.ok())
-        llvm::errs() << "uoe-run: warning: cannot write the cache: "
-                     << s.toString() << "\n";
-    }
+  if (!cacheDir.empty()) {
+    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
+    if (!s.ok())
+      llvm::errs() << "uoe-run: warning: cannot write the cache: "
+                   << s.toString() << "\n";
   }
   return exe;
 }
