@@ -56,6 +56,19 @@ CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader) {
                            "': ", object.status().message()));
     program->objects_[kernel.name()] = std::move(*object);
   }
+  // Resolve every step's function once, so that a missing symbol is an
+  // error here and runs do no lookups.
+  for (const proto::EntryPoint &entry : executable.entry_points())
+    for (const proto::Step &step : entry.steps()) {
+      const auto &call = step.call_packed();
+      auto key = std::make_pair(call.kernel(), call.symbol());
+      if (program->functions_.count(key))
+        continue;
+      UOE_ASSIGN_OR_RETURN(
+          void *address,
+          program->objects_.at(call.kernel())->lookup(call.symbol()));
+      program->functions_[key] = address;
+    }
   return program;
 }
 
@@ -140,9 +153,8 @@ CpuProgram::run(const std::string &entryName,
   (void)takeCpuBlasError();
   for (const proto::Step &step : entry->steps()) {
     const auto &call = step.call_packed();
-    UOE_ASSIGN_OR_RETURN(void *symbol,
-                         objects_.at(call.kernel())->lookup(call.symbol()));
-    reinterpret_cast<void (*)(void **)>(symbol)(packed.data());
+    void *function = functions_.at({call.kernel(), call.symbol()});
+    reinterpret_cast<void (*)(void **)>(function)(packed.data());
   }
   Status blas = takeCpuBlasError();
 
@@ -151,6 +163,7 @@ CpuProgram::run(const std::string &entryName,
   std::vector<HostTensor> results;
   std::set<void *> released;
   size_t offset = 0;
+  // The first problem taking the results out (a layout, an allocation).
   Status layout = okStatus();
   for (const proto::TensorSpec &spec : entry->results()) {
     std::vector<int64_t> shape = shapeOf(spec);
@@ -161,11 +174,17 @@ CpuProgram::run(const std::string &entryName,
       layout = internalError(strCat("result '", spec.name(),
                                     "' came back with an unexpected layout"));
     if (layout.ok() && blas.ok()) {
+      // Every byte is copied over; an allocation failure still lets the
+      // loop release the remaining buffers.
       DType dtype = dtypeOf(spec);
-      UOE_ASSIGN_OR_RETURN(HostTensor out, HostTensor::create(dtype, shape));
-      std::memcpy(out.rawData(), d.firstElement(dtypeSize(dtype)),
-                  out.sizeInBytes());
-      results.push_back(std::move(out));
+      auto out = HostTensor::createUninitialized(dtype, shape);
+      if (!out.ok()) {
+        layout = out.status();
+      } else {
+        std::memcpy(out->rawData(), d.firstElement(dtypeSize(dtype)),
+                    out->sizeInBytes());
+        results.push_back(std::move(*out));
+      }
     }
     if (!argumentBuffers.count(d.allocated()) &&
         released.insert(d.allocated()).second)

@@ -18,6 +18,7 @@
 #include "runtime/ObjectLoader.h"
 
 #include <map>
+#include <utility>
 #include <memory>
 #include <vector>
 
@@ -29,8 +30,9 @@ using NamedTensors = std::map<std::string, HostTensor, std::less<>>;
 /// An Executable whose kernels are loaded and ready to run on the CPU.
 class CpuProgram {
 public:
-  /// Loads every CPU kernel of `executable` (copied; the argument may go).
-  /// Errors name the kernel and the loader's reason.
+  /// Loads every CPU kernel of `executable` (copied; the argument may go)
+  /// and resolves the function of every step. Errors name the kernel and
+  /// the loader's reason, or the missing symbol.
   static StatusOr<std::unique_ptr<CpuProgram>>
   load(const proto::Executable &executable, ObjectLoader &loader);
 
@@ -55,6 +57,8 @@ private:
   CpuProgram() = default;
   proto::Executable executable_;
   std::map<std::string, std::unique_ptr<LoadedObject>> objects_;
+  /// The address of every step's function, by (kernel, symbol).
+  std::map<std::pair<std::string, std::string>, void *> functions_;
   std::map<std::string, NamedTensors> parameters_;
 };
 
