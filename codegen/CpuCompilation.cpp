@@ -109,10 +109,13 @@ static LogicalResult describe(func::FuncOp func, rtp::EntryPoint &entry) {
   }
   for (unsigned i = 0; i < type.getNumResults(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "uoe.result");
+    rtp::TensorSpec &spec = *entry.add_results();
     if (failed(fillSpec(func, "result", i,
                         name ? name.str() : "result" + std::to_string(i),
-                        type.getResult(i), *entry.add_results())))
+                        type.getResult(i), spec)))
       return failure();
+    if (auto updates = func.getResultAttrOfType<StringAttr>(i, "uoe.updates"))
+      spec.set_updates(updates.str());
   }
   return success();
 }

@@ -394,7 +394,9 @@ LogicalResult MoeOp::verify() {
   return expectSameElementType(*this, {x, wg, bg, w1, b1, w2, b2, y});
 }
 
-/// Shared by the two norms: `gamma` (and `beta`) are `[d]`, `eps > 0`.
+/// Shared by the two norms and their gradients: `gamma` (and `beta`) are
+/// `[d]`, `eps > 0`, one element type (`y` is the result, or the incoming
+/// gradient of a `*_grad` op).
 static LogicalResult verifyNorm(Operation *op, Named x, ArrayRef<Named> params,
                                 double eps, Named y) {
   if (x.type().getRank() < 1)
@@ -402,14 +404,14 @@ static LogicalResult verifyNorm(Operation *op, Named x, ArrayRef<Named> params,
   if (failed(expectStatic(op, x)))
     return failure();
   int64_t d = x.shape().back();
-  // layer_norm_c1, rms_norm_c1
+  // layer_norm_c1, rms_norm_c1, layer_norm_grad_c1, rms_norm_grad_c1
   for (const Named &p : params)
     if (failed(expectShape(op, p, "[d]", {d})))
       return failure();
-  // layer_norm_c2, rms_norm_c2
+  // layer_norm_c2, rms_norm_c2, layer_norm_grad_c2, rms_norm_grad_c2
   if (!(eps > 0.0))
     return op->emitOpError() << "eps (" << eps << ") must be positive";
-  // layer_norm_c3, rms_norm_c3
+  // layer_norm_c3, rms_norm_c3 (the gradients' operands too)
   SmallVector<Named> all{x};
   all.append(params.begin(), params.end());
   all.push_back(y);
@@ -498,30 +500,37 @@ LogicalResult RouterOp::verify() {
   return expectSameElementType(*this, {x, wg, bg, p});
 }
 
-LogicalResult TokenChoiceOp::verify() {
-  auto type = getProbs().getType();
+/// The constraints of `uoe.token_choice`, shared with its gradient.
+static LogicalResult verifyTokenChoice(Operation *op, Value probs, int64_t top,
+                                       std::optional<int64_t> axis, double eps,
+                                       double capacity) {
+  auto type = cast<RankedTensorType>(probs.getType());
   if (type.getRank() < 1)
-    return emitOpError() << "probs must have rank at least 1 ([..., E])";
-  if (failed(expectStatic(*this, {"probs", getProbs()})))
+    return op->emitOpError() << "probs must have rank at least 1 ([..., E])";
+  if (failed(expectStatic(op, {"probs", probs})))
     return failure();
   // token_choice_c1
-  if (failed(expectTopK(*this, getTop(), type.getShape().back())))
+  if (failed(expectTopK(op, top, type.getShape().back())))
     return failure();
-  if (std::optional<int64_t> axis = getAxis()) {
+  if (axis) {
     // token_choice_c2
     if (*axis < 0 || *axis >= type.getRank() - 1)
-      return emitOpError() << "normalisation axis (" << *axis
-                           << ") must be a leading axis of probs, in [0, "
-                           << type.getRank() - 1 << ")";
+      return op->emitOpError() << "normalisation axis (" << *axis
+                               << ") must be a leading axis of probs, in [0, "
+                               << type.getRank() - 1 << ")";
     // token_choice_c3
-    if (!(getEps().convertToDouble() >= 0.0) ||
-        !(getCapacity().convertToDouble() > 0.0))
-      return emitOpError() << "normalisation needs eps >= 0 and capacity > 0, "
-                           << "but eps = " << getEps().convertToDouble()
-                           << " and capacity = "
-                           << getCapacity().convertToDouble();
+    if (!(eps >= 0.0) || !(capacity > 0.0))
+      return op->emitOpError()
+             << "normalisation needs eps >= 0 and capacity > 0, but eps = "
+             << eps << " and capacity = " << capacity;
   }
   return success();
+}
+
+LogicalResult TokenChoiceOp::verify() {
+  return verifyTokenChoice(*this, getProbs(), getTop(), getAxis(),
+                           getEps().convertToDouble(),
+                           getCapacity().convertToDouble());
 }
 
 OpFoldResult TokenChoiceOp::fold(FoldAdaptor) {
@@ -662,44 +671,64 @@ LogicalResult ExpertMatmulOp::verify() {
   return expectSameElementType(*this, all);
 }
 
-LogicalResult SelectiveAttentionOp::verify() {
-  Named q{"query", getQuery()}, k{"key", getKey()}, v{"value", getValue()},
-      pos{"positions", getPositions()}, y{"result", getResult()};
+/// The constraints `selective_attention_c1` to `_c4` of
+/// `uoe.selective_attention`, shared with its gradient.
+static LogicalResult verifySelectiveAttention(Operation *op, Named q, Named k,
+                                              Named v, Named pos,
+                                              Value keyPadding, int64_t heads,
+                                              RopeMode rope) {
   // selective_attention_c1
-  if (failed(expectRank(*this, q, 4, "[E, B, L, D]")))
+  if (failed(expectRank(op, q, 4, "[E, B, L, D]")))
     return failure();
   if (k.value.getType() != q.value.getType() ||
       v.value.getType() != q.value.getType())
-    return emitOpError() << "query, key and value must have one type, but they "
-                         << "are " << q.value.getType() << ", "
-                         << k.value.getType() << " and " << v.value.getType();
+    return op->emitOpError()
+           << "query, key and value must have one type, but they are "
+           << q.value.getType() << ", " << k.value.getType() << " and "
+           << v.value.getType();
   int64_t e = q.shape()[0], b = q.shape()[1], l = q.shape()[2],
           dim = q.shape()[3];
   // selective_attention_c2
-  int64_t heads = getHeads();
   if (heads < 1 || dim % heads != 0)
-    return emitOpError() << "heads (" << heads
-                         << ") must be positive and divide the expert width D ("
-                         << dim << ")";
-  if (getRope() != RopeMode::None && (dim / heads) % 2 != 0)
-    return emitOpError() << "rotary embedding needs an even head width, but "
-                         << "D / heads = " << dim / heads;
+    return op->emitOpError()
+           << "heads (" << heads
+           << ") must be positive and divide the expert width D (" << dim
+           << ")";
+  if (rope != RopeMode::None && (dim / heads) % 2 != 0)
+    return op->emitOpError() << "rotary embedding needs an even head width, "
+                             << "but D / heads = " << dim / heads;
   // selective_attention_c3
-  if (failed(expectShape(*this, pos, "[E, B, L]", {e, b, l})))
+  if (failed(expectShape(op, pos, "[E, B, L]", {e, b, l})))
     return failure();
   // selective_attention_c4
-  if (Value mask = getKeyPadding()) {
-    Named m{"key_padding", mask};
-    if (failed(expectRank(*this, m, 2, "[B, T]")) ||
-        failed(expectShape(*this, m, "[B, T]", {b, m.shape()[1]})))
+  if (keyPadding) {
+    Named m{"key_padding", keyPadding};
+    if (failed(expectRank(op, m, 2, "[B, T]")) ||
+        failed(expectShape(op, m, "[B, T]", {b, m.shape()[1]})))
       return failure();
   }
-  // selective_attention_c5
-  if (y.value.getType() != q.value.getType())
-    return emitOpError() << "result must have the type of query ("
-                         << q.value.getType() << "), but it is "
-                         << y.value.getType();
   return success();
+}
+
+/// Checks that `v` has the type of `query` (selective_attention_c5,
+/// selective_attention_grad_c6).
+static LogicalResult expectTypeOfQuery(Operation *op, Named q, Named v) {
+  if (v.value.getType() == q.value.getType())
+    return success();
+  return op->emitOpError() << v.name << " must have the type of query ("
+                           << q.value.getType() << "), but it is "
+                           << v.value.getType();
+}
+
+LogicalResult SelectiveAttentionOp::verify() {
+  Named q{"query", getQuery()};
+  if (failed(verifySelectiveAttention(*this, q, {"key", getKey()},
+                                      {"value", getValue()},
+                                      {"positions", getPositions()},
+                                      getKeyPadding(), getHeads(), getRope())))
+    return failure();
+  // selective_attention_c5
+  return expectTypeOfQuery(*this, q, {"result", getResult()});
 }
 
 LogicalResult CombineOp::verify() {
@@ -742,6 +771,201 @@ LogicalResult CombineOp::verify() {
       failed(expectPatchDivides(*this, getPatch(), n, "the token count N")))
     return failure();
   return expectSameElementType(*this, all);
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient and loss ops
+//===----------------------------------------------------------------------===//
+
+/// The shape `uoe.activation` gives `input` (the last dimension halved for
+/// SwiGLU, which needs it even and static).
+static FailureOr<SmallVector<int64_t>>
+activationShape(Operation *op, Named input, Activation act) {
+  SmallVector<int64_t> shape(input.shape());
+  if (act != Activation::SwiGlu)
+    return shape;
+  if (ShapedType::isDynamic(shape.back()))
+    return op->emitOpError()
+           << "swiglu needs a static last dimension of " << input.name
+           << " ([gate | up] halves), but it is " << input.value.getType();
+  FailureOr<int64_t> width =
+      hiddenWidth(op, input.name, shape.back(), Activation::SwiGlu);
+  if (failed(width))
+    return failure();
+  shape.back() = *width;
+  return shape;
+}
+
+LogicalResult ActivationOp::verify() {
+  Named x{"input", getInput()}, y{"result", getResult()};
+  // activation_c1
+  if (x.type().getRank() < 1)
+    return emitOpError() << "input must have rank at least 1 ([..., N]), but "
+                         << "it is " << x.value.getType();
+  // activation_c2
+  FailureOr<SmallVector<int64_t>> expected =
+      activationShape(*this, x, getActivation());
+  if (failed(expected) ||
+      failed(expectShape(*this, y,
+                         getActivation() == Activation::SwiGlu ? "[..., N / 2]"
+                                                               : "[..., N]",
+                         *expected)))
+    return failure();
+  return expectSameElementType(*this, {x, y});
+}
+
+LogicalResult ActivationGradOp::verify() {
+  Named x{"input", getInput()}, dy{"result_grad", getResultGrad()};
+  if (x.type().getRank() < 1)
+    return emitOpError() << "input must have rank at least 1 ([..., N]), but "
+                         << "it is " << x.value.getType();
+  // activation_grad_c1
+  FailureOr<SmallVector<int64_t>> expected =
+      activationShape(*this, x, getActivation());
+  if (failed(expected) ||
+      failed(expectShape(*this, dy,
+                         getActivation() == Activation::SwiGlu ? "[..., N / 2]"
+                                                               : "[..., N]",
+                         *expected)))
+    return failure();
+  return expectSameElementType(*this, {x, dy});
+}
+
+LogicalResult LayerNormGradOp::verify() {
+  return verifyNorm(*this, {"input", getInput()}, {{"gamma", getGamma()}},
+                    getEps().convertToDouble(),
+                    {"result_grad", getResultGrad()});
+}
+
+LogicalResult RmsNormGradOp::verify() {
+  return verifyNorm(*this, {"input", getInput()}, {{"gamma", getGamma()}},
+                    getEps().convertToDouble(),
+                    {"result_grad", getResultGrad()});
+}
+
+LogicalResult EmbeddingGradOp::verify() {
+  Named ids{"ids", getIds()}, dy{"result_grad", getResultGrad()},
+      dt{"table_grad", getTableGrad()};
+  // embedding_grad_c1
+  if (ids.type().getRank() < 1)
+    return emitOpError() << "ids must have rank at least 1 ([..., T]), but it "
+                         << "is " << ids.value.getType();
+  if (failed(expectStatic(*this, ids)) ||
+      failed(expectRank(*this, dy, ids.type().getRank() + 1, "[..., T, d]")) ||
+      failed(expectStatic(*this, dy)))
+    return failure();
+  int64_t d = dy.shape().back();
+  SmallVector<int64_t> expected(ids.shape());
+  expected.push_back(d);
+  if (failed(expectShape(*this, dy, "[..., T, d]", expected)))
+    return failure();
+  // embedding_grad_c2
+  if (failed(expectRank(*this, dt, 2, "[V, d]")) ||
+      failed(expectStatic(*this, dt)))
+    return failure();
+  int64_t vocab = dt.shape()[0];
+  if (vocab < 1)
+    return emitOpError() << "table_grad must have at least one row (V >= 1), "
+                         << "but it is " << dt.value.getType();
+  if (failed(expectShape(*this, dt, "[V, d]", {vocab, d})))
+    return failure();
+  return expectSameElementType(*this, {dy, dt});
+}
+
+LogicalResult SelectiveAttentionGradOp::verify() {
+  Named q{"query", getQuery()};
+  if (failed(verifySelectiveAttention(*this, q, {"key", getKey()},
+                                      {"value", getValue()},
+                                      {"positions", getPositions()},
+                                      getKeyPadding(), getHeads(), getRope())))
+    return failure();
+  // selective_attention_grad_c6 (the op's type traits check it first; kept
+  // so that the rule stands in one place)
+  for (Named v :
+       {Named{"result_grad", getResultGrad()},
+        Named{"query_grad", getQueryGrad()}, Named{"key_grad", getKeyGrad()},
+        Named{"value_grad", getValueGrad()}})
+    if (failed(expectTypeOfQuery(*this, q, v)))
+      return failure();
+  return success();
+}
+
+LogicalResult RouterGradOp::verify() {
+  Named x{"input", getInput()}, wg{"weight", getWeight()},
+      p{"probs", getProbs()}, db{"bias_grad", getBiasGrad()};
+  if (x.type().getRank() < 1)
+    return emitOpError() << "input must have rank at least 1 ([..., d])";
+  if (failed(expectStatic(*this, x)))
+    return failure();
+  int64_t d = x.shape().back();
+  // router_grad_c1, router_grad_c3 (the shape of bias_grad)
+  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, db);
+  if (failed(experts))
+    return failure();
+  // router_grad_c2
+  SmallVector<int64_t> expected(x.shape().drop_back());
+  expected.push_back(*experts);
+  if (failed(expectShape(*this, p, "[..., E]", expected)))
+    return failure();
+  // router_grad_c3 (the element type of bias_grad, and of every operand)
+  return expectSameElementType(*this, {x, wg, p, db});
+}
+
+LogicalResult TokenChoiceGradOp::verify() {
+  return verifyTokenChoice(*this, getProbs(), getTop(), getAxis(),
+                           getEps().convertToDouble(),
+                           getCapacity().convertToDouble());
+}
+
+LogicalResult DataSelectGradOp::verify() {
+  Named pos{"positions", getPositions()}, dw{"weights_grad", getWeightsGrad()},
+      ds{"scores_grad", getScoresGrad()};
+  // data_select_grad_c2 (the shape of scores_grad, read first: it gives E
+  // and R)
+  if (failed(expectRank(*this, ds, 3, "[R, N, E]")) ||
+      failed(expectStatic(*this, ds)))
+    return failure();
+  int64_t r = ds.shape()[0], n = ds.shape()[1], e = ds.shape()[2];
+  // data_select_grad_c1
+  if (failed(expectRank(*this, pos, 3, "[E, R, L]")))
+    return failure();
+  int64_t l = pos.shape()[2];
+  if (failed(expectShape(*this, pos, "[E, R, L]", {e, r, l})) ||
+      failed(expectShape(*this, dw, "[E, R, L]", {e, r, l})))
+    return failure();
+  // data_select_grad_c2
+  if (failed(expectPatchDivides(*this, getPatch(), n, "the token count N")))
+    return failure();
+  return expectSameElementType(*this, {dw, ds});
+}
+
+/// The constraints of `uoe.cross_entropy`, shared with its gradient, where
+/// `loss` is the incoming `loss_grad`.
+static LogicalResult verifyCrossEntropy(Operation *op, Named logits,
+                                        Named targets, Named loss) {
+  // cross_entropy_c1
+  if (logits.type().getRank() < 2)
+    return op->emitOpError()
+           << "logits must have rank at least 2 ([..., V]), but it is "
+           << logits.value.getType();
+  if (failed(expectShape(op, targets, "[...] (logits without V)",
+                         logits.shape().drop_back())))
+    return failure();
+  // cross_entropy_c2
+  if (failed(expectRank(op, loss, 0, "a scalar []")))
+    return failure();
+  return expectSameElementType(op, {logits, loss});
+}
+
+LogicalResult CrossEntropyOp::verify() {
+  return verifyCrossEntropy(*this, {"logits", getLogits()},
+                            {"targets", getTargets()}, {"loss", getLoss()});
+}
+
+LogicalResult CrossEntropyGradOp::verify() {
+  return verifyCrossEntropy(*this, {"logits", getLogits()},
+                            {"targets", getTargets()},
+                            {"loss_grad", getLossGrad()});
 }
 
 #define GET_OP_CLASSES

@@ -11,5 +11,6 @@
 include "dialect/UoEBase.td"
 include "dialect/UoELayerOps.td"
 include "dialect/UoERoutingOps.td"
+include "dialect/UoEGradOps.td"
 
 #endif // UOE_DIALECT_UOEOPS_TD

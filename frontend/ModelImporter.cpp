@@ -249,6 +249,8 @@ llvm::Error resolveEmbedding(model::Model &model) {
                               "embedding (set 'position: LEARNED')",
                               e.max_positions()));
   }
+  if (e.token_types() < 0)
+    return fieldError("embedding.token_types", "must be positive (or 0: none)");
   return llvm::Error::success();
 }
 
@@ -283,7 +285,16 @@ llvm::Error mlir::uoe::resolveModel(model::Model &model) {
   if (model.layout() == model::BLOCK_LAYOUT_DEFAULT)
     model.set_layout(model::POST_LN);
   if (!model.has_final_norm())
-    model.set_final_norm(model.layout() == model::PRE_RMSNORM);
+    model.set_final_norm(model.layout() != model::POST_LN);
+  if (model.norm_eps() == 0.0)
+    model.set_norm_eps(model.layout() == model::PRE_RMSNORM ? 1e-6 : 1e-5);
+  if (!(model.norm_eps() > 0.0))
+    return fieldError("norm_eps", "must be positive");
+  if (model.token_type_ids() &&
+      (!model.has_embedding() || model.embedding().token_types() == 0))
+    return fieldError("token_type_ids",
+                      "the model takes token type ids but has no token-type "
+                      "table: set 'embedding { token_types: N }'");
   for (int i = 0; i < model.blocks_size(); ++i)
     if (auto err = resolveBlock(*model.mutable_blocks(i), d,
                                 formatv("blocks[{0}]", i).str()))
@@ -314,7 +325,7 @@ void addNorm(std::vector<ParamSpec> &params, const std::string &prefix,
              const model::Model &model) {
   int64_t d = model.d_model();
   params.push_back({prefix + ".weight", {d}});
-  if (model.layout() == model::POST_LN)
+  if (model.layout() != model::PRE_RMSNORM)
     params.push_back({prefix + ".bias", {d}});
 }
 
@@ -328,10 +339,14 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
     params.push_back({"embedding.weight", {e.vocab_size(), d}});
     if (e.position() == model::LEARNED)
       params.push_back({"position_embedding.weight", {e.max_positions(), d}});
+    if (e.token_types() > 0)
+      params.push_back({"token_type_embedding.weight", {e.token_types(), d}});
+    if (e.norm())
+      addNorm(params, "embedding_norm", model);
   }
   // Parameters are listed in the order @forward uses them: a post-LN
-  // sub-layer's norm after its layer, a pre-RMSNorm one's before.
-  bool normFirst = model.layout() == model::PRE_RMSNORM;
+  // sub-layer's norm after its layer, a pre-norm one's before.
+  bool normFirst = model.layout() != model::POST_LN;
   forEachLayer(model, [&](int64_t layer, const model::Block &block) {
     std::string prefix = formatv("blocks.{0}.", layer).str();
     bool hasAttention =
@@ -351,7 +366,10 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
       params.push_back({prefix + "attn.wqkv", {3, e, d, de}});
       params.push_back({prefix + "attn.bqkv", {3, e, de}});
       params.push_back({prefix + "attn.wo", {e, de, d}});
-      params.push_back({prefix + "attn.bo", {e, d}});
+      if (block.smha().shared_output_bias())
+        params.push_back({prefix + "attn.bo", {d}});
+      else
+        params.push_back({prefix + "attn.bo", {e, d}});
     }
     if (hasAttention && !normFirst)
       addNorm(params, prefix + "norm1", model);
@@ -368,6 +386,7 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
     } else if (block.has_uome() || block.has_moe()) {
       int64_t e, fe;
       model::Activation act;
+      bool sharedBias = block.has_uome() && block.uome().shared_output_bias();
       if (block.has_uome()) {
         e = block.uome().experts();
         fe = block.uome().hidden() / e;
@@ -383,7 +402,10 @@ std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
       params.push_back({prefix + "mlp.w1", {e, d, up}});
       params.push_back({prefix + "mlp.b1", {e, up}});
       params.push_back({prefix + "mlp.w2", {e, fe, d}});
-      params.push_back({prefix + "mlp.b2", {e, d}});
+      if (sharedBias)
+        params.push_back({prefix + "mlp.b2", {d}});
+      else
+        params.push_back({prefix + "mlp.b2", {e, d}});
     }
     if (hasMlp && !normFirst)
       addNorm(params, prefix + "norm2", model);
@@ -466,12 +488,33 @@ public:
         keepI1);
   }
 
+  /// The model's norm (LayerNorm, or RMSNorm for PRE_RMSNORM) of `x`.
   Value norm(Value x) {
     Value gamma = next();
-    if (model.layout() == model::POST_LN)
+    if (model.layout() != model::PRE_RMSNORM)
       return LayerNormOp::create(b, loc, x, gamma, next(),
-                                 b.getF64FloatAttr(1e-5));
-    return RmsNormOp::create(b, loc, x, gamma, b.getF64FloatAttr(1e-6));
+                                 b.getF64FloatAttr(model.norm_eps()));
+    return RmsNormOp::create(b, loc, x, gamma,
+                             b.getF64FloatAttr(model.norm_eps()));
+  }
+
+  /// Zeros `[e, d]`: the per-expert output biases of a layer whose bias is
+  /// shared (added once after the combine by addSharedBias).
+  Value zeroExpertBias(int64_t e) {
+    auto type = RankedTensorType::get({e, model.d_model()}, b.getF32Type());
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getF32FloatAttr(0.0f)));
+  }
+
+  /// `y + bias` for `y: [N0, N1, d]`, `bias: [d]` broadcast over the rows.
+  Value addSharedBias(Value y, Value bias) {
+    auto type = cast<RankedTensorType>(y.getType());
+    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                          type.getElementType());
+    Value broadcast = linalg::BroadcastOp::create(b, loc, bias, empty,
+                                                  ArrayRef<int64_t>{0, 1})
+                          .getResult()[0];
+    return arith::AddFOp::create(b, loc, y, broadcast);
   }
 
   Value attention(const model::Block &block, Value x) {
@@ -488,7 +531,12 @@ public:
     const auto &a = block.smha();
     Value wg = next(), bg = next(), wqkv = next(), bqkv = next(), wo = next(),
           bo = next();
-    return SmhaOp::create(
+    Value shared;
+    if (a.shared_output_bias()) {
+      shared = bo;
+      bo = zeroExpertBias(a.experts());
+    }
+    Value y = SmhaOp::create(
         b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, keyPadding,
         b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
         a.causal() ? b.getUnitAttr() : nullptr,
@@ -497,6 +545,7 @@ public:
         CombineModeAttr::get(b.getContext(), toCombine(a.combine())),
         RouterScoreAttr::get(b.getContext(), toScore(a.score())),
         b.getF64FloatAttr(a.eps()), b.getF64FloatAttr(a.norm_capacity()));
+    return shared ? addSharedBias(y, shared) : y;
   }
 
   /// [B, T, d] <-> [T, B, d] for UoME's batch layout.
@@ -531,6 +580,11 @@ public:
           RouterScoreAttr::get(b.getContext(), toScore(m.score())));
     }
     const auto &m = block.uome();
+    Value shared;
+    if (m.shared_output_bias()) {
+      shared = b2;
+      b2 = zeroExpertBias(m.experts());
+    }
     bool batchLayout = m.layout() == model::BATCH;
     Value in = batchLayout ? swapBatchAndTime(x) : x;
     Value y = UomeOp::create(
@@ -541,10 +595,13 @@ public:
         CombineModeAttr::get(b.getContext(), toCombine(m.combine())),
         RouterScoreAttr::get(b.getContext(), toScore(m.score())),
         b.getF64FloatAttr(m.eps()), b.getF64FloatAttr(m.norm_capacity()));
-    return batchLayout ? swapBatchAndTime(y) : y;
+    if (batchLayout)
+      y = swapBatchAndTime(y);
+    return shared ? addSharedBias(y, shared) : y;
   }
 
-  /// One block: post-LN `LN(x + f(x))` or pre-RMSNorm `x + f(RMS(x))`.
+  /// One sub-layer: post-LN `LN(x + f(x))`, or pre-norm `x + f(norm(x))`
+  /// (PRE_LN, PRE_RMSNORM).
   Value sublayer(Value x, llvm::function_ref<Value(Value)> f) {
     if (model.layout() == model::POST_LN) {
       Value sum = arith::AddFOp::create(b, loc, x, f(x));
@@ -555,17 +612,29 @@ public:
   }
 
   /// Token ids [B, T] to hidden states [B, T, d]: `uoe.embedding`, with the
-  /// learned position table when there is one.
-  Value embed(Value ids) {
+  /// learned position table when there is one, plus the token-type rows
+  /// (a second `uoe.embedding` of `types`, or of zeros without that input),
+  /// then the embedding norm.
+  Value embed(Value ids, Value types) {
     const model::Embedding &e = model.embedding();
     embeddingTable = next();
     Value positions = e.position() == model::LEARNED ? next() : Value();
     auto idsType = cast<RankedTensorType>(ids.getType());
     SmallVector<int64_t> shape(idsType.getShape());
     shape.push_back(model.d_model());
-    return EmbeddingOp::create(b, loc,
-                               RankedTensorType::get(shape, b.getF32Type()),
-                               ids, embeddingTable, positions);
+    auto hiddenType = RankedTensorType::get(shape, b.getF32Type());
+    Value x = EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable,
+                                  positions);
+    if (e.token_types() > 0) {
+      Value typeTable = next();
+      if (!types)
+        types = arith::ConstantOp::create(
+            b, loc, DenseElementsAttr::get(idsType, b.getI64IntegerAttr(0)));
+      Value rows =
+          EmbeddingOp::create(b, loc, hiddenType, types, typeTable, Value());
+      x = arith::AddFOp::create(b, loc, x, rows);
+    }
+    return e.norm() ? norm(x) : x;
   }
 
   /// A zero-filled tensor (`linalg.fill` of `tensor.empty`).
@@ -796,9 +865,12 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
   SmallVector<Type> argTypes{inputType};
   bool masked = model.attention_mask();
+  bool typed = model.token_type_ids();
   if (masked)
     argTypes.push_back(RankedTensorType::get({batch, seq}, b.getI64Type()));
-  unsigned firstParam = masked ? 2 : 1;
+  if (typed)
+    argTypes.push_back(RankedTensorType::get({batch, seq}, b.getI64Type()));
+  unsigned firstParam = 1 + (masked ? 1 : 0) + (typed ? 1 : 0);
   for (const ParamSpec &p : specs)
     argTypes.push_back(RankedTensorType::get(p.shape, f32));
   auto func = func::FuncOp::create(b, loc, "forward",
@@ -808,6 +880,9 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
                   b.getStringAttr(tokens ? "tokens" : "hidden"));
   if (masked)
     func.setArgAttr(1, "uoe.input", b.getStringAttr("attention_mask"));
+  if (typed)
+    func.setArgAttr(firstParam - 1, "uoe.input",
+                    b.getStringAttr("token_type_ids"));
   for (auto [i, p] : llvm::enumerate(specs))
     func.setArgAttr(i + firstParam, "uoe.param", b.getStringAttr(p.name));
   func.setResultAttr(
@@ -823,7 +898,7 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
     fb.setAttentionMask(entry->getArgument(1));
   Value x = entry->getArgument(0);
   if (tokens)
-    x = fb.embed(x);
+    x = fb.embed(x, typed ? entry->getArgument(firstParam - 1) : Value());
   forEachLayer(model, [&](int64_t, const model::Block &block) {
     if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
       x = fb.sublayer(x, [&](Value in) { return fb.attention(block, in); });

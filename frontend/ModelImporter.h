@@ -49,10 +49,13 @@ llvm::Error resolveModel(model::Model &model);
 /// the final norm, the head.
 std::vector<ParamSpec> modelParameters(const model::Model &model);
 
-/// Builds `func.func @forward(%input, %params...) -> %result` for `batch`
-/// sequences of `seq` tokens. `%input` is token ids `tensor<B x T x i64>`
-/// (`uoe.input = "tokens"`) when the model has an embedding, else hidden
-/// states `tensor<B x T x d x f32>` (`uoe.input = "hidden"`). The result is
+/// Builds `func.func @forward(%input, [%attention_mask], [%token_type_ids],
+/// %params...) -> %result` for `batch` sequences of `seq` tokens. `%input`
+/// is token ids `tensor<B x T x i64>` (`uoe.input = "tokens"`) when the
+/// model has an embedding, else hidden states `tensor<B x T x d x f32>`
+/// (`uoe.input = "hidden"`); the optional inputs are `tensor<B x T x i64>`
+/// named by their `uoe.input`, present when the model's `attention_mask` /
+/// `token_type_ids` is set. The result is
 /// `uoe.result = "logits"`, `[B, T, V]` (lm_head) or `[B, C]` (classifier),
 /// or `"hidden"`, `[B, T, d]`, without a head. Parameters carry
 /// `uoe.param = "<name>"`; the function carries `llvm.emit_c_interface`.

@@ -3,7 +3,8 @@
 // Lowers `uoe.selective_attention` for each (expert, row, head):
 //   1. rotary embedding of q and k (NeoX rotate-half) from a cos/sin table
 //      computed in float64 and rounded once, so that long positions stay
-//      accurate in float32;
+//      accurate in float32 (the table, the rotation, the head reshapes and
+//      the masked probabilities are shared with the backward);
 //   2. S = q k^T as one `linalg.batch_matmul` over E*B*heads;
 //   3. scale, causal mask (by original position) and key padding mask in one
 //      generic, then a masked-row-safe softmax;
@@ -15,6 +16,7 @@
 
 #include "passes/LinalgBuilder.h"
 #include "passes/Lowerings.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
@@ -24,192 +26,218 @@
 using namespace mlir;
 using namespace mlir::uoe;
 
+//===----------------------------------------------------------------------===//
+// Shared pieces (also used by the backward, AttentionGradToLinalg.cpp)
+//===----------------------------------------------------------------------===//
+
+/// The number of rotary positions needed: L (compacted) or
+/// max(positions) + 1 (original), as an index value.
+static Value ropeTableLength(ImplicitLocOpBuilder &b, Value query,
+                             Value positions, RopeMode rope) {
+  if (rope == RopeMode::Compacted)
+    return tensor::DimOp::create(b, query, 2);
+  Type i64 = b.getI64Type();
+  Value maxInit = filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
+  Value maxPos = buildGeneric(
+      b, positions, maxInit, {{0, 1, 2}, {}}, {kRed, kRed, kRed},
+      [](ImplicitLocOpBuilder &b, ValueRange a) {
+        return SmallVector<Value>{arith::MaxSIOp::create(b, a[0], a[1])};
+      })[0];
+  Value m = tensor::ExtractOp::create(b, maxPos, ValueRange{});
+  m = arith::AddIOp::create(b, m, constInt(b, i64, 1));
+  return arith::IndexCastOp::create(b, b.getIndexType(), m);
+}
+
+Value uoe::ropeTable(ImplicitLocOpBuilder &b, Value query, Value positions,
+                     RopeMode rope, int64_t dh, double base, Type elt) {
+  Value length = ropeTableLength(b, query, positions, rope);
+  return buildGeneric(
+      b, {},
+      emptyTensor(b, {length, b.getIndexAttr(dh / 2), b.getIndexAttr(2)}, elt),
+      {{0, 1, 2}}, {kPar, kPar, kPar},
+      [&](ImplicitLocOpBuilder &b, ValueRange) {
+        Type f64 = b.getF64Type(), i64 = b.getI64Type();
+        auto toF64 = [&](Value index) {
+          return arith::SIToFPOp::create(
+              b, f64, arith::IndexCastOp::create(b, i64, index));
+        };
+        Value pos = toF64(loopIndex(b, 0)), f = toF64(loopIndex(b, 1));
+        // inv_freq = base^(-2f/dh) = exp(-2f/dh * ln(base)).
+        Value exponent = arith::MulFOp::create(
+            b, f, constFloat(b, f64, -2.0 * std::log(base) / dh));
+        Value angle =
+            arith::MulFOp::create(b, pos, math::ExpOp::create(b, exponent));
+        Value isSin = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
+                                            loopIndex(b, 2), constIndex(b, 1));
+        Value v =
+            arith::SelectOp::create(b, isSin, math::SinOp::create(b, angle),
+                                    math::CosOp::create(b, angle));
+        if (elt != f64)
+          v = arith::TruncFOp::create(b, elt, v);
+        return SmallVector<Value>{v};
+      })[0];
+}
+
+Value uoe::applyRope(ImplicitLocOpBuilder &b, Value x, Value positions,
+                     Value table, RopeMode rope, int64_t dh, bool inverse) {
+  auto type = cast<RankedTensorType>(x.getType());
+  bool compacted = rope == RopeMode::Compacted;
+  int64_t half = dh / 2;
+  return buildGeneric(
+      b, {}, emptyTensor(b, tensorSizes(b, x), type.getElementType()),
+      {{0, 1, 2, 3}}, {kPar, kPar, kPar, kPar},
+      [&](ImplicitLocOpBuilder &b, ValueRange) {
+        Value e = loopIndex(b, 0), r = loopIndex(b, 1), i = loopIndex(b, 2),
+              c = loopIndex(b, 3);
+        Value pos = i;
+        if (!compacted)
+          pos = arith::IndexCastOp::create(
+              b, b.getIndexType(),
+              tensor::ExtractOp::create(b, positions, ValueRange{e, r, i}));
+        Value inHead = arith::RemUIOp::create(b, c, constIndex(b, dh));
+        Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
+                                            inHead, constIndex(b, half));
+        Value freq = arith::RemUIOp::create(b, inHead, constIndex(b, half));
+        // The partner of channel c is c + half in the first half and
+        // c - half in the second.
+        Value partner = arith::SelectOp::create(
+            b, first, arith::AddIOp::create(b, c, constIndex(b, half)),
+            arith::SubIOp::create(b, c, constIndex(b, half)));
+        Value self = tensor::ExtractOp::create(b, x, ValueRange{e, r, i, c});
+        Value other =
+            tensor::ExtractOp::create(b, x, ValueRange{e, r, i, partner});
+        Value cos = tensor::ExtractOp::create(
+            b, table, ValueRange{pos, freq, constIndex(b, 0)});
+        Value sin = tensor::ExtractOp::create(
+            b, table, ValueRange{pos, freq, constIndex(b, 1)});
+        // first half: x cos - x' sin; second half: x cos + x' sin. The
+        // inverse rotation (R^T) negates the sines.
+        Value rotated = arith::MulFOp::create(b, other, sin);
+        Value negateFirst = first;
+        if (inverse)
+          negateFirst = arith::XOrIOp::create(
+              b, first, arith::ConstantOp::create(b, b.getBoolAttr(true)));
+        rotated = arith::SelectOp::create(
+            b, negateFirst, arith::NegFOp::create(b, rotated), rotated);
+        return SmallVector<Value>{arith::AddFOp::create(
+            b, arith::MulFOp::create(b, self, cos), rotated)};
+      })[0];
+}
+
+Value uoe::toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
+                   bool transposed) {
+  auto type = cast<RankedTensorType>(x.getType());
+  ArrayRef<int64_t> s = type.getShape();
+  int64_t dh = s[3] / heads;
+  SmallVector<OpFoldResult> sizes = tensorSizes(b, x);
+  auto split = RankedTensorType::get({s[0], s[1], s[2], heads, dh},
+                                     type.getElementType());
+  Value v = expand(b, x, split, {{0}, {1}, {2}, {3, 4}},
+                   {sizes[0], sizes[1], sizes[2], b.getIndexAttr(heads),
+                    b.getIndexAttr(dh)});
+  v = transposed ? transpose(b, v, {0, 1, 3, 4, 2})
+                 : transpose(b, v, {0, 1, 3, 2, 4});
+  return collapse(b, v, {{0, 1, 2}, {3}, {4}});
+}
+
+Value uoe::fromHeads(ImplicitLocOpBuilder &b, Value x, RankedTensorType type,
+                     int64_t heads, OpFoldResult l) {
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t e = shape[0], rows = shape[1], dh = shape[3] / heads;
+  Type elt = type.getElementType();
+  // [E*B*h, L, dh] -> [E, B, h, L, dh] -> [E, B, L, h, dh] -> [E, B, L, D].
+  auto split = RankedTensorType::get({e, rows, heads, shape[2], dh}, elt);
+  Value out = expand(b, x, split, {{0, 1, 2}, {3}, {4}},
+                     {b.getIndexAttr(e), b.getIndexAttr(rows),
+                      b.getIndexAttr(heads), l, b.getIndexAttr(dh)});
+  out = transpose(b, out, {0, 1, 3, 2, 4});
+  out = collapse(b, out, {{0}, {1}, {2}, {3, 4}});
+  if (out.getType() != type)
+    out = tensor::CastOp::create(b, type, out);
+  return out;
+}
+
+OpFoldResult uoe::attentionLength(ImplicitLocOpBuilder &b, Value query) {
+  // L is static for dense attention and dynamic after dynamic selection;
+  // the reshapes must keep it static when it is, or their types would not
+  // verify (a static dimension cannot expand into a `?`).
+  int64_t lDim = cast<RankedTensorType>(query.getType()).getShape()[2];
+  if (ShapedType::isDynamic(lDim))
+    return tensor::DimOp::create(b, query, 2).getResult();
+  return b.getIndexAttr(lDim);
+}
+
+double uoe::attentionScale(std::optional<APFloat> scale, int64_t dh) {
+  return scale ? scale->convertToDouble()
+               : 1.0 / std::sqrt(static_cast<double>(dh));
+}
+
+Value uoe::attentionProbs(ImplicitLocOpBuilder &b, Value q, Value k,
+                          Value positions, Value padding, int64_t heads,
+                          bool causal, double scale) {
+  auto type = cast<RankedTensorType>(q.getType());
+  Type elt = type.getElementType();
+  ArrayRef<int64_t> shape = type.getShape();
+  int64_t e = shape[0], rows = shape[1], lDim = shape[2];
+  OpFoldResult l = attentionLength(b, q);
+  Value scores =
+      batchMatmul(b, toHeads(b, q, heads, false), toHeads(b, k, heads, true));
+  auto scoresType = RankedTensorType::get({e, rows, heads, lDim, lDim}, elt);
+  scores = expand(
+      b, scores, scoresType, {{0, 1, 2}, {3}, {4}},
+      {b.getIndexAttr(e), b.getIndexAttr(rows), b.getIndexAttr(heads), l, l});
+  Value masked = buildGeneric(
+      b, scores, emptyTensor(b, tensorSizes(b, scores), elt),
+      {{0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}}, {kPar, kPar, kPar, kPar, kPar},
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value v = arith::MulFOp::create(b, a[0], constFloat(b, elt, scale));
+        Value ei = loopIndex(b, 0), ri = loopIndex(b, 1);
+        Value keyPos = tensor::ExtractOp::create(
+            b, positions, ValueRange{ei, ri, loopIndex(b, 4)});
+        Value hide = arith::ConstantOp::create(b, b.getBoolAttr(false));
+        if (causal) {
+          Value queryPos = tensor::ExtractOp::create(
+              b, positions, ValueRange{ei, ri, loopIndex(b, 3)});
+          hide = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, keyPos,
+                                       queryPos);
+        }
+        if (padding) {
+          Value col = arith::IndexCastOp::create(b, b.getIndexType(), keyPos);
+          Value pad =
+              tensor::ExtractOp::create(b, padding, ValueRange{ri, col});
+          hide = arith::OrIOp::create(b, hide, pad);
+        }
+        return SmallVector<Value>{
+            arith::SelectOp::create(b, hide, constFloat(b, elt, -INFINITY), v)};
+      })[0];
+  Value probs = softmaxLastDim(b, masked);
+  return collapse(b, probs, {{0, 1, 2}, {3}, {4}});
+}
+
 namespace {
 
 struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
-  /// The number of rotary positions needed: L (compacted) or
-  /// max(positions) + 1 (original), as an index value.
-  static Value tableLength(ImplicitLocOpBuilder &b, SelectiveAttentionOp op) {
-    if (op.getRope() == RopeMode::Compacted)
-      return tensor::DimOp::create(b, op.getQuery(), 2);
-    Type i64 = b.getI64Type();
-    Value maxInit = filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
-    Value maxPos = buildGeneric(
-        b, op.getPositions(), maxInit, {{0, 1, 2}, {}}, {kRed, kRed, kRed},
-        [](ImplicitLocOpBuilder &b, ValueRange a) {
-          return SmallVector<Value>{arith::MaxSIOp::create(b, a[0], a[1])};
-        })[0];
-    Value m = tensor::ExtractOp::create(b, maxPos, ValueRange{});
-    m = arith::AddIOp::create(b, m, constInt(b, i64, 1));
-    return arith::IndexCastOp::create(b, b.getIndexType(), m);
-  }
-
-  /// Applies rotate-half rotary embedding to `x: [E, B, L, D]` with `heads`
-  /// heads; `table: [P, dh/2, 2]` holds cos and sin per position.
-  static Value rotate(ImplicitLocOpBuilder &b, SelectiveAttentionOp op,
-                      Value x, Value table, int64_t dh) {
-    auto type = cast<RankedTensorType>(x.getType());
-    bool compacted = op.getRope() == RopeMode::Compacted;
-    Value positions = op.getPositions();
-    int64_t half = dh / 2;
-    return buildGeneric(
-        b, {}, emptyTensor(b, tensorSizes(b, x), type.getElementType()),
-        {{0, 1, 2, 3}}, {kPar, kPar, kPar, kPar},
-        [&](ImplicitLocOpBuilder &b, ValueRange) {
-          Value e = loopIndex(b, 0), r = loopIndex(b, 1), i = loopIndex(b, 2),
-                c = loopIndex(b, 3);
-          Value pos = i;
-          if (!compacted)
-            pos = arith::IndexCastOp::create(
-                b, b.getIndexType(),
-                tensor::ExtractOp::create(b, positions, ValueRange{e, r, i}));
-          Value inHead = arith::RemUIOp::create(b, c, constIndex(b, dh));
-          Value first = arith::CmpIOp::create(b, arith::CmpIPredicate::ult,
-                                              inHead, constIndex(b, half));
-          Value freq = arith::RemUIOp::create(b, inHead, constIndex(b, half));
-          // The partner of channel c is c + half in the first half and
-          // c - half in the second.
-          Value partner = arith::SelectOp::create(
-              b, first, arith::AddIOp::create(b, c, constIndex(b, half)),
-              arith::SubIOp::create(b, c, constIndex(b, half)));
-          Value self = tensor::ExtractOp::create(b, x, ValueRange{e, r, i, c});
-          Value other =
-              tensor::ExtractOp::create(b, x, ValueRange{e, r, i, partner});
-          Value cos = tensor::ExtractOp::create(
-              b, table, ValueRange{pos, freq, constIndex(b, 0)});
-          Value sin = tensor::ExtractOp::create(
-              b, table, ValueRange{pos, freq, constIndex(b, 1)});
-          // first half: x cos - x' sin; second half: x cos + x' sin.
-          Value rotated = arith::MulFOp::create(b, other, sin);
-          rotated = arith::SelectOp::create(
-              b, first, arith::NegFOp::create(b, rotated), rotated);
-          return SmallVector<Value>{arith::AddFOp::create(
-              b, arith::MulFOp::create(b, self, cos), rotated)};
-        })[0];
-  }
-
-  /// `[n, dh/2, 2]` of cos and sin of `pos * base^(-2f/dh)`, in float64.
-  static Value ropeTable(ImplicitLocOpBuilder &b, Value length, int64_t dh,
-                         double base, Type elt) {
-    return buildGeneric(
-        b, {},
-        emptyTensor(b, {length, b.getIndexAttr(dh / 2), b.getIndexAttr(2)},
-                    elt),
-        {{0, 1, 2}}, {kPar, kPar, kPar},
-        [&](ImplicitLocOpBuilder &b, ValueRange) {
-          Type f64 = b.getF64Type(), i64 = b.getI64Type();
-          auto toF64 = [&](Value index) {
-            return arith::SIToFPOp::create(
-                b, f64, arith::IndexCastOp::create(b, i64, index));
-          };
-          Value pos = toF64(loopIndex(b, 0)), f = toF64(loopIndex(b, 1));
-          // inv_freq = base^(-2f/dh) = exp(-2f/dh * ln(base)).
-          Value exponent = arith::MulFOp::create(
-              b, f, constFloat(b, f64, -2.0 * std::log(base) / dh));
-          Value angle =
-              arith::MulFOp::create(b, pos, math::ExpOp::create(b, exponent));
-          Value isSin = arith::CmpIOp::create(b, arith::CmpIPredicate::eq,
-                                              loopIndex(b, 2), constIndex(b, 1));
-          Value v = arith::SelectOp::create(b, isSin,
-                                            math::SinOp::create(b, angle),
-                                            math::CosOp::create(b, angle));
-          return SmallVector<Value>{arith::TruncFOp::create(b, elt, v)};
-        })[0];
-  }
-
-  /// [E, B, L, D] -> [E*B*h, L, dh] (or [E*B*h, dh, L] with `transposed`).
-  static Value toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
-                       bool transposed) {
-    auto type = cast<RankedTensorType>(x.getType());
-    ArrayRef<int64_t> s = type.getShape();
-    int64_t dh = s[3] / heads;
-    SmallVector<OpFoldResult> sizes = tensorSizes(b, x);
-    auto split = RankedTensorType::get({s[0], s[1], s[2], heads, dh},
-                                       type.getElementType());
-    Value v = expand(b, x, split, {{0}, {1}, {2}, {3, 4}},
-                     {sizes[0], sizes[1], sizes[2], b.getIndexAttr(heads),
-                      b.getIndexAttr(dh)});
-    v = transposed ? transpose(b, v, {0, 1, 3, 4, 2})
-                   : transpose(b, v, {0, 1, 3, 2, 4});
-    return collapse(b, v, {{0, 1, 2}, {3}, {4}});
-  }
-
   LogicalResult matchAndRewrite(SelectiveAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto type = op.getType();
-    Type elt = type.getElementType();
-    ArrayRef<int64_t> shape = type.getShape();
-    int64_t e = shape[0], rows = shape[1], heads = op.getHeads();
-    int64_t dh = shape[3] / heads;
-    // L is static for dense attention and dynamic after dynamic selection;
-    // the reshapes below must keep it static when it is, or their types
-    // would not verify (a static dimension cannot expand into a `?`).
-    int64_t lDim = shape[2];
-    OpFoldResult l =
-        ShapedType::isDynamic(lDim)
-            ? OpFoldResult(tensor::DimOp::create(b, op.getQuery(), 2).getResult())
-            : OpFoldResult(b.getIndexAttr(lDim));
-
+    int64_t heads = op.getHeads(), dh = type.getShape()[3] / heads;
     Value q = op.getQuery(), k = op.getKey();
     if (op.getRope() != RopeMode::None) {
-      Value table = ropeTable(b, tableLength(b, op), dh,
-                              op.getRopeBase().convertToDouble(), elt);
-      q = rotate(b, op, q, table, dh);
-      k = rotate(b, op, k, table, dh);
+      Value table =
+          ropeTable(b, q, op.getPositions(), op.getRope(), dh,
+                    op.getRopeBase().convertToDouble(), type.getElementType());
+      q = applyRope(b, q, op.getPositions(), table, op.getRope(), dh);
+      k = applyRope(b, k, op.getPositions(), table, op.getRope(), dh);
     }
-    Value scores = batchMatmul(b, toHeads(b, q, heads, false),
-                               toHeads(b, k, heads, true));
-    auto scoresType =
-        RankedTensorType::get({e, rows, heads, lDim, lDim}, elt);
-    scores = expand(b, scores, scoresType, {{0, 1, 2}, {3}, {4}},
-                    {b.getIndexAttr(e), b.getIndexAttr(rows),
-                     b.getIndexAttr(heads), l, l});
-
-    double scale = op.getScale() ? op.getScale()->convertToDouble()
-                                 : 1.0 / std::sqrt(static_cast<double>(dh));
-    bool causal = op.getCausal();
-    Value positions = op.getPositions(), padding = op.getKeyPadding();
-    Value masked = buildGeneric(
-        b, scores, emptyTensor(b, tensorSizes(b, scores), elt),
-        {{0, 1, 2, 3, 4}, {0, 1, 2, 3, 4}}, {kPar, kPar, kPar, kPar, kPar},
-        [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          Value v = arith::MulFOp::create(b, a[0], constFloat(b, elt, scale));
-          Value ei = loopIndex(b, 0), ri = loopIndex(b, 1);
-          Value keyPos = tensor::ExtractOp::create(
-              b, positions, ValueRange{ei, ri, loopIndex(b, 4)});
-          Value hide = arith::ConstantOp::create(b, b.getBoolAttr(false));
-          if (causal) {
-            Value queryPos = tensor::ExtractOp::create(
-                b, positions, ValueRange{ei, ri, loopIndex(b, 3)});
-            hide = arith::CmpIOp::create(b, arith::CmpIPredicate::sgt, keyPos,
-                                         queryPos);
-          }
-          if (padding) {
-            Value col = arith::IndexCastOp::create(b, b.getIndexType(), keyPos);
-            Value pad =
-                tensor::ExtractOp::create(b, padding, ValueRange{ri, col});
-            hide = arith::OrIOp::create(b, hide, pad);
-          }
-          return SmallVector<Value>{arith::SelectOp::create(
-              b, hide, constFloat(b, elt, -INFINITY), v)};
-        })[0];
-    Value probs = softmaxLastDim(b, masked);
-    probs = collapse(b, probs, {{0, 1, 2}, {3}, {4}});
+    Value probs =
+        attentionProbs(b, q, k, op.getPositions(), op.getKeyPadding(), heads,
+                       op.getCausal(), attentionScale(op.getScale(), dh));
     Value out = batchMatmul(b, probs, toHeads(b, op.getValue(), heads, false));
-
-    // [E*B*h, L, dh] -> [E, B, h, L, dh] -> [E, B, L, h, dh] -> [E, B, L, D].
-    auto split = RankedTensorType::get({e, rows, heads, lDim, dh}, elt);
-    out = expand(b, out, split, {{0, 1, 2}, {3}, {4}},
-                 {b.getIndexAttr(e), b.getIndexAttr(rows),
-                  b.getIndexAttr(heads), l, b.getIndexAttr(dh)});
-    out = transpose(b, out, {0, 1, 3, 2, 4});
-    out = collapse(b, out, {{0}, {1}, {2}, {3, 4}});
-    if (out.getType() != type)
-      out = tensor::CastOp::create(b, type, out);
-    rewriter.replaceOp(op, out);
+    rewriter.replaceOp(
+        op, fromHeads(b, out, type, heads, attentionLength(b, op.getQuery())));
     return success();
   }
 };
@@ -287,4 +315,8 @@ struct AttentionToSelective : OpRewritePattern<AttentionOp> {
 void uoe::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<SelectiveAttentionToLinalg, AttentionToSelective>(
       patterns.getContext());
+}
+
+void uoe::populateDenseAttentionExpansionPatterns(RewritePatternSet &patterns) {
+  patterns.add<AttentionToSelective>(patterns.getContext());
 }

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::uoe {
@@ -30,6 +31,8 @@ void uoe::populateUoEToLinalgPatterns(RewritePatternSet &patterns) {
   populateAttentionToLinalgPatterns(patterns);
   populateNormsToLinalgPatterns(patterns);
   populateEmbeddingToLinalgPatterns(patterns);
+  populateGradToLinalgPatterns(patterns);
+  populateAttentionGradToLinalgPatterns(patterns);
 }
 
 namespace {

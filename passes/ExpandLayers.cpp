@@ -253,3 +253,8 @@ struct UoEExpandLayersPass
 void uoe::populateExpandLayersPatterns(RewritePatternSet &patterns) {
   patterns.add<ExpandUome, ExpandSmha, ExpandMoe>(patterns.getContext());
 }
+
+void uoe::populateDenseLayerExpansionPatterns(RewritePatternSet &patterns) {
+  populateDenseMlpExpansionPatterns(patterns);
+  populateDenseAttentionExpansionPatterns(patterns);
+}

@@ -4,7 +4,7 @@
 // - `uoe.dispatch`: a gather, one generic whose body reads the selected row;
 // - `uoe.expert_matmul`: `linalg.batch_matmul` over experts (the batch
 //   dimensions between E and M are folded into M) plus one epilogue generic
-//   for bias and activation;
+//   for bias and activation (shared with `uoe.activation`);
 // - `uoe.combine`: an inverse index (which slot of expert e holds patch p)
 //   and one generic that sums the experts' contributions in order
 //   e = 0..E-1, as a reduction loop, so the result is deterministic;
@@ -14,6 +14,7 @@
 
 #include "passes/LinalgBuilder.h"
 #include "passes/Lowerings.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/PatternMatch.h"
@@ -23,8 +24,7 @@
 using namespace mlir;
 using namespace mlir::uoe;
 
-/// Applies `act` to `x` (not SwiGLU, which needs two inputs).
-static Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
+Value uoe::applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
   Type t = x.getType();
   switch (act) {
   case Activation::None:
@@ -58,6 +58,88 @@ static Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
   }
   }
   llvm_unreachable("unknown activation");
+}
+
+Value uoe::activationEpilogue(ImplicitLocOpBuilder &b, Value x, Value bias,
+                              ArrayRef<int64_t> biasDims, Activation act) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank(), n = type.getShape().back();
+  bool swiglu = act == Activation::SwiGlu;
+  int64_t width = swiglu ? n / 2 : n;
+  SmallVector<OpFoldResult> sizes = tensorSizes(b, x);
+  sizes.back() = b.getIndexAttr(width);
+
+  // The generic iterates over the result's [..., width]; SwiGLU reads its
+  // [gate | up] halves (and those of the bias) as two slices of that width,
+  // so that every operand of the generic has the loop's extent.
+  auto half = [&](Value v, int64_t start) {
+    auto vt = cast<RankedTensorType>(v.getType());
+    int64_t rank = vt.getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+        sliceSizes = tensorSizes(b, v), strides(rank, b.getIndexAttr(1));
+    offsets.back() = b.getIndexAttr(start);
+    sliceSizes.back() = b.getIndexAttr(width);
+    return tensor::ExtractSliceOp::create(b, v, offsets, sliceSizes, strides)
+        .getResult();
+  };
+  SmallVector<int64_t> all;
+  for (int64_t i = 0; i < rank; ++i)
+    all.push_back(i);
+  SmallVector<Value> inputs{swiglu ? half(x, 0) : x};
+  SmallVector<SmallVector<int64_t>> maps{all};
+  if (swiglu) {
+    inputs.push_back(half(x, width));
+    maps.push_back(all);
+  }
+  if (bias) {
+    SmallVector<int64_t> biasMap(biasDims);
+    inputs.push_back(swiglu ? half(bias, 0) : bias);
+    maps.push_back(biasMap);
+    if (swiglu) {
+      inputs.push_back(half(bias, width));
+      maps.push_back(biasMap);
+    }
+  }
+  maps.push_back(all);
+  bool hasBias = static_cast<bool>(bias);
+  return buildGeneric(b, inputs, emptyTensor(b, sizes, elt), maps,
+                      SmallVector<IteratorType>(rank, kPar),
+                      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+                        if (!swiglu) {
+                          Value v = hasBias
+                                        ? arith::AddFOp::create(b, a[0], a[1])
+                                        : a[0];
+                          return SmallVector<Value>{applyActivation(b, act, v)};
+                        }
+                        // a = gate, up[, gate bias, up bias].
+                        Value gate = a[0], up = a[1];
+                        if (hasBias) {
+                          gate = arith::AddFOp::create(b, gate, a[2]);
+                          up = arith::AddFOp::create(b, up, a[3]);
+                        }
+                        return SmallVector<Value>{arith::MulFOp::create(
+                            b, applyActivation(b, Activation::Silu, gate), up)};
+                      })[0];
+}
+
+Value uoe::inversePositions(ImplicitLocOpBuilder &b, Value positions,
+                            int64_t numPatches) {
+  auto type = cast<RankedTensorType>(positions.getType());
+  int64_t e = type.getShape()[0], r = type.getShape()[1];
+  Type i64 = b.getI64Type();
+  return buildGeneric(
+      b, positions,
+      filledTensor(
+          b, {b.getIndexAttr(e), b.getIndexAttr(r), b.getIndexAttr(numPatches)},
+          i64, b.getI64IntegerAttr(-1)),
+      {{0, 1, 3}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value p = arith::IndexCastOp::create(b, i64, loopIndex(b, 2));
+        Value i = arith::IndexCastOp::create(b, i64, loopIndex(b, 3));
+        Value hit = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, a[0], p);
+        return SmallVector<Value>{arith::SelectOp::create(b, hit, i, a[1])};
+      })[0];
 }
 
 namespace {
@@ -117,23 +199,11 @@ struct CombineToLinalg : OpRewritePattern<CombineOp> {
     int64_t patch = op.getPatch();
     int64_t r = type.getShape()[0], n = type.getShape()[1],
             d = type.getShape()[2];
-    int64_t e = op.getPositions().getType().getShape()[0];
     Value positions = op.getPositions(), ys = op.getInput(),
           weights = op.getWeights();
 
     // slotOf[e, r, p] = the slot i with positions[e, r, i] == p, or -1.
-    Value inverse = buildGeneric(
-        b, positions,
-        filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r),
-                         b.getIndexAttr(n / patch)},
-                     i64, b.getI64IntegerAttr(-1)),
-        {{0, 1, 3}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          Value p = arith::IndexCastOp::create(b, i64, loopIndex(b, 2));
-          Value i = arith::IndexCastOp::create(b, i64, loopIndex(b, 3));
-          Value hit = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, a[0], p);
-          return SmallVector<Value>{arith::SelectOp::create(b, hit, i, a[1])};
-        })[0];
+    Value inverse = inversePositions(b, positions, n / patch);
 
     // out[r, n, c] = sum over e (in order) of w * ys[e, r, slot*P + n%P, c].
     // Loops (r, n, e, c): the experts stay in order for every element, and
@@ -184,7 +254,6 @@ struct ExpertMatmulToLinalg : OpRewritePattern<ExpertMatmulOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto lhsType = op.getLhs().getType();
     auto type = op.getType();
-    Type elt = type.getElementType();
     int64_t rank = lhsType.getRank();
     Activation act = op.getActivation();
 
@@ -198,60 +267,11 @@ struct ExpertMatmulToLinalg : OpRewritePattern<ExpertMatmulOp> {
       lhs = collapse(b, lhs, {{0}, middle, {rank - 1}});
     }
     Value product = batchMatmul(b, lhs, op.getRhs());
-    SmallVector<OpFoldResult> sizes = tensorSizes(b, product);
     int64_t n = cast<RankedTensorType>(product.getType()).getShape()[2];
     int64_t width = act == Activation::SwiGlu ? n / 2 : n;
-    sizes[2] = b.getIndexAttr(width);
 
-    // Epilogue: bias, then activation. The generic iterates over the
-    // result's [E, X, width]; SwiGLU reads its [gate | up] halves (and those
-    // of the bias) as two slices of that width, so that every operand of
-    // the generic has the loop's extent.
-    bool swiglu = act == Activation::SwiGlu;
-    Value bias = op.getBias();
-    auto half = [&](Value v, int64_t start) {
-      auto vt = cast<RankedTensorType>(v.getType());
-      int64_t rank = vt.getRank();
-      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
-          sliceSizes = tensorSizes(b, v),
-          strides(rank, b.getIndexAttr(1));
-      offsets.back() = b.getIndexAttr(start);
-      sliceSizes.back() = b.getIndexAttr(width);
-      return tensor::ExtractSliceOp::create(b, v, offsets, sliceSizes, strides)
-          .getResult();
-    };
-    SmallVector<Value> inputs{swiglu ? half(product, 0) : product};
-    SmallVector<SmallVector<int64_t>> maps{{0, 1, 2}};
-    if (swiglu) {
-      inputs.push_back(half(product, width));
-      maps.push_back({0, 1, 2});
-    }
-    if (bias) {
-      inputs.push_back(swiglu ? half(bias, 0) : bias);
-      maps.push_back({0, 2});
-      if (swiglu) {
-        inputs.push_back(half(bias, width));
-        maps.push_back({0, 2});
-      }
-    }
-    maps.push_back({0, 1, 2});
-    bool hasBias = static_cast<bool>(bias);
-    Value result = buildGeneric(
-        b, inputs, emptyTensor(b, sizes, elt), maps, {kPar, kPar, kPar},
-        [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          if (!swiglu) {
-            Value x = hasBias ? arith::AddFOp::create(b, a[0], a[1]) : a[0];
-            return SmallVector<Value>{applyActivation(b, act, x)};
-          }
-          // a = gate, up[, gate bias, up bias].
-          Value gate = a[0], up = a[1];
-          if (hasBias) {
-            gate = arith::AddFOp::create(b, gate, a[2]);
-            up = arith::AddFOp::create(b, up, a[3]);
-          }
-          return SmallVector<Value>{arith::MulFOp::create(
-              b, applyActivation(b, Activation::Silu, gate), up)};
-        })[0];
+    // Epilogue: bias, then activation.
+    Value result = activationEpilogue(b, product, op.getBias(), {0, 2}, act);
 
     if (rank > 3) {
       SmallVector<OpFoldResult> outShape(lhsSizes.begin(), lhsSizes.end() - 1);
@@ -328,4 +348,8 @@ struct DenseMlpToExpertMatmul : OpRewritePattern<DenseMlpOp> {
 void uoe::populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
                DenseMlpToExpertMatmul>(patterns.getContext());
+}
+
+void uoe::populateDenseMlpExpansionPatterns(RewritePatternSet &patterns) {
+  patterns.add<DenseMlpToExpertMatmul>(patterns.getContext());
 }

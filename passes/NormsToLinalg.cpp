@@ -15,9 +15,9 @@
 using namespace mlir;
 using namespace mlir::uoe;
 
-/// Per-row mean of `f(x, rowValue)` over the last dimension of `x`.
-static Value rowMean(ImplicitLocOpBuilder &b, Value x, Value rowValue,
-                     function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> f) {
+Value uoe::rowMean(
+    ImplicitLocOpBuilder &b, Value x, Value rowValue,
+    function_ref<Value(ImplicitLocOpBuilder &, Value, Value)> f) {
   auto type = cast<RankedTensorType>(x.getType());
   Type elt = type.getElementType();
   int64_t rank = type.getRank(), d = type.getShape().back();

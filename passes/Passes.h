@@ -32,6 +32,13 @@ namespace uoe {
 /// routing and expert ops.
 void populateExpandLayersPatterns(RewritePatternSet &patterns);
 
+/// Adds the patterns that rewrite `uoe.dense_mlp` and `uoe.attention` as
+/// single-expert `uoe.expert_matmul` and `uoe.selective_attention`.
+void populateDenseLayerExpansionPatterns(RewritePatternSet &patterns);
+/// Its two halves (ExpertComputeToLinalg.cpp, AttentionToLinalg.cpp).
+void populateDenseMlpExpansionPatterns(RewritePatternSet &patterns);
+void populateDenseAttentionExpansionPatterns(RewritePatternSet &patterns);
+
 /// Adds every pattern of `--convert-uoe-to-linalg` (layer expansion and the
 /// lowerings of passes/Lowerings.h).
 void populateUoEToLinalgPatterns(RewritePatternSet &patterns);

@@ -42,6 +42,117 @@ def UoEExpandLayersPass : Pass<"uoe-expand-layers"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoEAutodiffPass : Pass<"uoe-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build the vector-Jacobian product `@f_grad` of a function `@f`";
+  let description = [{
+    Clones `@f` (option `function`, default `forward`) into `@f_grad`,
+    expands its layers into the differentiable level-2 form (layer ops
+    expanded, dense layers as single experts, activations split out of the
+    expert GEMMs), and appends the reverse sweep. `@f_grad` takes `@f`'s
+    inputs, then one seed per float result (the gradient of the objective
+    with respect to that result, `uoe.input = "d_<result>"`), then `@f`'s
+    parameters; it returns `@f`'s results followed by the gradient of every
+    float argument (`uoe.result = "d_<argument>"`), zeros where the results
+    do not depend on it (a router in union mode, spec §5).
+
+    Before:
+    ```mlir
+    func.func @forward(%x: tensor<4x8xf32>, %g: tensor<8xf32> {uoe.param = "g"}) -> tensor<4x8xf32> {
+      %y = uoe.rms_norm %x, %g eps 1.0e-06 : tensor<4x8xf32>, tensor<8xf32>
+      return %y : tensor<4x8xf32>
+    }
+    ```
+    After (added):
+    ```mlir
+    func.func @forward_grad(%x: tensor<4x8xf32>, %dy: tensor<4x8xf32> {uoe.input = "d_result0"},
+                            %g: tensor<8xf32> {uoe.param = "g"})
+        -> (tensor<4x8xf32>, tensor<4x8xf32> {uoe.result = "d_arg0"}, tensor<8xf32> {uoe.result = "d_g"}) {
+      %y = uoe.rms_norm %x, %g eps 1.0e-06 : tensor<4x8xf32>, tensor<8xf32>
+      %dx, %dg = uoe.rms_norm_grad %x, %g, %dy eps 1.0e-06 : tensor<4x8xf32>, tensor<8xf32>
+      return %y, %dx, %dg : ...
+    }
+    ```
+    Fails, naming the op, on an op without a differentiation rule.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"forward\"",
+           "The function to differentiate">,
+  ];
+  let dependentDialects = ["::mlir::uoe::UoEDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def UoEBuildTrainStepPass : Pass<"uoe-build-train-step", "::mlir::ModuleOp"> {
+  let summary = "Assemble @train_step and @eval_loss from a model's @forward";
+  let description = [{
+    From `@forward(inputs..., params...) -> logits` builds
+    `@eval_loss(inputs..., targets, params...) -> loss` (mean cross-entropy,
+    `uoe.cross_entropy`) and
+    `@train_step(inputs..., targets, step, params..., state...) -> (loss,
+    grad_norm, lr, params'..., state'...)`: the forward, the loss, the
+    reverse sweep of `--uoe-autodiff`, global-norm gradient clipping, the
+    learning-rate schedule at `step` (1-based), the optional Switch-style
+    load-balancing loss of every router (spec §5; it trains the routers
+    even in union mode) and one optimizer update
+    (PyTorch's AdamW, optionally AMSGrad, or SGD with momentum). The state
+    tensors are parameters named `opt.<slot>.<param>` (slots `m`, `v`,
+    `vmax` or `momentum`); every updated tensor is a result with
+    `uoe.updates = "<name>"`, which the runtime writes back into the bound
+    parameter after a run (codegen/CompileTraining.h).
+
+    Before:
+    ```mlir
+    func.func @forward(%tokens: tensor<2x8xi64> {uoe.input = "tokens"},
+                       %table: tensor<16x4xf32> {uoe.param = "embedding.weight"}) -> tensor<2x8x16xf32>
+    ```
+    After (added):
+    ```mlir
+    func.func @eval_loss(%tokens: ..., %targets: tensor<2x8xi64> {uoe.input = "targets"},
+                         %table: ...) -> (tensor<f32> {uoe.result = "loss"})
+    func.func @train_step(%tokens: ..., %targets: ..., %step: tensor<i64> {uoe.input = "step"},
+                          %table: ..., %m: tensor<16x4xf32> {uoe.param = "opt.m.embedding.weight"},
+                          %v: tensor<16x4xf32> {uoe.param = "opt.v.embedding.weight"})
+        -> (tensor<f32> {uoe.result = "loss"}, tensor<f32> {uoe.result = "grad_norm"},
+            tensor<f32> {uoe.result = "lr"},
+            tensor<16x4xf32> {uoe.result = "embedding.weight", uoe.updates = "embedding.weight"}, ...)
+    ```
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"forward\"",
+           "The model's forward function">,
+    Option<"optimizer", "optimizer", "std::string", /*default=*/"\"adamw\"",
+           "adamw or sgd">,
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Peak learning rate">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.0",
+           "AdamW: decoupled weight decay; SGD: L2 penalty">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.999", "AdamW beta2">,
+    Option<"adamEps", "eps", "double", /*default=*/"1e-8", "AdamW epsilon">,
+    Option<"amsgrad", "amsgrad", "bool", /*default=*/"false",
+           "AdamW: use the running maximum of the second moment">,
+    Option<"momentum", "momentum", "double", /*default=*/"0.9", "SGD momentum">,
+    Option<"schedule", "schedule", "std::string", /*default=*/"\"constant\"",
+           "constant, warmup (linear) or cosine (after a linear warm-up)">,
+    Option<"warmupSteps", "warmup-steps", "int64_t", /*default=*/"0",
+           "Steps of linear warm-up">,
+    Option<"totalSteps", "total-steps", "int64_t", /*default=*/"0",
+           "cosine: the step at which the rate reaches min-lr">,
+    Option<"minLr", "min-lr", "double", /*default=*/"0.0",
+           "cosine: the final learning rate">,
+    Option<"clipNorm", "clip-norm", "double", /*default=*/"1.0",
+           "Clip the global gradient norm to this (0: no clipping)">,
+    Option<"loadBalance", "load-balance", "double", /*default=*/"0.0",
+           "Weight of the Switch-style load-balancing loss (0: none)">,
+  ];
+  let dependentDialects = ["::mlir::uoe::UoEDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
   let description = [{
@@ -69,6 +180,7 @@ def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
                            "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
 }
 

@@ -89,9 +89,7 @@ Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
       })[0];
 }
 
-/// The stable rank of every entry of `scores` along its last dimension
-/// (i64): how many entries of its row beat it.
-static Value stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
+Value uoe::stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
   auto type = cast<RankedTensorType>(scores.getType());
   int64_t rank = type.getRank();
   SmallVector<OpFoldResult> sizes = tensorSizes(b, scores);
@@ -116,10 +114,24 @@ static Value stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
       })[0];
 }
 
-/// Divides every entry of `s` by the sum over dimension `axis` (plus `eps`),
-/// times `scale`; a zero denominator gives zero.
-static Value normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
-                           double eps, double scale) {
+Value uoe::keepTopK(ImplicitLocOpBuilder &b, Value values, Value ranks,
+                    int64_t top) {
+  auto type = cast<RankedTensorType>(values.getType());
+  Type elt = type.getElementType();
+  SmallVector<int64_t> all = iota(type.getRank());
+  return buildGeneric(
+      b, {values, ranks}, emptyTensor(b, tensorSizes(b, ranks), elt),
+      {all, all, all}, iterators(type.getRank(), 0),
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value keep = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, a[1],
+                                           constInt(b, b.getI64Type(), top));
+        return SmallVector<Value>{
+            arith::SelectOp::create(b, keep, a[0], constFloat(b, elt, 0.0))};
+      })[0];
+}
+
+Value uoe::normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
+                         double eps, double scale) {
   auto type = cast<RankedTensorType>(s.getType());
   Type elt = type.getElementType();
   int64_t rank = type.getRank();
@@ -221,21 +233,9 @@ struct TokenChoiceToLinalg : OpRewritePattern<TokenChoiceOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto type = op.getType();
-    Type elt = type.getElementType();
     int64_t rank = type.getRank();
     Value ranks = stableRankLastDim(b, op.getProbs());
-    SmallVector<int64_t> all = iota(rank);
-    int64_t top = op.getTop();
-    Value s = buildGeneric(
-        b, {op.getProbs(), ranks}, emptyTensor(b, tensorSizes(b, ranks), elt),
-        {all, all, all}, iterators(rank, 0),
-        [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          Value keep = arith::CmpIOp::create(
-              b, arith::CmpIPredicate::slt, a[1],
-              constInt(b, b.getI64Type(), top));
-          return SmallVector<Value>{
-              arith::SelectOp::create(b, keep, a[0], constFloat(b, elt, 0.0))};
-        })[0];
+    Value s = keepTopK(b, op.getProbs(), ranks, op.getTop());
     if (op.getRenormalize())
       s = normalizeOver(b, s, rank - 1, /*eps=*/0.0, /*scale=*/1.0);
     if (std::optional<int64_t> axis = op.getAxis()) {

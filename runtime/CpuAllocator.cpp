@@ -9,6 +9,7 @@
 #include "runtime/CpuAllocator.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -108,4 +109,73 @@ size_t uoe::rt::cpuAllocatorCachedBytes() {
   Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   return c.cachedBytes;
+}
+
+namespace {
+
+/// A ranked memref descriptor, read through its words.
+struct StridedView {
+  char *aligned;
+  int64_t offset;
+  const int64_t *sizes;
+  const int64_t *strides;
+};
+
+StridedView viewOf(void *unranked, int64_t *rank) {
+  struct Unranked {
+    int64_t rank;
+    void *ranked;
+  };
+  auto *u = static_cast<Unranked *>(unranked);
+  *rank = u->rank;
+  auto *words = static_cast<int64_t *>(u->ranked);
+  char *aligned = nullptr;
+  std::memcpy(&aligned, &words[1], sizeof(aligned));
+  return {aligned, words[2], words + 3, words + 3 + u->rank};
+}
+
+} // namespace
+
+extern "C" void memrefCopy(int64_t elementSize, void *src, void *dst) {
+  int64_t rank = 0, dstRank = 0;
+  StridedView from = viewOf(src, &rank), to = viewOf(dst, &dstRank);
+  if (rank != dstRank)
+    return;
+  char *in = from.aligned + from.offset * elementSize;
+  char *out = to.aligned + to.offset * elementSize;
+  int64_t count = 1;
+  for (int64_t d = 0; d < rank; ++d)
+    count *= from.sizes[d];
+  if (count == 0)
+    return;
+  if (rank == 0) {
+    std::memcpy(out, in, static_cast<size_t>(elementSize));
+    return;
+  }
+  // Rows along the innermost dimension; whole rows at once where both
+  // sides are contiguous there.
+  int64_t inner = from.sizes[rank - 1];
+  bool contiguous = from.strides[rank - 1] == 1 && to.strides[rank - 1] == 1;
+  std::vector<int64_t> index(static_cast<size_t>(rank - 1), 0);
+  for (int64_t row = 0; row < count / inner; ++row) {
+    int64_t inOffset = 0, outOffset = 0;
+    for (int64_t d = 0; d + 1 < rank; ++d) {
+      inOffset += index[d] * from.strides[d];
+      outOffset += index[d] * to.strides[d];
+    }
+    char *i = in + inOffset * elementSize, *o = out + outOffset * elementSize;
+    if (contiguous) {
+      std::memmove(o, i, static_cast<size_t>(inner * elementSize));
+    } else {
+      for (int64_t j = 0; j < inner; ++j)
+        std::memmove(o + j * to.strides[rank - 1] * elementSize,
+                     i + j * from.strides[rank - 1] * elementSize,
+                     static_cast<size_t>(elementSize));
+    }
+    for (int64_t d = rank - 2; d >= 0; --d) {
+      if (++index[d] < from.sizes[d])
+        break;
+      index[d] = 0;
+    }
+  }
 }

@@ -38,6 +38,13 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 /// std::free. Null is ignored.
 void _mlir_memref_to_llvm_free(void *ptr);
 
+/// Copies the elements of one strided memref into another of the same
+/// sizes, as MLIR's C runner utilities do: the lowering of `memref.copy`
+/// calls it when either side is not contiguous. `src` and `dst` point to
+/// unranked descriptors `{int64_t rank; void *ranked}`, the ranked ones
+/// being `{allocated, aligned, offset, sizes[rank], strides[rank]}`.
+void memrefCopy(int64_t elementSize, void *src, void *dst);
+
 } // extern "C"
 
 namespace uoe::rt {

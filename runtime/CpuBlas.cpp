@@ -177,6 +177,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
       {"_mlir_memref_to_llvm_free",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
+      {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
   };
   return *symbols;
 }

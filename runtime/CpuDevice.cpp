@@ -192,5 +192,51 @@ CpuProgram::run(const std::string &entryName,
   }
   UOE_RETURN_IF_ERROR(blas);
   UOE_RETURN_IF_ERROR(layout);
+  UOE_RETURN_IF_ERROR(applyUpdates(*entry, results));
   return results;
+}
+
+Status CpuProgram::applyUpdates(const proto::EntryPoint &entry,
+                                const std::vector<HostTensor> &results) {
+  // Check every update first, so that a bad one changes nothing.
+  for (int i = 0; i < entry.results_size(); ++i) {
+    const proto::TensorSpec &spec = entry.results(i);
+    if (spec.updates().empty())
+      continue;
+    for (const auto &[entryName, bound] : parameters_) {
+      auto it = bound.find(spec.updates());
+      if (it != bound.end() && (it->second.shape() != results[i].shape() ||
+                                it->second.dtype() != results[i].dtype()))
+        return internalError(strCat(
+            "result '", spec.name(), "' cannot update '", spec.updates(),
+            "' of entry point '", entryName, "': ",
+            shapeToString(results[i].shape()), " vs ",
+            shapeToString(it->second.shape())));
+    }
+  }
+  for (int i = 0; i < entry.results_size(); ++i) {
+    const proto::TensorSpec &spec = entry.results(i);
+    if (spec.updates().empty())
+      continue;
+    for (auto &[entryName, bound] : parameters_) {
+      auto it = bound.find(spec.updates());
+      if (it != bound.end())
+        std::memcpy(it->second.rawData(), results[i].rawData(),
+                    results[i].sizeInBytes());
+    }
+  }
+  return okStatus();
+}
+
+StatusOr<HostTensor> CpuProgram::boundParameter(const std::string &entryName,
+                                                const std::string &name) const {
+  auto bound = parameters_.find(entryName);
+  if (bound == parameters_.end())
+    return failedPreconditionError(
+        strCat("no weights are bound for entry point '", entryName, "'"));
+  auto it = bound->second.find(name);
+  if (it == bound->second.end())
+    return notFoundError(strCat("entry point '", entryName,
+                                "' has no parameter '", name, "'"));
+  return it->second.clone();
 }

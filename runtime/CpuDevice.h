@@ -48,13 +48,25 @@ public:
   /// dtype or shape. Inputs are passed as they are: checking token ids
   /// against the vocabulary is the caller's choice (the compiled code
   /// clamps them; see uoe.embedding).
+  ///
+  /// A result whose spec names a parameter in `updates` (a training step's
+  /// new weights and optimizer state) then replaces the bound tensor of
+  /// that name in every entry point that has one, so that later runs of any
+  /// entry point see it.
   StatusOr<std::vector<HostTensor>> run(const std::string &entry,
                                         const std::vector<HostTensor> &inputs);
+
+  /// A copy of the tensor bound as parameter `name` of `entry` (e.g. the
+  /// trained weights, for a checkpoint).
+  StatusOr<HostTensor> boundParameter(const std::string &entry,
+                                      const std::string &name) const;
 
   const proto::Executable &executable() const { return executable_; }
 
 private:
   CpuProgram() = default;
+  Status applyUpdates(const proto::EntryPoint &entry,
+                      const std::vector<HostTensor> &results);
   proto::Executable executable_;
   std::map<std::string, std::unique_ptr<LoadedObject>> objects_;
   /// The address of every step's function, by (kernel, symbol).

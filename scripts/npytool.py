@@ -9,9 +9,12 @@ on the Python standard library alone (CI has no NumPy).
   npytool.py argmax FILE           # per row of the last axis: the best id
   npytool.py stats FILE          # shape, dtype, finiteness, mean, mean |x|
   npytool.py compare A B [--tol T]   # max |a - b|; exit 1 above T (default 0)
+  npytool.py compare A B --rtol R    # exit 1 if max |a - b| > R * max(1, max |b|)
   npytool.py rowsum FILE         # sum of each row of the last axis, 4 digits
+  npytool.py safetensors-compare A B [--exclude PREFIX]  # same tensors, bit for bit
+  npytool.py safetensors-list FILE [--metadata]   # names, dtypes, shapes (and metadata)
   npytool.py safetensors-edit IN OUT (--drop NAME | --rename OLD=NEW |
-      --truncate BYTES | --reshape NAME=2,3 | --corrupt-header)
+      --truncate BYTES | --reshape NAME=2,3 | --corrupt-header | --copy OLD=NEW)
 """
 
 import argparse
@@ -23,6 +26,8 @@ import sys
 
 _NPY = {"f32": ("<f4", "f"), "i64": ("<i8", "q"), "i32": ("<i4", "i")}
 _FORMAT = {"<f4": "f", "<i8": "q", "<i4": "i", "<f8": "d"}
+_ELEMENT_SIZE = {"F64": 8, "I64": 8, "F32": 4, "I32": 4, "F16": 2, "BF16": 2,
+                 "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 def write_npy(path, shape, dtype, values):
@@ -109,6 +114,14 @@ def cmd_compare(args):
         print("shapes differ: %s vs %s" % (list(shape_a), list(shape_b)))
         return 1
     diff = max(abs(x - y) for x, y in zip(a, b))
+    if any(math.isnan(x) for x in a):
+        print("max abs diff nan")
+        return 1
+    if args.rtol is not None:
+        # Relative to the reference B's scale, as the numeric unit tests do.
+        scale = max([1.0] + [abs(y) for y in b])
+        print("max abs diff %.3g, relative %.3g (rtol %g)" % (diff, diff / scale, args.rtol))
+        return 0 if diff <= args.rtol * scale else 1
     print("max abs diff %.3g" % diff)
     return 0 if diff <= args.tol else 1
 
@@ -136,6 +149,9 @@ def cmd_safetensors_edit(args):
         if args.rename:
             old, new = args.rename.split("=")
             header[new] = header.pop(old)
+        if args.copy:
+            old, new = args.copy.split("=")
+            header[new] = dict(header[old])
         if args.reshape:
             name, shape = args.reshape.split("=")
             header[name]["shape"] = [int(s) for s in shape.split(",")]
@@ -146,7 +162,7 @@ def cmd_safetensors_edit(args):
             if name == "__metadata__":
                 continue
             begin, end = info["data_offsets"]
-            size = 4 * math.prod(info["shape"])
+            size = _ELEMENT_SIZE.get(info["dtype"], 4) * math.prod(info["shape"])
             chunk = (body[begin:end] + bytes(size))[:size]
             info["data_offsets"] = [offset, offset + size]
             packed.append(chunk)
@@ -156,6 +172,56 @@ def cmd_safetensors_edit(args):
         data = struct.pack("<Q", len(text)) + text + b"".join(packed)
     with open(args.output, "wb") as f:
         f.write(data)
+
+
+def read_safetensors(path):
+    """(header without __metadata__, metadata, data buffer) of a safetensors file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    metadata = header.pop("__metadata__", {})
+    return header, metadata, data[8 + size:]
+
+
+def cmd_safetensors_compare(args):
+    a, _, body_a = read_safetensors(args.a)
+    b, _, body_b = read_safetensors(args.b)
+    keep = lambda names: sorted(n for n in names
+                                if not any(n.startswith(p) for p in args.exclude))
+    names_a, names_b = keep(a), keep(b)
+    if names_a != names_b:
+        only_a = sorted(set(names_a) - set(names_b))
+        only_b = sorted(set(names_b) - set(names_a))
+        print("tensor names differ: only in A %s, only in B %s" % (only_a, only_b))
+        return 1
+    for name in names_a:
+        ta, tb = a[name], b[name]
+        if ta["dtype"] != tb["dtype"] or ta["shape"] != tb["shape"]:
+            print("%s: %s %s vs %s %s" % (name, ta["dtype"], ta["shape"],
+                                          tb["dtype"], tb["shape"]))
+            return 1
+        bytes_a = body_a[ta["data_offsets"][0]:ta["data_offsets"][1]]
+        bytes_b = body_b[tb["data_offsets"][0]:tb["data_offsets"][1]]
+        if bytes_a != bytes_b:
+            first = next(i for i in range(len(bytes_a)) if bytes_a[i] != bytes_b[i])
+            size = _ELEMENT_SIZE.get(ta["dtype"], 4)
+            print("%s differs first at element %d" % (name, first // size))
+            return 1
+    print("%d tensors identical" % len(names_a))
+    return 0
+
+
+def cmd_safetensors_list(args):
+    header, metadata, _ = read_safetensors(args.file)
+    for name in sorted(header):
+        print("%s %s %s" % (name, header[name]["dtype"], header[name]["shape"]))
+    if args.metadata:
+        for key in sorted(metadata):
+            value = metadata[key]
+            print("metadata %s = %s" % (key, value if "\n" not in value else
+                                        value.splitlines()[0] + " ..."))
+    return 0
 
 
 def main():
@@ -192,6 +258,7 @@ def main():
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--tol", type=float, default=0.0)
+    p.add_argument("--rtol", type=float)
     p.set_defaults(fn=cmd_compare)
     p = sub.add_parser("rowsum")
     p.add_argument("file")
@@ -204,7 +271,18 @@ def main():
     p.add_argument("--truncate", type=int)
     p.add_argument("--reshape")
     p.add_argument("--corrupt-header", action="store_true")
+    p.add_argument("--copy")
     p.set_defaults(fn=cmd_safetensors_edit)
+    p = sub.add_parser("safetensors-compare")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--exclude", action="append", default=[],
+                   help="ignore tensors whose name starts with this prefix")
+    p.set_defaults(fn=cmd_safetensors_compare)
+    p = sub.add_parser("safetensors-list")
+    p.add_argument("file")
+    p.add_argument("--metadata", action="store_true")
+    p.set_defaults(fn=cmd_safetensors_list)
     args = parser.parse_args()
     return args.fn(args) or 0
 

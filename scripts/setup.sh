@@ -14,6 +14,7 @@ packages=(
   cmake ninja-build ccache g++ python3
   libgtest-dev libbenchmark-dev libopenblas-dev libomp-22-dev
   zlib1g-dev libzstd-dev
+  python3-numpy python3-pip
 )
 
 missing=()

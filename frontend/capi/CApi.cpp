@@ -13,6 +13,7 @@
 #include "uoe-c/uoe.h"
 
 #include "frontend/capi/CApiCompiler.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Executable.h"
@@ -23,6 +24,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -479,6 +481,18 @@ uoe_status_t *uoe_model_bind_safetensors(uoe_model_t *model, const char *entry,
     UOE_CHECK_NOT_NULL(function, path);
     UOE_ASSIGN_OR_RETURN(rt::SafetensorsContents contents,
                          rt::readSafetensors(path));
+    // A training checkpoint is also a weights file: its optimizer state
+    // (`opt.*`) is dropped unless the entry point takes it (train_step).
+    auto found = rt::findEntryPoint(model->program->executable(), entry);
+    if (found.ok()) {
+      std::set<std::string> taken;
+      for (const rt::proto::TensorSpec &spec : (*found)->parameters())
+        taken.insert(spec.name());
+      for (auto it = contents.tensors.begin(); it != contents.tensors.end();)
+        it = rt::isOptimizerTensorName(it->first) && !taken.count(it->first)
+                 ? contents.tensors.erase(it)
+                 : std::next(it);
+    }
     return model->program->bindParameters(entry, std::move(contents.tensors))
         .withContext(path);
   });

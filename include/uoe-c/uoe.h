@@ -272,6 +272,8 @@ UOE_C_EXPORT void uoe_model_free(uoe_model_t *model);
 /* Binds the weights of entry point `entry` from a safetensors file: every
  * parameter present with its shape, no other tensor (errors name the tensor
  * and the shapes). f32, f16, bf16 and f64 tensors are converted to f32.
+ * Optimizer-state tensors (`opt.*`) that the entry point does not take are
+ * ignored, so a training checkpoint (docs/TRAINING.md) binds as weights.
  * Replaces weights bound before; on error the previous binding stays. */
 UOE_C_EXPORT uoe_status_t *uoe_model_bind_safetensors(uoe_model_t *model,
                                                       const char *entry,

@@ -243,6 +243,16 @@ Tensor smha(const Tensor &x, const Tensor &wg, const Tensor &bg,
   check(wo.shape == std::vector<int64_t>{e, de, d},
         "smha: Wo " + shapeToString(wo.shape) +
             " is not [E, De, d] = " + shapeToString({e, de, d}));
+  if (options.sharedOutputBias) {
+    // Every expert's own bias is zero; the one bias comes after the combine.
+    check(bo.shape == std::vector<int64_t>{d},
+          "smha: shared bo " + shapeToString(bo.shape) + " is not [d]");
+    SmhaOptions perExpert = options;
+    perExpert.sharedOutputBias = false;
+    return addBias(smha(x, wg, bg, wq, wk, wv, bq, bk, bv, wo, Tensor({e, d}),
+                        perExpert, keyPadding),
+                   bo);
+  }
   check(bo.shape == std::vector<int64_t>{e, d},
         "smha: bo " + shapeToString(bo.shape) + " is not [E, d]");
   check(options.kTok >= 1 && options.kTok <= e,
@@ -269,12 +279,14 @@ Tensor smha(const Tensor &x, const Tensor &wg, const Tensor &bg,
 }
 
 // Spec §1: expert e owns column block e of Wq, Wk, Wv (heads
-// e*H/E .. (e+1)*H/E - 1) and row block e of Wo; bo goes to expert 0.
+// e*H/E .. (e+1)*H/E - 1) and row block e of Wo; bo goes to expert 0, or
+// stays whole to be added after the combine.
 ExpertAttentionWeights splitAttention(const Tensor &wq, const Tensor &wk,
                                       const Tensor &wv, const Tensor &bq,
                                       const Tensor &bk, const Tensor &bv,
                                       const Tensor &wo, const Tensor &bo,
-                                      int64_t numExperts, int64_t heads) {
+                                      int64_t numExperts, int64_t heads,
+                                      bool sharedBias) {
   check(wq.rank() == 2 && wq.dim(0) == wq.dim(1),
         "splitAttention: Wq " + shapeToString(wq.shape) + " is not [d, d]");
   int64_t d = wq.dim(0), e = numExperts;
@@ -308,6 +320,10 @@ ExpertAttentionWeights splitAttention(const Tensor &wq, const Tensor &wk,
       w.bk.at(ex, c) = bk.at(col);
       w.bv.at(ex, c) = bv.at(col);
     }
+  if (sharedBias) {
+    w.bo = bo;
+    return w;
+  }
   for (int64_t j = 0; j < d; ++j)
     w.bo.at(0, j) = bo.at(j);
   return w;

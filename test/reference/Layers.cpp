@@ -270,6 +270,16 @@ Tensor uome(const Tensor &x, const Tensor &wg, const Tensor &bg,
   check(x.rank() == 3,
         "uome: input " + shapeToString(x.shape) + " is not [N0, N1, d]");
   int64_t n1 = x.dim(1);
+  if (options.sharedOutputBias) {
+    // Every expert's own bias is zero; the one bias comes after the combine.
+    check(wg.rank() == 2 && b2s.shape == std::vector<int64_t>{x.dim(2)},
+          "uome: shared b2 " + shapeToString(b2s.shape) + " is not [d]");
+    UomeOptions perExpert = options;
+    perExpert.sharedOutputBias = false;
+    return addBias(uome(x, wg, bg, w1s, b1s, w2s,
+                        Tensor({wg.dim(0), x.dim(2)}), perExpert),
+                   b2s);
+  }
   int64_t e =
       checkExpertMlp("uome", x.dim(2), wg, bg, w1s, b1s, w2s, b2s, options.act);
   check(options.kTok >= 1 && options.kTok <= e,
@@ -322,10 +332,11 @@ Tensor moe(const Tensor &x, const Tensor &wg, const Tensor &bg,
 }
 
 // Spec §1: expert e takes column block e of W1 (of both halves with SwiGlu)
-// and row block e of W2; b2 stays whole, in expert 0.
+// and row block e of W2; b2 stays whole, in expert 0 (or, shared, after
+// the combine).
 ExpertMlpWeights splitMlp(const Tensor &w1, const Tensor &b1, const Tensor &w2,
                           const Tensor &b2, int64_t numExperts,
-                          Activation act) {
+                          Activation act, bool sharedBias) {
   check(w1.rank() == 2 && w2.rank() == 2 && w2.dim(1) == w1.dim(0),
         "splitMlp: W1 " + shapeToString(w1.shape) + " and W2 " +
             shapeToString(w2.shape) + " are not [d, F1] and [F, d]");
@@ -358,6 +369,10 @@ ExpertMlpWeights splitMlp(const Tensor &w1, const Tensor &b1, const Tensor &w2,
       for (int64_t j = 0; j < d; ++j)
         w.w2s.at(ex, c, j) = w2.at(ex * fe + c, j);
   }
+  if (sharedBias) {
+    w.b2s = b2;
+    return w;
+  }
   for (int64_t j = 0; j < d; ++j)
     w.b2s.at(0, j) = b2.at(j);
   return w;
@@ -387,6 +402,27 @@ Tensor preRmsBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
   for (size_t i = 0; i < out.data.size(); ++i)
     out.data[i] += x.data[i];
   return out;
+}
+
+Tensor preLnBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
+                  const Tensor &beta, double eps) {
+  Tensor out = layer(layerNorm(x, gamma, beta, eps));
+  check(out.shape == x.shape, "preLnBlock: the layer changed the shape " +
+                                  shapeToString(x.shape) + " to " +
+                                  shapeToString(out.shape));
+  for (size_t i = 0; i < out.data.size(); ++i)
+    out.data[i] += x.data[i];
+  return out;
+}
+
+Tensor addBias(Tensor x, const Tensor &bias) {
+  int64_t d = x.dim(-1);
+  check(bias.shape == std::vector<int64_t>{d},
+        "addBias: bias " + shapeToString(bias.shape) + " is not [" +
+            std::to_string(d) + "]");
+  for (size_t i = 0; i < x.data.size(); ++i)
+    x.data[i] += bias.data[i % d];
+  return x;
 }
 
 } // namespace uoe::ref

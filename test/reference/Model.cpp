@@ -3,7 +3,7 @@
 // What frontend/model.proto puts before the first block and after the last
 // one (docs/MODEL_FORMAT.md): the token embedding with optional learned
 // positions (the semantics of `uoe.embedding`, out-of-range ids clamped),
-// the mean over tokens that feeds a classifier, and the heads' linear map
+// BERT's token-type rows, the mean over tokens that feeds a classifier, and the heads' linear map
 // `x W^T + b` with the weight stored `[out, in]` (PyTorch's nn.Linear, and
 // the layout that lets an LM head share the embedding table).
 //
@@ -43,6 +43,23 @@ Tensor embedding(const IndexTensor &ids, const Tensor &table,
     }
   }
   return out;
+}
+
+Tensor addTokenTypes(Tensor x, const IndexTensor &types, const Tensor &table) {
+  check(table.rank() == 2 && table.dim(0) >= 1 && table.dim(1) == x.dim(-1),
+        "addTokenTypes: table " + shapeToString(table.shape) +
+            " is not [N, d] with N >= 1 for x " + shapeToString(x.shape));
+  std::vector<int64_t> lead(x.shape.begin(), x.shape.end() - 1);
+  check(types.shape == lead, "addTokenTypes: types " +
+                                 shapeToString(types.shape) + " is not " +
+                                 shapeToString(lead));
+  int64_t n = table.dim(0), d = table.dim(1);
+  for (int64_t i = 0; i < types.numel(); ++i) {
+    int64_t row = std::clamp<int64_t>(types.data[i], 0, n - 1);
+    for (int64_t j = 0; j < d; ++j)
+      x.data[i * d + j] += table.data[row * d + j];
+  }
+  return x;
 }
 
 Tensor meanOverTokens(const Tensor &x) {

@@ -290,6 +290,10 @@ struct UomeOptions {
   /// Normalisation eps and capacity `c` of spec §2.
   double eps = 1e-6;
   double normCapacity = 1.0;
+  /// `b2s` is one bias `[d]` added once after the combine (neither gated
+  /// nor counted per expert) instead of `[E, d]` per expert: spec §1's
+  /// "after the combine" placement of a decomposed layer's bias.
+  bool sharedOutputBias = false;
 };
 
 /// Spec §6 UoME on `x: [N0, N1, d]`: router, token-choice mask (`kTok`),
@@ -297,7 +301,8 @@ struct UomeOptions {
 /// experts `Y_e = act(Xs_e W1s_e + b1s_e) W2s_e + b2s_e` and the combine of
 /// §5. Weights: `W1s: [E, d, F1]`, `b1s: [E, F1]` (`F1 = Fe`, or `2Fe` as
 /// `[gate | up]` per expert with SwiGlu), `W2s: [E, Fe, d]`, `b2s: [E, d]`
-/// (each expert's own bias, added once per expert that processed a token).
+/// (each expert's own bias, added once per expert that processed a token),
+/// or `[d]` with `sharedOutputBias`.
 Tensor uome(const Tensor &x, const Tensor &wg, const Tensor &bg,
             const Tensor &w1s, const Tensor &b1s, const Tensor &w2s,
             const Tensor &b2s, const UomeOptions &options);
@@ -330,9 +335,11 @@ struct ExpertMlpWeights {
 /// Spec §1 equitant decomposition of a dense MLP into `E` experts of width
 /// `Fe = F / E` (with SwiGlu each expert gets its slices of both halves,
 /// `[gate_e | up_e]`). `b2` goes to expert 0 and the other experts get zero
-/// output biases, so that UoME with every expert on every token is exact.
+/// output biases, so that UoME with every expert on every token is exact;
+/// with `sharedBias`, `b2s` is `b2` itself (`[d]`, for sharedOutputBias).
 ExpertMlpWeights splitMlp(const Tensor &w1, const Tensor &b1, const Tensor &w2,
-                          const Tensor &b2, int64_t numExperts, Activation act);
+                          const Tensor &b2, int64_t numExperts, Activation act,
+                          bool sharedBias = false);
 
 //===----------------------------------------------------------------------===//
 // Attention layers (spec §1, §6)
@@ -410,6 +417,9 @@ struct SmhaOptions {
   RouterScore score = RouterScore::Softmax;
   double eps = 1e-6;
   double normCapacity = 1.0;
+  /// `bo` is one bias `[d]` added once after the combine (as
+  /// UomeOptions::sharedOutputBias).
+  bool sharedOutputBias = false;
 };
 
 /// Spec §6 SMHA on `x: [B, T, d]`: router, token-choice mask, normalisation
@@ -418,7 +428,8 @@ struct SmhaOptions {
 /// selectiveAttention() with `H / E` heads, `Y_e = o Wo_e + bo_e`, combine
 /// of §5 (gated: w = the selected normalised score). Weights: `Wq, Wk, Wv:
 /// [E, d, De]`, `bq, bk, bv: [E, De]`, `Wo: [E, De, d]`, `bo: [E, d]`,
-/// `De = d / E`; `keyPadding: [B, T]`, nonzero = padded.
+/// `De = d / E` (`bo: [d]` with sharedOutputBias); `keyPadding: [B, T]`,
+/// nonzero = padded.
 Tensor smha(const Tensor &x, const Tensor &wg, const Tensor &bg,
             const Tensor &wq, const Tensor &wk, const Tensor &wv,
             const Tensor &bq, const Tensor &bk, const Tensor &bv,
@@ -433,12 +444,14 @@ struct ExpertAttentionWeights {
 /// Spec §1 decomposition of dense attention (`Wq, Wk, Wv, Wo: [d, d]`,
 /// biases `[d]`, `heads` heads) into `E` head groups: expert e owns column
 /// block e of `Wq, Wk, Wv` (and of their biases) and row block e of `Wo`,
-/// `De = d / E`; `bo` goes to expert 0, zeros to the others.
+/// `De = d / E`; `bo` goes to expert 0, zeros to the others (with
+/// `sharedBias`: `bo` itself, `[d]`, for sharedOutputBias).
 ExpertAttentionWeights splitAttention(const Tensor &wq, const Tensor &wk,
                                       const Tensor &wv, const Tensor &bq,
                                       const Tensor &bk, const Tensor &bv,
                                       const Tensor &wo, const Tensor &bo,
-                                      int64_t numExperts, int64_t heads);
+                                      int64_t numExperts, int64_t heads,
+                                      bool sharedBias = false);
 
 //===----------------------------------------------------------------------===//
 // Blocks (spec §6)
@@ -452,6 +465,12 @@ Tensor postLnBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
 /// Pre-RMSNorm block `x + layer(RMSNorm(x))` (authors' LRA model).
 Tensor preRmsBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
                    double eps = 1e-6);
+/// Pre-LayerNorm block `x + layer(LN(x))` (GPT-2).
+Tensor preLnBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
+                  const Tensor &beta, double eps = 1e-5);
+
+/// `x + bias` for `x: [..., d]`, `bias: [d]` (a shared output bias).
+Tensor addBias(Tensor x, const Tensor &bias);
 
 //===----------------------------------------------------------------------===//
 // The model around the blocks (docs/MODEL_FORMAT.md)
@@ -463,6 +482,11 @@ Tensor preRmsBlock(const Tensor &x, const Layer &layer, const Tensor &gamma,
 /// Result `[..., T, d]`.
 Tensor embedding(const IndexTensor &ids, const Tensor &table,
                  const Tensor *positions = nullptr);
+
+/// Token-type (segment) embeddings, BERT's: `x[..., t, :] +=
+/// table[clamp(types[..., t], 0, N - 1), :]` for `x: [..., T, d]`, `types`
+/// of `x`'s leading shape and `table: [N, d]`.
+Tensor addTokenTypes(Tensor x, const IndexTensor &types, const Tensor &table);
 
 /// The mean over tokens of `x: [B, T, d]` (sum in order of t, then / T):
 /// what a classifier head reads. Result `[B, d]`.

@@ -5,6 +5,9 @@
 //                 [--executable M.uoex] [--cache-dir DIR | --no-cache]
 //                 [--threads N]
 //   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+//   uoe-run train --model M.pbtxt --data TEXT --steps N --checkpoint-dir DIR
+//                 [--resume] [training options]   (tools/uoe-run/Train.h)
+//   uoe-run import --hf DIR -o OUT [--decompose E ...]
 //   uoe-run devices [--threads N]
 //
 // `infer` checks the input against what the model takes (token ids int64
@@ -14,25 +17,33 @@
 // description + shape + target + compiler, and says whether the cache hit),
 // binds the weights, runs `forward` and writes the result. Every error names
 // the file, tensor or field at fault and exits with status 1; no output file is
-// left half written (all writes are atomic).
+// left half written (all writes are atomic). `import` turns a Hugging Face
+// checkpoint into a description and weights (frontend/hf/HfImport.h).
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CompileModel.h"
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
+#include "frontend/hf/HfImport.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
 #include "runtime/Npy.h"
 #include "runtime/Safetensors.h"
+#include "tools/uoe-run/InitWeights.h"
+#include "tools/uoe-run/Train.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <google/protobuf/text_format.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -52,6 +63,8 @@ USAGE
   uoe-run infer --executable M.uoex --weights W.safetensors --input X.npy --output Y.npy
   uoe-run infer --model M.pbtxt --input X.npy --emit=mlir|executable [-o FILE]
   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
+  uoe-run train --model M.pbtxt --data TEXT --steps N --checkpoint-dir DIR [--resume] [options]
+  uoe-run import --hf DIR -o OUT [--decompose E] [selection options]
   uoe-run devices [--threads N]
   uoe-run --help
 
@@ -66,15 +79,31 @@ COMMANDS
   init    Write freshly initialised weights for the description: matrices
           and embedding tables ~ N(0, 0.02), biases 0, norm weights 1
           (names: docs/MODEL_FORMAT.md).
+  train   Train a byte-level language model on a text file (tokens are
+          bytes; the vocabulary must be >= 256) with AdamW or SGD, writing
+          checkpoints (weights + optimizer state, loadable by infer
+          --weights), metrics.csv and loss.svg to DIR; --resume continues
+          from DIR/latest bit for bit. Options: TRAINING OPTIONS below and
+          docs/TRAINING.md.
+  import  Read a Hugging Face checkpoint DIR (config.json + model.safetensors)
+          of the BERT family (output: the encoder's last_hidden_state) or the
+          GPT-2 family (output: LM logits) and write OUT/model.pbtxt and
+          OUT/weights.safetensors (f32), for `infer --model OUT/model.pbtxt
+          --weights OUT/weights.safetensors`. With --decompose E, the exact
+          equitant UoE decomposition: every MLP into E UoME experts, every
+          attention layer into SMHA head-group experts (docs/EMBEDDING.md,
+          "Importing Hugging Face checkpoints").
   devices List the devices: the CPU with its thread count, and each CUDA
           device (name, compute capability, memory) or why none was found.
 
 OPTIONS
   --model FILE        model description, Protobuf text format (frontend/model.proto)
-  --weights FILE      safetensors weights (f32, f16 or bf16; converted to f32)
+  --weights FILE      safetensors weights (f32, f16 or bf16; converted to f32);
+                      a training checkpoint's opt.* tensors are ignored
   --input FILE        .npy input
   --attention-mask FILE  .npy int64 [B, T], 1 = token, 0 = padding, for models
                       with `attention_mask: true` (docs/MODEL_FORMAT.md)
+  --token-type-ids FILE  .npy int64 [B, T], for models with `token_type_ids: true`
   --output FILE       .npy result (infer) or .safetensors weights (init)
   --device cpu|cuda   where to run (default cpu); cuda finds the GPU but cannot
                       compile for it yet (docs/CUDA.md)
@@ -87,6 +116,20 @@ OPTIONS
   --cache-dir DIR     compiled-model cache (default: $XDG_CACHE_HOME/uoe or ~/.cache/uoe)
   --no-cache          neither read nor write the cache
   --seed S            init: random seed (default 0)
+
+IMPORT OPTIONS
+  --hf DIR            the checkpoint directory (config.json, model.safetensors)
+  -o OUT, --output OUT  the directory to write model.pbtxt and weights.safetensors to
+  --inputs LIST       the model's inputs: ids[,attention_mask][,token_type_ids]
+                      (default: ids,attention_mask for BERT, ids for GPT-2)
+  --name NAME         the description's name (default: bert or gpt2)
+  --decompose E       UoME experts per MLP and SMHA experts per attention layer
+                      (default: dense, no decomposition)
+  --attention-experts N  SMHA experts (divides the heads; default E, 0: dense attention)
+  --top-k K           UoME experts per token (default E: the exact model)
+  --attention-top-k K SMHA head groups per token (default: the attention experts)
+  --capacity C        UoME capacity in (0, 1] (default 1.0: the exact model)
+  --combine union|gated  how expert outputs are summed (default union: exact)
 )";
 
 namespace {
@@ -112,9 +155,10 @@ int fail(const rt::Status &status) { return fail(status.toString()); }
 bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
   static const std::set<std::string> flags = {"no-cache", "help"};
   static const std::set<std::string> known = {
-      "model", "weights", "input", "attention-mask", "output", "device",
-      "threads", "emit",
-      "o", "executable", "cache-dir", "no-cache", "seed", "help"};
+      "model", "weights", "input", "attention-mask", "token-type-ids",
+      "output", "device", "threads", "emit", "o", "executable", "cache-dir",
+      "no-cache", "seed", "help", "hf", "inputs", "name", "decompose",
+      "attention-experts", "top-k", "attention-top-k", "capacity", "combine"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("-", 0) != 0) {
@@ -174,30 +218,17 @@ int runInit(const Options &opts) {
     return fail(llvm::toString(model.takeError()));
   if (!opts.has("output"))
     return fail("init needs --output W.safetensors");
-  std::mt19937_64 rng(std::stoull(opts.get("seed", "0")));
-  std::normal_distribution<float> normal(0.0f, 0.02f);
-  std::vector<rt::HostTensor> tensors;
-  std::vector<ParamSpec> specs = modelParameters(*model);
-  for (const ParamSpec &p : specs) {
-    auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
-    if (!t.ok())
-      return fail(t.status());
-    float *data = t->data<float>();
-    bool isNorm = llvm::StringRef(p.name).contains("norm") &&
-                  llvm::StringRef(p.name).ends_with(".weight");
-    bool isBias = p.shape.size() <= 1 || llvm::StringRef(p.name).contains(".b");
-    for (int64_t i = 0; i < t->numElements(); ++i)
-      data[i] = isNorm ? 1.0f : isBias ? 0.0f : normal(rng);
-    tensors.push_back(std::move(*t));
-  }
+  auto weights = initialWeights(*model, std::stoull(opts.get("seed", "0")));
+  if (!weights.ok())
+    return fail(weights.status());
   std::vector<std::pair<std::string, const rt::HostTensor *>> named;
-  for (size_t i = 0; i < specs.size(); ++i)
-    named.push_back({specs[i].name, &tensors[i]});
+  for (const auto &[name, tensor] : *weights)
+    named.push_back({name, &tensor});
   rt::Status s = rt::writeSafetensors(opts.get("output"), named,
                                       {{"format", "uoe"}});
   if (!s.ok())
     return fail(s);
-  llvm::outs() << "wrote " << specs.size() << " tensors to "
+  llvm::outs() << "wrote " << named.size() << " tensors to "
                << opts.get("output") << "\n";
   return 0;
 }
@@ -210,6 +241,8 @@ struct InputKind {
   int64_t width = 0;
   /// A second input `attention_mask` int64 [B, T] (1 = token, 0 = padding).
   bool attentionMask = false;
+  /// An input `token_type_ids` int64 [B, T] (after the mask).
+  bool tokenTypeIds = false;
 };
 
 InputKind inputKindOf(const model::Model &model) {
@@ -218,6 +251,7 @@ InputKind inputKindOf(const model::Model &model) {
   kind.vocab = kind.tokens ? model.embedding().vocab_size() : 0;
   kind.width = model.d_model();
   kind.attentionMask = model.attention_mask();
+  kind.tokenTypeIds = model.token_type_ids();
   return kind;
 }
 
@@ -229,18 +263,24 @@ llvm::Expected<InputKind> inputKindOf(const rt::proto::Executable &exe) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    entry.status().toString());
   const rt::proto::EntryPoint &forward = **entry;
-  bool masked = forward.inputs_size() == 2 &&
-                forward.inputs(1).name() == "attention_mask";
-  if (forward.inputs_size() != 1 && !masked)
+  // The input, then optionally `attention_mask`, then `token_type_ids`.
+  int n = forward.inputs_size(), next = 1;
+  bool masked = next < n && forward.inputs(next).name() == "attention_mask";
+  next += masked;
+  bool typed = next < n && forward.inputs(next).name() == "token_type_ids";
+  next += typed;
+  if (n < 1 || next != n)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
         llvm::formatv("entry point 'forward' takes {0} inputs; uoe-run "
-                      "gives it the input and an optional attention mask",
+                      "gives it the input, an optional attention mask and "
+                      "optional token type ids",
                       forward.inputs_size())
             .str());
   const rt::proto::TensorSpec &input = forward.inputs(0);
   InputKind kind;
   kind.attentionMask = masked;
+  kind.tokenTypeIds = typed;
   kind.tokens = input.dtype() == "i64";
   if (!kind.tokens && input.shape_size() == 3)
     kind.width = input.shape(2);
@@ -337,6 +377,28 @@ llvm::Expected<rt::HostTensor> readAttentionMask(const std::string &path,
     to[i] = token ? 1 : 0;
   }
   return std::move(*out);
+}
+
+/// Reads token type ids (`--token-type-ids`) for inputs of `shape`: int64
+/// or int32 [B, T] (converted to int64). Ids outside the token-type table
+/// are clamped by the compiled code, as token ids are.
+llvm::Expected<rt::HostTensor>
+readTokenTypeIds(const std::string &path, const std::vector<int64_t> &shape) {
+  auto read = rt::readNpy(path);
+  if (!read.ok())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   read.status().toString());
+  std::vector<int64_t> want{shape[0], shape[1]};
+  if ((read->dtype() != rt::DType::I64 && read->dtype() != rt::DType::I32) ||
+      read->shape() != want)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "the token type ids must be int64 " + rt::shapeToString(want) +
+            " but " + path + " is " + rt::dtypeName(read->dtype()) + " " +
+            rt::shapeToString(read->shape()));
+  InputKind kind;
+  kind.tokens = true;
+  return prepareInput(kind, std::move(*read), path);
 }
 
 /// Compiles `model` for inputs of `shape` ([B, T] token ids or [B, T, d]
@@ -441,6 +503,21 @@ int runInfer(const Options &opts) {
       return fail(llvm::toString(read.takeError()));
     mask = std::move(*read);
   }
+  std::optional<rt::HostTensor> types;
+  if (emit.empty() && kind.tokenTypeIds != opts.has("token-type-ids")) {
+    if (kind.tokenTypeIds)
+      return fail("the model takes token type ids (token_type_ids: true): "
+                  "give --token-type-ids TYPES.npy, int64 [B, T]");
+    return fail("--token-type-ids given, but the model takes no token type "
+                "ids (set token_type_ids: true in its description)");
+  }
+  if (emit.empty() && kind.tokenTypeIds) {
+    auto read = readTokenTypeIds(opts.get("token-type-ids"),
+                                 prepared->shape());
+    if (!read)
+      return fail(llvm::toString(read.takeError()));
+    types = std::move(*read);
+  }
 
   if (emit == "mlir") {
     std::string ir;
@@ -480,6 +557,11 @@ int runInfer(const Options &opts) {
   auto weights = rt::readSafetensors(opts.get("weights"));
   if (!weights.ok())
     return fail(weights.status());
+  // A training checkpoint is also a weights file: its optimizer state
+  // (`opt.<slot>.<param>`, docs/TRAINING.md) is not a weight of the model.
+  for (auto it = weights->tensors.begin(); it != weights->tensors.end();)
+    it = rt::isOptimizerTensorName(it->first) ? weights->tensors.erase(it)
+                                              : std::next(it);
 
   if (opts.has("threads"))
     rt::setCpuThreads(std::stoi(opts.get("threads")));
@@ -495,6 +577,8 @@ int runInfer(const Options &opts) {
   inputs.push_back(std::move(*prepared));
   if (mask)
     inputs.push_back(std::move(*mask));
+  if (types)
+    inputs.push_back(std::move(*types));
   auto start = std::chrono::steady_clock::now();
   auto results = (*program)->run("forward", inputs);
   if (!results.ok())
@@ -509,6 +593,109 @@ int runInfer(const Options &opts) {
                                 "{2}\n",
                                 ms, opts.get("output"),
                                 rt::shapeToString(results->front().shape()));
+  return 0;
+}
+
+/// `uoe-run import`: a Hugging Face checkpoint to OUT/model.pbtxt and
+/// OUT/weights.safetensors.
+int runImport(const Options &opts) {
+  if (!opts.has("hf"))
+    return fail("import needs --hf DIR (a Hugging Face checkpoint: "
+                "config.json + model.safetensors)");
+  std::string out = opts.has("o") ? opts.get("o") : opts.get("output");
+  if (out.empty())
+    return fail("import needs -o OUT (the directory to write model.pbtxt and "
+                "weights.safetensors to)");
+  hf::ImportOptions options;
+  auto integer = [&](const std::string &key, int64_t &value) -> bool {
+    if (!opts.has(key))
+      return true;
+    llvm::StringRef text = opts.get(key);
+    long long v;
+    if (text.getAsInteger(10, v) || v < 0)
+      return false;
+    value = v;
+    return true;
+  };
+  int64_t experts = 0;
+  if (!integer("decompose", experts) || (opts.has("decompose") && experts < 1))
+    return fail("--decompose: '" + opts.get("decompose") +
+                "' is not a positive integer");
+  options.mlpExperts = experts;
+  options.attentionExperts = experts;
+  for (auto [key, field] :
+       {std::pair<const char *, int64_t *>{"attention-experts",
+                                           &options.attentionExperts},
+        {"top-k", &options.topK},
+        {"attention-top-k", &options.attentionTopK}})
+    if (!integer(key, *field))
+      return fail(std::string("--") + key + ": '" + opts.get(key) +
+                  "' is not a non-negative integer");
+  if (!experts)
+    for (const char *key :
+         {"attention-experts", "top-k", "attention-top-k", "capacity", "combine"})
+      if (opts.has(key))
+        return fail(std::string("--") + key + " needs --decompose E");
+  if (opts.has("capacity")) {
+    llvm::StringRef text = opts.get("capacity");
+    if (text.getAsDouble(options.capacity))
+      return fail("--capacity: '" + opts.get("capacity") + "' is not a number");
+  }
+  std::string combine = opts.get("combine", "union");
+  if (combine == "union")
+    options.combine = model::UNION;
+  else if (combine == "gated")
+    options.combine = model::GATED;
+  else
+    return fail("--combine: '" + combine + "' (union or gated)");
+  if (opts.has("inputs")) {
+    std::string list = opts.get("inputs");
+    llvm::SmallVector<llvm::StringRef> names;
+    llvm::StringRef(list).split(names, ',');
+    if (names.empty() || names.front() != "ids")
+      return fail("--inputs: '" + opts.get("inputs") +
+                  "' must start with ids (ids[,attention_mask][,token_type_ids])");
+    options.attentionMask = false;
+    for (llvm::StringRef name : llvm::ArrayRef(names).drop_front()) {
+      if (name == "attention_mask")
+        options.attentionMask = true;
+      else if (name == "token_type_ids")
+        options.tokenTypeIds = true;
+      else
+        return fail("--inputs: unknown input '" + name.str() +
+                    "' (ids, attention_mask, token_type_ids)");
+    }
+  }
+  options.name = opts.get("name");
+
+  auto imported = hf::importCheckpoint(opts.get("hf"), options);
+  if (!imported)
+    return fail(llvm::toString(imported.takeError()));
+  if (std::error_code ec = llvm::sys::fs::create_directories(out))
+    return fail("cannot create the directory '" + out + "': " + ec.message());
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.PrintToString(imported->model, &text);
+  std::string header =
+      "# Imported by `uoe-run import` from the Hugging Face checkpoint " +
+      opts.get("hf") + "\n# (" + imported->summary + ").\n";
+  std::string pbtxt = out + "/model.pbtxt",
+              weights = out + "/weights.safetensors";
+  std::vector<std::pair<std::string, const rt::HostTensor *>> named;
+  for (const auto &[name, tensor] : imported->weights)
+    named.push_back({name, &tensor});
+  rt::Status s = rt::writeSafetensors(
+      weights, named, {{"format", "uoe"}, {"source", opts.get("hf")}});
+  if (!s.ok())
+    return fail(s);
+  s = rt::writeFileAtomically(pbtxt, header + text);
+  if (!s.ok())
+    return fail(s);
+  llvm::outs() << "imported " << imported->summary << "\n";
+  for (const hf::IgnoredTensor &t : imported->ignored)
+    llvm::outs() << "ignored " << t.name << ": " << t.reason << "\n";
+  llvm::outs() << "wrote " << pbtxt << " and " << weights << " ("
+               << named.size() << " tensors)\n";
   return 0;
 }
 
@@ -532,12 +719,15 @@ int runDevices(const Options &opts) {
 int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  // `train` has its own options (tools/uoe-run/Train.h).
+  if (argc > 1 && std::string(argv[1]) == "train")
+    return runTrain(argc - 1, argv + 1);
   Options opts;
   std::string error;
   if (!parseArgs(argc, argv, opts, error))
     return fail(error);
   if (opts.has("help") || opts.command.empty() || opts.command == "help") {
-    llvm::outs() << kHelp;
+    llvm::outs() << kHelp << kTrainHelp;
     return opts.command.empty() && !opts.has("help") ? 1 : 0;
   }
   if (opts.command == "infer")
@@ -546,6 +736,8 @@ int main(int argc, char **argv) {
     return runInit(opts);
   if (opts.command == "devices")
     return runDevices(opts);
+  if (opts.command == "import")
+    return runImport(opts);
   return fail("unknown command '" + opts.command +
-              "' (infer, init or devices; see --help)");
+              "' (infer, init, train, import or devices; see --help)");
 }

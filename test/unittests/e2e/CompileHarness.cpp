@@ -50,6 +50,12 @@ HostBuffer HostBuffer::ofF32(std::vector<int64_t> shape, std::vector<float> v) {
                     std::move(v));
 }
 
+HostBuffer HostBuffer::ofF64(std::vector<int64_t> shape,
+                             std::vector<double> v) {
+  return makeBuffer(ElementKind::F64, std::move(shape), &HostBuffer::f64,
+                    std::move(v));
+}
+
 HostBuffer HostBuffer::ofI64(std::vector<int64_t> shape,
                              std::vector<int64_t> v) {
   return makeBuffer(ElementKind::I64, std::move(shape), &HostBuffer::i64,
@@ -77,6 +83,8 @@ void *HostBuffer::data() {
     return i64.empty() ? nullptr : i64.data();
   case ElementKind::I1:
     return i1.empty() ? nullptr : i1.data();
+  case ElementKind::F64:
+    return f64.empty() ? nullptr : f64.data();
   }
   return nullptr;
 }
@@ -89,6 +97,8 @@ static size_t elementBytes(ElementKind kind) {
     return 8;
   case ElementKind::I1:
     return 1;
+  case ElementKind::F64:
+    return 8;
   }
   return 0;
 }
@@ -101,6 +111,8 @@ static size_t storedCount(const HostBuffer &b) {
     return b.i64.size();
   case ElementKind::I1:
     return b.i1.size();
+  case ElementKind::F64:
+    return b.f64.size();
   }
   return 0;
 }
@@ -113,6 +125,8 @@ static const char *kindName(ElementKind kind) {
     return "i64";
   case ElementKind::I1:
     return "i1";
+  case ElementKind::F64:
+    return "f64";
   }
   return "?";
 }
@@ -134,6 +148,8 @@ static FailureOr<TensorSignature> signatureOf(Type type) {
     sig.kind = ElementKind::I64;
   else if (elt.isInteger(1))
     sig.kind = ElementKind::I1;
+  else if (elt.isF64())
+    sig.kind = ElementKind::F64;
   else
     return failure();
   for (int64_t dim : tensor.getShape())
@@ -247,6 +263,10 @@ static HostBuffer readResult(const rt::MemRefDescriptor &desc,
     break;
   case ElementKind::I1:
     out.i1 = std::move(raw);
+    break;
+  case ElementKind::F64:
+    out.f64.resize(static_cast<size_t>(n));
+    std::memcpy(out.f64.data(), raw.data(), raw.size());
     break;
   }
   return out;

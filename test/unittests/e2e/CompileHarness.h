@@ -11,9 +11,9 @@
 // (runtime/MemRefDescriptor.h documents the calling convention).
 //
 // Supported signatures: any number of ranked tensor arguments and results
-// of f32, i64 or i1 (i1 is one byte per element, 0 or 1), static or dynamic
-// sizes; results are read back through their descriptors, whatever their
-// strides, and the buffers the callee allocated are released to the
+// of f32, f64, i64 or i1 (i1 is one byte per element, 0 or 1), static or
+// dynamic sizes; results are read back through their descriptors, whatever
+// their strides, and the buffers the callee allocated are released to the
 // runtime's allocator (runtime/CpuAllocator.h), as CpuProgram does.
 //
 //===----------------------------------------------------------------------===//
@@ -32,7 +32,7 @@
 namespace uoe::e2e {
 
 /// Element types the harness passes across the boundary.
-enum class ElementKind { F32, I64, I1 };
+enum class ElementKind { F32, F64, I64, I1 };
 
 /// A row-major host tensor; only the vector of its kind is used. i1 values
 /// are bytes (0 or 1), the in-memory form of `memref<...xi1>`.
@@ -42,8 +42,10 @@ struct HostBuffer {
   std::vector<float> f32;
   std::vector<int64_t> i64;
   std::vector<uint8_t> i1;
+  std::vector<double> f64;
 
   static HostBuffer ofF32(std::vector<int64_t> shape, std::vector<float> v);
+  static HostBuffer ofF64(std::vector<int64_t> shape, std::vector<double> v);
   static HostBuffer ofI64(std::vector<int64_t> shape, std::vector<int64_t> v);
   static HostBuffer ofI1(std::vector<int64_t> shape, std::vector<uint8_t> v);
 

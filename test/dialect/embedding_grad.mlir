@@ -1,0 +1,21 @@
+// RUN: uoe-opt %s -split-input-file | uoe-opt -split-input-file | FileCheck %s
+
+// Tests that the embedding table gradient round-trips.
+// CHECK-LABEL: func.func @embedding_grad_i64
+// CHECK-SAME: ([[IDS:%.+]]: tensor<2x16xi64>, [[DH:%.+]]: tensor<2x16x64xf32>)
+// CHECK: [[DT:%.+]] = uoe.embedding_grad [[IDS]], [[DH]] : tensor<2x16xi64>, tensor<2x16x64xf32> -> tensor<256x64xf32>{{$}}
+// CHECK-NEXT: return [[DT]]
+func.func @embedding_grad_i64(%ids: tensor<2x16xi64>, %dh: tensor<2x16x64xf32>) -> tensor<256x64xf32> {
+  %dt = uoe.embedding_grad %ids, %dh : tensor<2x16xi64>, tensor<2x16x64xf32> -> tensor<256x64xf32>
+  return %dt : tensor<256x64xf32>
+}
+
+// -----
+
+// Tests that i32 ids of rank 1 and f64 are accepted.
+// CHECK-LABEL: func.func @embedding_grad_i32
+// CHECK: uoe.embedding_grad %{{.+}}, %{{.+}} : tensor<7xi32>, tensor<7x5xf64> -> tensor<11x5xf64>{{$}}
+func.func @embedding_grad_i32(%ids: tensor<7xi32>, %dh: tensor<7x5xf64>) -> tensor<11x5xf64> {
+  %dt = uoe.embedding_grad %ids, %dh : tensor<7xi32>, tensor<7x5xf64> -> tensor<11x5xf64>
+  return %dt : tensor<11x5xf64>
+}

@@ -1,0 +1,35 @@
+//===- InitWeights.cpp - fresh weights for a model description ------------===//
+//
+// A tensor is a norm weight if its name contains "norm" and ends in
+// ".weight", a bias if it has at most one dimension or a ".b" component
+// (`attn.bqkv`, `mlp.b1`); everything else is a matrix or a table.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/uoe-run/InitWeights.h"
+
+#include "llvm/ADT/StringRef.h"
+
+#include <random>
+
+namespace rt = ::uoe::rt;
+
+rt::StatusOr<std::vector<std::pair<std::string, rt::HostTensor>>>
+mlir::uoe::initialWeights(const model::Model &model, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  std::vector<std::pair<std::string, rt::HostTensor>> weights;
+  for (const ParamSpec &p : modelParameters(model)) {
+    auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
+    if (!t.ok())
+      return t.status();
+    float *data = t->data<float>();
+    bool isNorm = llvm::StringRef(p.name).contains("norm") &&
+                  llvm::StringRef(p.name).ends_with(".weight");
+    bool isBias = p.shape.size() <= 1 || llvm::StringRef(p.name).contains(".b");
+    for (int64_t i = 0; i < t->numElements(); ++i)
+      data[i] = isNorm ? 1.0f : isBias ? 0.0f : normal(rng);
+    weights.emplace_back(p.name, std::move(*t));
+  }
+  return weights;
+}

@@ -1,0 +1,930 @@
+//===- Train.cpp - the `uoe-run train` command ----------------------------===//
+//
+// The driver around the compiled training step: options, data, weights,
+// the step loop, evaluation, checkpoints and logs. Everything that can be
+// tested without a compiler lives in the runtime (runtime/ByteCorpus.h,
+// runtime/Checkpoint.h, runtime/TrainLog.h); this file wires it together.
+//
+// Resuming is exact because everything a step depends on is restored: the
+// weights and optimizer state (from the checkpoint's tensors), the step
+// number (the schedule and Adam's bias correction take it as an input),
+// and the data sampler's generator state; the options that shape the
+// computation are recorded in the checkpoint and must not change. With the
+// same thread count, N steps in one run and N/2 + N/2 with --resume give
+// bit-identical weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/uoe-run/Train.h"
+
+#include "codegen/CompileTraining.h"
+#include "codegen/cpu/OrcLoader.h"
+#include "frontend/ModelImporter.h"
+#include "runtime/ByteCorpus.h"
+#include "runtime/Checkpoint.h"
+#include "runtime/CpuBlas.h"
+#include "runtime/CpuDevice.h"
+#include "runtime/Executable.h"
+#include "runtime/FileUtil.h"
+#include "runtime/TrainLog.h"
+#include "tools/uoe-run/InitWeights.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <google/protobuf/text_format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace mlir::uoe;
+namespace rt = ::uoe::rt;
+
+const char *const mlir::uoe::kTrainHelp = R"(
+TRAINING OPTIONS (uoe-run train; docs/TRAINING.md)
+  --data FILE         the text to train on, read as bytes (token ids 0..255);
+                      its last --val-fraction is the validation part
+  --steps N           train up to step N (also the cosine schedule's length)
+  --checkpoint-dir DIR  checkpoints (DIR/step-NNNNNN.safetensors, DIR/latest),
+                      metrics.csv and loss.svg
+  --resume            continue from DIR/latest: weights, optimizer state, step
+                      and data position; the options recorded there apply
+                      (--model and --data may be left out)
+  --batch B           sequences per step (default 8)
+  --seq T             tokens per sequence (default 64): windows of T+1 bytes
+  --val-fraction F    the last F of the text is held out (default 0.1; 0: none)
+  --optimizer adamw|sgd  (default adamw)
+  --lr LR             peak learning rate (default 0.001)
+  --weight-decay WD   AdamW: decoupled (lr * wd * p); SGD: L2 (default 0)
+  --beta1 B --beta2 B --adam-eps E  AdamW moments (default 0.9, 0.999, 1e-8)
+  --amsgrad           AdamW with the AMSGrad maximum of v
+  --momentum M        SGD momentum (default 0.9; 0: plain SGD)
+  --schedule constant|warmup|cosine  learning-rate schedule (default constant)
+  --warmup-steps W    warmup, cosine: lr * step / W for the first W steps
+  --min-lr LR         cosine: the rate reached at step N (default 0)
+  --clip-norm C       clip the global gradient norm to C (default 1; 0: off)
+  --load-balance W    weight of the Switch-style load-balancing loss (default 0)
+  --seed S            initial weights (as init --seed S) and data order (default 0)
+  --eval-every K      validation loss, perplexity and bits per byte every K
+                      steps and at the end (default 100; 0: at the end only)
+  --eval-batches K    validation batches per evaluation (default 8)
+  --checkpoint-every K  checkpoint every K steps and at the end (default 500;
+                      0: at the end only)
+  --log-every K       a log line every K steps when stderr is not a terminal
+                      (default 10); a terminal gets a progress bar
+  --stop-at K         stop after step K with a checkpoint, as if interrupted
+                      (for training in pieces; continue with --resume)
+  --threads N         CPU threads (default: all cores; with --resume, the
+                      checkpoint's count, for bit-identical results)
+  --cache-dir DIR, --no-cache  as for infer
+)";
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Options
+//===----------------------------------------------------------------------===//
+
+/// Options with a value; the rest are switches.
+const std::set<std::string> kValueFlags = {
+    "model",         "data",          "steps",          "checkpoint-dir",
+    "batch",         "seq",           "val-fraction",   "optimizer",
+    "lr",            "weight-decay",  "beta1",          "beta2",
+    "adam-eps",      "momentum",      "schedule",       "warmup-steps",
+    "min-lr",        "clip-norm",     "load-balance",   "seed",
+    "eval-every",    "eval-batches",  "checkpoint-every", "log-every",
+    "threads",       "cache-dir",     "stop-at"};
+const std::set<std::string> kSwitchFlags = {"resume", "amsgrad", "no-cache",
+                                            "help"};
+/// The options a resumed run must keep: recorded in every checkpoint as
+/// `train.<flag>` (their canonical text).
+const char *const kRecordedFlags[] = {
+    "batch",     "seq",        "val-fraction", "optimizer",    "lr",
+    "weight-decay", "beta1",   "beta2",        "adam-eps",     "amsgrad",
+    "momentum",  "schedule",   "warmup-steps", "min-lr",       "clip-norm",
+    "load-balance", "seed",    "steps"};
+
+struct Args {
+  std::map<std::string, std::string> values;
+  /// The flags given on the command line (not filled from a checkpoint).
+  std::set<std::string> given;
+  bool has(const std::string &key) const { return values.count(key) != 0; }
+  std::string get(const std::string &key, const std::string &def = "") const {
+    auto it = values.find(key);
+    return it == values.end() ? def : it->second;
+  }
+};
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "uoe-run: error: " << message << "\n";
+  return 1;
+}
+int fail(const rt::Status &status) { return fail(status.toString()); }
+
+std::optional<std::string> parseArgs(int argc, char **argv, Args &args) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0)
+      return "unexpected argument '" + arg + "' (train takes only --options)";
+    std::string key = arg.substr(2), value;
+    size_t eq = key.find('=');
+    bool inlineValue = eq != std::string::npos;
+    if (inlineValue) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    }
+    if (kSwitchFlags.count(key)) {
+      if (inlineValue)
+        return "option '--" + key + "' takes no value";
+    } else if (kValueFlags.count(key)) {
+      if (!inlineValue) {
+        if (i + 1 >= argc)
+          return "option '" + arg + "' needs a value";
+        value = argv[++i];
+      }
+    } else {
+      return "unknown option '" + arg + "' for train (see uoe-run --help)";
+    }
+    args.values[key] = value;
+    args.given.insert(key);
+  }
+  return std::nullopt;
+}
+
+/// The shortest of %.15g, %.16g, %.17g that reads back as `value`.
+std::string canonicalReal(double value) {
+  char buffer[40];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
+  return buffer;
+}
+
+/// Reads numeric and enumerated options, with errors that name the flag.
+class OptionReader {
+public:
+  explicit OptionReader(const Args &args) : args_(args) {}
+
+  int64_t integer(const std::string &key, int64_t def, int64_t min,
+                  const char *what) {
+    if (!args_.has(key))
+      return record(key, def);
+    long long v;
+    if (llvm::StringRef(args_.get(key)).getAsInteger(10, v) || v < min)
+      error("--" + key + ": '" + args_.get(key) + "' is not " + what);
+    return record(key, static_cast<int64_t>(v));
+  }
+  double real(const std::string &key, double def, double lo, double hi,
+              bool loOpen, bool hiOpen, const char *what) {
+    if (!args_.has(key))
+      return record(key, def);
+    double v;
+    llvm::StringRef text = args_.get(key);
+    if (text.getAsDouble(v) || !std::isfinite(v) || v < lo || v > hi ||
+        (loOpen && v == lo) || (hiOpen && v == hi))
+      error("--" + key + ": '" + args_.get(key) + "' is not " + what);
+    return record(key, v);
+  }
+  std::string choice(const std::string &key, const std::string &def,
+                     const std::vector<std::string> &choices) {
+    std::string v = args_.get(key, def);
+    bool known = false;
+    std::string list;
+    for (const std::string &c : choices) {
+      known |= c == v;
+      list += (list.empty() ? "" : " or ") + c;
+    }
+    if (!known)
+      error("--" + key + ": '" + v + "' (" + list + ")");
+    canonical_[key] = v;
+    return v;
+  }
+  bool flag(const std::string &key) {
+    bool on = args_.has(key);
+    canonical_[key] = on ? "true" : "false";
+    return on;
+  }
+
+  /// The first error, if any.
+  const std::optional<std::string> &firstError() const { return error_; }
+  /// Every option read, as canonical text.
+  const std::map<std::string, std::string> &canonical() const {
+    return canonical_;
+  }
+
+private:
+  int64_t record(const std::string &key, int64_t v) {
+    canonical_[key] = std::to_string(v);
+    return v;
+  }
+  double record(const std::string &key, double v) {
+    canonical_[key] = canonicalReal(v);
+    return v;
+  }
+  void error(const std::string &message) {
+    if (!error_)
+      error_ = message;
+  }
+  const Args &args_;
+  std::optional<std::string> error_;
+  std::map<std::string, std::string> canonical_;
+};
+
+/// Everything the run needs, read from the options.
+struct RunConfig {
+  TrainOptions train;
+  int64_t steps = 0, batch = 8, seq = 64;
+  double valFraction = 0.1;
+  uint64_t seed = 0;
+  int64_t evalEvery = 100, evalBatches = 8, checkpointEvery = 500,
+          logEvery = 10;
+  /// Stop after this step (0: at `steps`), as if interrupted.
+  int64_t stopAt = 0;
+  int threads = 0;
+  std::map<std::string, std::string> canonical;
+};
+
+std::optional<std::string> readConfig(const Args &args, RunConfig &config) {
+  OptionReader r(args);
+  config.steps = r.integer("steps", 0, 1, "a positive integer");
+  config.batch = r.integer("batch", 8, 1, "a positive integer");
+  config.seq = r.integer("seq", 64, 1, "a positive integer");
+  config.valFraction = r.real("val-fraction", 0.1, 0, 1, false, true,
+                              "a fraction in [0, 1)");
+  config.seed = static_cast<uint64_t>(
+      r.integer("seed", 0, 0, "a non-negative integer"));
+  config.evalEvery = r.integer("eval-every", 100, 0, "a non-negative integer");
+  config.evalBatches = r.integer("eval-batches", 8, 1, "a positive integer");
+  config.checkpointEvery =
+      r.integer("checkpoint-every", 500, 0, "a non-negative integer");
+  config.logEvery = r.integer("log-every", 10, 1, "a positive integer");
+  config.stopAt = r.integer("stop-at", 0, 1, "a positive integer");
+  config.threads = static_cast<int>(
+      r.integer("threads", 0, 1, "a positive integer"));
+
+  TrainOptions &t = config.train;
+  std::string optimizer = r.choice("optimizer", "adamw", {"adamw", "sgd"});
+  t.optimizer = optimizer == "sgd" ? TrainOptions::Optimizer::Sgd
+                                   : TrainOptions::Optimizer::AdamW;
+  t.lr = r.real("lr", t.lr, 0, 1e6, true, false, "a positive number");
+  t.weightDecay = r.real("weight-decay", t.weightDecay, 0, 1e6, false, false,
+                         "a non-negative number");
+  t.beta1 = r.real("beta1", t.beta1, 0, 1, false, true, "a number in [0, 1)");
+  t.beta2 = r.real("beta2", t.beta2, 0, 1, false, true, "a number in [0, 1)");
+  t.adamEps = r.real("adam-eps", t.adamEps, 0, 1, true, false,
+                     "a positive number");
+  t.amsgrad = r.flag("amsgrad");
+  t.momentum = r.real("momentum", t.momentum, 0, 1, false, true,
+                      "a number in [0, 1)");
+  std::string schedule =
+      r.choice("schedule", "constant", {"constant", "warmup", "cosine"});
+  t.schedule = schedule == "cosine"   ? TrainOptions::Schedule::Cosine
+               : schedule == "warmup" ? TrainOptions::Schedule::LinearWarmup
+                                      : TrainOptions::Schedule::Constant;
+  t.warmupSteps =
+      r.integer("warmup-steps", 0, 0, "a non-negative integer");
+  t.minLr = r.real("min-lr", 0, 0, 1e6, false, false, "a non-negative number");
+  t.clipNorm = r.real("clip-norm", t.clipNorm, 0, 1e30, false, false,
+                      "a non-negative number");
+  t.loadBalance = r.real("load-balance", 0, 0, 1e6, false, false,
+                         "a non-negative number");
+  if (r.firstError())
+    return r.firstError();
+  // Only the cosine schedule depends on the run's length.
+  t.totalSteps = t.schedule == TrainOptions::Schedule::Cosine ? config.steps : 0;
+  config.canonical = r.canonical();
+
+  // Options that do nothing with the chosen optimizer or schedule are
+  // mistakes worth reporting (only those given on the command line).
+  bool sgd = t.optimizer == TrainOptions::Optimizer::Sgd;
+  for (const char *key : {"beta1", "beta2", "adam-eps", "amsgrad"})
+    if (sgd && args.given.count(key))
+      return std::string("--") + key + " applies to --optimizer adamw only";
+  if (!sgd && args.given.count("momentum"))
+    return std::string("--momentum applies to --optimizer sgd only");
+  if (t.schedule != TrainOptions::Schedule::Cosine && args.given.count("min-lr"))
+    return std::string("--min-lr applies to --schedule cosine only");
+  if (t.schedule == TrainOptions::Schedule::Constant &&
+      args.given.count("warmup-steps"))
+    return std::string("--warmup-steps applies to --schedule warmup or "
+                       "cosine only");
+  if (t.schedule == TrainOptions::Schedule::LinearWarmup && t.warmupSteps < 1)
+    return std::string("--schedule warmup needs --warmup-steps W (W >= 1)");
+  if (t.schedule == TrainOptions::Schedule::Cosine &&
+      t.warmupSteps >= config.steps)
+    return "--warmup-steps " + std::to_string(t.warmupSteps) +
+           " leaves no step of the cosine decay (--steps " +
+           std::to_string(config.steps) + ")";
+  return std::nullopt;
+}
+
+std::string defaultCacheDir() {
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/uoe";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/uoe";
+  return "";
+}
+
+std::string modelText(const model::Model &model) {
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(model, &text);
+  return text;
+}
+
+/// Checks that `model` is a byte-level language model that can take
+/// sequences of `seq` tokens.
+std::optional<std::string> checkModel(const model::Model &model,
+                                      const std::string &source, int64_t seq) {
+  if (!model.has_embedding())
+    return source + ": train needs a language model with an embedding "
+                    "(token ids), but the description has none";
+  if (!model.has_lm_head())
+    return source + ": train needs an lm_head (byte-level language "
+                    "modelling), but the description has " +
+           (model.has_classifier() ? "a classifier" : "no head");
+  if (model.embedding().vocab_size() < 256)
+    return source + ": embedding.vocab_size is " +
+           std::to_string(model.embedding().vocab_size()) +
+           ", but byte-level training needs at least 256 (a token per byte "
+           "value)";
+  if (model.attention_mask() || model.token_type_ids())
+    return source + ": train does not take an attention mask or token type "
+                    "ids; set attention_mask and token_type_ids to false";
+  if (model.embedding().position() == model::LEARNED &&
+      seq > model.embedding().max_positions())
+    return "--seq " + std::to_string(seq) +
+           " exceeds embedding.max_positions (" +
+           std::to_string(model.embedding().max_positions()) + ") of " +
+           source;
+  return std::nullopt;
+}
+
+//===----------------------------------------------------------------------===//
+// Progress on the terminal or in the log
+//===----------------------------------------------------------------------===//
+
+class Progress {
+public:
+  Progress() : tty_(::isatty(STDERR_FILENO)) {}
+
+  bool tty() const { return tty_; }
+
+  /// Redraws the bar (terminal, at most 10 times a second unless `force`)
+  /// or prints a log line (otherwise, when `logLine`).
+  void update(const rt::ProgressInfo &info, bool logLine, bool force) {
+    if (!tty_) {
+      if (logLine)
+        llvm::errs() << rt::formatProgressLine(info) << "\n";
+      return;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (!force && drawn_ && now - lastDraw_ < std::chrono::milliseconds(100))
+      return;
+    lastDraw_ = now;
+    drawn_ = true;
+    llvm::errs() << "\r" << rt::formatProgressBar(info) << "\x1b[K";
+    llvm::errs().flush();
+  }
+  /// Prints a line of its own below the bar, whose current state stays on
+  /// the screen as a line of the log.
+  void println(const llvm::Twine &line) {
+    finish();
+    llvm::errs() << line << "\n";
+  }
+  /// Leaves the bar's last state on its own line.
+  void finish() {
+    if (tty_ && drawn_)
+      llvm::errs() << "\n";
+    drawn_ = false;
+  }
+
+private:
+  bool tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point lastDraw_;
+};
+
+//===----------------------------------------------------------------------===//
+// The run
+//===----------------------------------------------------------------------===//
+
+double seconds(std::chrono::steady_clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+/// The first element of a scalar result as a double.
+double scalarOf(const rt::HostTensor &t) {
+  auto f = t.toF32();
+  return f.ok() && f->numElements() > 0 ? f->data<float>()[0] : NAN;
+}
+
+/// The index of the result named `name` of `entry` (`fallback` if none).
+int resultIndex(const rt::proto::EntryPoint &entry, const std::string &name,
+                int fallback) {
+  for (int i = 0; i < entry.results_size(); ++i)
+    if (entry.results(i).name() == name)
+      return i;
+  return fallback;
+}
+
+class Trainer {
+public:
+  int run(int argc, char **argv);
+
+private:
+  int prepare();
+  llvm::Expected<rt::proto::Executable> obtainExecutable();
+  rt::Status bindInitialState();
+  rt::StatusOr<double> evaluate();
+  rt::Status saveCheckpoint(int64_t step);
+  rt::Status writePlot();
+
+  Args args_;
+  RunConfig config_;
+  std::string dir_;
+  model::Model model_;
+  std::string modelSource_;
+  std::optional<rt::ByteCorpus> corpus_;
+  std::optional<rt::BatchSampler> sampler_;
+  std::vector<rt::TokenBatch> validation_;
+  std::optional<rt::Checkpoint> resumed_;
+  std::unique_ptr<cpu::OrcLoader> loader_;
+  std::unique_ptr<rt::CpuProgram> program_;
+  std::vector<std::string> paramNames_, stateNames_;
+  std::optional<rt::MetricsCsvWriter> csv_;
+  Progress progress_;
+  int64_t startStep_ = 0;
+  double elapsedBefore_ = 0; // training time of earlier runs (resume)
+  std::chrono::steady_clock::time_point runStart_;
+  std::string lastCheckpoint_;
+};
+
+int Trainer::prepare() {
+  if (!args_.has("checkpoint-dir"))
+    return fail("train needs --checkpoint-dir DIR (checkpoints, metrics.csv "
+                "and loss.svg are written there)");
+  dir_ = args_.get("checkpoint-dir");
+
+  // With --resume, the checkpoint's recorded options fill in the flags
+  // that were not given, and those given must agree with them.
+  std::string resumeModelText, resumeDataPath, resumeFingerprint;
+  if (args_.has("resume")) {
+    auto checkpoint = rt::readLatestCheckpoint(dir_);
+    if (!checkpoint.ok())
+      return fail("--resume: " + checkpoint.status().message());
+    resumed_ = std::move(*checkpoint);
+    const auto &meta = resumed_->contents.metadata;
+    for (const char *key : kRecordedFlags) {
+      auto it = meta.find(std::string("train.") + key);
+      if (it == meta.end())
+        return fail(resumed_->path + ": not a checkpoint of uoe-run train "
+                    "(no 'train." + key + "' in its metadata)");
+      if (args_.given.count(key))
+        continue;
+      if (std::string(key) == "amsgrad") {
+        if (it->second == "true")
+          args_.values[key] = "";
+      } else {
+        args_.values[key] = it->second;
+      }
+    }
+    auto get = [&](const char *key) {
+      auto it = meta.find(key);
+      return it == meta.end() ? std::string() : it->second;
+    };
+    resumeModelText = get("uoe.model");
+    resumeDataPath = get("data.path");
+    resumeFingerprint = get("data.fingerprint");
+    if (std::optional<std::string> error = readConfig(args_, config_))
+      return fail(*error);
+    // Compare what was given with what was recorded.
+    for (const char *key : kRecordedFlags) {
+      std::string recorded = meta.find(std::string("train.") + key)->second;
+      std::string now = config_.canonical[key];
+      if (now == recorded)
+        continue;
+      bool cosine =
+          config_.train.schedule == TrainOptions::Schedule::Cosine;
+      if (std::string(key) == "steps" && !cosine)
+        continue; // a run may be extended unless the schedule depends on it
+      return fail("--" + std::string(key) + " " + now + " differs from " +
+                  recorded + " in " + resumed_->path +
+                  " (a resumed run keeps the options it started with" +
+                  (std::string(key) == "steps"
+                       ? "; the cosine schedule decays over --steps)"
+                       : ")"));
+    }
+    auto elapsed = meta.find("train.elapsed_s");
+    if (elapsed != meta.end())
+      elapsedBefore_ = std::strtod(elapsed->second.c_str(), nullptr);
+    startStep_ = resumed_->step;
+  } else if (std::optional<std::string> error = readConfig(args_, config_)) {
+    return fail(*error);
+  }
+  if (!args_.has("steps"))
+    return fail("train needs --steps N (the step to train up to)");
+
+  // The model.
+  if (args_.has("model")) {
+    modelSource_ = args_.get("model");
+    auto parsed = parseModelFile(modelSource_);
+    if (!parsed)
+      return fail(llvm::toString(parsed.takeError()));
+    model_ = std::move(*parsed);
+  } else if (resumed_ && !resumeModelText.empty()) {
+    modelSource_ = resumed_->path + " (uoe.model)";
+    auto parsed = parseModelText(resumeModelText, modelSource_);
+    if (!parsed)
+      return fail(llvm::toString(parsed.takeError()));
+    model_ = std::move(*parsed);
+  } else {
+    return fail("train needs --model M.pbtxt");
+  }
+  if (llvm::Error err = resolveModel(model_))
+    return fail(modelSource_ + ": " + llvm::toString(std::move(err)));
+  if (std::optional<std::string> error =
+          checkModel(model_, modelSource_, config_.seq))
+    return fail(*error);
+  if (resumed_ && !resumeModelText.empty() &&
+      modelText(model_) != resumeModelText)
+    return fail(modelSource_ + " is not the model " + resumed_->path +
+                " was trained with (its description is recorded in the "
+                "checkpoint's 'uoe.model'; leave out --model to use it)");
+
+  // The data.
+  std::string dataPath = args_.get("data", resumed_ ? resumeDataPath : "");
+  if (dataPath.empty())
+    return fail("train needs --data FILE (a text file, read as bytes)");
+  auto corpus = rt::ByteCorpus::load(dataPath, config_.valFraction);
+  if (!corpus.ok())
+    return fail("--data: " + corpus.status().message());
+  corpus_ = std::move(*corpus);
+  if (resumed_ && corpus_->fingerprint() != resumeFingerprint)
+    return fail(dataPath + " is not the text " + resumed_->path +
+                " was trained on (fingerprint " + corpus_->fingerprint() +
+                ", recorded " + resumeFingerprint + ")");
+  auto sampler = rt::BatchSampler::create(*corpus_, config_.batch,
+                                          config_.seq, config_.seed);
+  if (!sampler.ok())
+    return fail("--data: " + sampler.status().message());
+  sampler_ = std::move(*sampler);
+  if (resumed_) {
+    auto state = resumed_->contents.metadata.find("data.sampler");
+    if (state == resumed_->contents.metadata.end())
+      return fail(resumed_->path + ": no 'data.sampler' in its metadata");
+    rt::Status restored = sampler_->restore(state->second);
+    if (!restored.ok())
+      return fail(resumed_->path + ": " + restored.message());
+  }
+  if (config_.valFraction > 0) {
+    auto batches = rt::validationBatches(*corpus_, config_.batch, config_.seq,
+                                         config_.evalBatches);
+    if (!batches.ok())
+      return fail("--data: " + batches.status().message());
+    validation_ = std::move(*batches);
+  }
+  // Always set the thread count, also to the default: it also makes every
+  // GEMM single-threaded inside (one OpenMP pool; see CpuBlas.h), which is
+  // what makes a step reproducible. A resumed run keeps the recorded count
+  // unless --threads says otherwise.
+  int threads = config_.threads;
+  std::string recordedThreads;
+  if (resumed_) {
+    auto it = resumed_->contents.metadata.find("train.threads");
+    if (it != resumed_->contents.metadata.end())
+      recordedThreads = it->second;
+    if (!args_.given.count("threads") && !recordedThreads.empty())
+      threads = std::atoi(recordedThreads.c_str());
+  }
+  rt::setCpuThreads(threads);
+  if (!recordedThreads.empty() &&
+      recordedThreads != std::to_string(rt::cpuThreads()))
+    llvm::errs() << "uoe-run: warning: " << resumed_->path
+                 << " was trained with " << recordedThreads
+                 << " threads, this run uses " << rt::cpuThreads()
+                 << ": results may differ from an uninterrupted run in the "
+                    "last bits\n";
+  return 0;
+}
+
+llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
+  std::string cacheDir =
+      args_.has("no-cache") ? "" : args_.get("cache-dir", defaultCacheDir());
+  std::string key =
+      trainingCacheKey(model_, config_.train, config_.batch, config_.seq);
+  if (!cacheDir.empty()) {
+    auto cached = rt::loadCachedExecutable(cacheDir, key);
+    if (cached.ok()) {
+      llvm::errs() << "uoe-run: compiled-model cache hit ("
+                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
+      return std::move(*cached);
+    }
+    if (cached.status().code() != rt::StatusCode::NotFound)
+      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
+                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto exe = compileTrainingForCpu(model_, config_.train, config_.batch,
+                                   config_.seq);
+  if (!exe)
+    return exe.takeError();
+  llvm::errs() << llvm::formatv(
+      "uoe-run: compiled {0} for training on [{1}, {2}] in {3:f2} s (cache "
+      "miss)\n",
+      model_.name().empty() ? "model" : model_.name(), config_.batch,
+      config_.seq, seconds(std::chrono::steady_clock::now() - start));
+  if (!cacheDir.empty()) {
+    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
+    if (!s.ok())
+      llvm::errs() << "uoe-run: warning: cannot write the cache: "
+                   << s.toString() << "\n";
+  }
+  return exe;
+}
+
+rt::Status Trainer::bindInitialState() {
+  // The weights: fresh (as `init --seed`) or the checkpoint's.
+  rt::NamedTensors weights;
+  if (resumed_) {
+    for (auto &[name, tensor] : resumed_->contents.tensors)
+      weights.emplace(name, std::move(tensor));
+    resumed_->contents.tensors.clear();
+  } else {
+    UOE_ASSIGN_OR_RETURN(auto fresh, initialWeights(model_, config_.seed));
+    for (auto &[name, tensor] : fresh)
+      weights.emplace(name, std::move(tensor));
+  }
+  for (const ParamSpec &p : modelParameters(model_))
+    paramNames_.push_back(p.name);
+  for (const std::string &slot : optimizerSlots(config_.train))
+    for (const ParamSpec &p : modelParameters(model_)) {
+      std::string name = "opt." + slot + "." + p.name;
+      stateNames_.push_back(name);
+      if (!resumed_) {
+        UOE_ASSIGN_OR_RETURN(rt::HostTensor zeros,
+                             rt::HostTensor::create(rt::DType::F32, p.shape));
+        weights.emplace(name, std::move(zeros));
+      }
+    }
+  // eval_loss gets its own copy of the weights; train_step's updates
+  // replace both.
+  rt::NamedTensors evalWeights;
+  for (const std::string &name : paramNames_) {
+    auto it = weights.find(name);
+    if (it == weights.end())
+      continue; // bindParameters names the missing one
+    UOE_ASSIGN_OR_RETURN(rt::HostTensor copy, it->second.clone());
+    evalWeights.emplace(name, std::move(copy));
+  }
+  std::string source = resumed_ ? resumed_->path : "the initial weights";
+  UOE_RETURN_IF_ERROR(program_->bindParameters("train_step", std::move(weights))
+                          .withContext(source));
+  return program_->bindParameters("eval_loss", std::move(evalWeights))
+      .withContext(source);
+}
+
+rt::StatusOr<double> Trainer::evaluate() {
+  double sum = 0;
+  for (const rt::TokenBatch &batch : validation_) {
+    std::vector<rt::HostTensor> inputs;
+    UOE_ASSIGN_OR_RETURN(rt::HostTensor tokens, batch.tokens.clone());
+    UOE_ASSIGN_OR_RETURN(rt::HostTensor targets, batch.targets.clone());
+    inputs.push_back(std::move(tokens));
+    inputs.push_back(std::move(targets));
+    UOE_ASSIGN_OR_RETURN(std::vector<rt::HostTensor> results,
+                         program_->run("eval_loss", inputs));
+    if (results.empty())
+      return rt::internalError("eval_loss returned no loss");
+    sum += scalarOf(results[0]);
+  }
+  return sum / static_cast<double>(validation_.size());
+}
+
+rt::Status Trainer::saveCheckpoint(int64_t step) {
+  std::vector<rt::HostTensor> owned;
+  owned.reserve(paramNames_.size() + stateNames_.size());
+  std::vector<std::pair<std::string, const rt::HostTensor *>> named;
+  for (const auto *names : {&paramNames_, &stateNames_})
+    for (const std::string &name : *names) {
+      UOE_ASSIGN_OR_RETURN(rt::HostTensor t,
+                           program_->boundParameter("train_step", name));
+      owned.push_back(std::move(t));
+      named.push_back({name, &owned.back()});
+    }
+  std::map<std::string, std::string, std::less<>> meta;
+  for (const char *key : kRecordedFlags)
+    meta[std::string("train.") + key] = config_.canonical[key];
+  meta["uoe.model"] = modelText(model_);
+  meta["data.path"] = corpus_->source();
+  meta["data.fingerprint"] = corpus_->fingerprint();
+  meta["data.size"] = std::to_string(corpus_->size());
+  meta["data.sampler"] = sampler_->state();
+  meta["train.threads"] = std::to_string(rt::cpuThreads());
+  meta["train.elapsed_s"] = canonicalReal(
+      elapsedBefore_ + seconds(std::chrono::steady_clock::now() - runStart_));
+  UOE_ASSIGN_OR_RETURN(lastCheckpoint_,
+                       rt::writeCheckpoint(dir_, step, named, meta));
+  return rt::okStatus();
+}
+
+rt::Status Trainer::writePlot() {
+  std::string data = corpus_->source();
+  std::string title = (model_.name().empty() ? "model" : model_.name()) +
+                      " on " + data.substr(data.find_last_of('/') + 1);
+  return rt::writeFileAtomically(dir_ + "/loss.svg",
+                                 rt::renderLossCurveSvg(csv_->rows(), title));
+}
+
+int Trainer::run(int argc, char **argv) {
+  if (std::optional<std::string> error = parseArgs(argc, argv, args_))
+    return fail(*error);
+  if (args_.has("help")) {
+    llvm::outs() << "USAGE\n  uoe-run train --model M.pbtxt --data TEXT "
+                    "--steps N --checkpoint-dir DIR [--resume] [options]\n"
+                 << kTrainHelp;
+    return 0;
+  }
+  if (int status = prepare())
+    return status;
+  if (startStep_ >= config_.steps) {
+    llvm::outs() << resumed_->path << " is at step " << startStep_
+                 << ", --steps is " << config_.steps
+                 << ": nothing to train\n";
+    return 0;
+  }
+
+  if (config_.stopAt > 0 && config_.stopAt <= startStep_)
+    return fail("--stop-at " + std::to_string(config_.stopAt) +
+                " is not after step " + std::to_string(startStep_) + " of " +
+                resumed_->path);
+
+  auto exe = obtainExecutable();
+  if (!exe)
+    return fail(llvm::toString(exe.takeError()));
+  for (const char *entry : {"train_step", "eval_loss"})
+    if (auto found = rt::findEntryPoint(*exe, entry); !found.ok())
+      return fail("the compiled training model: " + found.status().message());
+  const rt::proto::EntryPoint &step = **rt::findEntryPoint(*exe, "train_step");
+  if (step.inputs_size() != 3)
+    return fail(llvm::formatv("the compiled train_step takes {0} inputs; "
+                              "uoe-run gives it tokens, targets and step",
+                              step.inputs_size())
+                    .str());
+  int lossAt = resultIndex(step, "loss", 0),
+      normAt = resultIndex(step, "grad_norm", 1),
+      lrAt = resultIndex(step, "lr", 2);
+  loader_ = std::make_unique<cpu::OrcLoader>();
+  auto program = rt::CpuProgram::load(*exe, *loader_);
+  if (!program.ok())
+    return fail(program.status());
+  program_ = std::move(*program);
+  if (rt::Status s = bindInitialState(); !s.ok())
+    return fail(s);
+
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir_))
+    return fail("--checkpoint-dir: cannot create '" + dir_ + "': " +
+                ec.message());
+  auto csv = rt::MetricsCsvWriter::open(dir_ + "/metrics.csv",
+                                        resumed_ ? startStep_ : -1);
+  if (!csv.ok())
+    return fail(csv.status());
+  csv_ = std::move(*csv);
+
+  int64_t tokensPerStep = config_.batch * config_.seq;
+  int64_t endStep = config_.stopAt > 0 && config_.stopAt < config_.steps
+                        ? config_.stopAt
+                        : config_.steps;
+  llvm::errs() << llvm::formatv(
+      "uoe-run: training {0} on {1} ({2} bytes: {3} train, {4} validation), "
+      "steps {5}..{6} of batch {7} x {8} tokens, {9} threads{10}\n",
+      model_.name().empty() ? "model" : model_.name(), corpus_->source(),
+      corpus_->size(), corpus_->train().size(), corpus_->validation().size(),
+      startStep_ + 1, config_.steps, config_.batch, config_.seq,
+      rt::cpuThreads(),
+      resumed_ ? ", resumed from " + resumed_->path : std::string());
+
+  runStart_ = std::chrono::steady_clock::now();
+  double trainSeconds = 0; // time in batches and steps, this run
+  int64_t stepsThisRun = 0;
+  std::optional<double> lastVal;
+  for (int64_t n = startStep_ + 1; n <= endStep; ++n) {
+    auto stepStart = std::chrono::steady_clock::now();
+    auto batch = sampler_->next();
+    if (!batch.ok())
+      return fail(batch.status());
+    std::vector<rt::HostTensor> inputs;
+    inputs.push_back(std::move(batch->tokens));
+    inputs.push_back(std::move(batch->targets));
+    auto stepTensor =
+        rt::HostTensor::fromVector<int64_t>(rt::DType::I64, {}, {n});
+    if (!stepTensor.ok())
+      return fail(stepTensor.status());
+    inputs.push_back(std::move(*stepTensor));
+    auto results = program_->run("train_step", inputs);
+    if (!results.ok())
+      return fail(results.status().withContext(
+          llvm::formatv("train_step {0}", n).str()));
+    double stepSeconds = seconds(std::chrono::steady_clock::now() - stepStart);
+    trainSeconds += stepSeconds;
+    ++stepsThisRun;
+
+    rt::MetricsRow row;
+    row.step = n;
+    row.trainLoss = scalarOf((*results)[lossAt]);
+    row.gradNorm = scalarOf((*results)[normAt]);
+    row.lr = scalarOf((*results)[lrAt]);
+    row.tokensPerSecond = tokensPerStep / std::max(stepSeconds, 1e-9);
+    if (!std::isfinite(row.trainLoss)) {
+      progress_.finish();
+      llvm::errs() << llvm::formatv(
+          "uoe-run: error: step {0}: the loss is {1} (try a lower --lr or "
+          "--clip-norm); stopped without a checkpoint of this step{2}\n",
+          n, row.trainLoss,
+          lastCheckpoint_.empty() ? std::string()
+                                  : "; the last one is " + lastCheckpoint_);
+      return 2;
+    }
+
+    bool last = n == config_.steps, stop = n == endStep;
+    bool evalNow = !validation_.empty() &&
+                   (last || (config_.evalEvery > 0 && n % config_.evalEvery == 0));
+    bool checkpointNow =
+        stop ||
+        (config_.checkpointEvery > 0 && n % config_.checkpointEvery == 0);
+    if (evalNow) {
+      auto val = evaluate();
+      if (!val.ok())
+        return fail(val.status());
+      row.valLoss = *val;
+      lastVal = *val;
+    }
+    row.elapsedSeconds =
+        elapsedBefore_ + seconds(std::chrono::steady_clock::now() - runStart_);
+    if (rt::Status s = csv_->append(row); !s.ok())
+      return fail(s);
+
+    rt::ProgressInfo info;
+    info.step = n;
+    info.totalSteps = config_.steps;
+    info.loss = row.trainLoss;
+    info.lr = row.lr;
+    info.tokensPerSecond = tokensPerStep * stepsThisRun / trainSeconds;
+    info.etaSeconds = (config_.steps - n) * trainSeconds / stepsThisRun;
+    progress_.update(info, stop || n % config_.logEvery == 0,
+                     stop || evalNow || checkpointNow);
+    if (evalNow)
+      progress_.println(llvm::formatv(
+          "step {0}: validation loss {1:f4}, perplexity {2:f2}, {3:f4} bits "
+          "per byte",
+          n, *row.valLoss, rt::perplexity(*row.valLoss),
+          rt::bitsPerByte(*row.valLoss)));
+    if (checkpointNow) {
+      if (rt::Status s = saveCheckpoint(n); !s.ok())
+        return fail(s);
+      progress_.println("step " + std::to_string(n) + ": checkpoint " +
+                        lastCheckpoint_);
+    }
+    if (evalNow || checkpointNow) {
+      if (rt::Status s = writePlot(); !s.ok())
+        return fail(s);
+    }
+  }
+  progress_.finish();
+  double wall = seconds(std::chrono::steady_clock::now() - runStart_);
+  llvm::outs() << llvm::formatv(
+      "trained {0} steps ({1} to {2}) in {3}: {4} tokens/s (training steps "
+      "only)",
+      stepsThisRun, startStep_ + 1, endStep, rt::formatDuration(wall),
+      rt::formatCount(tokensPerStep * stepsThisRun / trainSeconds));
+  if (lastVal)
+    llvm::outs() << llvm::formatv(
+        "; validation loss {0:f4}, perplexity {1:f2}, {2:f4} bits per byte",
+        *lastVal, rt::perplexity(*lastVal), rt::bitsPerByte(*lastVal));
+  llvm::outs() << "\nwrote " << lastCheckpoint_ << ", " << dir_
+               << "/metrics.csv and " << dir_ << "/loss.svg\n";
+  if (endStep < config_.steps)
+    llvm::outs() << "stopped at step " << endStep << " of " << config_.steps
+                 << " (--stop-at); continue with --resume\n";
+  return 0;
+}
+
+} // namespace
+
+int mlir::uoe::runTrain(int argc, char **argv) {
+  Trainer trainer;
+  return trainer.run(argc, argv);
+}
