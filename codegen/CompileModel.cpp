@@ -12,6 +12,9 @@
 
 #include "codegen/CpuCompilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -29,7 +32,8 @@ const char *mlir::uoe::compilerIdentity() {
 }
 
 std::string mlir::uoe::compileCacheKey(const model::Model &model,
-                                       int64_t batch, int64_t seq) {
+                                       int64_t batch, int64_t seq,
+                                       bool gradients) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(model, &text);
   llvm::SHA256 hash;
@@ -37,6 +41,8 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
   hash.update(llvm::formatv("|{0}x{1}|{2}|{3}", batch, seq,
                             cpu::hostTargetDescription(), compilerIdentity())
                   .str());
+  if (gradients)
+    hash.update("|forward_grad");
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
@@ -47,10 +53,17 @@ mlir::uoe::compileModelForCpu(const model::Model &model, int64_t batch,
   auto module = importModel(compilation.getContext(), model, batch, seq);
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));
+  if (artifacts.gradients) {
+    PassManager pm(&compilation.getContext());
+    pm.addPass(createUoEAutodiffPass());
+    if (failed(pm.run(**module)))
+      return compilation.fail("could not differentiate the model");
+  }
   auto executable = compilation.compile(**module, artifacts.loweredMlir);
   if (!executable)
     return executable.takeError();
-  executable->set_cache_key(compileCacheKey(model, batch, seq));
+  executable->set_cache_key(
+      compileCacheKey(model, batch, seq, artifacts.gradients));
   executable->set_model_name(model.name());
   return executable;
 }

@@ -32,6 +32,11 @@ const char *compilerIdentity();
 struct CompileArtifacts {
   /// The IR after the CPU pipeline (LLVM dialect), when non-null.
   std::string *loweredMlir = nullptr;
+  /// Also compile the entry point `forward_grad` (`--uoe-autodiff`): the
+  /// forward's inputs, then `d_<result>` (the gradient of an objective with
+  /// respect to the result), then the parameters; it returns the result and
+  /// `d_<name>` for every float input and every parameter.
+  bool gradients = false;
 };
 
 /// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`
@@ -44,10 +49,11 @@ llvm::Expected<::uoe::rt::proto::Executable>
 compileModelForCpu(const model::Model &model, int64_t batch, int64_t seq,
                    const CompileArtifacts &artifacts = {});
 
-/// A hex SHA-256 over the resolved description, the input shape, the target
-/// and the compiler version: equal keys mean interchangeable Executables.
+/// A hex SHA-256 over the resolved description, the input shape, the target,
+/// the compiler version and whether `forward_grad` is compiled: equal keys
+/// mean interchangeable Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
-                            int64_t seq);
+                            int64_t seq, bool gradients = false);
 
 } // namespace mlir::uoe
 

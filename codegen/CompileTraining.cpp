@@ -59,6 +59,7 @@ UoEBuildTrainStepPassOptions passOptions(const TrainOptions &o) {
   p.minLr = o.minLr;
   p.clipNorm = o.clipNorm;
   p.loadBalance = o.loadBalance;
+  p.seed = static_cast<int64_t>(o.seed);
   return p;
 }
 
@@ -83,7 +84,8 @@ std::string mlir::uoe::trainingCacheKey(const model::Model &model,
                   optimizerName(o.optimizer), o.lr, o.weightDecay, o.beta1,
                   o.beta2, o.adamEps, o.amsgrad, o.momentum,
                   scheduleName(o.schedule), o.warmupSteps, o.totalSteps,
-                  o.minLr, o.clipNorm, o.loadBalance, "v1")
+                  o.minLr, o.clipNorm, o.loadBalance,
+                  "v2|" + std::to_string(o.seed))
                   .str());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }

@@ -63,6 +63,7 @@ struct TrainOptions {
   double minLr = 0.0;          // Cosine
   double clipNorm = 1.0;       // global-norm clipping; 0 = off
   double loadBalance = 0.0;    // weight of the Switch-style balance loss
+  uint64_t seed = 0;           // dropout masks (model.dropout > 0)
 };
 
 /// Compiles the training and evaluation entry points of `model` (resolved,

@@ -106,6 +106,23 @@ def UoE_RopeMode : UoE_I32Enum<"RopeMode",
 def UoE_RopeModeAttr : UoE_EnumAttr<UoE_RopeMode, "rope">;
 
 //===----------------------------------------------------------------------===//
+// Routing mode (spec §7)
+//===----------------------------------------------------------------------===//
+
+def UoE_RoutingMode : UoE_I32Enum<"RoutingMode",
+    "how an expert layer's tokens are routed", [
+      // Spec §2-§6: normalisation over axis 0 and expert-choice selection
+      // ranked over the whole routed tensor (the authors' behaviour).
+      I32EnumAttrCase<"Reference", 0, "reference">,
+      // Spec §7: each token keeps its top-k experts by its own probability,
+      // nothing is normalised across tokens, and every expert processes
+      // exactly the tokens that chose it, so a token's output never depends
+      // on later tokens (or on other sequences of the batch).
+      I32EnumAttrCase<"CausalSafe", 1, "causal_safe">]>;
+
+def UoE_RoutingModeAttr : UoE_EnumAttr<UoE_RoutingMode, "routing">;
+
+//===----------------------------------------------------------------------===//
 // Type constraints
 //===----------------------------------------------------------------------===//
 

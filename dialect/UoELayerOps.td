@@ -122,6 +122,17 @@ def UoE_UomeOp : UoE_Op<"uome",
     - (C5) `patch >= 1` divides `N1`; `0 < capacity` and
       `1 <= floor(capacity * N1 / patch) <= N1 / patch`.
     - (C6) all element types agree (the result has the type of `input`).
+    - (C7) with `routing causal_safe`, `patch` is 1 (a patch's score would
+      mix a token with the later tokens of its patch).
+
+    With `routing causal_safe` (spec §7) the layer routes every token on its
+    own: it keeps its `top` experts by its own router probability, nothing
+    is normalised across tokens (`eps`, `norm_capacity` and `capacity` are
+    unused), and every expert processes exactly the tokens that chose it
+    (dynamic capacity; the padding slots of the selection get weight 0 in
+    the combine). `union` then sums the chosen experts' outputs, `gated`
+    weights them by the token's probability. A token's output depends on
+    that token alone.
 
     Example:
     ```mlir
@@ -142,12 +153,14 @@ def UoE_UomeOp : UoE_Op<"uome",
                        UoE_CombineModeAttr:$combine,
                        DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score,
                        DefaultValuedAttr<F64Attr, "1.0e-6">:$eps,
-                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity);
+                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity,
+                       DefaultValuedAttr<UoE_RoutingModeAttr, "RoutingMode::Reference">:$routing);
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` `router` `(` $wg `,` $bg `)` `,` `up` `(` $w1 `,` $b1 `)` `,`
     `down` `(` $w2 `,` $b2 `)` `top` $top `capacity` $capacity
-    (`patch` $patch^)? `activation` custom<EnumKeyword>($activation) custom<EnumKeyword>($combine) attr-dict `:`
+    (`patch` $patch^)? `activation` custom<EnumKeyword>($activation) custom<EnumKeyword>($combine)
+    (`routing` custom<EnumKeyword>($routing)^)? attr-dict `:`
     type($input) `,` type($wg) `,` type($bg) `,` type($w1) `,` type($b1) `,`
     type($w2) `,` type($b2)
   }];
@@ -188,6 +201,17 @@ def UoE_SmhaOp : UoE_Op<"smha",
     - (C5) `1 <= top <= E`.
     - (C6) `key_padding`, when present, is `[B, T]`.
     - (C7) all element types agree (the result has the type of `input`).
+    - (C8) with `routing causal_safe`, `rope` is not `compacted` (a token's
+      compacted index would count the padding slots of its expert, which
+      depend on later tokens).
+
+    With `routing causal_safe` (spec §7) every token keeps its `top`
+    head-group experts by its own router probability (no normalisation
+    across tokens), and every expert attends over exactly the tokens that
+    chose it: the padding slots of its dynamic selection are masked as keys
+    (per expert and row) and get weight 0 in the combine (`union`: 1 for
+    the chosen tokens, `gated`: the token's probability). With `causal`, a
+    token's output then depends only on the tokens up to it.
 
     Example:
     ```mlir
@@ -207,12 +231,14 @@ def UoE_SmhaOp : UoE_Op<"smha",
                        UoE_CombineModeAttr:$combine,
                        DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score,
                        DefaultValuedAttr<F64Attr, "1.0e-6">:$eps,
-                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity);
+                       DefaultValuedAttr<F64Attr, "1.0">:$norm_capacity,
+                       DefaultValuedAttr<UoE_RoutingModeAttr, "RoutingMode::Reference">:$routing);
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` `router` `(` $wg `,` $bg `)` `,` `qkv` `(` $wqkv `,` $bqkv `)`
     `,` `out` `(` $wo `,` $bo `)` (`key_padding` $key_padding^)? `heads` $heads
-    `top` $top (`causal` $causal^)? (`rope` custom<EnumKeyword>($rope)^)? custom<EnumKeyword>($combine) attr-dict `:`
+    `top` $top (`causal` $causal^)? (`rope` custom<EnumKeyword>($rope)^)? custom<EnumKeyword>($combine)
+    (`routing` custom<EnumKeyword>($routing)^)? attr-dict `:`
     type($input) `,` type($wg) `,` type($bg) `,` type($wqkv) `,` type($bqkv)
     `,` type($wo) `,` type($bo) (`,` type($key_padding)^)?
   }];

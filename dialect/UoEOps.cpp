@@ -313,13 +313,23 @@ LogicalResult UomeOp::verify() {
   // uome_c4
   if (failed(expectTopK(*this, getTop(), *experts)))
     return failure();
-  // uome_c5
-  if (failed(expectPatchDivides(*this, getPatch(), n1, "the selection axis N1")) ||
-      failed(staticCapacity(*this, getCapacity().convertToDouble(),
-                            n1 / getPatch())))
+  // uome_c5 (the capacity is unused by causal-safe routing)
+  bool causalSafe = getRouting() == RoutingMode::CausalSafe;
+  if (failed(
+          expectPatchDivides(*this, getPatch(), n1, "the selection axis N1")) ||
+      (!causalSafe &&
+       failed(staticCapacity(*this, getCapacity().convertToDouble(),
+                             n1 / getPatch()))))
     return failure();
   // uome_c6
-  return expectSameElementType(*this, {x, wg, bg, w1, b1, w2, b2, y});
+  if (failed(expectSameElementType(*this, {x, wg, bg, w1, b1, w2, b2, y})))
+    return failure();
+  // uome_c7
+  if (causalSafe && getPatch() != 1)
+    return emitOpError() << "causal-safe routing needs patch 1, but patch = "
+                         << getPatch()
+                         << " (a patch's score mixes in later tokens)";
+  return success();
 }
 
 int64_t SmhaOp::getNumExperts() { return getWg().getType().getShape()[0]; }
@@ -363,7 +373,16 @@ LogicalResult SmhaOp::verify() {
   if (failed(verifyKeyPadding(*this, getKeyPadding(), b, t)))
     return failure();
   // smha_c7
-  return expectSameElementType(*this, {x, wg, bg, wqkv, bqkv, wo, bo, y});
+  if (failed(expectSameElementType(*this, {x, wg, bg, wqkv, bqkv, wo, bo, y})))
+    return failure();
+  // smha_c8
+  if (getRouting() == RoutingMode::CausalSafe &&
+      getRope() == RopeMode::Compacted)
+    return emitOpError() << "causal-safe routing cannot use rope compacted: "
+                            "a token's compacted index counts padding slots "
+                            "that depend on later tokens (use original or "
+                            "none)";
+  return success();
 }
 
 int64_t MoeOp::getNumExperts() { return getWg().getType().getShape()[0]; }

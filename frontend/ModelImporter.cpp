@@ -125,6 +125,8 @@ template <typename Msg> void defaultRouting(Msg &m) {
     m.set_eps(1e-6);
   if (m.norm_capacity() == 0.0)
     m.set_norm_capacity(1.0);
+  if (m.routing() == model::ROUTING_DEFAULT)
+    m.set_routing(model::REFERENCE);
 }
 
 llvm::Error resolveBlock(model::Block &block, int64_t d,
@@ -174,6 +176,11 @@ llvm::Error resolveBlock(model::Block &block, int64_t d,
     if (auto err = checkRope(p, a.rope(), d / a.heads()))
       return err;
     defaultRouting(a);
+    if (a.routing() == model::CAUSAL_SAFE && a.rope() == model::COMPACTED)
+      return fieldError(p + ".rope",
+                        "'COMPACTED' cannot be used with 'routing: "
+                        "CAUSAL_SAFE': a token's compacted index would "
+                        "depend on later tokens (use ORIGINAL or NO_ROPE)");
   }
   if (block.has_dense_mlp()) {
     auto &m = *block.mutable_dense_mlp();
@@ -211,6 +218,12 @@ llvm::Error resolveBlock(model::Block &block, int64_t d,
     if (m.layout() == model::UOME_LAYOUT_DEFAULT)
       m.set_layout(model::SEQUENCE);
     defaultRouting(m);
+    if (m.routing() == model::CAUSAL_SAFE && m.patch_size() != 1)
+      return fieldError(p + ".patch_size",
+                        formatv("{0} cannot be used with 'routing: "
+                                "CAUSAL_SAFE', which routes single tokens "
+                                "(patch_size 1)",
+                                m.patch_size()));
   }
   if (block.has_moe()) {
     auto &m = *block.mutable_moe();
@@ -290,6 +303,8 @@ llvm::Error mlir::uoe::resolveModel(model::Model &model) {
     model.set_norm_eps(model.layout() == model::PRE_RMSNORM ? 1e-6 : 1e-5);
   if (!(model.norm_eps() > 0.0))
     return fieldError("norm_eps", "must be positive");
+  if (!(model.dropout() >= 0.0 && model.dropout() < 1.0))
+    return fieldError("dropout", "must lie in [0, 1)");
   if (model.token_type_ids() &&
       (!model.has_embedding() || model.embedding().token_types() == 0))
     return fieldError("token_type_ids",
@@ -452,6 +467,10 @@ CombineMode toCombine(model::CombineMode c) {
 RouterScore toScore(model::RouterScore s) {
   return s == model::SIGMOID ? RouterScore::Sigmoid : RouterScore::Softmax;
 }
+RoutingMode toRouting(model::RoutingMode r) {
+  return r == model::CAUSAL_SAFE ? RoutingMode::CausalSafe
+                                 : RoutingMode::Reference;
+}
 RopeMode toRope(model::RopeMode r) {
   switch (r) {
   case model::COMPACTED:
@@ -544,7 +563,8 @@ public:
         b.getF64FloatAttr(a.rope_base()),
         CombineModeAttr::get(b.getContext(), toCombine(a.combine())),
         RouterScoreAttr::get(b.getContext(), toScore(a.score())),
-        b.getF64FloatAttr(a.eps()), b.getF64FloatAttr(a.norm_capacity()));
+        b.getF64FloatAttr(a.eps()), b.getF64FloatAttr(a.norm_capacity()),
+        RoutingModeAttr::get(b.getContext(), toRouting(a.routing())));
     return shared ? addSharedBias(y, shared) : y;
   }
 
@@ -594,7 +614,8 @@ public:
         ActivationAttr::get(b.getContext(), toActivation(m.activation())),
         CombineModeAttr::get(b.getContext(), toCombine(m.combine())),
         RouterScoreAttr::get(b.getContext(), toScore(m.score())),
-        b.getF64FloatAttr(m.eps()), b.getF64FloatAttr(m.norm_capacity()));
+        b.getF64FloatAttr(m.eps()), b.getF64FloatAttr(m.norm_capacity()),
+        RoutingModeAttr::get(b.getContext(), toRouting(m.routing())));
     if (batchLayout)
       y = swapBatchAndTime(y);
     return shared ? addSharedBias(y, shared) : y;
@@ -604,11 +625,22 @@ public:
   /// (PRE_LN, PRE_RMSNORM).
   Value sublayer(Value x, llvm::function_ref<Value(Value)> f) {
     if (model.layout() == model::POST_LN) {
-      Value sum = arith::AddFOp::create(b, loc, x, f(x));
+      Value sum = arith::AddFOp::create(b, loc, x, dropoutPoint(f(x)));
       return norm(sum);
     }
     Value normed = norm(x);
-    return arith::AddFOp::create(b, loc, x, f(normed));
+    return arith::AddFOp::create(b, loc, x, dropoutPoint(f(normed)));
+  }
+
+  /// Marks `x` as a place for training dropout (`model.dropout`): a no-op
+  /// `tensor.cast` carrying `uoe.dropout = rate`, which inference folds away
+  /// and `--uoe-build-train-step` replaces by a random mask.
+  Value dropoutPoint(Value x) {
+    if (!(model.dropout() > 0.0))
+      return x;
+    auto cast = tensor::CastOp::create(b, loc, x.getType(), x);
+    cast->setAttr("uoe.dropout", b.getF64FloatAttr(model.dropout()));
+    return cast;
   }
 
   /// Token ids [B, T] to hidden states [B, T, d]: `uoe.embedding`, with the
@@ -634,7 +666,7 @@ public:
           EmbeddingOp::create(b, loc, hiddenType, types, typeTable, Value());
       x = arith::AddFOp::create(b, loc, x, rows);
     }
-    return e.norm() ? norm(x) : x;
+    return dropoutPoint(e.norm() ? norm(x) : x);
   }
 
   /// A zero-filled tensor (`linalg.fill` of `tensor.empty`).
@@ -713,41 +745,25 @@ public:
     auto type = cast<RankedTensorType>(x.getType());
     Type f32 = type.getElementType();
     int64_t batch = type.getShape()[0], d = type.getShape()[2];
-    MLIRContext *ctx = b.getContext();
-    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
-               d2 = b.getAffineDimExpr(2);
-    SmallVector<utils::IteratorType> loops{utils::IteratorType::parallel,
-                                           utils::IteratorType::parallel,
-                                           utils::IteratorType::reduction};
-    auto sumType = RankedTensorType::get({batch, d}, f32);
-    // Loops (b, c, t): sum[b, c] = sum over t of x[b, t, c] * keep[b, t].
-    Value sum =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{sumType}, ValueRange{x, keep},
-            ValueRange{zeros({batch, d}, f32)},
-            ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2, d1}, ctx),
-                                AffineMap::get(3, 0, {d0, d2}, ctx),
-                                AffineMap::get(3, 0, {d0, d1}, ctx)},
-            loops,
-            [](OpBuilder &nb, Location nloc, ValueRange a) {
-              Value s = arith::AddFOp::create(
-                  nb, nloc, a[2], arith::MulFOp::create(nb, nloc, a[0], a[1]));
-              linalg::YieldOp::create(nb, nloc, s);
-            })
-            .getResult(0);
-    // count[b, c] = the number of tokens of row b.
-    Value count =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{sumType}, ValueRange{keep},
-            ValueRange{zeros({batch, d}, f32)},
-            ArrayRef<AffineMap>{AffineMap::get(3, 0, {d0, d2}, ctx),
-                                AffineMap::get(3, 0, {d0, d1}, ctx)},
-            loops,
-            [](OpBuilder &nb, Location nloc, ValueRange a) {
-              Value s = arith::AddFOp::create(nb, nloc, a[1], a[0]);
-              linalg::YieldOp::create(nb, nloc, s);
-            })
-            .getResult(0);
+    // keep [B, T] -> [B, T, d]; sum[b, c] = sum over t of x * keep, and
+    // count[b, c] the number of tokens of row b (upstream ops only, each
+    // with a differentiation rule).
+    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), f32);
+    Value keep3 = linalg::BroadcastOp::create(b, loc, keep, empty,
+                                              ArrayRef<int64_t>{2})
+                      .getResult()[0];
+    Value kept = arith::MulFOp::create(b, loc, x, keep3);
+    auto sumOverTime = [&](Value v) {
+      return linalg::ReduceOp::create(
+                 b, loc, ValueRange{v}, ValueRange{zeros({batch, d}, f32)},
+                 ArrayRef<int64_t>{1},
+                 [](OpBuilder &nb, Location nloc, ValueRange a) {
+                   Value s = arith::AddFOp::create(nb, nloc, a[0], a[1]);
+                   linalg::YieldOp::create(nb, nloc, s);
+                 })
+          .getResult(0);
+    };
+    Value sum = sumOverTime(kept), count = sumOverTime(keep3);
     auto pooledType = RankedTensorType::get({batch, d}, f32);
     Value one = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(pooledType, b.getFloatAttr(f32, 1.0)));
@@ -810,6 +826,9 @@ llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
     if (!block.has_uome())
       continue;
     const auto &m = block.uome();
+    // Causal-safe routing has no static capacity (patch_size is 1).
+    if (m.routing() == model::CAUSAL_SAFE)
+      continue;
     int64_t n = m.layout() == model::BATCH ? batch : seq;
     std::string p = formatv("blocks[{0}].uome", i).str();
     if (n % m.patch_size() != 0)

@@ -238,6 +238,11 @@ LogicalResult Differentiator::visitTensor(Operation *op, Value dy) {
                           tensorSizes(b, collapseOp.getSrc())));
         return success();
       })
+      .Case([&](tensor::CastOp cast) {
+        accumulate(cast.getSource(),
+                   tensor::CastOp::create(b, cast.getSource().getType(), dy));
+        return success();
+      })
       .Case([&](tensor::ExtractSliceOp slice) {
         Value zeros = zerosLike(slice.getSource());
         accumulate(slice.getSource(),
@@ -252,6 +257,16 @@ LogicalResult Differentiator::visitTensor(Operation *op, Value dy) {
 LogicalResult Differentiator::visitLinalg(Operation *op, Value dy) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](linalg::FillOp) { return success(); })
+      .Case([&](linalg::GenericOp generic) {
+        // A generic that reads no float value (its inputs are integers or
+        // indices, its outputs fresh) is constant: e.g. a dropout mask.
+        bool constant =
+            llvm::none_of(generic.getDpsInputs(), isFloatValue) &&
+            llvm::all_of(generic.getDpsInits(), [](Value init) {
+              return init.getDefiningOp<tensor::EmptyOp>() != nullptr;
+            });
+        return success(constant);
+      })
       .Case([&](linalg::TransposeOp t) {
         ArrayRef<int64_t> perm = t.getPermutation();
         SmallVector<int64_t> inverse(perm.size());

@@ -11,12 +11,26 @@
 //          -> data_select (dynamic: every expert takes the tokens that chose
 //          it, padded with zero-weight tokens) -> expert MLP -> gated combine
 //
+// With `routing causal_safe` (spec §7) uome and smha route as moe does: no
+// normalisation across tokens and dynamic capacity, so every expert takes
+// exactly the tokens that chose it. The padding slots of that selection
+// are real tokens of score 0; they must contribute nothing. The combine is
+// gated with weight 0 for them (union mode: the 0/1 indicator of a chosen
+// slot), and smha masks them as keys. That mask depends on the expert, and
+// selective_attention's key padding is per row, so the attention runs on
+// [1, E*B, L, De] (every (expert, row) pair a row) with the key padding
+// `[E*B, T]`: token t is padding for (e, b) when it did not choose e (or is
+// padding of the input).
+//
 // The patterns only restate the spec in smaller ops; fusion and lowering are
 // later passes.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/LinalgBuilder.h"
 #include "passes/Passes.h"
+
+#include "mlir/IR/ImplicitLocOpBuilder.h"
 
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
@@ -42,6 +56,9 @@ struct Selection {
   Value positions;
   Value weights;
   Value dispatched;
+  /// The token-choice scores `[R, N, E]` (0 where a token did not choose
+  /// the expert).
+  Value scores;
 };
 
 /// Emits router -> token_choice -> data_select -> dispatch for
@@ -83,7 +100,7 @@ Selection emitRoutingAndDispatch(PatternRewriter &rewriter, Location loc,
   Value dispatched = DispatchOp::create(
       rewriter, loc, tensorOf({e, r, rows, d}, elt), x, select.getPositions(),
       rewriter.getI64IntegerAttr(patch));
-  return {select.getPositions(), select.getWeights(), dispatched};
+  return {select.getPositions(), select.getWeights(), dispatched, scores};
 }
 
 /// Emits `act(xs W1 + b1)` then `. W2 + b2` per expert.
@@ -115,6 +132,44 @@ Value emitCombine(PatternRewriter &rewriter, Location loc, Type resultType,
                            rewriter.getI64IntegerAttr(patch));
 }
 
+/// Causal-safe routing (spec §7): each token's own top-k, no normalisation,
+/// every expert takes the tokens that chose it (dynamic capacity).
+Selection emitCausalSafeRouting(PatternRewriter &rewriter, Location loc,
+                                Value x, Value wg, Value bg, RouterScore score,
+                                int64_t top) {
+  return emitRoutingAndDispatch(rewriter, loc, x, wg, bg, score, top,
+                                /*renormalize=*/false, /*axis=*/std::nullopt,
+                                /*eps=*/0.0, /*normCapacity=*/1.0,
+                                /*patch=*/1, /*capacity=*/std::nullopt);
+}
+
+/// The combine of a causal-safe selection: gated by the token's score, or
+/// in union mode by 1 for a chosen slot and 0 for a padding slot (score 0).
+/// The indicator is an integer comparison cast to float, so it carries no
+/// gradient, as union mode does not.
+Value emitCausalSafeCombine(PatternRewriter &rewriter, Location loc,
+                            Type resultType, Value ys, const Selection &sel,
+                            CombineMode mode) {
+  Value weights = sel.weights;
+  if (mode == CombineMode::Union) {
+    ImplicitLocOpBuilder b(loc, rewriter);
+    auto type = cast<RankedTensorType>(weights.getType());
+    Value chosen = buildGeneric(
+        b, weights, emptyTensor(b, tensorSizes(b, weights), b.getI1Type()),
+        {{0, 1, 2}, {0, 1, 2}}, {kPar, kPar, kPar},
+        [](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value zero = constFloat(b, a[0].getType(), 0.0);
+          return SmallVector<Value>{
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, a[0], zero)};
+        })[0];
+    weights = arith::UIToFPOp::create(b, type, chosen);
+  }
+  return CombineOp::create(
+      rewriter, loc, resultType, ys, sel.positions, weights,
+      CombineModeAttr::get(rewriter.getContext(), CombineMode::Gated),
+      rewriter.getI64IntegerAttr(1));
+}
+
 struct ExpandUome : OpRewritePattern<UomeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -122,6 +177,17 @@ struct ExpandUome : OpRewritePattern<UomeOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t patch = op.getPatch();
+    if (op.getRouting() == RoutingMode::CausalSafe) {
+      Selection sel =
+          emitCausalSafeRouting(rewriter, loc, op.getInput(), op.getWg(),
+                                op.getBg(), op.getScore(), op.getTop());
+      Value ys =
+          emitExpertMlp(rewriter, loc, sel.dispatched, op.getW1(), op.getB1(),
+                        op.getW2(), op.getB2(), op.getActivation());
+      rewriter.replaceOp(op, emitCausalSafeCombine(rewriter, loc, op.getType(),
+                                                   ys, sel, op.getCombine()));
+      return success();
+    }
     // Spec §6: normalise over axis 0, select along axis 1.
     Selection sel = emitRoutingAndDispatch(
         rewriter, loc, op.getInput(), op.getWg(), op.getBg(), op.getScore(),
@@ -157,16 +223,84 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
                                           offsets, sizes, strides);
   }
 
+  /// The key padding `[E*B, T]` of the causal-safe attention: token t is
+  /// padding for expert e in row b when it did not choose e (its score is
+  /// 0) or is padding of the input.
+  static Value slotKeyPadding(ImplicitLocOpBuilder &b, Value scores,
+                              Value keyPadding) {
+    auto type = cast<RankedTensorType>(scores.getType());
+    int64_t rows = type.getShape()[0], t = type.getShape()[1],
+            e = type.getShape()[2];
+    SmallVector<Value> inputs{scores};
+    // Loops (e, b, t): scores[b, t, e], keyPadding[b, t].
+    SmallVector<SmallVector<int64_t>> maps{{1, 2, 0}};
+    if (keyPadding) {
+      inputs.push_back(keyPadding);
+      maps.push_back({1, 2});
+    }
+    maps.push_back({0, 1, 2});
+    bool padded = static_cast<bool>(keyPadding);
+    Value mask = buildGeneric(
+        b, inputs,
+        emptyTensor(
+            b, {b.getIndexAttr(e), b.getIndexAttr(rows), b.getIndexAttr(t)},
+            b.getI1Type()),
+        maps, {kPar, kPar, kPar},
+        [padded](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value zero = constFloat(b, a[0].getType(), 0.0);
+          Value hide =
+              arith::CmpFOp::create(b, arith::CmpFPredicate::OLE, a[0], zero);
+          if (padded)
+            hide = arith::OrIOp::create(b, hide, a[1]);
+          return SmallVector<Value>{hide};
+        })[0];
+    return collapse(b, mask, {{0, 1}, {2}});
+  }
+
+  /// `[E, B, ...]` to `[1, E*B, ...]` and back.
+  static Value toPairs(ImplicitLocOpBuilder &b, Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    SmallVector<ReassociationIndices> merge{{0, 1}};
+    for (int64_t i = 2; i < type.getRank(); ++i)
+      merge.push_back({i});
+    Value flat = collapse(b, v, merge);
+    SmallVector<int64_t> shape{1, type.getShape()[0] * type.getShape()[1]};
+    llvm::append_range(shape, type.getShape().drop_front(2));
+    SmallVector<ReassociationIndices> lead{{0, 1}};
+    for (int64_t i = 2; i < type.getRank(); ++i)
+      lead.push_back({i});
+    SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
+    llvm::append_range(sizes, tensorSizes(b, flat));
+    return expand(b, flat, RankedTensorType::get(shape, type.getElementType()),
+                  lead, sizes);
+  }
+  static Value fromPairs(ImplicitLocOpBuilder &b, Value v,
+                         RankedTensorType type, ArrayRef<OpFoldResult> sizes) {
+    auto vType = cast<RankedTensorType>(v.getType());
+    SmallVector<ReassociationIndices> merge{{0, 1}};
+    for (int64_t i = 2; i < vType.getRank(); ++i)
+      merge.push_back({i});
+    Value flat = collapse(b, v, merge);
+    return expand(b, flat, type, merge, sizes);
+  }
+
   LogicalResult matchAndRewrite(SmhaOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t experts = op.getNumExperts();
-    // Spec §6: route [B, T, d], normalise over the batch, dynamic L along T.
-    Selection sel = emitRoutingAndDispatch(
-        rewriter, loc, op.getInput(), op.getWg(), op.getBg(), op.getScore(),
-        op.getTop(), /*renormalize=*/false, /*axis=*/0,
-        op.getEps().convertToDouble(), op.getNormCapacity().convertToDouble(),
-        /*patch=*/1, /*capacity=*/std::nullopt);
+    bool causalSafe = op.getRouting() == RoutingMode::CausalSafe;
+    // Spec §6: route [B, T, d], normalise over the batch, dynamic L along T;
+    // spec §7 (causal-safe): each token's own top-k, no normalisation.
+    Selection sel =
+        causalSafe
+            ? emitCausalSafeRouting(rewriter, loc, op.getInput(), op.getWg(),
+                                    op.getBg(), op.getScore(), op.getTop())
+            : emitRoutingAndDispatch(rewriter, loc, op.getInput(), op.getWg(),
+                                     op.getBg(), op.getScore(), op.getTop(),
+                                     /*renormalize=*/false,
+                                     /*axis=*/0, op.getEps().convertToDouble(),
+                                     op.getNormCapacity().convertToDouble(),
+                                     /*patch=*/1, /*capacity=*/std::nullopt);
 
     auto xsType = cast<RankedTensorType>(sel.dispatched.getType());
     int64_t de = cast<RankedTensorType>(op.getWo().getType()).getShape()[1];
@@ -181,13 +315,32 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
           slice(rewriter, loc, op.getWqkv(), i),
           slice(rewriter, loc, op.getBqkv(), i), none));
 
-    Value attended = SelectiveAttentionOp::create(
-        rewriter, loc, projType, qkv[0], qkv[1], qkv[2], sel.positions,
-        op.getKeyPadding(), rewriter.getI64IntegerAttr(op.getHeads() / experts),
-        op.getCausalAttr(), op.getRopeAttr(), op.getRopeBaseAttr(),
-        /*scale=*/FloatAttr());
+    auto heads = rewriter.getI64IntegerAttr(op.getHeads() / experts);
+    Value attended;
+    if (causalSafe) {
+      ImplicitLocOpBuilder b(loc, rewriter);
+      SmallVector<OpFoldResult> sizes = tensorSizes(b, qkv[0]);
+      Value q = toPairs(b, qkv[0]), k = toPairs(b, qkv[1]),
+            v = toPairs(b, qkv[2]), positions = toPairs(b, sel.positions);
+      Value mask = slotKeyPadding(b, sel.scores, op.getKeyPadding());
+      Value pairs = SelectiveAttentionOp::create(
+          rewriter, loc, q.getType(), q, k, v, positions, mask, heads,
+          op.getCausalAttr(), op.getRopeAttr(), op.getRopeBaseAttr(),
+          /*scale=*/FloatAttr());
+      attended = fromPairs(b, pairs, projType, sizes);
+    } else {
+      attended = SelectiveAttentionOp::create(
+          rewriter, loc, projType, qkv[0], qkv[1], qkv[2], sel.positions,
+          op.getKeyPadding(), heads, op.getCausalAttr(), op.getRopeAttr(),
+          op.getRopeBaseAttr(), /*scale=*/FloatAttr());
+    }
     Value ys = ExpertMatmulOp::create(rewriter, loc, xsType, attended,
                                       op.getWo(), op.getBo(), none);
+    if (causalSafe) {
+      rewriter.replaceOp(op, emitCausalSafeCombine(rewriter, loc, op.getType(),
+                                                   ys, sel, op.getCombine()));
+      return success();
+    }
     rewriter.replaceOp(op, emitCombine(rewriter, loc, op.getType(), ys, sel,
                                        op.getCombine(), /*patch=*/1));
     return success();

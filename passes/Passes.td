@@ -36,10 +36,16 @@ def UoEExpandLayersPass : Pass<"uoe-expand-layers"> {
     `uoe.selective_attention`; `uoe.moe` (token choice) keeps each token's
     `top` experts, lets every expert select its tokens with dynamic capacity
     and combines with the gate weights, which are zero for the padding of
-    the dynamic capacity.
+    the dynamic capacity. With `routing causal_safe` (spec §7), `uoe.uome`
+    and `uoe.smha` route like `uoe.moe` (each token's own top-k, no
+    normalisation, dynamic capacity, zero-weight padding slots); `uoe.smha`
+    also masks every expert's padding slots as keys, attending over
+    `[1, E*B, L, De]` with a key mask per (expert, row).
   }];
   let dependentDialects = ["::mlir::uoe::UoEDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def UoEAutodiffPass : Pass<"uoe-autodiff", "::mlir::ModuleOp"> {
@@ -95,7 +101,9 @@ def UoEBuildTrainStepPass : Pass<"uoe-build-train-step", "::mlir::ModuleOp"> {
     reverse sweep of `--uoe-autodiff`, global-norm gradient clipping, the
     learning-rate schedule at `step` (1-based), the optional Switch-style
     load-balancing loss of every router (spec §5; it trains the routers
-    even in union mode) and one optimizer update
+    even in union mode), dropout at the model's dropout points (no-op
+    `tensor.cast`s with `uoe.dropout = rate`, masks hashed from `seed`, the
+    step and the element) and one optimizer update
     (PyTorch's AdamW, optionally AMSGrad, or SGD with momentum). The state
     tensors are parameters named `opt.<slot>.<param>` (slots `m`, `v`,
     `vmax` or `momentum`); every updated tensor is a result with
@@ -145,6 +153,8 @@ def UoEBuildTrainStepPass : Pass<"uoe-build-train-step", "::mlir::ModuleOp"> {
            "Clip the global gradient norm to this (0: no clipping)">,
     Option<"loadBalance", "load-balance", "double", /*default=*/"0.0",
            "Weight of the Switch-style load-balancing loss (0: none)">,
+    Option<"seed", "seed", "int64_t", /*default=*/"0",
+           "Seed of the dropout masks (with the step and the element)">,
   ];
   let dependentDialects = ["::mlir::uoe::UoEDialect",
                            "::mlir::arith::ArithDialect",

@@ -212,9 +212,97 @@ struct UoEBuildTrainStepPass
     if (failed(cloned))
       return signalPassFailure();
     auto [train, loss] = *cloned;
+    // The dropout points become masks in the step; inference folds them.
+    applyDropout(train);
     if (failed(prepareForAutodiff(train)))
       return signalPassFailure();
     buildUpdate(train, loss);
+  }
+
+  /// Replaces every dropout point of `train` (a `tensor.cast` with
+  /// `uoe.dropout = rate`, frontend/ModelImporter.cpp) by `x * mask`,
+  /// `mask = keep / (1 - rate)`: element `i` of point `k` is kept when
+  /// `u >= rate`, `u` in [0, 1) from the splitmix64 finaliser of
+  /// `i * golden + mix(seed, k, step)`. The mask depends on nothing else
+  /// (not on threads or on other values), so a step with the same seed and
+  /// step number drops the same elements, and it has no float inputs: the
+  /// backward multiplies by the same mask.
+  void applyDropout(func::FuncOp train) {
+    SmallVector<tensor::CastOp> points;
+    train.walk([&](tensor::CastOp cast) {
+      if (cast->hasAttr("uoe.dropout"))
+        points.push_back(cast);
+    });
+    if (points.empty())
+      return;
+    Block &body = train.getBody().front();
+    // The step input is added later (buildUpdate); the mask reads it through
+    // a placeholder argument that buildUpdate takes over.
+    MLIRContext *ctx = &getContext();
+    auto i64Scalar = RankedTensorType::get({}, IntegerType::get(ctx, 64));
+    unsigned at = firstParameter(train);
+    (void)train.insertArgument(at, i64Scalar,
+                               namedAttrs(ctx, {{"uoe.input", "step"}}),
+                               train.getLoc());
+    Value stepArg = body.getArgument(at);
+    for (auto [k, point] : llvm::enumerate(points)) {
+      ImplicitLocOpBuilder b(point.getLoc(), point);
+      double rate =
+          point->getAttrOfType<FloatAttr>("uoe.dropout").getValueAsDouble();
+      Value x = point.getSource();
+      auto type = cast<RankedTensorType>(x.getType());
+      Type i64 = b.getI64Type(), elt = type.getElementType();
+      auto c = [&](uint64_t v) {
+        return constInt(b, i64, static_cast<int64_t>(v));
+      };
+      Value step = tensor::ExtractOp::create(b, stepArg, ValueRange{});
+      // base = (seed * golden) ^ ((k + 1) * C1) ^ (step * C2).
+      Value base = arith::XOrIOp::create(
+          b,
+          c(static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL ^
+            (static_cast<uint64_t>(k) + 1) * 0xD1B54A32D192ED03ULL),
+          arith::MulIOp::create(b, step, c(0xA0761D6478BD642FULL)));
+      SmallVector<int64_t> all;
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        all.push_back(i);
+      ArrayRef<int64_t> shape = type.getShape();
+      double scale = 1.0 / (1.0 - rate);
+      Value mask = buildGeneric(
+          b, ValueRange{}, emptyTensor(b, tensorSizes(b, x), elt), {all},
+          SmallVector<IteratorType>(type.getRank(), kPar),
+          [&](ImplicitLocOpBuilder &b, ValueRange) {
+            Value index = c(0);
+            for (int64_t i = 0; i < type.getRank(); ++i) {
+              index = arith::MulIOp::create(b, index, c(shape[i]));
+              index = arith::AddIOp::create(
+                  b, index,
+                  arith::IndexCastOp::create(b, i64, loopIndex(b, i)));
+            }
+            Value z = arith::AddIOp::create(
+                b, arith::MulIOp::create(b, index, c(0x9E3779B97F4A7C15ULL)),
+                base);
+            auto mix = [&](Value z, int shift, uint64_t mul) {
+              Value s = arith::ShRUIOp::create(b, z, c(shift));
+              Value x = arith::XOrIOp::create(b, z, s);
+              return mul ? arith::MulIOp::create(b, x, c(mul)).getResult() : x;
+            };
+            z = mix(z, 30, 0xBF58476D1CE4E5B9ULL);
+            z = mix(z, 27, 0x94D049BB133111EBULL);
+            z = mix(z, 31, 0);
+            // 24 random bits -> u in [0, 1).
+            Value bits = arith::ShRUIOp::create(b, z, c(40));
+            Value u = arith::MulFOp::create(
+                b, arith::UIToFPOp::create(b, elt, bits),
+                constFloat(b, elt, 1.0 / 16777216.0));
+            Value keep = arith::CmpFOp::create(b, arith::CmpFPredicate::OGE,
+                                               u, constFloat(b, elt, rate));
+            return SmallVector<Value>{arith::SelectOp::create(
+                b, keep, constFloat(b, elt, scale), constFloat(b, elt, 0.0))};
+          })[0];
+      Value dropped = arith::MulFOp::create(b, x, mask);
+      point.replaceAllUsesWith(dropped);
+      point.erase();
+    }
   }
 
   void buildUpdate(func::FuncOp train, Value loss) {
@@ -222,14 +310,19 @@ struct UoEBuildTrainStepPass
     Block &body = train.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
 
-    // The step input after `targets`, the state after the parameters.
+    // The step input after `targets` (applyDropout may have added it), the
+    // state after the parameters.
     unsigned firstParam = firstParameter(train);
     auto i64Scalar = RankedTensorType::get({}, IntegerType::get(ctx, 64));
-    (void)train.insertArgument(firstParam, i64Scalar,
-                               namedAttrs(ctx, {{"uoe.input", "step"}}),
-                               train.getLoc());
-    Value stepArg = body.getArgument(firstParam);
-    ++firstParam;
+    auto stepName = train.getArgAttrOfType<StringAttr>(firstParam - 1,
+                                                       "uoe.input");
+    if (!stepName || stepName.getValue() != "step") {
+      (void)train.insertArgument(firstParam, i64Scalar,
+                                 namedAttrs(ctx, {{"uoe.input", "step"}}),
+                                 train.getLoc());
+      ++firstParam;
+    }
+    Value stepArg = body.getArgument(firstParam - 1);
     SmallVector<Value> params;
     SmallVector<std::string> names;
     for (unsigned i = firstParam; i < train.getNumArguments(); ++i) {

@@ -16,6 +16,7 @@
 #include "runtime/CpuAllocator.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -180,6 +181,19 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
   };
   return *symbols;
+}
+
+void *uoe::rt::openMpLibraryHandle() {
+  static void *handle = [] {
+    Dl_info info;
+    if (!dladdr(reinterpret_cast<void *>(&omp_get_max_threads), &info) ||
+        !info.dli_fname)
+      return static_cast<void *>(nullptr);
+    // Already loaded (this library links it): take a reference, locally.
+    void *h = dlopen(info.dli_fname, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    return h ? h : dlopen(info.dli_fname, RTLD_NOW | RTLD_LOCAL);
+  }();
+  return handle;
 }
 
 void uoe::rt::setCpuThreads(int threads) {

@@ -56,6 +56,14 @@ namespace uoe::rt {
 /// process.
 const SymbolMap &cpuRuntimeSymbols();
 
+/// A dlopen handle of the OpenMP runtime the compiled code's parallel loops
+/// call (`__kmpc_*`, from the libomp this library links), opened
+/// RTLD_LOCAL: loaders resolve those calls through it, so that neither
+/// this library nor libomp has to be loaded with RTLD_GLOBAL (which would
+/// let their symbols clash with other copies of LLVM or OpenMP in the
+/// process, e.g. PyTorch's). Null if it cannot be found.
+void *openMpLibraryHandle();
+
 /// Sets the number of threads each GEMM uses, process-wide; `threads` <= 0
 /// restores the default, one per core. Not to be called while a GEMM runs.
 void setCpuThreads(int threads);

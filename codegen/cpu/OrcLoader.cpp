@@ -12,6 +12,8 @@
 
 #include "codegen/cpu/OrcLoader.h"
 
+#include "runtime/CpuBlas.h"
+
 #include "llvm/ExecutionEngine/Orc/AbsoluteSymbols.h"
 #include "llvm/ExecutionEngine/Orc/Core.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -178,6 +180,11 @@ cpu::OrcLoader::load(std::string_view objectBytes,
     return rt::internalError("cannot search the process's symbols: " +
                              llvm::toString(process.takeError()));
   dylib.addGenerator(std::move(*process));
+  // OpenMP, whose library need not be global in the process.
+  if (void *omp = ::uoe::rt::openMpLibraryHandle())
+    dylib.addGenerator(std::make_unique<orc::DynamicLibrarySearchGenerator>(
+        llvm::sys::DynamicLibrary(omp),
+        jit->getDataLayout().getGlobalPrefix()));
 
   llvm::Expected<orc::MaterializationUnit::Interface> interface =
       orc::getObjectFileInterface(session, buffer->getMemBufferRef());

@@ -197,15 +197,21 @@ rt::Status newExecutable(rt::StatusOr<rt::proto::Executable> compiled,
 rt::Status compileInto(const char *function, uoe_session_t *session,
                        capi::SourceKind kind, const char *source,
                        const char *sourceName, int64_t batch, int64_t seq,
-                       uoe_executable_t **out) {
+                       uoe_executable_t **out, uint32_t flags = 0) {
   if (!session)
     return nullArgument(function, "session");
   if (!source)
     return nullArgument(function, sourceName);
   if (!out)
     return nullArgument(function, "out_executable");
-  return newExecutable(
-      capi::compile(kind, source, batch, seq, session->cacheDir), out);
+  if (flags & ~static_cast<uint32_t>(UOE_COMPILE_GRADIENTS))
+    return rt::invalidArgumentError(
+        strCat(function, ": unknown flags (", flags,
+               "; the only flag is UOE_COMPILE_GRADIENTS = 1)"));
+  return newExecutable(capi::compile(kind, source, batch, seq,
+                                     session->cacheDir,
+                                     (flags & UOE_COMPILE_GRADIENTS) != 0),
+                       out);
 }
 
 } // namespace
@@ -308,6 +314,20 @@ uoe_status_t *uoe_session_compile_model_file(uoe_session_t *session,
   return guarded(function, [&] {
     return compileInto(function, session, capi::SourceKind::ModelFile, path,
                        "path", batch, seq, out);
+  });
+}
+
+uoe_status_t *uoe_session_compile_model_ex(uoe_session_t *session,
+                                           const char *source,
+                                           int source_is_file, int64_t batch,
+                                           int64_t seq, uint32_t flags,
+                                           uoe_executable_t **out) {
+  const char *function = "uoe_session_compile_model_ex";
+  return guarded(function, [&] {
+    return compileInto(function, session,
+                       source_is_file ? capi::SourceKind::ModelFile
+                                      : capi::SourceKind::ModelText,
+                       source, "source", batch, seq, out, flags);
   });
 }
 

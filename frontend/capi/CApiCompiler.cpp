@@ -49,7 +49,7 @@ rt::StatusOr<model::Model> resolvedModel(capi::SourceKind kind,
 
 rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
-              int64_t seq, const std::string &cacheDir) {
+              int64_t seq, const std::string &cacheDir, bool gradients) {
   std::optional<model::Model> model;
   std::string key;
   if (kind == SourceKind::MlirText) {
@@ -60,7 +60,7 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
           rt::strCat("batch (", batch, ") and seq (", seq,
                      ") must be positive"));
     UOE_ASSIGN_OR_RETURN(model, resolvedModel(kind, source));
-    key = compileCacheKey(*model, batch, seq);
+    key = compileCacheKey(*model, batch, seq, gradients);
   }
 
   if (!cacheDir.empty()) {
@@ -72,7 +72,8 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
 
   auto compiled = kind == SourceKind::MlirText
                       ? compileMlirForCpu(source)
-                      : compileModelForCpu(*model, batch, seq);
+                      : compileModelForCpu(*model, batch, seq,
+                                           {/*loweredMlir=*/nullptr, gradients});
   if (!compiled)
     return toStatus(compiled.takeError(), rt::StatusCode::InvalidArgument);
   // The cache is an optimisation: failing to fill it is not an error.

@@ -63,7 +63,7 @@ extern "C" {
 #endif
 
 /* The version of this header: major * 10000 + minor * 100 + patch. */
-#define UOE_C_API_VERSION 100 /* 0.1.0 */
+#define UOE_C_API_VERSION 101 /* 0.1.1 */
 
 /* The version of the library linked in (UOE_C_API_VERSION of its header). */
 UOE_C_EXPORT int uoe_api_version(void);
@@ -192,6 +192,22 @@ UOE_C_EXPORT uoe_status_t *
 uoe_session_compile_model_file(uoe_session_t *session, const char *path,
                                int64_t batch, int64_t seq,
                                uoe_executable_t **out_executable);
+/* Flags of uoe_session_compile_model_ex (bitwise or). */
+/* Also compile the entry point `forward_grad`, the vector-Jacobian product
+ * of `forward` (compiled gradients, `--uoe-autodiff`): it takes forward's
+ * inputs, then `d_<result>` (the gradient of a scalar objective with respect
+ * to forward's result, of its type), then the parameters, and returns
+ * forward's result followed by `d_<name>` for every float input and every
+ * parameter (zeros where the result does not depend on it, e.g. a router in
+ * union mode). */
+#define UOE_COMPILE_GRADIENTS 0x1u
+/* As uoe_session_compile_model_text (`source_is_file` = 0) or
+ * uoe_session_compile_model_file (non-zero), with `flags`
+ * (UOE_COMPILE_GRADIENTS). Unknown flags are INVALID_ARGUMENT. Since 0.1.1. */
+UOE_C_EXPORT uoe_status_t *
+uoe_session_compile_model_ex(uoe_session_t *session, const char *source,
+                             int source_is_file, int64_t batch, int64_t seq,
+                             uint32_t flags, uoe_executable_t **out_executable);
 /* Compiles a module of `uoe` (and upstream tensor-level) MLIR text. Every
  * public `func.func` carrying `llvm.emit_c_interface` becomes an entry point
  * of its name. Its arguments are static-shaped tensors of f32, f64, i64 or
@@ -262,7 +278,8 @@ typedef struct uoe_model uoe_model_t;
 /* Loads the code of `executable` for the session's device (the executable is
  * copied and may be freed afterwards). Errors: a kernel for another device,
  * code the loader rejects. In a runtime-only build (no LLVM), CPU object
- * code cannot be linked yet: UNIMPLEMENTED. */
+ * code is linked by the runtime's own ELF loader (runtime/ElfObjectLoader.h)
+ * and runs as in the compiler build. */
 UOE_C_EXPORT uoe_status_t *uoe_model_create(uoe_session_t *session,
                                             const uoe_executable_t *executable,
                                             uoe_model_t **out_model);

@@ -385,7 +385,7 @@ _DEFAULT = object()
 
 
 def compile(description, weights=None, *, device="cpu", threads=0,
-            cache_dir=_DEFAULT, kind=None, input_shape=None):
+            cache_dir=_DEFAULT, kind=None, input_shape=None, gradients=False):
     """Compiles a model and binds its weights; returns a callable `Model`.
 
     description: a model description (docs/MODEL_FORMAT.md) as a .pbtxt path
@@ -404,13 +404,18 @@ def compile(description, weights=None, *, device="cpu", threads=0,
     input_shape: for a description, compile and bind at once for inputs of
         this shape ([B, T] or [B, T, d]; only B and T matter), so that errors
         (missing weights, ...) show here rather than on the first call.
+    gradients: for a description, also compile the entry point
+        `forward_grad` (compiled gradients; see `Model.vjp`).
     """
     if cache_dir is _DEFAULT:
         cache_dir = default_cache_dir()
     what, payload = _classify(description, kind)
     session = _Session(device, threads, cache_dir)
+    if gradients and what not in ("model-file", "model-text"):
+        raise Error(INVALID_ARGUMENT, "gradients=True needs a model description "
+                    "(MLIR and Executables carry the entry points they were built with)")
     if what in ("model-file", "model-text"):
-        model = Model(session, what, payload, _weights_snapshot(weights))
+        model = Model(session, what, payload, _weights_snapshot(weights), gradients)
         if input_shape is not None:
             shape = tuple(input_shape)
             if len(shape) < 2:
@@ -439,9 +444,10 @@ class Model:
     compiled on first use. Returns one array, or a tuple for several results.
     """
 
-    def __init__(self, session, what, payload, weights):
+    def __init__(self, session, what, payload, weights, gradients=False):
         self._session = session
         self._weights = weights
+        self._gradients = bool(gradients)
         self._lock = threading.Lock()
         self._description = None
         self._variants = {}  # (batch, seq) -> _Loaded, for descriptions
@@ -456,9 +462,10 @@ class Model:
 
     @property
     def entry_points(self):
-        """The entry point names (["forward"] for a description)."""
+        """The entry point names (["forward"] for a description, and
+        "forward_grad" when compiled with gradients)."""
         if self._fixed is None:
-            return ["forward"]
+            return ["forward", "forward_grad"] if self._gradients else ["forward"]
         return list(self._fixed.entries)
 
     def executable(self, batch=None, seq=None):
@@ -495,14 +502,48 @@ class Model:
         loaded = self._variants.get(key)
         if loaded is None:
             what, payload = self._description
-            fn = (_lib.uoe_session_compile_model_file if what == "model-file"
-                  else _lib.uoe_session_compile_model_text)
             source = os.fsencode(payload) if what == "model-file" else payload.encode()
+            flags = _capi.COMPILE_GRADIENTS if self._gradients else 0
             out = ctypes.c_void_p()
-            _check(fn(self._session._handle, source, key[0], key[1], ctypes.byref(out)))
+            _check(_lib.uoe_session_compile_model_ex(
+                self._session._handle, source, int(what == "model-file"), key[0], key[1],
+                flags, ctypes.byref(out)))
             loaded = _Loaded(self._session, Executable(out.value), self._weights)
             self._variants[key] = loaded
         return loaded
+
+    def bind(self, weights):
+        """Replaces the bound weights (a safetensors path or a dict name ->
+        array, as for `compile`) in every compiled shape, and for shapes
+        compiled later."""
+        with self._lock:
+            if self._fixed is not None:
+                self._fixed._bind(_views_of_weights(weights))
+                return
+            self._weights = _weights_snapshot(weights)
+            for loaded in self._variants.values():
+                loaded._bind(self._weights)
+
+    def vjp(self, *inputs, grad_output, **named):
+        """Compiled gradients: runs `forward_grad` on the inputs and the
+        gradient `grad_output` of a scalar objective with respect to the
+        forward's result. Returns (result, gradients): gradients maps
+        "d_<name>" to an array for every float input and every parameter.
+        Needs a model compiled with gradients=True."""
+        entry = "forward_grad"
+        with self._lock:
+            if entry not in (self._fixed.entries if self._fixed is not None
+                             else self.entry_points):
+                raise Error(NOT_FOUND, "this model has no entry point forward_grad; "
+                            "compile it with gradients=True")
+            # The seed input follows the forward's inputs; pass it by name.
+            loaded, _ = self._prepare("forward", inputs, named)
+            seed = loaded.entries[entry].inputs[-1].name
+            loaded, views = self._prepare(entry, inputs, {**named, seed: grad_output})
+            e = loaded.entries[entry]
+            results = loaded.run(e, views, any(v.torch for v in views))
+        names = [spec.name for spec in e.results]
+        return results[0], dict(zip(names[1:], results[1:]))
 
     def __call__(self, *inputs, **named):
         if self._fixed is not None:
@@ -535,8 +576,11 @@ class Model:
             return loaded, views
 
         # A description: the first input's [B, T] selects the compilation.
-        if entry != "forward":
-            raise Error(NOT_FOUND, f"no entry point '{entry}'; the model has: forward")
+        if entry not in self.entry_points:
+            hint = ("; compile with gradients=True for forward_grad"
+                    if entry == "forward_grad" else "")
+            raise Error(NOT_FOUND, f"no entry point '{entry}'; the model has: "
+                        f"{', '.join(self.entry_points)}{hint}")
         first = inputs[0] if inputs else next(iter(named.values()), None)
         if first is None:
             raise Error(INVALID_ARGUMENT, "forward takes at least one input: token ids "
@@ -547,13 +591,13 @@ class Model:
                         "the model takes token ids int64 [B, T] or hidden states "
                         f"f32 [B, T, d], but the input is {_tensors.describe(v0.dtype, v0.shape)}")
         loaded = self._variant(v0.shape[0], v0.shape[1])
-        specs = loaded.entries["forward"].inputs
+        specs = loaded.entries[entry].inputs
         if inputs:
             inputs = (v0,) + tuple(inputs[1:])
         else:
             named = dict(named)
             named[next(iter(named))] = v0
-        ordered = self._order("forward", specs, inputs, named)
+        ordered = self._order(entry, specs, inputs, named)
         views = []
         for spec, x in zip(specs, ordered):
             v = x if isinstance(x, _tensors.View) else _tensors.view(

@@ -17,7 +17,7 @@ import ctypes
 import os
 
 # The version of include/uoe-c/uoe.h this binding was written against.
-API_VERSION = 100
+API_VERSION = 101
 
 # uoe_status_code_t
 OK = 0
@@ -95,6 +95,8 @@ _p = ctypes.c_void_p
 _pp = ctypes.POINTER(ctypes.c_void_p)
 _str = ctypes.c_char_p
 
+COMPILE_GRADIENTS = 0x1  # uoe_session_compile_model_ex's flag
+
 # name: (result type, argument types)
 _FUNCTIONS = {
     "uoe_api_version": (ctypes.c_int, []),
@@ -108,6 +110,9 @@ _FUNCTIONS = {
         _p, [_p, _str, ctypes.c_int64, ctypes.c_int64, _pp]),
     "uoe_session_compile_model_file": (
         _p, [_p, _str, ctypes.c_int64, ctypes.c_int64, _pp]),
+    "uoe_session_compile_model_ex": (
+        _p, [_p, _str, ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
+             ctypes.c_uint32, _pp]),
     "uoe_session_compile_mlir": (_p, [_p, _str, _pp]),
     "uoe_executable_load": (_p, [_str, _pp]),
     "uoe_executable_load_bytes": (_p, [ctypes.c_char_p, ctypes.c_size_t, _pp]),
@@ -150,9 +155,11 @@ def _load():
         # UOE_LIBRARY, when set, must be right: no silent fallback.
         if os.path.exists(path) or (i == 0 and os.environ.get("UOE_LIBRARY")):
             try:
-                # RTLD_GLOBAL: the JIT linker resolves the compiled code's runtime
-                # calls (OpenMP, BLAS) among the symbols of the process.
-                lib = ctypes.CDLL(os.path.abspath(path), mode=ctypes.RTLD_GLOBAL)
+                # RTLD_LOCAL (the default): the library resolves the compiled
+                # code's runtime calls (OpenMP, BLAS) itself, so nothing of it
+                # (or of its LLVM) clashes with other libraries in the process,
+                # such as PyTorch's Triton, which brings its own LLVM.
+                lib = ctypes.CDLL(os.path.abspath(path))
             except OSError as e:
                 raise ImportError(f"uoe: cannot load the C API library {path}: {e}") from None
             break

@@ -207,3 +207,13 @@ func.func @smha_c2_dynamic(%x: tensor<2x16x32xf32>, %wg: tensor<?x32xf32>, %bg: 
   %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 top 1 union : tensor<2x16x32xf32>, tensor<?x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>
   return %y : tensor<2x16x32xf32>
 }
+
+// -----
+
+// Tests that causal-safe routing rejects compacted rotary positions.
+func.func @smha_c8(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2xf32>, %wqkv: tensor<3x2x32x16xf32>, %bqkv: tensor<3x2x16xf32>, %wo: tensor<2x16x32xf32>, %bo: tensor<2x32xf32>) -> tensor<2x16x32xf32> {
+  // expected-error @+1 {{'uoe.smha' op causal-safe routing cannot use rope compacted: a token's compacted index counts padding slots that depend on later tokens (use original or none)}}
+  %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 top 1 causal rope compacted union routing causal_safe
+      : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>
+  return %y : tensor<2x16x32xf32>
+}

@@ -47,3 +47,22 @@ func.func @smha_gated_original(%x: tensor<1x8x32xf16>, %wg: tensor<2x32xf16>, %b
         tensor<2x16x32xf16>, tensor<2x32xf16>
   return %y : tensor<1x8x32xf16>
 }
+
+// -----
+
+// Tests that causal-safe routing (spec §7) round-trips after the combine
+// mode, and that the default (reference) routing is not printed.
+// CHECK-LABEL: func.func @smha_causal_safe
+// CHECK: uoe.smha %{{.+}} heads 4 top 1 causal rope original gated routing causal_safe : tensor<2x16x32xf32>
+// CHECK: uoe.smha %{{.+}} heads 4 top 1 causal union : tensor<2x16x32xf32>
+func.func @smha_causal_safe(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2xf32>,
+                            %wqkv: tensor<3x2x32x16xf32>, %bqkv: tensor<3x2x16xf32>, %wo: tensor<2x16x32xf32>,
+                            %bo: tensor<2x32xf32>) -> (tensor<2x16x32xf32>, tensor<2x16x32xf32>) {
+  %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 top 1 causal rope original gated routing causal_safe
+      : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>,
+        tensor<2x16x32xf32>, tensor<2x32xf32>
+  %z = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) heads 4 top 1 causal union routing reference
+      : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>,
+        tensor<2x16x32xf32>, tensor<2x32xf32>
+  return %y, %z : tensor<2x16x32xf32>, tensor<2x16x32xf32>
+}

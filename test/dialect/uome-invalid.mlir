@@ -228,3 +228,13 @@ func.func @uome_unknown_combine(%x: tensor<4x16x32xf32>, %wg: tensor<4x32xf32>, 
       : tensor<4x16x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
   return %y : tensor<4x16x32xf32>
 }
+
+// -----
+
+// Tests that causal-safe routing needs patch 1.
+func.func @uome_c7(%x: tensor<4x16x32xf32>, %wg: tensor<4x32xf32>, %bg: tensor<4xf32>, %w1: tensor<4x32x16xf32>, %b1: tensor<4x16xf32>, %w2: tensor<4x16x32xf32>, %b2: tensor<4x32xf32>) -> tensor<4x16x32xf32> {
+  // expected-error @+1 {{'uoe.uome' op causal-safe routing needs patch 1, but patch = 2 (a patch's score mixes in later tokens)}}
+  %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 2 capacity 0.5 patch 2 activation gelu union routing causal_safe
+      : tensor<4x16x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
+  return %y : tensor<4x16x32xf32>
+}

@@ -47,3 +47,18 @@ func.func @uome_swiglu_bf16(%x: tensor<2x8x16xbf16>, %wg: tensor<2x16xbf16>, %bg
         tensor<2x16x16xbf16>, tensor<2x16xbf16>
   return %y : tensor<2x8x16xbf16>
 }
+
+// -----
+
+// Tests that causal-safe routing (spec §7) round-trips; its capacity is
+// unused, so one that selects no patch is accepted.
+// CHECK-LABEL: func.func @uome_causal_safe
+// CHECK: uoe.uome %{{.+}} top 2 capacity 1.000000e-02 activation gelu gated routing causal_safe : tensor<4x16x32xf32>
+func.func @uome_causal_safe(%x: tensor<4x16x32xf32>, %wg: tensor<4x32xf32>, %bg: tensor<4xf32>,
+                            %w1: tensor<4x32x16xf32>, %b1: tensor<4x16xf32>, %w2: tensor<4x16x32xf32>,
+                            %b2: tensor<4x32xf32>) -> tensor<4x16x32xf32> {
+  %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 2 capacity 0.01 activation gelu gated routing causal_safe
+      : tensor<4x16x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>,
+        tensor<4x16x32xf32>, tensor<4x32xf32>
+  return %y : tensor<4x16x32xf32>
+}

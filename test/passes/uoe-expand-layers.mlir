@@ -90,3 +90,46 @@ func.func @dense_untouched(%x: tensor<2x16x32xf32>, %w1: tensor<32x64xf32>, %b1:
   %n = uoe.rms_norm %a, %g eps 1.0e-6 : tensor<2x16x32xf32>, tensor<32xf32>
   return %n : tensor<2x16x32xf32>
 }
+
+// -----
+
+// Tests that causal-safe smha (spec §7) routes every token on its own (no
+// normalisation), attends over [1, E*B, L, De] with a key mask per (expert,
+// row) that hides the tokens that did not choose the expert (or are
+// padding), and combines with the 0/1 indicator of a chosen slot in union
+// mode.
+// CHECK-LABEL: func.func @smha_causal_safe
+// CHECK-SAME: %[[MASK:[^:]+]]: tensor<2x16xi1>
+// CHECK: %[[S:.+]] = uoe.token_choice %{{.+}} top 1 : tensor<2x16x2xf32>
+// CHECK: %[[POS:.+]], %[[W:.+]] = uoe.data_select %[[S]] patch 1 dynamic : tensor<2x16x2xf32> -> tensor<2x2x?xi64>, tensor<2x2x?xf32>
+// CHECK: %[[Q:.+]] = tensor.expand_shape %{{.+}} {{\[\[}}0, 1], [2], [3]] output_shape [1, 4, %{{.+}}, 16] : tensor<4x?x16xf32> into tensor<1x4x?x16xf32>
+// CHECK: %[[PPOS:.+]] = tensor.expand_shape %{{.+}} {{\[\[}}0, 1], [2]] output_shape [1, 4, %{{.+}}] : tensor<4x?xi64> into tensor<1x4x?xi64>
+// CHECK: %[[HIDE:.+]] = linalg.generic {{.*}} ins(%[[S]], %[[MASK]] : tensor<2x16x2xf32>, tensor<2x16xi1>) outs(%{{.+}} : tensor<2x2x16xi1>)
+// CHECK: arith.cmpf ole
+// CHECK: arith.ori
+// CHECK: %[[KP:.+]] = tensor.collapse_shape %[[HIDE]] {{\[\[}}0, 1], [2]] : tensor<2x2x16xi1> into tensor<4x16xi1>
+// CHECK: uoe.selective_attention %[[Q]], %{{.+}}, %{{.+}}, %[[PPOS]] key_padding %[[KP]] heads 2 causal rope original : {{.*}} -> tensor<1x4x?x16xf32>
+// CHECK: %[[CHOSEN:.+]] = linalg.generic {{.*}} ins(%[[W]] : tensor<2x2x?xf32>)
+// CHECK: arith.cmpf ogt
+// CHECK: %[[ONE:.+]] = arith.uitofp %[[CHOSEN]] : tensor<2x2x?xi1> to tensor<2x2x?xf32>
+// CHECK: uoe.combine %{{.+}}, %[[POS]] weights %[[ONE]] gated patch 1 : {{.*}} -> tensor<2x16x32xf32>
+func.func @smha_causal_safe(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2xf32>, %wqkv: tensor<3x2x32x16xf32>, %bqkv: tensor<3x2x16xf32>, %wo: tensor<2x16x32xf32>, %bo: tensor<2x32xf32>, %mask: tensor<2x16xi1>) -> tensor<2x16x32xf32> {
+  %y = uoe.smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) key_padding %mask heads 4 top 1 causal rope original union routing causal_safe : tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2x16xi1>
+  return %y : tensor<2x16x32xf32>
+}
+
+// -----
+
+// Tests that causal-safe gated uome keeps each token's top experts without
+// normalisation, lets every expert take the tokens that chose it (dynamic
+// capacity, whatever `capacity` says) and combines with the scores, which
+// are zero for the padding slots.
+// CHECK-LABEL: func.func @uome_causal_safe
+// CHECK: %[[S:.+]] = uoe.token_choice %{{.+}} top 2 : tensor<4x16x4xf32>
+// CHECK: %[[POS:.+]], %[[W:.+]] = uoe.data_select %[[S]] patch 1 dynamic : tensor<4x16x4xf32> -> tensor<4x4x?xi64>, tensor<4x4x?xf32>
+// CHECK: uoe.combine %{{.+}}, %[[POS]] weights %[[W]] gated patch 1 : {{.*}} -> tensor<4x16x32xf32>
+func.func @uome_causal_safe(%x: tensor<4x16x32xf32>, %wg: tensor<4x32xf32>, %bg: tensor<4xf32>, %w1: tensor<4x32x16xf32>, %b1: tensor<4x16xf32>, %w2: tensor<4x16x32xf32>, %b2: tensor<4x32xf32>) -> tensor<4x16x32xf32> {
+  %y = uoe.uome %x, router(%wg, %bg), up(%w1, %b1), down(%w2, %b2) top 2 capacity 0.5 activation gelu gated routing causal_safe
+      : tensor<4x16x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
+  return %y : tensor<4x16x32xf32>
+}

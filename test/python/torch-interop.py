@@ -3,8 +3,9 @@
 # as torch tensors over the NumPy results (no copy), weights from a torch
 # state dict (bf16 included), and the errors for CUDA-less devices,
 # non-contiguous tensors and wrong dtypes. Then uoe.torch.Module: forward
-# equals the model, and it is inference-only: backward and training with
-# inputs that require grad raise "compiled gradients are not available yet".
+# equals the model, and without trainable=True it is inference-only:
+# backward and training with inputs that require grad raise, saying so
+# (torch-train.py tests trainable modules).
 # REQUIRES: compiler, torch
 # RUN: %uoe_python %s %t | FileCheck %s
 import os
@@ -87,17 +88,17 @@ try:
     out.sum().backward()
     raise AssertionError("backward did not raise")
 except RuntimeError as e:
-    assert "compiled gradients are not available yet" in str(e)
+    assert "inference-only unless created with trainable=True" in str(e)
     print("backward:", str(e).splitlines()[0])
-# CHECK: backward: uoe.torch.Module is inference-only: compiled gradients are not available yet
+# CHECK: backward: uoe.torch.Module is inference-only unless created with trainable=True
 layer.train()
 try:
     layer(v)
     raise AssertionError("training mode did not raise")
 except RuntimeError as e:
-    assert "compiled gradients are not available yet" in str(e) and "training mode" in str(e)
+    assert "trainable=True" in str(e) and "training mode" in str(e)
     print("training:", str(e))
-# CHECK: training: uoe.torch.Module is inference-only: compiled gradients are not available yet {{.*}} training mode
+# CHECK: training: uoe.torch.Module is inference-only unless created with trainable=True {{.*}} training mode
 assert torch.equal(layer(v.detach()), v.detach() + 1)   # no grad wanted: fine
 # Built from a description in one step.
 direct = uoe.torch.Module(TINY, weights={"w": torch.ones(4)}, cache_dir=cache)

@@ -212,6 +212,84 @@ Tensor selectiveAttention(const Tensor &q, const Tensor &k, const Tensor &v,
   return o;
 }
 
+namespace {
+
+/// Spec §7 causal-safe SMHA, written directly from its definition (not
+/// through dataSelect's padding): for every row b and expert e, the list of
+/// the tokens that chose e (in order) is attended over on its own, with
+/// the original positions for the causal mask and rotary embedding; every
+/// token then sums `w * (o Wo_e + bo_e)` over its chosen experts in order
+/// e = 0..E-1, w = 1 (Union) or its probability (Gated).
+Tensor causalSafeSmha(const Tensor &x, const Tensor &wg, const Tensor &bg,
+                      const Tensor &wq, const Tensor &wk, const Tensor &wv,
+                      const Tensor &bq, const Tensor &bk, const Tensor &bv,
+                      const Tensor &wo, const Tensor &bo,
+                      const SmhaOptions &options, const Tensor *keyPadding) {
+  check(options.rope != RopeMode::Compacted,
+        "smha: causal-safe routing cannot use compacted rotary positions");
+  int64_t b = x.dim(0), t = x.dim(1), d = x.dim(2), e = wg.dim(0);
+  int64_t de = d / e, headsPerExpert = options.heads / e;
+  Tensor p = router(x, wg, bg, options.score);
+  Tensor s = tokenChoice(p, options.kTok);
+  Tensor out({b, t, d});
+  SelectiveAttentionOptions attn;
+  attn.heads = headsPerExpert;
+  attn.causal = options.causal;
+  attn.rope = options.rope;
+  attn.ropeBase = options.ropeBase;
+  for (int64_t ex = 0; ex < e; ++ex)
+    for (int64_t bi = 0; bi < b; ++bi) {
+      std::vector<int64_t> chosen;
+      for (int64_t ti = 0; ti < t; ++ti)
+        if (s.at(bi, ti, ex) > 0.0)
+          chosen.push_back(ti);
+      int64_t l = static_cast<int64_t>(chosen.size());
+      if (l == 0)
+        continue;
+      // q, k, v [1, 1, l, De] of this expert on its tokens.
+      Tensor q({1, 1, l, de}), k({1, 1, l, de}), v({1, 1, l, de});
+      IndexTensor positions({1, 1, l});
+      for (int64_t j = 0; j < l; ++j) {
+        positions.data[j] = chosen[j];
+        for (int64_t c = 0; c < de; ++c) {
+          double aq = bq.at(ex, c), ak = bk.at(ex, c), av = bv.at(ex, c);
+          for (int64_t i = 0; i < d; ++i) {
+            double xi = x.at(bi, chosen[j], i);
+            aq += xi * wq.at(ex, i, c);
+            ak += xi * wk.at(ex, i, c);
+            av += xi * wv.at(ex, i, c);
+          }
+          q.at(0, 0, j, c) = aq;
+          k.at(0, 0, j, c) = ak;
+          v.at(0, 0, j, c) = av;
+        }
+      }
+      Tensor padding;
+      const Tensor *rowPadding = nullptr;
+      if (keyPadding) {
+        padding = Tensor({1, t});
+        for (int64_t ti = 0; ti < t; ++ti)
+          padding.at(0, ti) = keyPadding->at(bi, ti);
+        rowPadding = &padding;
+      }
+      Tensor o = selectiveAttention(q, k, v, positions, attn, rowPadding);
+      for (int64_t j = 0; j < l; ++j) {
+        double w = options.combine == CombineMode::Gated
+                       ? s.at(bi, chosen[j], ex)
+                       : 1.0;
+        for (int64_t c = 0; c < d; ++c) {
+          double acc = bo.at(ex, c);
+          for (int64_t i = 0; i < de; ++i)
+            acc += o.at(0, 0, j, i) * wo.at(ex, i, c);
+          out.at(bi, chosen[j], c) += w * acc;
+        }
+      }
+    }
+  return out;
+}
+
+} // namespace
+
 // Spec §6 SMHA: route (§2), normalise over axis 0 (the batch), dynamic
 // selection along T (§3), per-expert attention on the selected tokens,
 // output projection with the expert's own bias, combine (§5).
@@ -260,6 +338,9 @@ Tensor smha(const Tensor &x, const Tensor &wg, const Tensor &bg,
             std::to_string(e) + "] (it has no default)");
   checkKeyPadding("smha", keyPadding, b, t);
 
+  if (options.routing == RoutingMode::CausalSafe)
+    return causalSafeSmha(x, wg, bg, wq, wk, wv, bq, bk, bv, wo, bo, options,
+                          keyPadding);
   Tensor p = router(x, wg, bg, options.score);
   Tensor s = tokenChoice(p, options.kTok);
   Tensor g = normalizeScores(s, /*axis=*/0, options.eps, options.normCapacity);

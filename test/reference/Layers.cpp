@@ -285,6 +285,17 @@ Tensor uome(const Tensor &x, const Tensor &wg, const Tensor &bg,
   check(options.kTok >= 1 && options.kTok <= e,
         "uome: kTok = " + std::to_string(options.kTok) + " is not in [1, E = " +
             std::to_string(e) + "] (it has no default)");
+  if (options.routing == RoutingMode::CausalSafe) {
+    // Spec §7: every token on its own: the sum over its kTok experts, which
+    // is the token-choice MoE without renormalisation.
+    check(options.patch == 1, "uome: causal-safe routing needs patch 1");
+    MoeOptions perToken;
+    perToken.kTok = options.kTok;
+    perToken.combine = options.combine;
+    perToken.act = options.act;
+    perToken.score = options.score;
+    return moe(x, wg, bg, w1s, b1s, w2s, b2s, perToken);
+  }
   Tensor p = router(x, wg, bg, options.score);
   Tensor s = tokenChoice(p, options.kTok);
   Tensor g = normalizeScores(s, /*axis=*/0, options.eps, options.normCapacity);

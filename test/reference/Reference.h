@@ -159,6 +159,12 @@ enum class CombineMode { Union, Gated };
 /// Positions fed to the rotary embedding (spec §6).
 enum class RopeMode { None, Compacted, Original };
 
+/// How SMHA and UoME route (spec §7): `Reference` normalises over axis 0
+/// and ranks over the whole tensor; `CausalSafe` lets every token keep its
+/// own top-k experts, with no normalisation across tokens, and every expert
+/// processes exactly the tokens that chose it.
+enum class RoutingMode { Reference, CausalSafe };
+
 //===----------------------------------------------------------------------===//
 // Elementwise pieces and norms (spec §5, §6 blocks)
 //===----------------------------------------------------------------------===//
@@ -294,6 +300,10 @@ struct UomeOptions {
   /// nor counted per expert) instead of `[E, d]` per expert: spec §1's
   /// "after the combine" placement of a decomposed layer's bias.
   bool sharedOutputBias = false;
+  /// CausalSafe: every token sums its `kTok` experts' outputs (w = 1, or its
+  /// probability when Gated); `capacity`, `eps`, `normCapacity` are unused
+  /// and `patch` must be 1.
+  RoutingMode routing = RoutingMode::Reference;
 };
 
 /// Spec §6 UoME on `x: [N0, N1, d]`: router, token-choice mask (`kTok`),
@@ -420,6 +430,12 @@ struct SmhaOptions {
   /// `bo` is one bias `[d]` added once after the combine (as
   /// UomeOptions::sharedOutputBias).
   bool sharedOutputBias = false;
+  /// CausalSafe (spec §7): each token keeps its `kTok` experts by its own
+  /// probability; expert e attends over exactly the tokens that chose it
+  /// (causal by original position, key padding); every token sums its
+  /// experts' outputs with w = 1 (Union) or its probability (Gated).
+  /// `eps`, `normCapacity` are unused; `rope` must not be Compacted.
+  RoutingMode routing = RoutingMode::Reference;
 };
 
 /// Spec §6 SMHA on `x: [B, T, d]`: router, token-choice mask, normalisation

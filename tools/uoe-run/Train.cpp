@@ -276,6 +276,7 @@ std::optional<std::string> readConfig(const Args &args, RunConfig &config) {
       r.integer("threads", 0, 1, "a positive integer"));
 
   TrainOptions &t = config.train;
+  t.seed = config.seed;  // dropout masks (model.dropout)
   std::string optimizer = r.choice("optimizer", "adamw", {"adamw", "sgd"});
   t.optimizer = optimizer == "sgd" ? TrainOptions::Optimizer::Sgd
                                    : TrainOptions::Optimizer::AdamW;

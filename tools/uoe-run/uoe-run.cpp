@@ -7,6 +7,10 @@
 //   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
 //   uoe-run train --model M.pbtxt --data TEXT --steps N --checkpoint-dir DIR
 //                 [--resume] [training options]   (tools/uoe-run/Train.h)
+//   uoe-run generate --model M.pbtxt --weights W --prompt TEXT --tokens N
+//                 [--temperature T] [--top-k K] [--seed S]
+//                 [--causal-safe | --reference-routing]
+//                 (tools/uoe-run/Generate.h)
 //   uoe-run import --hf DIR -o OUT [--decompose E ...]
 //   uoe-run devices [--threads N]
 //
@@ -26,14 +30,15 @@
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "frontend/hf/HfImport.h"
+#include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
-#include "runtime/Checkpoint.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
 #include "runtime/Npy.h"
 #include "runtime/Safetensors.h"
+#include "tools/uoe-run/Generate.h"
 #include "tools/uoe-run/InitWeights.h"
 #include "tools/uoe-run/Train.h"
 
@@ -64,6 +69,7 @@ USAGE
   uoe-run infer --model M.pbtxt --input X.npy --emit=mlir|executable [-o FILE]
   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
   uoe-run train --model M.pbtxt --data TEXT --steps N --checkpoint-dir DIR [--resume] [options]
+  uoe-run generate --model M.pbtxt --weights W --prompt TEXT --tokens N [options]
   uoe-run import --hf DIR -o OUT [--decompose E] [selection options]
   uoe-run devices [--threads N]
   uoe-run --help
@@ -85,6 +91,11 @@ COMMANDS
           --weights), metrics.csv and loss.svg to DIR; --resume continues
           from DIR/latest bit for bit. Options: TRAINING OPTIONS below and
           docs/TRAINING.md.
+  generate  Continue a prompt with a byte-level language model: greedy or
+          sampled (seeded) bytes, each from the logits at the last position
+          of `forward` compiled for one sequence of Tmax tokens. Exact with
+          causal attention and causal-safe routing (--causal-safe); other
+          models run with a warning. Options: GENERATION OPTIONS below.
   import  Read a Hugging Face checkpoint DIR (config.json + model.safetensors)
           of the BERT family (output: the encoder's last_hidden_state) or the
           GPT-2 family (output: LM logits) and write OUT/model.pbtxt and
@@ -722,12 +733,14 @@ int main(int argc, char **argv) {
   // `train` has its own options (tools/uoe-run/Train.h).
   if (argc > 1 && std::string(argv[1]) == "train")
     return runTrain(argc - 1, argv + 1);
+  if (argc > 1 && std::string(argv[1]) == "generate")
+    return runGenerate(argc - 1, argv + 1);
   Options opts;
   std::string error;
   if (!parseArgs(argc, argv, opts, error))
     return fail(error);
   if (opts.has("help") || opts.command.empty() || opts.command == "help") {
-    llvm::outs() << kHelp << kTrainHelp;
+    llvm::outs() << kHelp << kTrainHelp << kGenerateHelp;
     return opts.command.empty() && !opts.has("help") ? 1 : 0;
   }
   if (opts.command == "infer")
@@ -738,6 +751,7 @@ int main(int argc, char **argv) {
     return runDevices(opts);
   if (opts.command == "import")
     return runImport(opts);
-  return fail("unknown command '" + opts.command +
-              "' (infer, init, train, import or devices; see --help)");
+  return fail(
+      "unknown command '" + opts.command +
+      "' (infer, init, train, generate, import or devices; see --help)");
 }

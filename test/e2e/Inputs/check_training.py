@@ -2,12 +2,17 @@
 """Checks what `uoe-run train` wrote to a checkpoint directory, for the
 end-to-end tests (standard library only):
 
-  check_training.py DIR [--steps N] [--loss-drops]
+  check_training.py DIR [--steps N] [--loss-drops] [--min-drop NATS]
 
 metrics.csv: the header, one row per step 1..N in order, nine columns,
 validation perplexity and bits per byte consistent with the validation
 loss; with --loss-drops, the mean training loss of the last quarter of the
-steps is below that of the first quarter. loss.svg: well-formed XML (parsed
+steps is below that of the first quarter; with --min-drop NATS, both the
+final validation loss (the last row's) and the final training loss (the
+mean of the last tenth of the steps) are at least NATS below the initial
+loss (the training loss of step 1, i.e. of the initial weights, about
+ln 256 = 5.55 for a fresh byte-level model), and the last validation loss is
+below the first evaluation's. loss.svg: well-formed XML (parsed
 by xml.etree) with an <svg> root, a train and a validation polyline, axis
 ticks and a legend. Prints one summary line; exits 1 on the first problem.
 """
@@ -33,6 +38,7 @@ def main():
     parser.add_argument("dir")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--loss-drops", action="store_true")
+    parser.add_argument("--min-drop", type=float)
     args = parser.parse_args()
 
     with open(args.dir + "/metrics.csv", newline="") as f:
@@ -70,6 +76,23 @@ def main():
     last = sum(losses[-quarter:]) / quarter
     if args.loss_drops and not last < first:
         fail("the training loss did not drop: %.4f -> %.4f" % (first, last))
+    drop = ""
+    if args.min_drop is not None:
+        initial = losses[0]
+        tenth = max(1, len(losses) // 10)
+        final_train = sum(losses[-tenth:]) / tenth
+        vals = [float(r[2]) for r in rows if r[2]]
+        final_val = vals[-1]
+        for what, value in (("validation", final_val), ("training", final_train)):
+            if not value <= initial - args.min_drop:
+                fail("the final %s loss %.4f is not %.2f below the initial loss "
+                     "%.4f" % (what, value, args.min_drop, initial))
+        if len(vals) > 1 and not vals[-1] < vals[0]:
+            fail("the validation loss did not drop: %.4f -> %.4f"
+                 % (vals[0], vals[-1]))
+        drop = ("; initial loss %.2f, final training loss %.2f, validation "
+                "loss %.2f -> %.2f: dropped by at least %.2f"
+                % (initial, final_train, vals[0], final_val, args.min_drop))
 
     root = ET.parse(args.dir + "/loss.svg").getroot()
     if root.tag != SVG + "svg":
@@ -85,7 +108,7 @@ def main():
     if not ticks or len(list(ticks[0])) < 4:
         fail("loss.svg has no tick labels")
     print("metrics.csv: %d steps, %d evaluations, train loss %.2f -> %.2f; "
-          "loss.svg: ok" % (len(rows), evals, first, last))
+          "loss.svg: ok%s" % (len(rows), evals, first, last, drop))
 
 
 if __name__ == "__main__":

@@ -318,11 +318,8 @@ TEST(CApiTest, HandBuiltExecutable) {
   Session session = newSession();
   uoe_model_t *model = nullptr;
   uoe_status_t *status = uoe_model_create(session.get(), exe.get(), &model);
-#ifdef UOE_CAPI_TEST_HAVE_COMPILER
+  // Both builds have a CPU loader (ORC, or the runtime's ELF loader).
   expectError(status, UOE_INVALID_ARGUMENT, {"kernel 'k' is not CPU code"});
-#else
-  expectError(status, UOE_UNIMPLEMENTED, {"runtime-only build"});
-#endif
   EXPECT_EQ(model, nullptr);
 }
 
@@ -549,6 +546,40 @@ TEST_F(CApiCompiledTest, CompileFromFile) {
   expectError(uoe_session_compile_model_file(
                   session_.get(), dir.file("none.pbtxt").c_str(), 1, 4, &raw),
               UOE_NOT_FOUND, {"none.pbtxt"});
+}
+
+TEST_F(CApiCompiledTest, CompileWithGradients) {
+  // forward_grad: the input, the seed d_<result>, the parameters; results:
+  // the forward's, then d_hidden and one gradient per parameter.
+  uoe_executable_t *raw = nullptr;
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4,
+                                             UOE_COMPILE_GRADIENTS, &raw));
+  Executable exe(raw);
+  size_t inputs = 0, params = 0, results = 0;
+  ASSERT_UOE_OK(uoe_executable_tensor_count(exe.get(), "forward_grad",
+                                            UOE_ROLE_INPUT, &inputs));
+  ASSERT_UOE_OK(uoe_executable_tensor_count(exe.get(), "forward_grad",
+                                            UOE_ROLE_PARAMETER, &params));
+  ASSERT_UOE_OK(uoe_executable_tensor_count(exe.get(), "forward_grad",
+                                            UOE_ROLE_RESULT, &results));
+  EXPECT_EQ(inputs, 2u);
+  EXPECT_EQ(results, 2 + params);
+  uoe_tensor_t seed = {};
+  ASSERT_UOE_OK(uoe_executable_tensor_spec(exe.get(), "forward_grad",
+                                           UOE_ROLE_INPUT, 1, &seed));
+  EXPECT_EQ(std::string(seed.name).rfind("d_", 0), 0u) << seed.name;
+  EXPECT_EQ(std::vector<int64_t>(seed.shape, seed.shape + seed.rank),
+            (std::vector<int64_t>{1, 4, kWidth}));
+  // The same description without the flag has forward only.
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4,
+                                             0, &raw));
+  Executable plain(raw);
+  expectError(uoe_executable_tensor_count(plain.get(), "forward_grad",
+                                          UOE_ROLE_INPUT, &inputs),
+              UOE_NOT_FOUND, {"forward_grad"});
+  expectError(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4, 6,
+                                           &raw),
+              UOE_INVALID_ARGUMENT, {"unknown flags (6"});
 }
 
 TEST_F(CApiCompiledTest, CompileErrors) {

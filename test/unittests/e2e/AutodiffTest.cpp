@@ -13,19 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "CompileHarness.h"
+#include "E2eTestUtil.h"
 
-#include "dialect/UoEOps.h"
 #include "passes/Passes.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "llvm/Support/raw_ostream.h"
-
-#include "gtest/gtest.h"
 
 #include <cmath>
 #include <map>
@@ -38,56 +28,21 @@ namespace {
 /// `tensor<2x3xf64>`.
 std::string t64(const std::vector<int64_t> &shape,
                 const std::string &elt = "f64") {
-  std::string s = "tensor<";
-  for (int64_t d : shape)
-    s += std::to_string(d) + "x";
-  return s + elt + ">";
-}
-
-/// Replaces every `${name}` in `text`.
-std::string fill(std::string text,
-                 const std::map<std::string, std::string> &vars) {
-  for (const auto &[name, value] : vars) {
-    std::string key = "${" + name + "}";
-    for (size_t at = text.find(key); at != std::string::npos;
-         at = text.find(key, at + value.size()))
-      text.replace(at, key.size(), value);
-  }
-  return text;
+  return tensorType(shape, elt);
 }
 
 /// Runs `--uoe-autodiff=function=<function>` on `source`; returns the
 /// module's text, or an empty string with the diagnostics in `*error`.
 std::string differentiate(const std::string &source,
                           const std::string &function, std::string *error) {
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  registry.insert<mlir::uoe::UoEDialect>();
-  mlir::MLIRContext context(registry);
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    os << d.getLocation() << ": " << d << "\n";
-    return mlir::success();
-  });
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
-  if (!module) {
-    *error = "parse error:\n" + diagnostics;
-    return "";
-  }
-  mlir::PassManager pm(&context);
-  mlir::uoe::UoEAutodiffPassOptions options;
-  options.function = function;
-  pm.addPass(mlir::uoe::createUoEAutodiffPass(options));
-  if (failed(pm.run(*module))) {
-    *error = "--uoe-autodiff failed:\n" + diagnostics;
-    return "";
-  }
-  std::string text;
-  llvm::raw_string_ostream out(text);
-  module->print(out);
-  return text;
+  return transformModule(
+      source,
+      [&](mlir::OpPassManager &pm) {
+        mlir::uoe::UoEAutodiffPassOptions options;
+        options.function = function;
+        pm.addPass(mlir::uoe::createUoEAutodiffPass(options));
+      },
+      error);
 }
 
 HostBuffer randomF64(const std::vector<int64_t> &shape, std::mt19937_64 &rng,

@@ -157,15 +157,50 @@ static FailureOr<TensorSignature> signatureOf(Type type) {
   return sig;
 }
 
-std::unique_ptr<CompiledFunction>
-compileFunction(const std::string &source, const std::string &name,
-                std::string *error,
-                const mlir::uoe::cpu::ObjectOptions &options) {
+/// A context with every dialect the compiler uses.
+static std::unique_ptr<MLIRContext> newContext() {
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<mlir::uoe::UoEDialect>();
-  MLIRContext context(registry);
+  return std::make_unique<MLIRContext>(registry);
+}
+
+std::string
+transformModule(const std::string &source,
+                const std::function<void(OpPassManager &)> &addPasses,
+                std::string *error) {
+  std::unique_ptr<MLIRContext> context = newContext();
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  ScopedDiagnosticHandler handler(context.get(), [&](Diagnostic &diag) {
+    diagStream << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  });
+  OwningOpRef<ModuleOp> module =
+      parseSourceString<ModuleOp>(source, context.get());
+  if (!module) {
+    *error = "parse error:\n" + diagnostics;
+    return "";
+  }
+  PassManager pm(context.get());
+  addPasses(pm);
+  if (failed(pm.run(*module))) {
+    *error = "the passes failed:\n" + diagnostics;
+    return "";
+  }
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  module->print(out);
+  return text;
+}
+
+std::unique_ptr<CompiledFunction>
+compileFunction(const std::string &source, const std::string &name,
+                std::string *error,
+                const mlir::uoe::cpu::ObjectOptions &options) {
+  std::unique_ptr<MLIRContext> owned = newContext();
+  MLIRContext &context = *owned;
 
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);

@@ -24,7 +24,10 @@
 #include "codegen/cpu/ObjectEmitter.h"
 #include "runtime/ObjectLoader.h"
 
+#include "mlir/Pass/PassManager.h"
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,6 +98,15 @@ std::unique_ptr<CompiledFunction>
 compileFunction(const std::string &source, const std::string &name,
                 std::string *error,
                 const mlir::uoe::cpu::ObjectOptions &options = {});
+
+/// Parses `source`, runs the passes `addPasses` adds to a pass manager, and
+/// returns the module's text; on failure an empty string, with every
+/// diagnostic in `*error`. (Tests of module passes such as --uoe-autodiff
+/// then compile the result with compileFunction.)
+std::string
+transformModule(const std::string &source,
+                const std::function<void(mlir::OpPassManager &)> &addPasses,
+                std::string *error);
 
 } // namespace uoe::e2e
 

@@ -12,15 +12,7 @@
 
 #include "CompileHarness.h"
 
-#include "dialect/UoEOps.h"
 #include "passes/Passes.h"
-
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/InitAllDialects.h"
-#include "mlir/InitAllExtensions.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "llvm/Support/raw_ostream.h"
 
 #include "gtest/gtest.h"
 
@@ -71,22 +63,6 @@ struct Options {
 };
 
 std::string buildTrainStep(const Options &o, std::string *error) {
-  mlir::DialectRegistry registry;
-  mlir::registerAllDialects(registry);
-  mlir::registerAllExtensions(registry);
-  registry.insert<mlir::uoe::UoEDialect>();
-  mlir::MLIRContext context(registry);
-  std::string diagnostics;
-  llvm::raw_string_ostream os(diagnostics);
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    os << d.getLocation() << ": " << d << "\n";
-    return mlir::success();
-  });
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(kForward, &context);
-  if (!module) {
-    *error = "parse error:\n" + diagnostics;
-    return "";
-  }
   mlir::uoe::UoEBuildTrainStepPassOptions p;
   p.optimizer = o.optimizer;
   p.lr = o.lr;
@@ -101,16 +77,12 @@ std::string buildTrainStep(const Options &o, std::string *error) {
   p.totalSteps = o.total;
   p.minLr = o.minLr;
   p.clipNorm = o.clip;
-  mlir::PassManager pm(&context);
-  pm.addPass(mlir::uoe::createUoEBuildTrainStepPass(p));
-  if (failed(pm.run(*module))) {
-    *error = "--uoe-build-train-step failed:\n" + diagnostics;
-    return "";
-  }
-  std::string text;
-  llvm::raw_string_ostream out(text);
-  module->print(out);
-  return text;
+  return transformModule(
+      kForward,
+      [&](mlir::OpPassManager &pm) {
+        pm.addPass(mlir::uoe::createUoEBuildTrainStepPass(p));
+      },
+      error);
 }
 
 /// The plain implementation: parameters E [V, D] and P [P, D] as one
