@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CommandLine.h"
 #include "tools/uoe-run/Generate.h"
 
 #include "codegen/CompileModel.h"
@@ -76,41 +77,8 @@ int fail(const rt::Status &status) { return fail(status.toString()); }
 
 std::optional<std::string>
 parseArgs(int argc, char **argv, std::map<std::string, std::string> &values) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0)
-      return "unexpected argument '" + arg +
-             "' (generate takes only --options)";
-    std::string key = arg.substr(2), value;
-    size_t eq = key.find('=');
-    bool inlineValue = eq != std::string::npos;
-    if (inlineValue) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    }
-    if (kSwitchFlags.count(key)) {
-      if (inlineValue)
-        return "option '--" + key + "' takes no value";
-    } else if (kValueFlags.count(key)) {
-      if (!inlineValue) {
-        if (i + 1 >= argc)
-          return "option '" + arg + "' needs a value";
-        value = argv[++i];
-      }
-    } else {
-      return "unknown option '" + arg + "' for generate (see uoe-run --help)";
-    }
-    values[key] = value;
-  }
-  return std::nullopt;
-}
-
-std::string defaultCacheDir() {
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/uoe";
-  if (const char *home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/uoe";
-  return "";
+  return ::uoe::tools::parseCommandOptions(argc, argv, "generate", kValueFlags,
+                                         kSwitchFlags, values);
 }
 
 /// Sets the routing of every SMHA and UoME layer.
@@ -314,7 +282,7 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   std::string cacheDir = values.count("no-cache")
                              ? ""
                              : (values.count("cache-dir") ? values["cache-dir"]
-                                                          : defaultCacheDir());
+                                                          : ::uoe::tools::defaultCacheDir());
   auto exe = obtainExecutable(m, tmax, cacheDir);
   if (!exe)
     return fail(llvm::toString(exe.takeError()));

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CommandLine.h"
 #include "tools/uoe-run/Train.h"
 
 #include "codegen/CompileTraining.h"
@@ -133,33 +134,9 @@ int fail(const llvm::Twine &message) {
 int fail(const rt::Status &status) { return fail(status.toString()); }
 
 std::optional<std::string> parseArgs(int argc, char **argv, Args &args) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0)
-      return "unexpected argument '" + arg + "' (train takes only --options)";
-    std::string key = arg.substr(2), value;
-    size_t eq = key.find('=');
-    bool inlineValue = eq != std::string::npos;
-    if (inlineValue) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    }
-    if (kSwitchFlags.count(key)) {
-      if (inlineValue)
-        return "option '--" + key + "' takes no value";
-    } else if (kValueFlags.count(key)) {
-      if (!inlineValue) {
-        if (i + 1 >= argc)
-          return "option '" + arg + "' needs a value";
-        value = argv[++i];
-      }
-    } else {
-      return "unknown option '" + arg + "' for train (see uoe-run --help)";
-    }
-    args.values[key] = value;
-    args.given.insert(key);
-  }
-  return std::nullopt;
+  return ::uoe::tools::parseCommandOptions(argc, argv, "train", kValueFlags,
+                                         kSwitchFlags, args.values,
+                                         &args.given);
 }
 
 /// The shortest of %.15g, %.16g, %.17g that reads back as `value`.
@@ -330,14 +307,6 @@ std::optional<std::string> readConfig(const Args &args, RunConfig &config) {
            " leaves no step of the cosine decay (--steps " +
            std::to_string(config.steps) + ")";
   return std::nullopt;
-}
-
-std::string defaultCacheDir() {
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/uoe";
-  if (const char *home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/uoe";
-  return "";
 }
 
 std::string modelText(const model::Model &model) {
@@ -624,7 +593,7 @@ int Trainer::prepare() {
 
 llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
   std::string cacheDir =
-      args_.has("no-cache") ? "" : args_.get("cache-dir", defaultCacheDir());
+      args_.has("no-cache") ? "" : args_.get("cache-dir", ::uoe::tools::defaultCacheDir());
   std::string key =
       trainingCacheKey(model_, config_.train, config_.batch, config_.seq);
   if (!cacheDir.empty()) {

@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CommandLine.h"
 #include "codegen/CompileModel.h"
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
@@ -199,14 +200,6 @@ bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
     opts.values[key] = value;
   }
   return true;
-}
-
-std::string defaultCacheDir() {
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/uoe";
-  if (const char *home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/uoe";
-  return "";
 }
 
 llvm::Expected<model::Model> loadModel(const Options &opts) {
@@ -418,7 +411,7 @@ llvm::Expected<rt::proto::Executable>
 obtainExecutable(const Options &opts, const model::Model &model,
                  const std::vector<int64_t> &shape) {
   int64_t batch = shape[0], seq = shape[1];
-  std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", defaultCacheDir());
+  std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", ::uoe::tools::defaultCacheDir());
   std::string key = compileCacheKey(model, batch, seq);
   if (!cacheDir.empty()) {
     auto cached = rt::loadCachedExecutable(cacheDir, key);
