@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     return fail(weights.status().toString());
 
   auto start = std::chrono::steady_clock::now();
-  auto exe = compileModelForCpu(*model, input->shape()[0], input->shape()[1]);
+  auto exe = compileModel(*model, input->shape()[0], input->shape()[1]);
   if (!exe)
     return fail(llvm::toString(exe.takeError()));
   double compileMs = msSince(start);

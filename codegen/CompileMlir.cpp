@@ -1,13 +1,13 @@
 //===- CompileMlir.cpp - uoe MLIR text to Executable ---------------------===//
 //
-// See CompileMlir.h: parse, then CpuCompilation does the rest.
+// See CompileMlir.h: parse, then Compilation does the rest.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/CompileMlir.h"
 
 #include "codegen/CompileModel.h"
-#include "codegen/CpuCompilation.h"
+#include "codegen/Compilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
 
 #include "mlir/Parser/Parser.h"
@@ -33,7 +33,7 @@ std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text) {
 
 llvm::Expected<rtp::Executable>
 mlir::uoe::compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName) {
-  CpuCompilation compilation;
+  Compilation compilation;
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(text, bufferName), llvm::SMLoc());

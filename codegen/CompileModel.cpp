@@ -10,7 +10,7 @@
 
 #include "codegen/BuildId.h"
 
-#include "codegen/CpuCompilation.h"
+#include "codegen/Compilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
 #include "passes/Passes.h"
 
@@ -31,9 +31,15 @@ const char *mlir::uoe::compilerIdentity() {
   return "uoe 0.1 (build " UOE_COMPILER_BUILD_ID ")";
 }
 
+bool CompileTarget::isCudaChip(llvm::StringRef chip) {
+  return chip.size() > 3 && chip.starts_with("sm_") &&
+         llvm::all_of(chip.drop_front(3), llvm::isDigit);
+}
+
 std::string mlir::uoe::compileCacheKey(const model::Model &model,
                                        int64_t batch, int64_t seq,
-                                       bool gradients) {
+                                       bool gradients,
+                                       const CompileTarget &target) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(model, &text);
   llvm::SHA256 hash;
@@ -43,13 +49,15 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
                   .str());
   if (gradients)
     hash.update("|forward_grad");
+  if (target.isCuda())
+    hash.update("|" + target.cudaTargetDescription());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
 llvm::Expected<rtp::Executable>
-mlir::uoe::compileModelForCpu(const model::Model &model, int64_t batch,
+mlir::uoe::compileModel(const model::Model &model, int64_t batch,
                               int64_t seq, const CompileArtifacts &artifacts) {
-  CpuCompilation compilation;
+  Compilation compilation;
   auto module = importModel(compilation.getContext(), model, batch, seq);
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));
@@ -59,11 +67,13 @@ mlir::uoe::compileModelForCpu(const model::Model &model, int64_t batch,
     if (failed(pm.run(**module)))
       return compilation.fail("could not differentiate the model");
   }
-  auto executable = compilation.compile(**module, artifacts.loweredMlir);
+  auto executable = compilation.compile(**module, artifacts.loweredMlir,
+                                        artifacts.target, artifacts.ptx);
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(
-      compileCacheKey(model, batch, seq, artifacts.gradients));
+      compileCacheKey(model, batch, seq, artifacts.gradients,
+                      artifacts.target));
   executable->set_model_name(model.name());
   return executable;
 }

@@ -28,32 +28,54 @@ inline constexpr const char *kCompilerVersion = "uoe 0.1";
 /// key, so that a rebuilt compiler never reuses another one's output.
 const char *compilerIdentity();
 
-/// What a CPU compilation produces besides the Executable, on request.
+/// What a compilation targets.
+struct CompileTarget {
+  /// Empty for the host CPU; otherwise the SM of a CUDA device ("sm_90").
+  std::string cudaChip;
+
+  bool isCuda() const { return !cudaChip.empty(); }
+  /// Whether `chip` names an SM: "sm_<digits>" (sm_80, sm_90, ...).
+  static bool isCudaChip(llvm::StringRef chip);
+  /// The Executable's `target` field for a CUDA device:
+  /// "cuda:<chip>:<host triple>".
+  std::string cudaTargetDescription() const;
+};
+
+/// What a compilation targets and produces besides the Executable, on
+/// request.
 struct CompileArtifacts {
-  /// The IR after the CPU pipeline (LLVM dialect), when non-null.
+  /// The IR after the pipeline (LLVM dialect), when non-null.
   std::string *loweredMlir = nullptr;
   /// Also compile the entry point `forward_grad` (`--uoe-autodiff`): the
   /// forward's inputs, then `d_<result>` (the gradient of an objective with
   /// respect to the result), then the parameters; it returns the result and
   /// `d_<name>` for every float input and every parameter.
   bool gradients = false;
+  /// Where the code runs (default: the host CPU).
+  CompileTarget target;
+  /// For a CUDA target, when non-null: receives the PTX of the kernels
+  /// (then embedded as PTX alone, not as a fatbin).
+  std::string *ptx = nullptr;
 };
 
 /// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`
-/// tokens into an Executable for the host CPU. Its entry point `forward`
+/// tokens into an Executable for `artifacts.target` (default: the host
+/// CPU). Its entry point `forward`
 /// takes what the imported function takes (token ids i64 [B, T] with an
 /// embedding, else hidden states f32 [B, T, d]) and returns its result
 /// (logits or hidden states; see importModel). Diagnostics become the error
 /// message.
 llvm::Expected<::uoe::rt::proto::Executable>
-compileModelForCpu(const model::Model &model, int64_t batch, int64_t seq,
-                   const CompileArtifacts &artifacts = {});
+compileModel(const model::Model &model, int64_t batch, int64_t seq,
+             const CompileArtifacts &artifacts = {});
 
-/// A hex SHA-256 over the resolved description, the input shape, the target,
+/// A hex SHA-256 over the resolved description, the input shape, the target
+/// (host CPU, or CUDA chip),
 /// the compiler version and whether `forward_grad` is compiled: equal keys
 /// mean interchangeable Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
-                            int64_t seq, bool gradients = false);
+                            int64_t seq, bool gradients = false,
+                            const CompileTarget &target = {});
 
 } // namespace mlir::uoe
 

@@ -10,7 +10,7 @@
 #include "codegen/CompileTraining.h"
 
 #include "codegen/CompileModel.h"
-#include "codegen/CpuCompilation.h"
+#include "codegen/Compilation.h"
 #include "codegen/cpu/ObjectEmitter.h"
 #include "passes/Passes.h"
 
@@ -94,7 +94,7 @@ llvm::Expected<rtp::Executable>
 mlir::uoe::compileTrainingForCpu(const model::Model &model,
                                  const TrainOptions &options, int64_t batch,
                                  int64_t seq) {
-  CpuCompilation compilation;
+  Compilation compilation;
   auto module = importModel(compilation.getContext(), model, batch, seq);
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));

@@ -22,7 +22,7 @@
 //                        `TensorSpec.updates` naming the tensor it replaces.
 //   eval_loss   inputs: tokens, targets; params: the model's; results: loss
 //               (cross-entropy only, no dropout).
-//   forward     as compileModelForCpu's.
+//   forward     as compileModel's.
 //
 // The runtime applies `updates` after a run (CpuProgram::run): the bound
 // tensor of that name is replaced in every entry point, so that

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -43,6 +44,10 @@ void populateDenseAttentionExpansionPatterns(RewritePatternSet &patterns);
 /// lowerings of passes/Lowerings.h).
 void populateUoEToLinalgPatterns(RewritePatternSet &patterns);
 
+/// Rewrites `op` (without reductions) into a nest: an scf.parallel over its
+/// first dimension (when `keepOuter`) around scf.for loops over the others.
+void serializeParallelLoop(scf::ParallelOp op, bool keepOuter);
+
 /// Registers every uoe pass with the global registry (for uoe-opt).
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
@@ -54,7 +59,37 @@ void populateUoEToLinalgPatterns(RewritePatternSet &patterns);
 /// text does not parse (a bug).
 LogicalResult buildCpuPipeline(OpPassManager &pm);
 
-/// Registers the named pipelines (`--uoe-cpu-pipeline`).
+/// What the GPU pipeline compiles for.
+struct GpuPipelineOptions {
+  /// The SM of the kernels, e.g. "sm_90".
+  std::string chip = "sm_90";
+  /// NVPTX optimisation level.
+  int optLevel = 3;
+  /// Embed a fatbin (cubin from the CUDA toolkit's ptxas, plus the PTX)
+  /// instead of PTX alone, which the driver compiles when it loads it.
+  bool fatbin = false;
+  /// The CUDA toolkit whose libdevice the kernels link (math functions)
+  /// and whose ptxas makes cubins; empty: MLIR's own search ($CUDA_ROOT,
+  /// $CUDA_HOME, $CUDA_PATH, then where MLIR was built to look).
+  std::string toolkitPath;
+};
+
+/// Appends the GPU pipeline to `pm`: uoe ops on tensors down to host code in
+/// the LLVM dialect whose parallel loop nests run as kernels (one
+/// `gpu.binary @uoe_kernels`) and whose f32 GEMMs call
+/// `uoe_cpu_sgemm_batched` (bound to cuBLAS by the cuda runtime). Buffers
+/// come from `_mlir_memref_to_llvm_alloc`, which the cuda runtime serves
+/// from managed memory, so that host code and kernels share them. Fails for
+/// a chip that is not "sm_<N>".
+LogicalResult buildGpuPipeline(OpPassManager &pm,
+                               const GpuPipelineOptions &options);
+
+/// Adds to `registry` what the pipelines need besides dialects and their
+/// extensions: the LLVM IR translations of the builtin, llvm, gpu and nvvm
+/// dialects (gpu-module-to-binary translates kernels) and the NVVM target.
+void registerPipelineDependencies(DialectRegistry &registry);
+
+/// Registers the named pipelines (`--uoe-cpu-pipeline`, `--uoe-gpu-pipeline`).
 void registerPipelines();
 
 } // namespace uoe

@@ -303,3 +303,57 @@ def UoESerializeInnerParallelLoopsPass
 }
 
 #endif // UOE_PASSES_PASSES_TD
+
+def UoEParallelLoopsToGpuPass
+    : Pass<"uoe-parallel-loops-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Run every outermost parallel loop nest as one GPU kernel";
+  let description = [{
+    The GPU pipeline's mapping of loops to threads. Every outermost
+    `scf.parallel` without reductions becomes a `gpu.launch` of
+    `ceil(N / block-size)` blocks of `block-size` threads, where `N` is the
+    product of its trip counts (known or not at compile time): thread `t`
+    of block `b` runs the iteration of linear index `b * block-size + t`,
+    with the innermost dimension varying fastest, so that neighbouring
+    threads touch neighbouring elements. Nests with no iteration launch
+    nothing. `scf.parallel` loops nested in a kernel become `scf.for` loops
+    (each thread runs them). Everything else (allocation, `scf.for` loops
+    around kernels, scalar code, calls of the runtime's GEMM) stays on the
+    host, which the GPU pipeline gives managed memory.
+
+    A `memref.get_global` read inside a nest is copied into a fresh buffer
+    on the host first: kernels cannot address the host's globals.
+
+    Then every `gpu.module` that gpu-kernel-outlining makes is merged into
+    one (`uoe_kernels`), when that pass runs before this one's second half
+    (`merge-modules`): one module to load, one PTX listing to inspect.
+
+    Before:
+    ```mlir
+    scf.parallel (%i, %j) = (%c0, %c0) to (%m, %n) step (%c1, %c1) {
+      ...
+    }
+    ```
+    After:
+    ```mlir
+    %N = arith.muli %m, %n : index
+    scf.if (%N > 0) {
+      gpu.launch blocks(%b, ...) in (%gx = ceildiv(%N, 256), ...)
+                 threads(%t, ...) in (%bx = 256, ...) {
+        %lin = %b * 256 + %t
+        scf.if (%lin < %N) { %i = %lin / %n; %j = %lin % %n; ... }
+        gpu.terminator
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block">,
+    Option<"mergeModules", "merge-modules", "bool", /*default=*/"false",
+           "Instead of mapping loops, merge every gpu.module into one "
+           "(run after gpu-kernel-outlining)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}

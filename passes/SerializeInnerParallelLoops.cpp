@@ -25,11 +25,7 @@ namespace mlir::uoe {
 
 using namespace mlir;
 
-namespace {
-
-/// Rewrites `op` into a nest: an scf.parallel over its first dimension
-/// (when `keepOuter`) around scf.for loops over the others.
-void serialize(scf::ParallelOp op, bool keepOuter) {
+void mlir::uoe::serializeParallelLoop(scf::ParallelOp op, bool keepOuter) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   unsigned rank = op.getNumLoops();
@@ -57,6 +53,8 @@ void serialize(scf::ParallelOp op, bool keepOuter) {
                                                 body.getOperations());
   op.erase();
 }
+
+namespace {
 
 /// The static trip count of a loop dimension, if known.
 std::optional<int64_t> tripCount(Value lb, Value ub, Value step) {
@@ -119,7 +117,7 @@ struct UoESerializeInnerParallelLoopsPass
       bool small = work && *work < minParallelWork;
       if (!nested && !small && op.getNumLoops() == 1)
         continue;
-      serialize(op, /*keepOuter=*/!nested && !small);
+      uoe::serializeParallelLoop(op, /*keepOuter=*/!nested && !small);
     }
   }
 };

@@ -81,18 +81,17 @@ void scale(int64_t m, int64_t n, float *c, int64_t ldc, float beta) {
 }
 
 /// Checks the leading dimension `ld` of a stored `rows` x `cols` matrix
-/// named `name`; returns the value to pass on (any ld is fine for a single
-/// row, but BLAS wants at least max(1, cols)), or -1 after rejecting.
-int64_t leadingDimension(const char *name, int64_t ld, int64_t rows,
-                         int64_t cols) {
+/// named `name`: the value to pass on (any ld is fine for a single row, but
+/// BLAS wants at least max(1, cols)), or the error.
+StatusOr<int64_t> leadingDimension(const char *name, int64_t ld, int64_t rows,
+                                   int64_t cols) {
   int64_t least = std::max<int64_t>(1, cols);
   if (rows <= 1)
     return std::max(ld, least);
-  if (ld < least) {
-    reject(strCat("uoe_cpu_sgemm_batched: ", name, " = ", ld,
-                  " is less than the ", cols, " columns of the stored matrix"));
-    return -1;
-  }
+  if (ld < least)
+    return invalidArgumentError(strCat("uoe_cpu_sgemm_batched: ", name, " = ",
+                                       ld, " is less than the ", cols,
+                                       " columns of the stored matrix"));
   return ld;
 }
 
@@ -104,32 +103,23 @@ extern "C" void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n,
                                       int64_t b, int64_t ldb, int64_t strideB,
                                       int64_t transB, int64_t c, int64_t ldc,
                                       int64_t strideC, float beta) {
-  if (batch < 0 || m < 0 || n < 0 || k < 0) {
-    reject(strCat("uoe_cpu_sgemm_batched: negative size (batch ", batch, ", m ",
-                  m, ", n ", n, ", k ", k, ")"));
+  StatusOr<SgemmPlan> plan =
+      planSgemmBatched(batch, m, n, k, lda, transA, ldb, transB, ldc);
+  if (!plan.ok()) {
+    reject(plan.status().message());
     return;
   }
-  if ((transA != 0 && transA != 1) || (transB != 0 && transB != 1)) {
-    reject(strCat("uoe_cpu_sgemm_batched: transposition flags must be 0 or "
-                  "1, got transA ",
-                  transA, ", transB ", transB));
+  if (plan->work == SgemmPlan::Nothing)
     return;
-  }
-  if (batch == 0 || m == 0 || n == 0)
-    return;
-  ldc = leadingDimension("ldc", ldc, m, n);
-  if (ldc < 0)
-    return;
+  ldc = plan->ldc;
   auto *cData = reinterpret_cast<float *>(static_cast<intptr_t>(c));
-  if (k == 0) {
+  if (plan->work == SgemmPlan::ScaleC) {
     for (int64_t i = 0; i < batch; ++i)
       scale(m, n, cData + i * strideC, ldc, beta);
     return;
   }
-  lda = leadingDimension("lda", lda, transA ? k : m, transA ? m : k);
-  ldb = leadingDimension("ldb", ldb, transB ? n : k, transB ? k : n);
-  if (lda < 0 || ldb < 0)
-    return;
+  lda = plan->lda;
+  ldb = plan->ldb;
 
   auto *aData = reinterpret_cast<const float *>(static_cast<intptr_t>(a));
   auto *bData = reinterpret_cast<const float *>(static_cast<intptr_t>(b));
@@ -166,6 +156,35 @@ extern "C" void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n,
                 static_cast<int>(lda), bi, static_cast<int>(ldb), beta, ci,
                 static_cast<int>(ldc));
   }
+}
+
+StatusOr<SgemmPlan> uoe::rt::planSgemmBatched(int64_t batch, int64_t m,
+                                              int64_t n, int64_t k, int64_t lda,
+                                              int64_t transA, int64_t ldb,
+                                              int64_t transB, int64_t ldc) {
+  if (batch < 0 || m < 0 || n < 0 || k < 0)
+    return invalidArgumentError(
+        strCat("uoe_cpu_sgemm_batched: negative size (batch ", batch, ", m ", m,
+               ", n ", n, ", k ", k, ")"));
+  if ((transA != 0 && transA != 1) || (transB != 0 && transB != 1))
+    return invalidArgumentError(
+        strCat("uoe_cpu_sgemm_batched: transposition flags must be 0 or 1, "
+               "got transA ",
+               transA, ", transB ", transB));
+  SgemmPlan plan;
+  if (batch == 0 || m == 0 || n == 0)
+    return plan;
+  UOE_ASSIGN_OR_RETURN(plan.ldc, leadingDimension("ldc", ldc, m, n));
+  if (k == 0) {
+    plan.work = SgemmPlan::ScaleC;
+    return plan;
+  }
+  UOE_ASSIGN_OR_RETURN(
+      plan.lda, leadingDimension("lda", lda, transA ? k : m, transA ? m : k));
+  UOE_ASSIGN_OR_RETURN(
+      plan.ldb, leadingDimension("ldb", ldb, transB ? n : k, transB ? k : n));
+  plan.work = SgemmPlan::Multiply;
+  return plan;
 }
 
 const SymbolMap &uoe::rt::cpuRuntimeSymbols() {

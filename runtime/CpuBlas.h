@@ -64,6 +64,31 @@ const SymbolMap &cpuRuntimeSymbols();
 /// process, e.g. PyTorch's). Null if it cannot be found.
 void *openMpLibraryHandle();
 
+/// What a uoe_cpu_sgemm_batched call has to do once its arguments are
+/// checked (planSgemmBatched).
+struct SgemmPlan {
+  enum Work {
+    Nothing,  ///< batch, m or n is 0: C has no element.
+    ScaleC,   ///< k is 0: C = beta * C (lda and ldb are not looked at).
+    Multiply, ///< The product.
+  };
+  Work work = Nothing;
+  /// The leading dimensions to pass on to a BLAS: those of the call, raised
+  /// to max(1, columns) for a stored matrix of one row (BLAS insists on it;
+  /// the call allows anything there). Set as far as `work` needs them.
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+/// Checks the arguments of a uoe_cpu_sgemm_batched call against the rules
+/// stated there; every implementation of the symbol (this file's on
+/// OpenBLAS, the cuda device's on cuBLAS, runtime/CudaRuntime.h) shares
+/// it, so that they accept and reject the same calls. InvalidArgument,
+/// "uoe_cpu_sgemm_batched: <what>", naming the first bad argument and its
+/// value.
+StatusOr<SgemmPlan> planSgemmBatched(int64_t batch, int64_t m, int64_t n,
+                                     int64_t k, int64_t lda, int64_t transA,
+                                     int64_t ldb, int64_t transB, int64_t ldc);
+
 /// Sets the number of threads each GEMM uses, process-wide; `threads` <= 0
 /// restores the default, one per core. Not to be called while a GEMM runs.
 void setCpuThreads(int threads);

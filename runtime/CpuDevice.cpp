@@ -10,6 +10,11 @@
 // the allocator of runtime/CpuAllocator.h; we copy them out and give the
 // buffers back to it for the next run.
 //
+// Another device's host code (the cuda device's) runs through the same
+// driver with its own runtime symbols and a ProgramMemory that stages the
+// tensors into its buffers; for the cpu device every hook is what the code
+// here did before there were hooks.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/CpuDevice.h"
@@ -36,25 +41,76 @@ DType dtypeOf(const proto::TensorSpec &spec) {
   return parseDTypeName(spec.dtype()).value_or(DType::F32);
 }
 
+/// The cpu device's memory: host tensors are the compiled code's buffers.
+class HostMemory final : public ProgramMemory {
+public:
+  StatusOr<void *> stage(const HostTensor &tensor) override {
+    // The compiled code only reads its arguments.
+    return const_cast<void *>(tensor.rawData());
+  }
+  Status restage(void *, const HostTensor &) override { return okStatus(); }
+  void unstage(void *) override {}
+  void beginRun() override {
+    // A failed GEMM from an earlier run must not be blamed on this one.
+    (void)takeCpuBlasError();
+  }
+  Status endRun() override { return takeCpuBlasError(); }
+  void releaseResult(void *allocated) override {
+    _mlir_memref_to_llvm_free(allocated);
+  }
+};
+
 } // namespace
+
+ProgramMemory &uoe::rt::hostProgramMemory() {
+  static HostMemory *memory = new HostMemory();
+  return *memory;
+}
 
 StatusOr<std::unique_ptr<CpuProgram>>
 CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader) {
+  if (executable.target().rfind("cuda:", 0) == 0)
+    return failedPreconditionError(
+        strCat("this executable was compiled for '", executable.target(),
+               "': run it with --device cuda, not on the cpu"));
+  return load(executable, loader, cpuRuntimeSymbols(), hostProgramMemory());
+}
+
+CpuProgram::~CpuProgram() {
+  for (auto &[entryName, buffers] : parameterBuffers_)
+    for (auto &[name, buffer] : buffers)
+      memory_->unstage(buffer);
+  // Objects tear down in the reverse order of their setup.
+  for (auto it = finalizers_.rbegin(); it != finalizers_.rend(); ++it)
+    reinterpret_cast<void (*)()>(*it)();
+}
+
+StatusOr<std::unique_ptr<CpuProgram>>
+CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader,
+                 const SymbolMap &runtimeSymbols, ProgramMemory &memory) {
   UOE_RETURN_IF_ERROR(validateExecutable(executable));
   std::unique_ptr<CpuProgram> program(new CpuProgram());
   program->executable_ = executable;
+  program->memory_ = &memory;
   for (const proto::Kernel &kernel : executable.kernels()) {
     if (kernel.format() != proto::Kernel::CPU_OBJECT)
       return invalidArgumentError(strCat(
           "kernel '", kernel.name(),
           "' is not CPU code; run this executable on the device it was "
           "compiled for (", executable.target(), ")"));
-    auto object = loader.load(kernel.code(), cpuRuntimeSymbols());
+    auto object = loader.load(kernel.code(), runtimeSymbols);
     if (!object.ok())
       return Status(object.status().code(),
                     strCat("cannot load kernel '", kernel.name(),
                            "': ", object.status().message()));
+    LoadedObject &loaded = **object;
     program->objects_[kernel.name()] = std::move(*object);
+    // The object's own setup (the cuda device's host code loads its GPU
+    // kernels there) and, for later, its teardown.
+    if (StatusOr<void *> init = loaded.lookup(kObjectInitSymbol); init.ok())
+      reinterpret_cast<void (*)()>(*init)();
+    if (StatusOr<void *> fini = loaded.lookup(kObjectFiniSymbol); fini.ok())
+      program->finalizers_.push_back(*fini);
   }
   // Resolve every step's function once, so that a missing symbol is an
   // error here and runs do no lookups.
@@ -99,7 +155,25 @@ Status CpuProgram::bindParameters(const std::string &entryName,
         "unexpected weight '", parameters.begin()->first,
         "': the model has no parameter of that name (", parameters.size(),
         " extra tensor(s))"));
+  // Stage the new tensors (their storage stays where it is when the map
+  // takes them), then let go of the old ones.
+  std::map<std::string, void *, std::less<>> buffers;
+  for (const auto &[name, tensor] : bound) {
+    StatusOr<void *> buffer = memory_->stage(tensor);
+    if (!buffer.ok()) {
+      for (auto &[staged, pointer] : buffers)
+        memory_->unstage(pointer);
+      return Status(buffer.status().code(),
+                    strCat("weight '", name, "': ", buffer.status().message()));
+    }
+    buffers.emplace(name, *buffer);
+  }
+  if (auto old = parameterBuffers_.find(entryName);
+      old != parameterBuffers_.end())
+    for (auto &[name, pointer] : old->second)
+      memory_->unstage(pointer);
   parameters_[entryName] = std::move(bound);
+  parameterBuffers_[entryName] = std::move(buffers);
   return okStatus();
 }
 
@@ -117,19 +191,6 @@ CpuProgram::run(const std::string &entryName,
                                        entry->inputs_size(), " inputs, got ",
                                        inputs.size()));
 
-  // Arguments: the result descriptors (filled by the callee) first, then the
-  // inputs and the parameters in the entry point's order.
-  std::vector<int64_t> resultWords;
-  for (const proto::TensorSpec &spec : entry->results())
-    resultWords.resize(resultWords.size() + 3 + 2 * spec.shape_size(), 0);
-  std::vector<MemRefDescriptor> descriptors;
-  std::set<const void *> argumentBuffers;
-  auto describe = [&](const HostTensor &t) {
-    // The compiled code only reads its arguments.
-    void *data = const_cast<void *>(t.rawData());
-    descriptors.push_back(MemRefDescriptor::rowMajor(data, t.shape()));
-    argumentBuffers.insert(data);
-  };
   for (int i = 0; i < entry->inputs_size(); ++i) {
     const proto::TensorSpec &spec = entry->inputs(i);
     if (inputs[i].dtype() != dtypeOf(spec) ||
@@ -138,10 +199,44 @@ CpuProgram::run(const std::string &entryName,
           "input '", spec.name(), "' must be ", dtypeName(dtypeOf(spec)), " ",
           shapeToString(shapeOf(spec)), ", but it is ",
           dtypeName(inputs[i].dtype()), " ", shapeToString(inputs[i].shape())));
-    describe(inputs[i]);
   }
-  for (const proto::TensorSpec &spec : entry->parameters())
-    describe(params->second.at(spec.name()));
+  // The inputs' buffers for this run, given back however the run ends.
+  std::vector<void *> stagedInputs;
+  struct Unstage {
+    ProgramMemory &memory;
+    std::vector<void *> &buffers;
+    ~Unstage() {
+      for (void *buffer : buffers)
+        memory.unstage(buffer);
+    }
+  } unstage{*memory_, stagedInputs};
+  for (int i = 0; i < entry->inputs_size(); ++i) {
+    StatusOr<void *> buffer = memory_->stage(inputs[i]);
+    if (!buffer.ok())
+      return Status(buffer.status().code(),
+                    strCat("input '", entry->inputs(i).name(),
+                           "': ", buffer.status().message()));
+    stagedInputs.push_back(*buffer);
+  }
+
+  // Arguments: the result descriptors (filled by the callee) first, then the
+  // inputs and the parameters in the entry point's order.
+  std::vector<int64_t> resultWords;
+  for (const proto::TensorSpec &spec : entry->results())
+    resultWords.resize(resultWords.size() + 3 + 2 * spec.shape_size(), 0);
+  std::vector<MemRefDescriptor> descriptors;
+  std::set<const void *> argumentBuffers;
+  auto describe = [&](void *data, const std::vector<int64_t> &shape) {
+    descriptors.push_back(MemRefDescriptor::rowMajor(data, shape));
+    argumentBuffers.insert(data);
+  };
+  for (int i = 0; i < entry->inputs_size(); ++i)
+    describe(stagedInputs[i], inputs[i].shape());
+  if (entry->parameters_size() > 0) {
+    const auto &buffers = parameterBuffers_.at(entryName);
+    for (const proto::TensorSpec &spec : entry->parameters())
+      describe(buffers.at(spec.name()), shapeOf(spec));
+  }
 
   PackedArguments packed;
   if (entry->results_size() > 0)
@@ -149,14 +244,13 @@ CpuProgram::run(const std::string &entryName,
   for (MemRefDescriptor &d : descriptors)
     packed.addMemRef(d);
 
-  // A failed GEMM from an earlier run must not be blamed on this one.
-  (void)takeCpuBlasError();
+  memory_->beginRun();
   for (const proto::Step &step : entry->steps()) {
     const auto &call = step.call_packed();
     void *function = functions_.at({call.kernel(), call.symbol()});
     reinterpret_cast<void (*)(void **)>(function)(packed.data());
   }
-  Status blas = takeCpuBlasError();
+  Status blas = memory_->endRun();
 
   // Copy the results out of the callee's buffers and release those (once
   // each; a result may alias an argument or another result).
@@ -188,7 +282,7 @@ CpuProgram::run(const std::string &entryName,
     }
     if (!argumentBuffers.count(d.allocated()) &&
         released.insert(d.allocated()).second)
-      _mlir_memref_to_llvm_free(d.allocated());
+      memory_->releaseResult(d.allocated());
   }
   UOE_RETURN_IF_ERROR(blas);
   UOE_RETURN_IF_ERROR(layout);
@@ -220,9 +314,12 @@ Status CpuProgram::applyUpdates(const proto::EntryPoint &entry,
       continue;
     for (auto &[entryName, bound] : parameters_) {
       auto it = bound.find(spec.updates());
-      if (it != bound.end())
-        std::memcpy(it->second.rawData(), results[i].rawData(),
-                    results[i].sizeInBytes());
+      if (it == bound.end())
+        continue;
+      std::memcpy(it->second.rawData(), results[i].rawData(),
+                  results[i].sizeInBytes());
+      UOE_RETURN_IF_ERROR(memory_->restage(
+          parameterBuffers_.at(entryName).at(spec.updates()), it->second));
     }
   }
   return okStatus();

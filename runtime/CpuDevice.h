@@ -27,14 +27,71 @@ namespace uoe::rt {
 /// Tensors by name (weights); f16 and bf16 tensors are converted to f32.
 using NamedTensors = std::map<std::string, HostTensor, std::less<>>;
 
+/// How a CpuProgram hands tensors to compiled code and takes its results
+/// back: the hooks that let the one program driver run code whose buffers
+/// live elsewhere, as long as the host can address them (the cuda device's
+/// managed memory, runtime/CudaDevice.h). hostProgramMemory() is the cpu
+/// device's: tensors are passed where they are.
+///
+/// A CpuProgram calls its ProgramMemory from the thread that calls it.
+class ProgramMemory {
+public:
+  virtual ~ProgramMemory() = default;
+
+  /// A buffer the compiled code may read, holding the bytes of `tensor`
+  /// (sizeInBytes()), valid until unstage(); called for every bound
+  /// parameter once and for every input on each run. The host's returns the
+  /// tensor's own storage.
+  virtual StatusOr<void *> stage(const HostTensor &tensor) = 0;
+  /// Copies the (new) bytes of `tensor` into `buffer`, which stage()
+  /// returned for a tensor of its size; after a training step updated a
+  /// bound parameter. The host's does nothing (`buffer` is the tensor).
+  virtual Status restage(void *buffer, const HostTensor &tensor) = 0;
+  /// Gives back a buffer of stage().
+  virtual void unstage(void *buffer) = 0;
+
+  /// Before the steps of a run: forgets failures left from earlier runs.
+  virtual void beginRun() = 0;
+  /// After the steps: waits until the host may read the results and
+  /// returns the first failure of the runtime functions during the run.
+  /// The host's: takeCpuBlasError().
+  virtual Status endRun() = 0;
+  /// Releases a result buffer the compiled code allocated (its descriptor's
+  /// `allocated` pointer; each once). The host's:
+  /// _mlir_memref_to_llvm_free.
+  virtual void releaseResult(void *allocated) = 0;
+};
+
+/// The cpu device's ProgramMemory (stateless; lives as long as the process).
+ProgramMemory &hostProgramMemory();
+
 /// An Executable whose kernels are loaded and ready to run on the CPU.
 class CpuProgram {
 public:
   /// Loads every CPU kernel of `executable` (copied; the argument may go)
   /// and resolves the function of every step. Errors name the kernel and
   /// the loader's reason, or the missing symbol.
+  ///
+  /// The object code's calls of the runtime are bound to
+  /// cpuRuntimeSymbols() (runtime/CpuBlas.h) and tensors are passed as they
+  /// are (hostProgramMemory()). An executable compiled for the cuda device
+  /// is refused (FailedPrecondition): it runs with CudaProgram.
   static StatusOr<std::unique_ptr<CpuProgram>>
   load(const proto::Executable &executable, ObjectLoader &loader);
+
+  /// As above, for host code of another device: its calls of the runtime
+  /// are bound to `runtimeSymbols` and tensors cross through `memory`; both
+  /// must outlive the program. Global constructors of the object code run
+  /// during this call, so whatever their runtime functions need must be set
+  /// up before it (CudaProgram: the CudaContextScope). The target is not
+  /// checked.
+  static StatusOr<std::unique_ptr<CpuProgram>>
+  load(const proto::Executable &executable, ObjectLoader &loader,
+       const SymbolMap &runtimeSymbols, ProgramMemory &memory);
+
+  /// Gives the staged parameters back to the ProgramMemory, then unloads
+  /// the object code (running its global destructors).
+  ~CpuProgram();
 
   /// Checks `parameters` against the parameters of entry point `entry`:
   /// every one present with its shape, no other tensor; converts them to f32
@@ -69,9 +126,17 @@ private:
                       const std::vector<HostTensor> &results);
   proto::Executable executable_;
   std::map<std::string, std::unique_ptr<LoadedObject>> objects_;
+  /// The kObjectFiniSymbol function of every object that has one, in load
+  /// order; the destructor calls them in reverse.
+  std::vector<void *> finalizers_;
   /// The address of every step's function, by (kernel, symbol).
   std::map<std::pair<std::string, std::string>, void *> functions_;
   std::map<std::string, NamedTensors> parameters_;
+  /// Where the compiled code reads each bound parameter (stage()), by entry
+  /// point and name.
+  std::map<std::string, std::map<std::string, void *, std::less<>>>
+      parameterBuffers_;
+  ProgramMemory *memory_ = nullptr;
 };
 
 } // namespace uoe::rt

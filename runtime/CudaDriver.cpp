@@ -53,12 +53,16 @@ std::string resolveAll(void *handle, CudaDriverApi &api) {
   resolve(handle, "cuDevicePrimaryCtxRelease_v2", api.devicePrimaryCtxRelease,
           missing);
   resolve(handle, "cuCtxSetCurrent", api.ctxSetCurrent, missing);
+  resolve(handle, "cuCtxGetCurrent", api.ctxGetCurrent, missing);
+  resolve(handle, "cuCtxSynchronize", api.ctxSynchronize, missing);
   resolve(handle, "cuModuleLoadData", api.moduleLoadData, missing);
+  resolve(handle, "cuModuleLoadDataEx", api.moduleLoadDataEx, missing);
   resolve(handle, "cuModuleUnload", api.moduleUnload, missing);
   resolve(handle, "cuModuleGetFunction", api.moduleGetFunction, missing);
   resolve(handle, "cuLaunchKernel", api.launchKernel, missing);
   resolve(handle, "cuMemAlloc_v2", api.memAlloc, missing);
   resolve(handle, "cuMemFree_v2", api.memFree, missing);
+  resolve(handle, "cuMemAllocManaged", api.memAllocManaged, missing);
   resolve(handle, "cuMemcpyHtoD_v2", api.memcpyHtoD, missing);
   resolve(handle, "cuMemcpyDtoH_v2", api.memcpyDtoH, missing);
   resolve(handle, "cuMemcpyHtoDAsync_v2", api.memcpyHtoDAsync, missing);

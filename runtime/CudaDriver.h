@@ -86,6 +86,22 @@ enum : int {
 
 /// CUstream_flags: a stream that does not synchronise with stream 0.
 enum : unsigned { CU_STREAM_NON_BLOCKING = 1 };
+
+/// CUdevice_attribute: whether the device can allocate managed memory.
+enum : int { CU_DEVICE_ATTRIBUTE_MANAGED_MEMORY = 83 };
+
+/// CUmemAttach_flags: managed memory any stream may access.
+enum : unsigned { CU_MEM_ATTACH_GLOBAL = 1 };
+
+/// CUjit_option values for cuModuleLoadDataEx. The option's value is passed
+/// in the `void *` slot itself (an integer cast to a pointer) for sizes and
+/// levels, or is a pointer to the caller's buffer for the log.
+using CUjit_option = int;
+enum : CUjit_option {
+  CU_JIT_ERROR_LOG_BUFFER = 5,
+  CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES = 6,
+  CU_JIT_OPTIMIZATION_LEVEL = 7,
+};
 } // namespace cuda
 
 /// The driver entry points the runtime calls, resolved from libcuda.so.1.
@@ -122,8 +138,17 @@ struct CudaDriverApi {
   CUresult (*devicePrimaryCtxRelease)(CUdevice dev);
   /// cuCtxSetCurrent
   CUresult (*ctxSetCurrent)(cuda::CUcontext ctx);
+  /// cuCtxGetCurrent
+  CUresult (*ctxGetCurrent)(cuda::CUcontext *ctx);
+  /// cuCtxSynchronize (the current context's; CUDA 13's cuda.h keeps this
+  /// name for the form without arguments)
+  CUresult (*ctxSynchronize)();
   /// cuModuleLoadData
   CUresult (*moduleLoadData)(cuda::CUmodule *module, const void *image);
+  /// cuModuleLoadDataEx
+  CUresult (*moduleLoadDataEx)(cuda::CUmodule *module, const void *image,
+                               unsigned numOptions, cuda::CUjit_option *options,
+                               void **optionValues);
   /// cuModuleUnload
   CUresult (*moduleUnload)(cuda::CUmodule module);
   /// cuModuleGetFunction
@@ -138,6 +163,8 @@ struct CudaDriverApi {
   CUresult (*memAlloc)(CUdeviceptr *ptr, size_t bytes);
   /// cuMemFree_v2
   CUresult (*memFree)(CUdeviceptr ptr);
+  /// cuMemAllocManaged
+  CUresult (*memAllocManaged)(CUdeviceptr *ptr, size_t bytes, unsigned flags);
   /// cuMemcpyHtoD_v2
   CUresult (*memcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);
   /// cuMemcpyDtoH_v2

@@ -29,6 +29,15 @@ namespace uoe::rt {
 /// addresses must stay valid while any object loaded with the map is alive.
 using SymbolMap = std::map<std::string, void *, std::less<>>;
 
+/// The functions (`void f()`) an object may define to be set up after
+/// loading and torn down before unloading: the compiler exports the
+/// object's global constructors / destructors under these names
+/// (codegen/cpu/ObjectEmitter.cpp) and the program that loads an object
+/// calls them (runtime/CpuDevice.cpp), whichever loader linked it. The GPU
+/// pipeline's host code loads its kernel module in the first.
+inline constexpr const char *kObjectInitSymbol = "uoe_object_init";
+inline constexpr const char *kObjectFiniSymbol = "uoe_object_fini";
+
 /// One object file linked into the process. Its code and data stay mapped
 /// until the LoadedObject is destroyed; addresses returned by lookup() must
 /// not be used after that.

@@ -21,6 +21,10 @@
 
 #include "codegen/cpu/ObjectEmitter.h"
 
+#include "runtime/ObjectLoader.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Target/LLVMIR/Dialect/GPU/GPUToLLVMIRTranslation.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/IR/BuiltinDialect.h"
@@ -153,6 +157,10 @@ static LogicalResult checkFullyLowered(ModuleOp module) {
     if (isa_and_nonnull<LLVM::LLVMDialect, BuiltinDialect, omp::OpenMPDialect>(
             dialect))
       return WalkResult::advance();
+    // The GPU pipeline's kernels (a gpu.binary) and their launches
+    // translate to the module's constants and runtime calls.
+    if (isa<gpu::BinaryOp, gpu::LaunchFuncOp>(op))
+      return WalkResult::skip();
     offending = op;
     return WalkResult::interrupt();
   });
@@ -275,6 +283,54 @@ static LogicalResult addPackedEntryPoints(llvm::Module &llvmModule,
   return success();
 }
 
+/// Replaces the module's `llvm.global_ctors` / `llvm.global_dtors` (the GPU
+/// pipeline's kernel-module loading and unloading) by one exported
+/// function each, `initSymbol` and `finiSymbol` of runtime/ObjectLoader.h,
+/// that calls them in priority order. The runtime calls those after loading
+/// and before unloading the object, whichever loader linked it: loaders
+/// need not know about initializer sections.
+static LogicalResult exportInitializers(llvm::Module &llvmModule,
+                                        ModuleOp module) {
+  llvm::LLVMContext &context = llvmModule.getContext();
+  for (auto [array, exported] :
+       {std::pair<const char *, const char *>{"llvm.global_ctors",
+                                              ::uoe::rt::kObjectInitSymbol},
+        {"llvm.global_dtors", ::uoe::rt::kObjectFiniSymbol}}) {
+    llvm::GlobalVariable *list = llvmModule.getNamedGlobal(array);
+    if (!list)
+      continue;
+    if (llvmModule.getNamedValue(exported))
+      return module.emitError() << "cannot export the initializers as '"
+                                << exported
+                                << "': the module already has that symbol";
+    SmallVector<std::pair<uint64_t, llvm::Function *>> calls;
+    if (auto *entries =
+            dyn_cast_or_null<llvm::ConstantArray>(list->getInitializer())) {
+      for (llvm::Value *entry : entries->operands()) {
+        auto *fields = dyn_cast<llvm::ConstantStruct>(entry);
+        if (!fields || fields->getNumOperands() < 2)
+          return module.emitError() << "malformed " << array;
+        auto *priority = dyn_cast<llvm::ConstantInt>(fields->getOperand(0));
+        auto *function = dyn_cast<llvm::Function>(fields->getOperand(1));
+        if (!priority || !function)
+          return module.emitError() << "malformed " << array;
+        calls.emplace_back(priority->getZExtValue(), function);
+      }
+    }
+    llvm::stable_sort(calls, llvm::less_first());
+    list->eraseFromParent();
+    llvm::Function *function = llvm::Function::Create(
+        llvm::FunctionType::get(llvm::Type::getVoidTy(context), false),
+        llvm::GlobalValue::ExternalLinkage, exported, llvmModule);
+    llvm::IRBuilder<> builder(
+        llvm::BasicBlock::Create(context, "entry", function));
+    for (auto &[priority, callee] : calls)
+      builder.CreateCall(callee);
+    builder.CreateRetVoid();
+  }
+  return success();
+}
+
 /// Step 4: LLVM's default -O<level> pipeline with the target's cost model.
 static void optimize(llvm::Module &llvmModule, llvm::TargetMachine &machine,
                      unsigned optLevel) {
@@ -326,6 +382,10 @@ FailureOr<std::string> cpu::emitObject(ModuleOp module,
   registerBuiltinDialectTranslation(*context);
   registerLLVMDialectTranslation(*context);
   registerOpenMPDialectTranslation(*context);
+  registerGPUDialectTranslation(*context);
+  DialectRegistry offloading;
+  gpu::registerOffloadingLLVMTranslationInterfaceExternalModels(offloading);
+  context->appendDialectRegistry(offloading);
   llvm::LLVMContext llvmContext;
   LLVMDiagnostics diagnostics(module.getLoc());
   llvmContext.setDiagnosticHandlerCallBack(&LLVMDiagnostics::handle,
@@ -353,7 +413,8 @@ FailureOr<std::string> cpu::emitObject(ModuleOp module,
            << choice->triple.str() << "' (" << choice->cpu << ")";
   llvmModule->setTargetTriple(machine->getTargetTriple());
   llvmModule->setDataLayout(machine->createDataLayout());
-  if (failed(addPackedEntryPoints(*llvmModule, module)))
+  if (failed(addPackedEntryPoints(*llvmModule, module)) ||
+      failed(exportInitializers(*llvmModule, module)))
     return failure();
   // Record the choice on every function, so that the optimised IR (the
   // `optimizedIr` dump) compiles to the same code on its own.

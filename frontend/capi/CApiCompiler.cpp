@@ -1,7 +1,7 @@
 //===- CApiCompiler.cpp - the C API's compiler (compiler build) ----------===//
 //
 // CApiCompiler.h on the compiler: model descriptions go through
-// parseModelText / parseModelFile, resolveModel and compileModelForCpu as in
+// parseModelText / parseModelFile, resolveModel and compileModel as in
 // uoe-run, MLIR text through compileMlirForCpu. The compiled-model cache is
 // uoe-run's: `<dir>/<key>.uoex` with the same keys, so that a cache
 // directory can be shared between the tool and embedders.
@@ -72,7 +72,7 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
 
   auto compiled = kind == SourceKind::MlirText
                       ? compileMlirForCpu(source)
-                      : compileModelForCpu(*model, batch, seq,
+                      : compileModel(*model, batch, seq,
                                            {/*loweredMlir=*/nullptr, gradients});
   if (!compiled)
     return toStatus(compiled.takeError(), rt::StatusCode::InvalidArgument);

@@ -4,7 +4,7 @@
 // runtime-only tree (-DUOE_BUILD_COMPILER=OFF) without LLVM or MLIR. The few
 // things it needs from the compiler build are declared here with runtime
 // types only and defined by exactly one of CApiCompiler.cpp (compiler build:
-// compileModelForCpu, compileMlirForCpu, the ORC loader) or
+// compileModel, compileMlirForCpu, the ORC loader) or
 // CApiRuntimeOnly.cpp (errors saying what this build cannot do).
 //
 //===----------------------------------------------------------------------===//

@@ -25,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<mlir::uoe::UoEDialect>();
+  mlir::uoe::registerPipelineDependencies(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "uoe optimizer: passes over the uoe dialect\n", registry));

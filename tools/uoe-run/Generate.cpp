@@ -158,7 +158,7 @@ obtainExecutable(const model::Model &model, int64_t seq,
     }
   }
   auto start = std::chrono::steady_clock::now();
-  auto exe = compileModelForCpu(model, 1, seq);
+  auto exe = compileModel(model, 1, seq);
   if (!exe)
     return exe.takeError();
   double seconds =

@@ -34,6 +34,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/CudaDevice.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
@@ -68,6 +69,7 @@ USAGE
   uoe-run infer --model M.pbtxt --weights W.safetensors --input X.npy --output Y.npy [options]
   uoe-run infer --executable M.uoex --weights W.safetensors --input X.npy --output Y.npy
   uoe-run infer --model M.pbtxt --input X.npy --emit=mlir|executable [-o FILE]
+  uoe-run infer --device cuda [--target sm_N] ... [--emit=mlir|ptx|executable]
   uoe-run init  --model M.pbtxt --output W.safetensors [--seed S]
   uoe-run train --model M.pbtxt --data TEXT --steps N --checkpoint-dir DIR [--resume] [options]
   uoe-run generate --model M.pbtxt --weights W --prompt TEXT --tokens N [options]
@@ -117,12 +119,16 @@ OPTIONS
                       with `attention_mask: true` (docs/MODEL_FORMAT.md)
   --token-type-ids FILE  .npy int64 [B, T], for models with `token_type_ids: true`
   --output FILE       .npy result (infer) or .safetensors weights (init)
-  --device cpu|cuda   where to run (default cpu); cuda finds the GPU but cannot
-                      compile for it yet (docs/CUDA.md)
+  --device cpu|cuda   where to run (default cpu): cuda compiles for and runs on
+                      the first NVIDIA GPU (docs/CUDA.md); without one it says
+                      "no CUDA device found" (compiling with --emit still works)
+  --target sm_N       with --device cuda: the SM to compile for (default: the
+                      GPU's own, or sm_90 when there is none and --emit is given)
   --threads N         CPU threads for GEMMs and parallel loops (default: all cores)
   --emit=KIND         stop after compiling and print or write the product:
-                      mlir (the IR after the CPU pipeline) or executable (a
-                      .uoex file, with -o); needs --input for the shape
+                      mlir (the IR after the pipeline), ptx (the GPU kernels;
+                      --device cuda) or executable (a .uoex file, with -o);
+                      needs --input for the shape
   -o FILE             where --emit writes (default: standard output for mlir)
   --executable FILE   run a saved Executable instead of compiling
   --cache-dir DIR     compiled-model cache (default: $XDG_CACHE_HOME/uoe or ~/.cache/uoe)
@@ -170,7 +176,8 @@ bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
       "model", "weights", "input", "attention-mask", "token-type-ids",
       "output", "device", "threads", "emit", "o", "executable", "cache-dir",
       "no-cache", "seed", "help", "hf", "inputs", "name", "decompose",
-      "attention-experts", "top-k", "attention-top-k", "capacity", "combine"};
+      "attention-experts", "top-k", "attention-top-k", "capacity", "combine",
+      "target"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("-", 0) != 0) {
@@ -409,10 +416,11 @@ readTokenTypeIds(const std::string &path, const std::vector<int64_t> &shape) {
 /// hidden states), or loads it from the cache.
 llvm::Expected<rt::proto::Executable>
 obtainExecutable(const Options &opts, const model::Model &model,
-                 const std::vector<int64_t> &shape) {
+                 const std::vector<int64_t> &shape,
+                 const CompileTarget &target) {
   int64_t batch = shape[0], seq = shape[1];
   std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", ::uoe::tools::defaultCacheDir());
-  std::string key = compileCacheKey(model, batch, seq);
+  std::string key = compileCacheKey(model, batch, seq, false, target);
   if (!cacheDir.empty()) {
     auto cached = rt::loadCachedExecutable(cacheDir, key);
     if (cached.ok()) {
@@ -425,16 +433,20 @@ obtainExecutable(const Options &opts, const model::Model &model,
                    << rt::cachedExecutablePath(cacheDir, key) << "\n";
   }
   auto start = std::chrono::steady_clock::now();
-  auto exe = compileModelForCpu(model, batch, seq);
+  CompileArtifacts artifacts;
+  artifacts.target = target;
+  auto exe = compileModel(model, batch, seq, artifacts);
   if (!exe)
     return exe.takeError();
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1} in {2:f2} s "
+  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1}{3} in {2:f2} s "
                                 "(cache miss)\n",
                                 model.name().empty() ? "model" : model.name(),
-                                rt::shapeToString(shape), seconds);
+                                rt::shapeToString(shape), seconds,
+                                target.isCuda() ? " on cuda " + target.cudaChip
+                                                : std::string());
   if (!cacheDir.empty()) {
     rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
     if (!s.ok())
@@ -444,18 +456,85 @@ obtainExecutable(const Options &opts, const model::Model &model,
   return exe;
 }
 
+/// The SM that `--device cuda` compiles for: --target, else the first
+/// GPU's own; without a GPU, sm_90 when only compiling (`emitting`),
+/// otherwise the driver's "no CUDA device found" error.
+llvm::Expected<std::string> cudaChip(const Options &opts, bool emitting) {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  if (opts.has("target")) {
+    llvm::StringRef chip = opts.get("target");
+    if (!CompileTarget::isCudaChip(chip))
+      return error("--target: '" + chip +
+                   "' is not an SM (sm_<N>, e.g. sm_80 or sm_90)");
+    return chip.str();
+  }
+  auto devices = rt::listCudaDevices();
+  if (devices.ok())
+    return llvm::formatv("sm_{0}{1}", devices->front().computeMajor,
+                         devices->front().computeMinor)
+        .str();
+  if (!emitting)
+    return error(devices.status().message());
+  llvm::errs() << "uoe-run: " << devices.status().message()
+               << "; compiling for sm_90 (choose with --target sm_N)\n";
+  return std::string("sm_90");
+}
+
+/// Binds `weights` to `program`'s `forward`, runs it on `inputs` and writes
+/// the first result to --output. `Program` is rt::CpuProgram or
+/// rt::CudaProgram.
+template <typename Program>
+int bindAndRun(Program &program, const Options &opts, rt::NamedTensors weights,
+               const std::vector<rt::HostTensor> &inputs) {
+  rt::Status bound = program.bindParameters("forward", std::move(weights));
+  if (!bound.ok())
+    return fail(opts.get("weights") + ": " + bound.toString());
+  auto start = std::chrono::steady_clock::now();
+  auto results = program.run("forward", inputs);
+  if (!results.ok())
+    return fail(results.status());
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  rt::Status written = rt::writeNpy(opts.get("output"), results->front());
+  if (!written.ok())
+    return fail(written);
+  llvm::errs() << llvm::formatv("uoe-run: forward ran in {0:f2} ms; wrote {1} "
+                                "{2}\n",
+                                ms, opts.get("output"),
+                                rt::shapeToString(results->front().shape()));
+  return 0;
+}
+
 int runInfer(const Options &opts) {
   std::string device = opts.get("device", "cpu");
+  if (device != "cpu" && device != "cuda")
+    return fail("unknown device '" + device + "' (cpu or cuda)");
+  if (opts.has("target") && device != "cuda")
+    return fail("--target is for --device cuda");
+  std::string emit = opts.get("emit");
+  if (!emit.empty() && emit != "executable" && emit != "mlir" &&
+      emit != "ptx")
+    return fail("unknown --emit kind '" + emit +
+                "' (mlir, ptx or executable)");
+  if (emit == "ptx" && device != "cuda")
+    return fail("--emit=ptx needs --device cuda (the CPU has no PTX)");
+  CompileTarget target;
   if (device == "cuda") {
     // The driver is loaded at run time: no GPU (or no driver) is an error
-    // that says so, not a crash.
-    auto driver = rt::CudaDriver::load();
-    if (!driver.ok())
-      return fail(driver.status().message());
-    return fail("the cuda device has no code generator yet; use --device cpu");
+    // that says so, not a crash, before anything is compiled.
+    if (emit.empty()) {
+      auto driver = rt::CudaDriver::load();
+      if (!driver.ok())
+        return fail(driver.status().message());
+    }
+    auto chip = cudaChip(opts, !emit.empty());
+    if (!chip)
+      return fail(llvm::toString(chip.takeError()));
+    target.cudaChip = *chip;
   }
-  if (device != "cpu")
-    return fail("unknown device '" + device + "' (cpu or cuda)");
   if (!opts.has("input"))
     return fail("infer needs --input X.npy");
   auto input = rt::readNpy(opts.get("input"));
@@ -463,13 +542,10 @@ int runInfer(const Options &opts) {
     return fail(input.status());
 
   // What the model takes, from its description or its compiled form.
-  std::string emit = opts.get("emit");
-  if (!emit.empty() && emit != "executable" && emit != "mlir")
-    return fail("unknown --emit kind '" + emit + "' (mlir or executable)");
   std::optional<model::Model> model;
   std::optional<rt::proto::Executable> exe;
   InputKind kind;
-  if (opts.has("executable") && emit != "mlir") {
+  if (opts.has("executable") && emit != "mlir" && emit != "ptx") {
     auto loaded = rt::loadExecutable(opts.get("executable"));
     if (!loaded.ok())
       return fail(loaded.status());
@@ -523,11 +599,12 @@ int runInfer(const Options &opts) {
     types = std::move(*read);
   }
 
-  if (emit == "mlir") {
+  if (emit == "mlir" || emit == "ptx") {
     std::string ir;
     CompileArtifacts artifacts;
-    artifacts.loweredMlir = &ir;
-    auto compiled = compileModelForCpu(*model, batch, seq, artifacts);
+    (emit == "ptx" ? artifacts.ptx : artifacts.loweredMlir) = &ir;
+    artifacts.target = target;
+    auto compiled = compileModel(*model, batch, seq, artifacts);
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     if (!opts.has("o")) {
@@ -539,7 +616,7 @@ int runInfer(const Options &opts) {
   }
 
   if (!exe) {
-    auto compiled = obtainExecutable(opts, *model, prepared->shape());
+    auto compiled = obtainExecutable(opts, *model, prepared->shape(), target);
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
@@ -569,35 +646,23 @@ int runInfer(const Options &opts) {
 
   if (opts.has("threads"))
     rt::setCpuThreads(std::stoi(opts.get("threads")));
-  cpu::OrcLoader loader;
-  auto program = rt::CpuProgram::load(*exe, loader);
-  if (!program.ok())
-    return fail(program.status());
-  rt::Status bound = (*program)->bindParameters(
-      "forward", std::move(weights->tensors));
-  if (!bound.ok())
-    return fail(opts.get("weights") + ": " + bound.toString());
   std::vector<rt::HostTensor> inputs;
   inputs.push_back(std::move(*prepared));
   if (mask)
     inputs.push_back(std::move(*mask));
   if (types)
     inputs.push_back(std::move(*types));
-  auto start = std::chrono::steady_clock::now();
-  auto results = (*program)->run("forward", inputs);
-  if (!results.ok())
-    return fail(results.status());
-  double ms = std::chrono::duration<double, std::milli>(
-                  std::chrono::steady_clock::now() - start)
-                  .count();
-  rt::Status written = rt::writeNpy(opts.get("output"), results->front());
-  if (!written.ok())
-    return fail(written);
-  llvm::errs() << llvm::formatv("uoe-run: forward ran in {0:f2} ms; wrote {1} "
-                                "{2}\n",
-                                ms, opts.get("output"),
-                                rt::shapeToString(results->front().shape()));
-  return 0;
+  cpu::OrcLoader loader;
+  if (device == "cuda") {
+    auto program = rt::CudaProgram::load(*exe, loader);
+    if (!program.ok())
+      return fail(program.status());
+    return bindAndRun(**program, opts, std::move(weights->tensors), inputs);
+  }
+  auto program = rt::CpuProgram::load(*exe, loader);
+  if (!program.ok())
+    return fail(program.status());
+  return bindAndRun(**program, opts, std::move(weights->tensors), inputs);
 }
 
 /// `uoe-run import`: a Hugging Face checkpoint to OUT/model.pbtxt and

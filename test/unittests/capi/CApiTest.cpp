@@ -2,7 +2,7 @@
 //
 // The C API against the C++ it wraps: a small UoE description compiled
 // through uoe_session_compile_model_text and run through uoe_model_run gives
-// exactly (bit for bit) what compileModelForCpu + CpuProgram give on the same
+// exactly (bit for bit) what compileModel + CpuProgram give on the same
 // weights and inputs, whether the weights come from memory or a safetensors
 // file, and after a save / load round trip. MLIR text compiles into entry
 // points with named inputs, parameters and results. Every error path returns
@@ -318,8 +318,9 @@ TEST(CApiTest, HandBuiltExecutable) {
   Session session = newSession();
   uoe_model_t *model = nullptr;
   uoe_status_t *status = uoe_model_create(session.get(), exe.get(), &model);
-  // Both builds have a CPU loader (ORC, or the runtime's ELF loader).
-  expectError(status, UOE_INVALID_ARGUMENT, {"kernel 'k' is not CPU code"});
+  // The cpu device refuses an Executable compiled for cuda.
+  expectError(status, UOE_FAILED_PRECONDITION,
+              {"compiled for 'cuda:sm_90'", "--device cuda"});
   EXPECT_EQ(model, nullptr);
 }
 
@@ -431,7 +432,7 @@ TEST_F(CApiCompiledTest, RunMatchesCpuProgramExactly) {
   auto parsed = parseModelText(kModel, "test");
   ASSERT_TRUE(static_cast<bool>(parsed));
   ASSERT_FALSE(static_cast<bool>(resolveModel(*parsed)));
-  auto exe = compileModelForCpu(*parsed, kBatch, kSeq);
+  auto exe = compileModel(*parsed, kBatch, kSeq);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   cpu::OrcLoader loader;
   auto program = rt::CpuProgram::load(*exe, loader);

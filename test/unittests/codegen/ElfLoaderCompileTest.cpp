@@ -157,7 +157,7 @@ void expectSameRun(TwoPrograms &p, const std::string &entry,
 
 TEST(ElfLoaderCompileTest, LanguageModelMatchesOrcBitForBit) {
   model::Model m = parse(kLanguageModel, "elf_loader_lm");
-  auto exe = mlir::uoe::compileModelForCpu(m, kB, kT);
+  auto exe = mlir::uoe::compileModel(m, kB, kT);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   TwoPrograms p;
   loadBoth(*exe, p);
@@ -217,7 +217,7 @@ rt::proto::Executable buildSavedExecutable() {
   std::string lowered;
   mlir::uoe::CompileArtifacts artifacts;
   artifacts.loweredMlir = &lowered;
-  auto exe = mlir::uoe::compileModelForCpu(m, rt::test::kSavedBatch,
+  auto exe = mlir::uoe::compileModel(m, rt::test::kSavedBatch,
                                            rt::test::kSavedSeq, artifacts);
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)

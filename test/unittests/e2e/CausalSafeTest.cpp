@@ -290,7 +290,7 @@ std::unique_ptr<CompiledLm> compileLm(const std::string &routing) {
       << llvm::toString(std::move(resolved));
   lm->seq = lm->description.embedding().max_positions();
   lm->vocab = lm->description.embedding().vocab_size();
-  auto exe = mlir::uoe::compileModelForCpu(lm->description, 1, lm->seq);
+  auto exe = mlir::uoe::compileModel(lm->description, 1, lm->seq);
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
     return nullptr;

@@ -149,7 +149,7 @@ inline constexpr double kMinMargin = 1e-4;
 /// whose compile alone would take seconds at the default level (attention
 /// over T = 37 tokens: LLVM vectorises its gathers into tens of thousands
 /// of instructions) use -O1; the default level is then covered by the
-/// model tests (compileModelForCpu).
+/// model tests (compileModel).
 std::unique_ptr<CompiledFunction>
 compileOrFail(const std::string &source, const std::string &name,
               std::optional<unsigned> optLevel = std::nullopt);

@@ -1,7 +1,7 @@
 //===- ModelTest.cpp - whole models end to end against the reference ----===//
 //
 // Model descriptions go the way `uoe-run infer` takes them: parseModelText,
-// resolveModel, compileModelForCpu (the CPU pipeline and the object emitter
+// resolveModel, compileModel (the CPU pipeline and the object emitter
 // at its default level), CpuProgram::load with the ORC loader, bindParameters and run.
 // The same weights then go through a chain of the float64 reference's
 // layers and blocks (postLnBlock / preRmsBlock, and the final RMSNorm of
@@ -230,7 +230,7 @@ TEST_P(ModelTest, CompiledModelMatchesReferenceChain) {
   ASSERT_FALSE(static_cast<bool>(resolved)) << llvm::toString(std::move(resolved));
   int64_t d = m.d_model();
 
-  auto exe = mlir::uoe::compileModelForCpu(m, c.batch, c.seq);
+  auto exe = mlir::uoe::compileModel(m, c.batch, c.seq);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   mlir::uoe::cpu::OrcLoader loader;
   auto program = rt::CpuProgram::load(*exe, loader);

@@ -1,7 +1,7 @@
 //===- ModelCompileTest.cpp - embeddings and heads, compiled -------------===//
 //
 // Small whole models with an embedding and a head, compiled for the CPU the
-// way uoe-run compiles them (compileModelForCpu, then CpuProgram on the
+// way uoe-run compiles them (compileModel, then CpuProgram on the
 // OrcLoader) and compared with the float64 reference (test/reference/) on
 // random weights and ids, several seeds, odd sizes (V = 37, T = 5, d = 48).
 // Also: the entry point's signature, clamping of out-of-range ids (the
@@ -183,7 +183,7 @@ public:
       error = llvm::toString(std::move(err));
       return;
     }
-    auto exe = compileModelForCpu(model, kBatch, kSeq);
+    auto exe = compileModel(model, kBatch, kSeq);
     if (!exe) {
       error = llvm::toString(exe.takeError());
       return;

@@ -266,7 +266,7 @@ public:
       error = llvm::toString(std::move(err));
       return;
     }
-    auto exe = compileModelForCpu(model, kBatch, kSeq);
+    auto exe = compileModel(model, kBatch, kSeq);
     if (!exe) {
       error = llvm::toString(exe.takeError());
       return;

@@ -1,16 +1,20 @@
-//===- CpuCompilation.h - one compilation for the CPU ----------*- C++ -*-===//
+//===- Compilation.h - one compilation for the CPU or a GPU ----*- C++ -*-===//
 //
 // What the compiler drivers (CompileModel.h, CompileMlir.h) share: an
 // MLIRContext with every dialect the compiler uses, whose diagnostics are
 // collected into the error a driver returns, and the step from a
 // tensor-level module to an Executable: entry points from the signatures,
-// the CPU pipeline, object code, one kernel.
+// the CPU or GPU pipeline, object code, one kernel. For a CUDA device that
+// kernel is host code too: it carries the GPU kernels (PTX, or a fatbin of
+// cubin and PTX) and launches them through the runtime (passes/Passes.h,
+// buildGpuPipeline).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef UOE_CODEGEN_CPUCOMPILATION_H
-#define UOE_CODEGEN_CPUCOMPILATION_H
+#ifndef UOE_CODEGEN_COMPILATION_H
+#define UOE_CODEGEN_COMPILATION_H
 
+#include "codegen/CompileModel.h"
 #include "runtime/executable.pb.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -23,11 +27,11 @@
 namespace mlir::uoe {
 
 /// One compilation. Not copyable; not thread-safe (one per thread).
-class CpuCompilation {
+class Compilation {
 public:
-  CpuCompilation();
-  CpuCompilation(const CpuCompilation &) = delete;
-  CpuCompilation &operator=(const CpuCompilation &) = delete;
+  Compilation();
+  Compilation(const Compilation &) = delete;
+  Compilation &operator=(const Compilation &) = delete;
 
   MLIRContext &getContext() { return context; }
 
@@ -43,9 +47,14 @@ public:
   /// `uoe.input`, else "arg<i>"), and inputs precede parameters; results
   /// are named by `uoe.result`, else "result<i>". Fills everything but the
   /// cache key and the model name. `loweredMlir`, when non-null, receives
-  /// the IR after the CPU pipeline.
+  /// the IR after the pipeline.
+  ///
+  /// For a CUDA `target`, the kernels are embedded as a fatbin (cubin and
+  /// PTX) when the CUDA toolkit's ptxas is found, else as PTX; `ptx`, when
+  /// non-null, receives the PTX of every kernel (one module).
   llvm::Expected<::uoe::rt::proto::Executable>
-  compile(ModuleOp module, std::string *loweredMlir = nullptr);
+  compile(ModuleOp module, std::string *loweredMlir = nullptr,
+          const CompileTarget &target = {}, std::string *ptx = nullptr);
 
 private:
   MLIRContext context;
@@ -55,4 +64,4 @@ private:
 
 } // namespace mlir::uoe
 
-#endif // UOE_CODEGEN_CPUCOMPILATION_H
+#endif // UOE_CODEGEN_COMPILATION_H

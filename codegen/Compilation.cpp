@@ -1,21 +1,24 @@
-//===- CpuCompilation.cpp - one compilation for the CPU ------------------===//
+//===- Compilation.cpp - one compilation for the CPU or a GPU ------------===//
 //
-// See CpuCompilation.h.
+// See Compilation.h.
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/CpuCompilation.h"
+#include "codegen/Compilation.h"
 
 #include "codegen/CompileModel.h"
 #include "codegen/cpu/ObjectEmitter.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 using namespace mlir::uoe;
@@ -29,10 +32,11 @@ static DialectRegistry compilerDialects() {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<UoEDialect>();
+  registerPipelineDependencies(registry);
   return registry;
 }
 
-CpuCompilation::CpuCompilation()
+Compilation::Compilation()
     : context(compilerDialects()),
       handler(&context, [this](Diagnostic &diag) {
         llvm::raw_string_ostream os(diagnostics);
@@ -42,7 +46,7 @@ CpuCompilation::CpuCompilation()
   context.loadAllAvailableDialects();
 }
 
-llvm::Error CpuCompilation::fail(const llvm::Twine &what) const {
+llvm::Error Compilation::fail(const llvm::Twine &what) const {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  what + (diagnostics.empty() ? "" : ":\n") +
                                      diagnostics);
@@ -120,8 +124,40 @@ static LogicalResult describe(func::FuncOp func, rtp::EntryPoint &entry) {
   return success();
 }
 
+std::string CompileTarget::cudaTargetDescription() const {
+  return "cuda:" + cudaChip + ":" + llvm::sys::getDefaultTargetTriple();
+}
+
+/// The CUDA toolkit the GPU pipeline uses for libdevice and ptxas: the
+/// first of $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH and /usr/local/cuda that
+/// holds libdevice; empty if none does.
+static std::string cudaToolkitPath() {
+  std::vector<std::string> candidates;
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(variable); value && *value)
+      candidates.push_back(value);
+  candidates.push_back("/usr/local/cuda");
+  for (const std::string &root : candidates)
+    if (llvm::sys::fs::exists(root + "/nvvm/libdevice/libdevice.10.bc"))
+      return root;
+  return "";
+}
+
+/// The PTX of the kernels after a GPU pipeline that embedded PTX alone.
+static std::string kernelsPtx(ModuleOp module) {
+  std::string ptx;
+  module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects())
+      if (auto object = dyn_cast<gpu::ObjectAttr>(attr))
+        if (object.getFormat() == gpu::CompilationTarget::Assembly)
+          ptx += object.getObject().getValue();
+  });
+  return ptx;
+}
+
 llvm::Expected<rtp::Executable>
-CpuCompilation::compile(ModuleOp module, std::string *loweredMlir) {
+Compilation::compile(ModuleOp module, std::string *loweredMlir,
+                     const CompileTarget &target, std::string *ptx) {
   rtp::Executable executable;
   bool signaturesOk = true;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -141,18 +177,51 @@ CpuCompilation::compile(ModuleOp module, std::string *loweredMlir) {
                 "llvm.emit_c_interface)");
 
   PassManager pm(&context);
-  if (failed(buildCpuPipeline(pm)) || failed(pm.run(module)))
+  cpu::ObjectOptions objectOptions;
+  if (target.isCuda()) {
+    GpuPipelineOptions options;
+    options.chip = target.cudaChip;
+    options.toolkitPath = cudaToolkitPath();
+    // Cubins when the toolkit has ptxas; else PTX, which the driver
+    // compiles when it loads the module.
+    options.fatbin = !ptx && !options.toolkitPath.empty() &&
+                     llvm::sys::fs::can_execute(options.toolkitPath +
+                                                "/bin/ptxas");
+    if (!CompileTarget::isCudaChip(options.chip))
+      return fail("unknown CUDA target '" + options.chip +
+                  "' (expected sm_<N>, e.g. sm_80 or sm_90)");
+    if (failed(buildGpuPipeline(pm, options)) || failed(pm.run(module)))
+      return fail("the GPU pipeline failed");
+    if (!options.fatbin) {
+      std::string listing = kernelsPtx(module);
+      llvm::StringRef text = listing;
+      if (options.toolkitPath.empty() && text.contains(".extern .func") &&
+          text.contains("__nv_"))
+        return fail("the kernels call CUDA's libdevice (__nv_* math "
+                    "functions), but no CUDA toolkit with "
+                    "nvvm/libdevice/libdevice.10.bc was found (looked at "
+                    "$CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, /usr/local/cuda)");
+      if (ptx)
+        *ptx = std::move(listing);
+    }
+    // The host code only launches kernels: portable x86-64 code, so that an
+    // Executable compiled here runs on any GPU machine.
+    objectOptions.cpu = "x86-64";
+  } else if (failed(buildCpuPipeline(pm)) || failed(pm.run(module))) {
     return fail("the CPU pipeline failed");
+  }
   if (loweredMlir) {
     llvm::raw_string_ostream os(*loweredMlir);
     module.print(os);
   }
-  FailureOr<std::string> object = cpu::emitObject(module, cpu::ObjectOptions{});
+  FailureOr<std::string> object = cpu::emitObject(module, objectOptions);
   if (failed(object))
     return fail("object code generation failed");
 
   executable.set_format_version(1);
-  executable.set_target("cpu:" + cpu::hostTargetDescription());
+  executable.set_target(target.isCuda()
+                            ? target.cudaTargetDescription()
+                            : "cpu:" + cpu::hostTargetDescription());
   executable.set_compiler(compilerIdentity());
   rtp::Kernel *kernel = executable.add_kernels();
   kernel->set_name(kKernelName);
