@@ -207,6 +207,9 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
     // The host code only launches kernels: portable x86-64 code, so that an
     // Executable compiled here runs on any GPU machine.
     objectOptions.cpu = "x86-64";
+  } else if (target.gpuEmulation) {
+    if (failed(buildGpuEmulationPipeline(pm)) || failed(pm.run(module)))
+      return fail("the GPU emulation pipeline failed");
   } else if (failed(buildCpuPipeline(pm)) || failed(pm.run(module))) {
     return fail("the CPU pipeline failed");
   }

@@ -51,6 +51,8 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
     hash.update("|forward_grad");
   if (target.isCuda())
     hash.update("|" + target.cudaTargetDescription());
+  if (target.gpuEmulation)
+    hash.update("|gpu-emulation");
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 

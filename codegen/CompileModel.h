@@ -32,6 +32,11 @@ const char *compilerIdentity();
 struct CompileTarget {
   /// Empty for the host CPU; otherwise the SM of a CUDA device ("sm_90").
   std::string cudaChip;
+  /// For the host CPU only: compile with the GPU pipeline's mapping of loop
+  /// nests to kernels, whose launches then run as CPU loops
+  /// (buildGpuEmulationPipeline). For tests of the mapping where there is
+  /// no GPU; the Executable runs on the cpu device.
+  bool gpuEmulation = false;
 
   bool isCuda() const { return !cudaChip.empty(); }
   /// Whether `chip` names an SM: "sm_<digits>" (sm_80, sm_90, ...).

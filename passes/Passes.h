@@ -84,6 +84,13 @@ struct GpuPipelineOptions {
 LogicalResult buildGpuPipeline(OpPassManager &pm,
                                const GpuPipelineOptions &options);
 
+/// Appends the GPU emulation pipeline to `pm`: the GPU pipeline's mapping
+/// of loop nests to kernels (uoe-parallel-loops-to-gpu), whose launches
+/// then run as CPU parallel loops (uoe-gpu-launch-to-loops) on the CPU
+/// pipeline's back end. Its results must equal the CPU pipeline's: that
+/// checks the mapping on machines without a GPU.
+LogicalResult buildGpuEmulationPipeline(OpPassManager &pm);
+
 /// Adds to `registry` what the pipelines need besides dialects and their
 /// extensions: the LLVM IR translations of the builtin, llvm, gpu and nvvm
 /// dialects (gpu-module-to-binary translates kernels) and the NVVM target.

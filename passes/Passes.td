@@ -357,3 +357,17 @@ def UoEParallelLoopsToGpuPass
                            "::mlir::arith::ArithDialect",
                            "::mlir::memref::MemRefDialect"];
 }
+
+def UoEGpuLaunchToLoopsPass : Pass<"uoe-gpu-launch-to-loops"> {
+  let summary = "Run gpu.launch bodies as CPU parallel loops (GPU emulation)";
+  let description = [{
+    Rewrites every `gpu.launch` (without async tokens, dynamic shared memory
+    or attributions, with a one-block body) into an `scf.parallel` over its
+    grid and block dimensions whose body is the kernel's, with the block
+    and thread ids as induction variables. With it, the GPU pipeline's
+    mapping of loop nests to threads (uoe-parallel-loops-to-gpu) runs on
+    the CPU, where its results are checked against the CPU pipeline's on
+    machines without a GPU (the `gpu-emulation` target of the compiler).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}

@@ -1,12 +1,15 @@
 //===- Pipelines.cpp - named pass pipelines ------------------------------===//
 //
-// The pipelines users name (`--uoe-cpu-pipeline` in uoe-opt, and the same
-// function in uoe-run), defined once here. The CPU pipeline takes layer ops
-// on tensors to the LLVM dialect:
+// The pipelines users name (`--uoe-cpu-pipeline`, `--uoe-gpu-pipeline` in
+// uoe-opt, and the same functions in uoe-run), defined once here. The CPU
+// pipeline takes layer ops on tensors to the LLVM dialect:
 //
 //   uoe layer ops -> routing/expert ops -> linalg on tensors
 //     -> buffers (one-shot bufferization, identity layouts at function
 //        boundaries) -> f32 GEMMs as runtime BLAS calls -> loops -> LLVM.
+//
+// The GPU pipeline shares everything up to the loops; then every loop nest
+// becomes a kernel (NVVM, PTX) launched by host code in the LLVM dialect.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,8 +23,6 @@
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-
-#include "llvm/Support/FormatVariadic.h"
 
 #include <mutex>
 
@@ -46,9 +47,12 @@ struct GpuPipelineCliOptions
 };
 } // namespace
 
-/// The CPU pipeline after `convert-uoe-to-linalg`, in mlir-opt syntax so
-/// that a dump of it can be replayed with uoe-opt as is.
-static constexpr const char *kCpuLowering =
+// The pipelines after `convert-uoe-to-linalg`, in mlir-opt syntax so that a
+// dump of them can be replayed with uoe-opt as is, in three pieces.
+
+/// Every pipeline's first half: linalg on tensors to parallel loop nests
+/// over buffers.
+static constexpr const char *kToParallelLoops =
     // No CSE before bufferization: it would merge the zero-filled outputs
     // of GEMMs into one tensor, which bufferization then copies for each
     // GEMM; kept apart, every fill folds into its GEMM (beta = 0).
@@ -58,10 +62,13 @@ static constexpr const char *kCpuLowering =
     "function-boundary-type-conversion=identity-layout-map},"
     "uoe-linalg-to-blas,"
     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    // Parallel loop nests run on OpenMP threads (the runtime links LLVM's
-    // libomp); alloca scopes must reach LLVM before scf-to-cf splits the
-    // loops inside them into blocks.
-    "convert-linalg-to-parallel-loops,uoe-serialize-inner-parallel-loops,"
+    "convert-linalg-to-parallel-loops,";
+
+/// The CPU's second half: parallel loop nests run on OpenMP threads (the
+/// runtime links LLVM's libomp); alloca scopes must reach LLVM before
+/// scf-to-cf splits the loops inside them into blocks.
+static constexpr const char *kCpuLoopsToLlvm =
+    "uoe-serialize-inner-parallel-loops,"
     "expand-strided-metadata,lower-affine,"
     "convert-scf-to-openmp,finalize-memref-to-llvm{use-generic-functions},"
     "convert-scf-to-cf,convert-math-to-llvm,convert-math-to-libm,"
@@ -69,32 +76,33 @@ static constexpr const char *kCpuLowering =
     "convert-cf-to-llvm,convert-openmp-to-llvm,reconcile-unrealized-casts,"
     "canonicalize,cse";
 
-/// The GPU pipeline after `convert-uoe-to-linalg`: the same linalg and
-/// buffer stages as the CPU's (the runtime binds the GEMM calls to cuBLAS),
-/// then every parallel loop nest becomes a kernel, and the kernels go to
-/// PTX with LLVM's NVPTX backend. `{0}` is the nvvm-attach-target options,
-/// `{1}` the gpu-module-to-binary options (the format, isa: PTX or fatbin:
-/// cubin from ptxas plus PTX; the CUDA toolkit, where libdevice and ptxas
-/// are).
-static constexpr const char *kGpuLowering =
-    "convert-elementwise-to-linalg,uoe-approximate-math,canonicalize,"
-    "uoe-protect-arguments,"
-    "one-shot-bufferize{{bufferize-function-boundaries "
-    "function-boundary-type-conversion=identity-layout-map},"
-    "uoe-linalg-to-blas,"
-    "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
-    "convert-linalg-to-parallel-loops,canonicalize,"
-    "uoe-parallel-loops-to-gpu,canonicalize,gpu-launch-sink-index-computations,"
-    "gpu-kernel-outlining,"
-    "uoe-parallel-loops-to-gpu{{merge-modules},"
-    "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-    "nvvm-attach-target{{{0}},"
-    "gpu.module(convert-gpu-to-nvvm,canonicalize,cse),"
-    "finalize-memref-to-llvm{{use-generic-functions},"
-    "convert-math-to-llvm,convert-math-to-libm,"
-    "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
-    "gpu-module-to-binary{{{1}},canonicalize,cse";
+/// The GPU's loop mapping: every parallel loop nest becomes a launch.
+static constexpr const char *kLoopsToLaunches =
+    "canonicalize,uoe-parallel-loops-to-gpu,canonicalize,";
+
+/// The GPU's second half after the mapping: kernels outlined into one
+/// gpu.module, lowered through NVVM and compiled to PTX by LLVM's NVPTX
+/// backend; the host code (GEMM calls, which the cuda runtime binds to
+/// cuBLAS, and allocation) to the LLVM dialect.
+static std::string gpuLaunchesToLlvm(const uoe::GpuPipelineOptions &options) {
+  std::string binary =
+      std::string("format=") + (options.fatbin ? "fatbin" : "isa");
+  if (!options.toolkitPath.empty())
+    binary += " toolkit=" + options.toolkitPath;
+  return "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+         "uoe-parallel-loops-to-gpu{merge-modules},"
+         "expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+         "nvvm-attach-target{chip=" +
+         options.chip + " O=" + std::to_string(options.optLevel) +
+         "},"
+         "gpu.module(convert-gpu-to-nvvm,canonicalize,cse),"
+         "finalize-memref-to-llvm{use-generic-functions},"
+         "convert-math-to-llvm,convert-math-to-libm,"
+         "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
+         "convert-cf-to-llvm,gpu-to-llvm,reconcile-unrealized-casts,"
+         "gpu-module-to-binary{" +
+         binary + "},canonicalize,cse";
+}
 
 /// The textual pipeline names upstream passes and ours: make sure they are
 /// registered also in programs that are not uoe-opt (uoe-run, the C API).
@@ -110,7 +118,8 @@ static void ensurePassesRegistered() {
 LogicalResult uoe::buildCpuPipeline(OpPassManager &pm) {
   ensurePassesRegistered();
   pm.addPass(createUoEConvertUoEToLinalgPass());
-  return parsePassPipeline(kCpuLowering, pm);
+  return parsePassPipeline(std::string(kToParallelLoops) + kCpuLoopsToLlvm,
+                           pm);
 }
 
 LogicalResult uoe::buildGpuPipeline(OpPassManager &pm,
@@ -119,13 +128,17 @@ LogicalResult uoe::buildGpuPipeline(OpPassManager &pm,
   if (!llvm::StringRef(options.chip).starts_with("sm_"))
     return failure();
   pm.addPass(createUoEConvertUoEToLinalgPass());
-  std::string target = llvm::formatv("chip={0} O={1}", options.chip,
-                                     options.optLevel);
-  std::string binary =
-      std::string("format=") + (options.fatbin ? "fatbin" : "isa");
-  if (!options.toolkitPath.empty())
-    binary += " toolkit=" + options.toolkitPath;
-  return parsePassPipeline(llvm::formatv(kGpuLowering, target, binary).str(),
+  return parsePassPipeline(std::string(kToParallelLoops) + kLoopsToLaunches +
+                               gpuLaunchesToLlvm(options),
+                           pm);
+}
+
+LogicalResult uoe::buildGpuEmulationPipeline(OpPassManager &pm) {
+  ensurePassesRegistered();
+  pm.addPass(createUoEConvertUoEToLinalgPass());
+  return parsePassPipeline(std::string(kToParallelLoops) + kLoopsToLaunches +
+                               "uoe-gpu-launch-to-loops,canonicalize," +
+                               kCpuLoopsToLlvm,
                            pm);
 }
 
@@ -158,5 +171,13 @@ void uoe::registerPipelines() {
         options.toolkitPath = cli.toolkit;
         if (failed(buildGpuPipeline(pm, options)))
           llvm::report_fatal_error("invalid GPU pipeline options");
+      });
+  PassPipelineRegistration<>(
+      "uoe-gpu-emulation-pipeline",
+      "The GPU pipeline's mapping of loop nests to kernels, with the "
+      "kernels run as CPU loops (for checking the mapping without a GPU)",
+      [](OpPassManager &pm) {
+        if (failed(buildGpuEmulationPipeline(pm)))
+          llvm::report_fatal_error("invalid built-in GPU emulation pipeline");
       });
 }

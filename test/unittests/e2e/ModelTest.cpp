@@ -221,8 +221,10 @@ struct ModelCase {
 
 class ModelTest : public ::testing::TestWithParam<ModelCase> {};
 
-TEST_P(ModelTest, CompiledModelMatchesReferenceChain) {
-  const ModelCase &c = GetParam();
+/// Compiles case `c` for `target` (the host CPU, or the GPU emulation) and
+/// checks it against the chain of reference layers on several seeds.
+void checkAgainstReference(const ModelCase &c,
+                           const mlir::uoe::CompileTarget &target) {
   auto parsed = mlir::uoe::parseModelText(c.text, c.name);
   ASSERT_TRUE(static_cast<bool>(parsed)) << llvm::toString(parsed.takeError());
   model::Model m = std::move(*parsed);
@@ -230,7 +232,9 @@ TEST_P(ModelTest, CompiledModelMatchesReferenceChain) {
   ASSERT_FALSE(static_cast<bool>(resolved)) << llvm::toString(std::move(resolved));
   int64_t d = m.d_model();
 
-  auto exe = mlir::uoe::compileModel(m, c.batch, c.seq);
+  mlir::uoe::CompileArtifacts artifacts;
+  artifacts.target = target;
+  auto exe = mlir::uoe::compileModel(m, c.batch, c.seq, artifacts);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   mlir::uoe::cpu::OrcLoader loader;
   auto program = rt::CpuProgram::load(*exe, loader);
@@ -278,6 +282,19 @@ TEST_P(ModelTest, CompiledModelMatchesReferenceChain) {
         want));
     return true;
   });
+}
+
+TEST_P(ModelTest, CompiledModelMatchesReferenceChain) {
+  checkAgainstReference(GetParam(), {});
+}
+
+// The GPU pipeline's mapping of every loop nest to a kernel (linearised
+// iterations, guarded blocks, host memory copied for kernels), run as CPU
+// loops: it must compute what the CPU pipeline computes.
+TEST_P(ModelTest, GpuMappingMatchesReferenceChain) {
+  mlir::uoe::CompileTarget target;
+  target.gpuEmulation = true;
+  checkAgainstReference(GetParam(), target);
 }
 
 INSTANTIATE_TEST_SUITE_P(

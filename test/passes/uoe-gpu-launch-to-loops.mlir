@@ -1,0 +1,25 @@
+// RUN: uoe-opt %s --uoe-gpu-launch-to-loops | FileCheck %s
+
+// Tests that a launch becomes a parallel loop over its grid and block, with
+// the block and thread ids as induction variables and the sizes as the
+// launch's operands.
+// CHECK-LABEL: func.func @kernel
+// CHECK-SAME: (%[[OUT:.*]]: memref<?xindex>, %[[G:.*]]: index)
+// CHECK: %[[C256:.*]] = arith.constant 256 : index
+// CHECK: scf.parallel (%[[BX:.*]], %{{.*}}, %{{.*}}, %[[TX:.*]], %{{.*}}, %{{.*}}) = (%{{.*}}) to (%[[G]], %{{.*}}, %{{.*}}, %[[C256]], %{{.*}}, %{{.*}})
+// CHECK: %[[BASE:.*]] = arith.muli %[[BX]], %[[C256]]
+// CHECK: %[[I:.*]] = arith.addi %[[BASE]], %[[TX]]
+// CHECK: memref.store %[[G]], %[[OUT]][%[[I]]]
+// CHECK-NOT: gpu.
+func.func @kernel(%out: memref<?xindex>, %g: index) {
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %g, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c256, %sy = %c1, %sz = %c1) {
+    %base = arith.muli %bx, %sx : index
+    %i = arith.addi %base, %tx : index
+    memref.store %gx, %out[%i] : memref<?xindex>
+    gpu.terminator
+  }
+  return
+}
