@@ -75,9 +75,11 @@ std::vector<std::string> mlir::uoe::optimizerSlots(const TrainOptions &o) {
 
 std::string mlir::uoe::trainingCacheKey(const model::Model &model,
                                         const TrainOptions &o, int64_t batch,
-                                        int64_t seq) {
+                                        int64_t seq,
+                                        const CompileTarget &target) {
   llvm::SHA256 hash;
-  hash.update("train|" + compileCacheKey(model, batch, seq));
+  hash.update("train|" +
+              compileCacheKey(model, batch, seq, /*gradients=*/false, target));
   hash.update(llvm::formatv(
                   "|{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}|{8}|{9}|{10}|{11}|{12}|{13}|"
                   "{14}",
@@ -93,7 +95,7 @@ std::string mlir::uoe::trainingCacheKey(const model::Model &model,
 llvm::Expected<rtp::Executable>
 mlir::uoe::compileTrainingForCpu(const model::Model &model,
                                  const TrainOptions &options, int64_t batch,
-                                 int64_t seq) {
+                                 int64_t seq, const CompileTarget &target) {
   Compilation compilation;
   auto module = importModel(compilation.getContext(), model, batch, seq);
   if (!module)
@@ -102,10 +104,11 @@ mlir::uoe::compileTrainingForCpu(const model::Model &model,
   pm.addPass(createUoEBuildTrainStepPass(passOptions(options)));
   if (failed(pm.run(**module)))
     return compilation.fail("could not build the training step");
-  auto executable = compilation.compile(**module);
+  auto executable = compilation.compile(**module, nullptr, target);
   if (!executable)
     return executable.takeError();
-  executable->set_cache_key(trainingCacheKey(model, options, batch, seq));
+  executable->set_cache_key(
+      trainingCacheKey(model, options, batch, seq, target));
   executable->set_model_name(model.name());
   return executable;
 }

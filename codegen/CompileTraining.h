@@ -35,6 +35,7 @@
 #ifndef UOE_CODEGEN_COMPILETRAINING_H
 #define UOE_CODEGEN_COMPILETRAINING_H
 
+#include "codegen/CompileModel.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/executable.pb.h"
 
@@ -67,10 +68,12 @@ struct TrainOptions {
 };
 
 /// Compiles the training and evaluation entry points of `model` (resolved,
-/// with an embedding and a head) for `batch` sequences of `seq` tokens.
+/// with an embedding and a head) for `batch` sequences of `seq` tokens, for
+/// `target` (default: the host CPU).
 llvm::Expected<::uoe::rt::proto::Executable>
 compileTrainingForCpu(const model::Model &model, const TrainOptions &options,
-                      int64_t batch, int64_t seq);
+                      int64_t batch, int64_t seq,
+                      const CompileTarget &target = {});
 
 /// The optimizer state slots of `options` (`m`, `v`, ...), in order.
 std::vector<std::string> optimizerSlots(const TrainOptions &options);
@@ -78,7 +81,7 @@ std::vector<std::string> optimizerSlots(const TrainOptions &options);
 /// A hex SHA-256 over everything compileTrainingForCpu depends on.
 std::string trainingCacheKey(const model::Model &model,
                              const TrainOptions &options, int64_t batch,
-                             int64_t seq);
+                             int64_t seq, const CompileTarget &target = {});
 
 } // namespace mlir::uoe
 

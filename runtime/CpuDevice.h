@@ -16,6 +16,7 @@
 #include "runtime/Executable.h"
 #include "runtime/HostTensor.h"
 #include "runtime/ObjectLoader.h"
+#include "runtime/Program.h"
 
 #include <map>
 #include <utility>
@@ -23,9 +24,6 @@
 #include <vector>
 
 namespace uoe::rt {
-
-/// Tensors by name (weights); f16 and bf16 tensors are converted to f32.
-using NamedTensors = std::map<std::string, HostTensor, std::less<>>;
 
 /// How a CpuProgram hands tensors to compiled code and takes its results
 /// back: the hooks that let the one program driver run code whose buffers
@@ -66,7 +64,7 @@ public:
 ProgramMemory &hostProgramMemory();
 
 /// An Executable whose kernels are loaded and ready to run on the CPU.
-class CpuProgram {
+class CpuProgram final : public Program {
 public:
   /// Loads every CPU kernel of `executable` (copied; the argument may go)
   /// and resolves the function of every step. Errors name the kernel and
@@ -91,12 +89,13 @@ public:
 
   /// Gives the staged parameters back to the ProgramMemory, then unloads
   /// the object code (running its global destructors).
-  ~CpuProgram();
+  ~CpuProgram() override;
 
   /// Checks `parameters` against the parameters of entry point `entry`:
   /// every one present with its shape, no other tensor; converts them to f32
   /// and keeps them for run(). Errors name the tensor and the shapes.
-  Status bindParameters(const std::string &entry, NamedTensors parameters);
+  Status bindParameters(const std::string &entry,
+                        NamedTensors parameters) override;
 
   /// Runs `entry` on `inputs` (in the entry point's order, each with the
   /// dtype and exact shape of its spec: f32 hidden states, i64 token ids)
@@ -110,15 +109,15 @@ public:
   /// new weights and optimizer state) then replaces the bound tensor of
   /// that name in every entry point that has one, so that later runs of any
   /// entry point see it.
-  StatusOr<std::vector<HostTensor>> run(const std::string &entry,
-                                        const std::vector<HostTensor> &inputs);
+  StatusOr<std::vector<HostTensor>>
+  run(const std::string &entry, const std::vector<HostTensor> &inputs) override;
 
   /// A copy of the tensor bound as parameter `name` of `entry` (e.g. the
   /// trained weights, for a checkpoint).
   StatusOr<HostTensor> boundParameter(const std::string &entry,
-                                      const std::string &name) const;
+                                      const std::string &name) const override;
 
-  const proto::Executable &executable() const { return executable_; }
+  const proto::Executable &executable() const override { return executable_; }
 
 private:
   CpuProgram() = default;

@@ -61,7 +61,7 @@ Status checkCudaTarget(const CudaTarget &target, const CudaDeviceInfo &device);
 
 /// An Executable whose host code is loaded, with its kernels compiled for
 /// one CUDA device.
-class CudaProgram {
+class CudaProgram final : public Program {
 public:
   /// Loads `executable` (copied) for device `ordinal`, in this order: the
   /// target is parsed (parseCudaTarget's errors), the driver loaded
@@ -82,23 +82,24 @@ public:
 
   /// Unloads the host code and its modules, then frees the program's
   /// managed memory and releases the device.
-  ~CudaProgram();
+  ~CudaProgram() override;
 
   /// CpuProgram::bindParameters; the parameters are then also copied into
   /// managed memory, once.
-  Status bindParameters(const std::string &entry, NamedTensors parameters);
+  Status bindParameters(const std::string &entry,
+                        NamedTensors parameters) override;
 
   /// CpuProgram::run. A failure on the GPU (a launch, a GEMM, an
   /// allocation) is the error, naming the driver or cuBLAS call and the
   /// kernel; results are then not returned.
-  StatusOr<std::vector<HostTensor>> run(const std::string &entry,
-                                        const std::vector<HostTensor> &inputs);
+  StatusOr<std::vector<HostTensor>>
+  run(const std::string &entry, const std::vector<HostTensor> &inputs) override;
 
   /// CpuProgram::boundParameter (the host copy, kept up to date).
   StatusOr<HostTensor> boundParameter(const std::string &entry,
-                                      const std::string &name) const;
+                                      const std::string &name) const override;
 
-  const proto::Executable &executable() const;
+  const proto::Executable &executable() const override;
   /// The device the program runs on.
   const CudaDeviceInfo &device() const { return device_; }
 

@@ -6,7 +6,18 @@
 
 #include "CommandLine.h"
 
+#include "codegen/CompileModel.h"
+#include "runtime/CudaDriver.h"
+#include "runtime/Executable.h"
+#include "runtime/HostTensor.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
 #include <cstdlib>
+
+namespace rt = ::uoe::rt;
 
 std::optional<std::string> uoe::tools::parseCommandOptions(
     int argc, char **argv, const std::string &command,
@@ -51,4 +62,73 @@ std::string uoe::tools::defaultCacheDir() {
   if (const char *home = std::getenv("HOME"); home && *home)
     return std::string(home) + "/.cache/uoe";
   return "";
+}
+
+llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
+    const model::Model &model, const std::vector<int64_t> &shape,
+    const mlir::uoe::CompileTarget &target, const std::string &cacheDir) {
+  using namespace mlir::uoe;
+  int64_t batch = shape[0], seq = shape[1];
+  std::string key = compileCacheKey(model, batch, seq, false, target);
+  if (!cacheDir.empty()) {
+    auto cached = rt::loadCachedExecutable(cacheDir, key);
+    if (cached.ok()) {
+      llvm::errs() << "uoe-run: compiled-model cache hit ("
+                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
+      return std::move(*cached);
+    }
+    if (cached.status().code() != rt::StatusCode::NotFound)
+      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
+                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
+  }
+  auto start = std::chrono::steady_clock::now();
+  CompileArtifacts artifacts;
+  artifacts.target = target;
+  auto exe = compileModel(model, batch, seq, artifacts);
+  if (!exe)
+    return exe.takeError();
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1}{3} in {2:f2} s "
+                                "(cache miss)\n",
+                                model.name().empty() ? "model" : model.name(),
+                                rt::shapeToString(shape), seconds,
+                                target.isCuda() ? " on cuda " + target.cudaChip
+                                                : std::string());
+  if (!cacheDir.empty()) {
+    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
+    if (!s.ok())
+      llvm::errs() << "uoe-run: warning: cannot write the cache: "
+                   << s.toString() << "\n";
+  }
+  return exe;
+}
+
+llvm::Expected<std::string> uoe::tools::cudaChipFor(const std::string &target,
+                                                    bool compileOnly) {
+  auto error = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  if (!target.empty()) {
+    if (!mlir::uoe::CompileTarget::isCudaChip(target))
+      return error("--target: '" + target +
+                   "' is not an SM (sm_<N>, e.g. sm_80 or sm_90)");
+    if (!compileOnly) {
+      auto driver = rt::CudaDriver::load();
+      if (!driver.ok())
+        return error(driver.status().message());
+    }
+    return target;
+  }
+  auto devices = rt::listCudaDevices();
+  if (devices.ok())
+    return llvm::formatv("sm_{0}{1}", devices->front().computeMajor,
+                         devices->front().computeMinor)
+        .str();
+  if (!compileOnly)
+    return error(devices.status().message());
+  llvm::errs() << "uoe-run: " << devices.status().message()
+               << "; compiling for sm_90 (choose with --target sm_N)\n";
+  return std::string("sm_90");
 }

@@ -1,17 +1,26 @@
 //===- CommandLine.h - what uoe-run's commands share -------------*- C++ -*-===//
 //
 // The `--flag VALUE` / `--flag=VALUE` / `--switch` parser of the train and
-// generate commands, and the default compiled-model cache directory.
+// generate commands, the default compiled-model cache directory, loading or
+// compiling (and caching) a model's Executable, and the SM that --device
+// cuda compiles for.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef UOE_TOOLS_UOE_RUN_COMMANDLINE_H
 #define UOE_TOOLS_UOE_RUN_COMMANDLINE_H
 
+#include "codegen/CompileModel.h"
+#include "frontend/model.pb.h"
+#include "runtime/executable.pb.h"
+
+#include "llvm/Support/Error.h"
+
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 namespace uoe::tools {
 
@@ -29,6 +38,26 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
 
 /// `$XDG_CACHE_HOME/uoe`, else `~/.cache/uoe`, else "" (no cache).
 std::string defaultCacheDir();
+
+/// The Executable of `model` for inputs of `shape` ([B, T] token ids or
+/// [B, T, d] hidden states) and `target`: from the compiled-model cache in
+/// `cacheDir` (none if empty) when it is there, else compiled and stored
+/// there. Says on stderr which ("compiled-model cache hit (PATH)", or
+/// "compiled NAME for SHAPE [on cuda sm_N] in S s (cache miss)").
+llvm::Expected<::uoe::rt::proto::Executable>
+obtainModelExecutable(const model::Model &model,
+                      const std::vector<int64_t> &shape,
+                      const mlir::uoe::CompileTarget &target,
+                      const std::string &cacheDir);
+
+/// The SM that `--device cuda` compiles for: `target` (the --target
+/// option) when given, else the first GPU's own; without a GPU, sm_90 with
+/// a note on stderr when only compiling (`compileOnly`), otherwise the
+/// driver's "no CUDA device found: ..." error (so that nothing is compiled
+/// for a run that cannot happen). A `target` that is not sm_<N> is an
+/// error naming --target.
+llvm::Expected<std::string> cudaChipFor(const std::string &target,
+                                        bool compileOnly);
 
 } // namespace uoe::tools
 

@@ -20,6 +20,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/Program.h"
 #include "runtime/Executable.h"
 #include "runtime/Safetensors.h"
 
@@ -59,13 +60,15 @@ GENERATION OPTIONS (uoe-run generate; docs/TRAINING.md, "Generating text")
   --reference-routing route them as the reference does (prefix outputs then
                       depend on later positions: a warning says so)
   --threads N, --cache-dir DIR, --no-cache  as for infer
+  --device cpu|cuda, --target sm_N  as for infer
 )";
 
 namespace {
 
 const std::set<std::string> kValueFlags = {
     "model", "weights", "prompt",  "tokens",  "temperature",
-    "top-k", "seed",    "max-len", "threads", "cache-dir"};
+    "top-k", "seed",    "max-len", "threads", "cache-dir", "device",
+    "target"};
 const std::set<std::string> kSwitchFlags = {"causal-safe", "reference-routing",
                                             "no-cache", "help"};
 
@@ -145,37 +148,6 @@ int64_t pickToken(const float *logits, int64_t vocab, double temperature,
   return order.back();
 }
 
-llvm::Expected<rt::proto::Executable>
-obtainExecutable(const model::Model &model, int64_t seq,
-                 const std::string &cacheDir) {
-  std::string key = compileCacheKey(model, 1, seq);
-  if (!cacheDir.empty()) {
-    auto cached = rt::loadCachedExecutable(cacheDir, key);
-    if (cached.ok()) {
-      llvm::errs() << "uoe-run: compiled-model cache hit ("
-                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
-      return std::move(*cached);
-    }
-  }
-  auto start = std::chrono::steady_clock::now();
-  auto exe = compileModel(model, 1, seq);
-  if (!exe)
-    return exe.takeError();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for [1, {1}] in {2:f2} "
-                                "s (cache miss)\n",
-                                model.name().empty() ? "model" : model.name(),
-                                seq, seconds);
-  if (!cacheDir.empty()) {
-    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
-    if (!s.ok())
-      llvm::errs() << "uoe-run: warning: cannot write the cache: "
-                   << s.toString() << "\n";
-  }
-  return exe;
-}
 
 /// Reads `--key` as an integer >= min (or `def`); false after an error.
 bool readInt(const std::map<std::string, std::string> &values,
@@ -283,7 +255,21 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
                              ? ""
                              : (values.count("cache-dir") ? values["cache-dir"]
                                                           : ::uoe::tools::defaultCacheDir());
-  auto exe = obtainExecutable(m, tmax, cacheDir);
+  std::string device = values.count("device") ? values["device"] : "cpu";
+  CompileTarget target;
+  if (device == "cuda") {
+    auto chip = ::uoe::tools::cudaChipFor(
+        values.count("target") ? values["target"] : "", /*compileOnly=*/false);
+    if (!chip)
+      return fail(llvm::toString(chip.takeError()));
+    target.cudaChip = *chip;
+  } else if (device != "cpu") {
+    return fail("--device: '" + device + "' (cpu or cuda)");
+  } else if (values.count("target")) {
+    return fail("--target is for --device cuda");
+  }
+  auto exe =
+      ::uoe::tools::obtainModelExecutable(m, {1, tmax}, target, cacheDir);
   if (!exe)
     return fail(llvm::toString(exe.takeError()));
   auto weights = rt::readSafetensors(values["weights"]);
@@ -293,7 +279,7 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
     it = rt::isOptimizerTensorName(it->first) ? weights->tensors.erase(it)
                                               : std::next(it);
   cpu::OrcLoader loader;
-  auto program = rt::CpuProgram::load(*exe, loader);
+  auto program = rt::loadProgram(*exe, loader, device);
   if (!program.ok())
     return fail(program.status());
   rt::Status bound =

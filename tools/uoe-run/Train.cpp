@@ -25,6 +25,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/Program.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
 #include "runtime/TrainLog.h"
@@ -88,6 +89,8 @@ TRAINING OPTIONS (uoe-run train; docs/TRAINING.md)
                       (for training in pieces; continue with --resume)
   --threads N         CPU threads (default: all cores; with --resume, the
                       checkpoint's count, for bit-identical results)
+  --device cpu|cuda   where the steps run (default cpu); --target sm_N as
+                      for infer
   --cache-dir DIR, --no-cache  as for infer
 )";
 
@@ -105,7 +108,8 @@ const std::set<std::string> kValueFlags = {
     "adam-eps",      "momentum",      "schedule",       "warmup-steps",
     "min-lr",        "clip-norm",     "load-balance",   "seed",
     "eval-every",    "eval-batches",  "checkpoint-every", "log-every",
-    "threads",       "cache-dir",     "stop-at"};
+    "threads",       "cache-dir",     "stop-at",        "device",
+    "target"};
 const std::set<std::string> kSwitchFlags = {"resume", "amsgrad", "no-cache",
                                             "help"};
 /// The options a resumed run must keep: recorded in every checkpoint as
@@ -231,6 +235,8 @@ struct RunConfig {
   /// Stop after this step (0: at `steps`), as if interrupted.
   int64_t stopAt = 0;
   int threads = 0;
+  std::string device = "cpu";
+  std::string target;  // --target; for --device cuda
   std::map<std::string, std::string> canonical;
 };
 
@@ -251,6 +257,8 @@ std::optional<std::string> readConfig(const Args &args, RunConfig &config) {
   config.stopAt = r.integer("stop-at", 0, 1, "a positive integer");
   config.threads = static_cast<int>(
       r.integer("threads", 0, 1, "a positive integer"));
+  config.device = r.choice("device", "cpu", {"cpu", "cuda"});
+  config.target = args.get("target");
 
   TrainOptions &t = config.train;
   t.seed = config.seed;  // dropout masks (model.dropout)
@@ -433,7 +441,9 @@ private:
   std::vector<rt::TokenBatch> validation_;
   std::optional<rt::Checkpoint> resumed_;
   std::unique_ptr<cpu::OrcLoader> loader_;
-  std::unique_ptr<rt::CpuProgram> program_;
+  std::unique_ptr<rt::Program> program_;
+  /// What the steps are compiled for (--device, --target).
+  CompileTarget target_;
   std::vector<std::string> paramNames_, stateNames_;
   std::optional<rt::MetricsCsvWriter> csv_;
   Progress progress_;
@@ -595,7 +605,8 @@ llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
   std::string cacheDir =
       args_.has("no-cache") ? "" : args_.get("cache-dir", ::uoe::tools::defaultCacheDir());
   std::string key =
-      trainingCacheKey(model_, config_.train, config_.batch, config_.seq);
+      trainingCacheKey(model_, config_.train, config_.batch, config_.seq,
+                       target_);
   if (!cacheDir.empty()) {
     auto cached = rt::loadCachedExecutable(cacheDir, key);
     if (cached.ok()) {
@@ -609,7 +620,7 @@ llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
   }
   auto start = std::chrono::steady_clock::now();
   auto exe = compileTrainingForCpu(model_, config_.train, config_.batch,
-                                   config_.seq);
+                                   config_.seq, target_);
   if (!exe)
     return exe.takeError();
   llvm::errs() << llvm::formatv(
@@ -742,6 +753,14 @@ int Trainer::run(int argc, char **argv) {
                 " is not after step " + std::to_string(startStep_) + " of " +
                 resumed_->path);
 
+  if (config_.device == "cuda") {
+    auto chip = ::uoe::tools::cudaChipFor(config_.target, /*compileOnly=*/false);
+    if (!chip)
+      return fail(llvm::toString(chip.takeError()));
+    target_.cudaChip = *chip;
+  } else if (!config_.target.empty()) {
+    return fail("--target is for --device cuda");
+  }
   auto exe = obtainExecutable();
   if (!exe)
     return fail(llvm::toString(exe.takeError()));
@@ -758,7 +777,7 @@ int Trainer::run(int argc, char **argv) {
       normAt = resultIndex(step, "grad_norm", 1),
       lrAt = resultIndex(step, "lr", 2);
   loader_ = std::make_unique<cpu::OrcLoader>();
-  auto program = rt::CpuProgram::load(*exe, *loader_);
+  auto program = rt::loadProgram(*exe, *loader_, config_.device);
   if (!program.ok())
     return fail(program.status());
   program_ = std::move(*program);

@@ -34,7 +34,7 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
-#include "runtime/CudaDevice.h"
+#include "runtime/Program.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
@@ -412,81 +412,11 @@ readTokenTypeIds(const std::string &path, const std::vector<int64_t> &shape) {
   return prepareInput(kind, std::move(*read), path);
 }
 
-/// Compiles `model` for inputs of `shape` ([B, T] token ids or [B, T, d]
-/// hidden states), or loads it from the cache.
-llvm::Expected<rt::proto::Executable>
-obtainExecutable(const Options &opts, const model::Model &model,
-                 const std::vector<int64_t> &shape,
-                 const CompileTarget &target) {
-  int64_t batch = shape[0], seq = shape[1];
-  std::string cacheDir = opts.has("no-cache") ? "" : opts.get("cache-dir", ::uoe::tools::defaultCacheDir());
-  std::string key = compileCacheKey(model, batch, seq, false, target);
-  if (!cacheDir.empty()) {
-    auto cached = rt::loadCachedExecutable(cacheDir, key);
-    if (cached.ok()) {
-      llvm::errs() << "uoe-run: compiled-model cache hit ("
-                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
-      return std::move(*cached);
-    }
-    if (cached.status().code() != rt::StatusCode::NotFound)
-      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
-                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
-  }
-  auto start = std::chrono::steady_clock::now();
-  CompileArtifacts artifacts;
-  artifacts.target = target;
-  auto exe = compileModel(model, batch, seq, artifacts);
-  if (!exe)
-    return exe.takeError();
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1}{3} in {2:f2} s "
-                                "(cache miss)\n",
-                                model.name().empty() ? "model" : model.name(),
-                                rt::shapeToString(shape), seconds,
-                                target.isCuda() ? " on cuda " + target.cudaChip
-                                                : std::string());
-  if (!cacheDir.empty()) {
-    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
-    if (!s.ok())
-      llvm::errs() << "uoe-run: warning: cannot write the cache: "
-                   << s.toString() << "\n";
-  }
-  return exe;
-}
-
-/// The SM that `--device cuda` compiles for: --target, else the first
-/// GPU's own; without a GPU, sm_90 when only compiling (`emitting`),
-/// otherwise the driver's "no CUDA device found" error.
-llvm::Expected<std::string> cudaChip(const Options &opts, bool emitting) {
-  auto error = [](const llvm::Twine &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-  };
-  if (opts.has("target")) {
-    llvm::StringRef chip = opts.get("target");
-    if (!CompileTarget::isCudaChip(chip))
-      return error("--target: '" + chip +
-                   "' is not an SM (sm_<N>, e.g. sm_80 or sm_90)");
-    return chip.str();
-  }
-  auto devices = rt::listCudaDevices();
-  if (devices.ok())
-    return llvm::formatv("sm_{0}{1}", devices->front().computeMajor,
-                         devices->front().computeMinor)
-        .str();
-  if (!emitting)
-    return error(devices.status().message());
-  llvm::errs() << "uoe-run: " << devices.status().message()
-               << "; compiling for sm_90 (choose with --target sm_N)\n";
-  return std::string("sm_90");
-}
 
 /// Binds `weights` to `program`'s `forward`, runs it on `inputs` and writes
-/// the first result to --output. `Program` is rt::CpuProgram or
-/// rt::CudaProgram.
-template <typename Program>
-int bindAndRun(Program &program, const Options &opts, rt::NamedTensors weights,
+/// the first result to --output.
+int bindAndRun(rt::Program &program, const Options &opts,
+               rt::NamedTensors weights,
                const std::vector<rt::HostTensor> &inputs) {
   rt::Status bound = program.bindParameters("forward", std::move(weights));
   if (!bound.ok())
@@ -523,14 +453,9 @@ int runInfer(const Options &opts) {
     return fail("--emit=ptx needs --device cuda (the CPU has no PTX)");
   CompileTarget target;
   if (device == "cuda") {
-    // The driver is loaded at run time: no GPU (or no driver) is an error
-    // that says so, not a crash, before anything is compiled.
-    if (emit.empty()) {
-      auto driver = rt::CudaDriver::load();
-      if (!driver.ok())
-        return fail(driver.status().message());
-    }
-    auto chip = cudaChip(opts, !emit.empty());
+    // No GPU (or no driver) is an error that says so, not a crash, before
+    // anything is compiled.
+    auto chip = ::uoe::tools::cudaChipFor(opts.get("target"), !emit.empty());
     if (!chip)
       return fail(llvm::toString(chip.takeError()));
     target.cudaChip = *chip;
@@ -616,7 +541,11 @@ int runInfer(const Options &opts) {
   }
 
   if (!exe) {
-    auto compiled = obtainExecutable(opts, *model, prepared->shape(), target);
+    auto compiled = ::uoe::tools::obtainModelExecutable(
+        *model, prepared->shape(), target,
+        opts.has("no-cache")
+            ? ""
+            : opts.get("cache-dir", ::uoe::tools::defaultCacheDir()));
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
@@ -653,13 +582,7 @@ int runInfer(const Options &opts) {
   if (types)
     inputs.push_back(std::move(*types));
   cpu::OrcLoader loader;
-  if (device == "cuda") {
-    auto program = rt::CudaProgram::load(*exe, loader);
-    if (!program.ok())
-      return fail(program.status());
-    return bindAndRun(**program, opts, std::move(weights->tensors), inputs);
-  }
-  auto program = rt::CpuProgram::load(*exe, loader);
+  auto program = rt::loadProgram(*exe, loader, device);
   if (!program.ok())
     return fail(program.status());
   return bindAndRun(**program, opts, std::move(weights->tensors), inputs);

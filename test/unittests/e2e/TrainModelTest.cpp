@@ -65,7 +65,7 @@ struct Trainer {
 /// non-zero) and binds random weights (norm weights 1, everything else
 /// uniform in +-0.2) and zero state.
 void makeTrainer(const mlir::uoe::TrainOptions &options, Trainer &t,
-                 double dropout = 0.0) {
+                 double dropout = 0.0, bool gpuEmulation = false) {
   std::string text = kModel;
   if (dropout > 0.0)
     text += "dropout: " + std::to_string(dropout) + "\n";
@@ -77,12 +77,14 @@ void makeTrainer(const mlir::uoe::TrainOptions &options, Trainer &t,
       << llvm::toString(std::move(resolved));
   // One compilation per load-balancing weight, dropout rate and seed, what
   // the tests vary (baseOptions): compiling a training step takes a while.
-  using Key = std::tuple<double, double, uint64_t>;
+  using Key = std::tuple<double, double, uint64_t, bool>;
   static std::map<Key, rt::proto::Executable> compiled;
-  Key key{options.loadBalance, dropout, options.seed};
+  Key key{options.loadBalance, dropout, options.seed, gpuEmulation};
   auto cached = compiled.find(key);
   if (cached == compiled.end()) {
-    auto exe = mlir::uoe::compileTrainingForCpu(m, options, kB, kT);
+    mlir::uoe::CompileTarget target;
+    target.gpuEmulation = gpuEmulation;
+    auto exe = mlir::uoe::compileTrainingForCpu(m, options, kB, kT, target);
     ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
     cached = compiled.emplace(key, std::move(*exe)).first;
   }
@@ -294,6 +296,57 @@ TEST(TrainModelTest, DropoutIsSeededAndTrainingOnly) {
   EXPECT_EQ(weights[0], weights[1]);
   EXPECT_EQ(evalLoss[0], evalLoss[1]);
   EXPECT_NE(weights[0], weights[2]);
+}
+
+// The GPU pipeline's mapping of the training step's loop nests to kernels
+// (run as CPU loops): the same losses and weights as the CPU pipeline, step
+// after step.
+TEST(TrainModelTest, GpuMappedTrainingStepsMatchTheCpu) {
+  mlir::uoe::TrainOptions options = baseOptions();
+  Trainer cpu, mapped;
+  makeTrainer(options, cpu);
+  if (HasFatalFailure())
+    return;
+  makeTrainer(options, mapped, 0.0, /*gpuEmulation=*/true);
+  if (HasFatalFailure())
+    return;
+  std::vector<float> want = train(cpu, 5), got = train(mapped, 5);
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-5 * std::max(1.0f, std::fabs(want[i])))
+        << "step " << i + 1;
+  for (const char *name : {"blocks.0.mlp.w1", "blocks.1.attn.wqkv",
+                           "embedding.weight"}) {
+    auto a = cpu.program->boundParameter("train_step", name);
+    auto b = mapped.program->boundParameter("train_step", name);
+    ASSERT_TRUE(a.ok() && b.ok()) << name;
+    std::vector<float> x = values(*a), y = values(*b);
+    ASSERT_EQ(x.size(), y.size());
+    double worst = 0, scale = 1;
+    for (size_t i = 0; i < x.size(); ++i) {
+      worst = std::max(worst, std::fabs(double(x[i]) - y[i]));
+      scale = std::max(scale, std::fabs(double(x[i])));
+    }
+    EXPECT_LE(worst, 1e-5 * scale) << name;
+  }
+}
+
+// The training step compiles for a GPU (PTX for sm_90 inside host code).
+TEST(TrainModelTest, TrainingStepCompilesForSm90) {
+  auto parsed = mlir::uoe::parseModelText(kModel, "train_test_lm");
+  ASSERT_TRUE(static_cast<bool>(parsed)) << llvm::toString(parsed.takeError());
+  model::Model m = std::move(*parsed);
+  llvm::Error resolved = mlir::uoe::resolveModel(m);
+  ASSERT_FALSE(static_cast<bool>(resolved))
+      << llvm::toString(std::move(resolved));
+  mlir::uoe::CompileTarget target;
+  target.cudaChip = "sm_90";
+  auto exe = mlir::uoe::compileTrainingForCpu(m, baseOptions(), kB, kT, target);
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  EXPECT_EQ(exe->target().rfind("cuda:sm_90:", 0), 0u) << exe->target();
+  mlir::uoe::cpu::OrcLoader loader;
+  auto program = rt::CpuProgram::load(*exe, loader);
+  EXPECT_EQ(program.status().code(), rt::StatusCode::FailedPrecondition);
 }
 
 } // namespace

@@ -1,0 +1,65 @@
+//===- Program.h - a loaded Executable on some device -----------*- C++ -*-===//
+//
+// What callers (uoe-run, the C API, the training loop) need of a loaded
+// Executable, whatever device runs it: bind parameters, run entry points,
+// read bound parameters back. CpuProgram (runtime/CpuDevice.h) and
+// CudaProgram (runtime/CudaDevice.h) implement it; loadProgram picks one by
+// device name.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_PROGRAM_H
+#define UOE_RUNTIME_PROGRAM_H
+
+#include "runtime/Executable.h"
+#include "runtime/HostTensor.h"
+#include "runtime/ObjectLoader.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace uoe::rt {
+
+/// Tensors by name (weights); f16 and bf16 tensors are converted to f32.
+using NamedTensors = std::map<std::string, HostTensor, std::less<>>;
+
+/// A loaded Executable. Not thread-safe: one call at a time.
+class Program {
+public:
+  virtual ~Program() = default;
+
+  /// Checks `parameters` against the parameters of entry point `entry`:
+  /// every one present with its shape, no other tensor; converts them to f32
+  /// and keeps them for run(). Errors name the tensor and the shapes.
+  virtual Status bindParameters(const std::string &entry,
+                                NamedTensors parameters) = 0;
+
+  /// Runs `entry` on `inputs` (in the entry point's order, each with the
+  /// dtype and exact shape of its spec) with the bound parameters; returns
+  /// the results in order. A result whose spec `updates` a parameter (a
+  /// training step's new weights and optimizer state) replaces the bound
+  /// tensor of that name in every entry point that has one.
+  virtual StatusOr<std::vector<HostTensor>>
+  run(const std::string &entry, const std::vector<HostTensor> &inputs) = 0;
+
+  /// A copy of the tensor bound as parameter `name` of `entry`.
+  virtual StatusOr<HostTensor> boundParameter(const std::string &entry,
+                                              const std::string &name) const = 0;
+
+  virtual const proto::Executable &executable() const = 0;
+};
+
+/// Loads `executable` for `device`: "cpu", "cuda" (the first GPU) or
+/// "cuda:<ordinal>". The device's own load errors pass unchanged (a cuda
+/// Executable on the cpu, "no CUDA device found: ..."); an unknown device
+/// name is InvalidArgument.
+StatusOr<std::unique_ptr<Program>> loadProgram(const proto::Executable &executable,
+                                               ObjectLoader &loader,
+                                               std::string_view device);
+
+} // namespace uoe::rt
+
+#endif // UOE_RUNTIME_PROGRAM_H
