@@ -16,6 +16,7 @@
 #include "codegen/cpu/OrcLoader.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/ElfObjectLoader.h"
 #include "runtime/Npy.h"
 #include "runtime/Safetensors.h"
 
@@ -86,7 +87,13 @@ int main(int argc, char **argv) {
   double compileMs = msSince(start);
 
   rt::setCpuThreads(threads);
-  cpu::OrcLoader loader;
+  // The runtime's ELF loader when profiling: it writes the perf map
+  // ($UOE_PERF_MAP) that names the compiled loop nests in `perf report`.
+  cpu::OrcLoader orc;
+  rt::ElfObjectLoader elf;
+  rt::ObjectLoader &loader = std::getenv("UOE_PERF_MAP")
+                                 ? static_cast<rt::ObjectLoader &>(elf)
+                                 : orc;
   auto program = rt::CpuProgram::load(*exe, loader);
   if (!program.ok())
     return fail(program.status().toString());

@@ -21,18 +21,22 @@ using namespace mlir;
 using namespace mlir::uoe;
 namespace rtp = ::uoe::rt::proto;
 
-std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text) {
+std::string mlir::uoe::compileMlirCacheKey(llvm::StringRef text,
+                                           const CompileTarget &target) {
   llvm::SHA256 hash;
   hash.update("mlir|");
   hash.update(text);
   hash.update(llvm::formatv("|{0}|{1}", cpu::hostTargetDescription(),
                             compilerIdentity())
                   .str());
+  if (target.isCuda())
+    hash.update("|" + target.cudaTargetDescription());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
 llvm::Expected<rtp::Executable>
-mlir::uoe::compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName) {
+mlir::uoe::compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName,
+                             const CompileTarget &target) {
   Compilation compilation;
   llvm::SourceMgr sourceMgr;
   sourceMgr.AddNewSourceBuffer(
@@ -41,9 +45,9 @@ mlir::uoe::compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName) {
       sourceMgr, ParserConfig(&compilation.getContext()));
   if (!module)
     return compilation.fail("cannot parse the MLIR module");
-  auto executable = compilation.compile(*module);
+  auto executable = compilation.compile(*module, nullptr, target);
   if (!executable)
     return executable.takeError();
-  executable->set_cache_key(compileMlirCacheKey(text));
+  executable->set_cache_key(compileMlirCacheKey(text, target));
   return executable;
 }

@@ -12,6 +12,7 @@
 #ifndef UOE_CODEGEN_COMPILEMLIR_H
 #define UOE_CODEGEN_COMPILEMLIR_H
 
+#include "codegen/CompileModel.h"
 #include "runtime/executable.pb.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -31,11 +32,13 @@ namespace mlir::uoe {
 /// entry point, an unsupported signature, pipeline failures) carry the
 /// diagnostics with their locations.
 llvm::Expected<::uoe::rt::proto::Executable>
-compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName = "<mlir>");
+compileMlirForCpu(llvm::StringRef text, llvm::StringRef bufferName = "<mlir>",
+                  const CompileTarget &target = {});
 
 /// A hex SHA-256 over the text, the target and the compiler version: equal
 /// keys mean interchangeable Executables (see compileCacheKey).
-std::string compileMlirCacheKey(llvm::StringRef text);
+std::string compileMlirCacheKey(llvm::StringRef text,
+                                const CompileTarget &target = {});
 
 } // namespace mlir::uoe
 

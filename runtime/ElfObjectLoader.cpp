@@ -26,6 +26,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <elf.h>
@@ -263,6 +264,7 @@ private:
   Status scanRelocations();
   Status layOut();
   Status applyRelocations();
+  void writePerfMap() const;
   Status protect();
   Status collectInitializers(std::vector<void (*)()> &initializers,
                              std::vector<void (*)()> &finalizers);
@@ -931,6 +933,27 @@ Status Linker::collectInitializers(std::vector<void (*)()> &initializers,
   return okStatus();
 }
 
+/// With $UOE_PERF_MAP set, appends the object's functions to
+/// /tmp/perf-<pid>.map, where `perf report` finds the names of code it has
+/// no ELF file for (the compiled model's loop nests, by their OpenMP
+/// region names). Best effort: a write that fails is ignored.
+void Linker::writePerfMap() const {
+  if (!std::getenv("UOE_PERF_MAP"))
+    return;
+  std::string path = strCat("/tmp/perf-", static_cast<long>(getpid()), ".map");
+  FILE *map = std::fopen(path.c_str(), "a");
+  if (!map)
+    return;
+  for (const Symbol &symbol : symbols_)
+    if (symbol.known && ELF64_ST_TYPE(symbol.raw.st_info) == STT_FUNC &&
+        symbol.raw.st_shndx != SHN_UNDEF && !symbol.name.empty())
+      std::fprintf(map, "%llx %llx %s\n",
+                   static_cast<unsigned long long>(symbol.address),
+                   static_cast<unsigned long long>(symbol.raw.st_size),
+                   symbol.name.c_str());
+  std::fclose(map);
+}
+
 StatusOr<std::unique_ptr<LoadedObject>> Linker::link() {
   UOE_RETURN_IF_ERROR(parseHeader());
   UOE_RETURN_IF_ERROR(parseSections());
@@ -939,6 +962,7 @@ StatusOr<std::unique_ptr<LoadedObject>> Linker::link() {
   UOE_RETURN_IF_ERROR(scanRelocations());
   UOE_RETURN_IF_ERROR(layOut());
   UOE_RETURN_IF_ERROR(applyRelocations());
+  writePerfMap();
 
   std::vector<void (*)()> initializers;
   UOE_RETURN_IF_ERROR(collectInitializers(initializers, object_->finalizers));

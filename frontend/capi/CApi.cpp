@@ -16,6 +16,8 @@
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/CudaDriver.h"
+#include "runtime/Program.h"
 #include "runtime/Executable.h"
 #include "runtime/Safetensors.h"
 
@@ -37,6 +39,8 @@ struct uoe_status {
 
 struct uoe_session {
   std::string device;
+  /// For a cuda device: the SM its models are compiled for ("sm_90").
+  std::string cudaChip;
   int threads = 0;
   std::string cacheDir;
 };
@@ -48,7 +52,7 @@ struct uoe_executable {
 struct uoe_model {
   // Declared before the program: objects are unloaded before their loader.
   std::unique_ptr<rt::ObjectLoader> loader;
-  std::unique_ptr<rt::CpuProgram> program;
+  std::unique_ptr<rt::Program> program;
   int threads = 0;
 };
 
@@ -124,8 +128,8 @@ rt::Status checkTensor(const uoe_tensor_t &t, const std::string &what,
         strCat(what, " has an unknown dtype (", static_cast<int>(t.dtype), ")"));
   if (t.memory == UOE_MEMORY_DEVICE)
     return rt::unimplementedError(
-        strCat(what, " is in device memory, but this model runs on the cpu "
-                     "device; pass host memory"));
+        strCat(what, " is in device memory; pass host memory (the cuda "
+                     "device copies host tensors into its managed memory)"));
   if (t.memory != UOE_MEMORY_HOST)
     return rt::invalidArgumentError(strCat(what, " has an unknown memory kind (",
                                            static_cast<int>(t.memory), ")"));
@@ -210,7 +214,8 @@ rt::Status compileInto(const char *function, uoe_session_t *session,
                "; the only flag is UOE_COMPILE_GRADIENTS = 1)"));
   return newExecutable(capi::compile(kind, source, batch, seq,
                                      session->cacheDir,
-                                     (flags & UOE_COMPILE_GRADIENTS) != 0),
+                                     (flags & UOE_COMPILE_GRADIENTS) != 0,
+                                     session->cudaChip),
                        out);
 }
 
@@ -270,20 +275,39 @@ uoe_status_t *uoe_session_create(const uoe_session_options_t *options,
           " but this library implements ", UOE_C_API_VERSION,
           "; initialise the options with uoe_session_options_init"));
     std::string device = options->device ? options->device : "cpu";
-    if (device == "cuda")
-      return rt::unavailableError(
-          "uoe_session_create: no CUDA device support in this build (device "
-          "'cuda'); use device 'cpu'");
-    if (device != "cpu")
+    std::string cudaChip;
+    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
+      std::string ordinalText = device == "cuda" ? "0" : device.substr(5);
+      if (ordinalText.empty() || ordinalText.size() > 4 ||
+          ordinalText.find_first_not_of("0123456789") != std::string::npos)
+        return rt::invalidArgumentError(
+            strCat("uoe_session_create: unknown device '", device,
+                   "' (cpu, cuda or cuda:<N>)"));
+      size_t ordinal = std::stoul(ordinalText);
+      // The device must exist: its compute capability is what the
+      // session's models are compiled for.
+      auto devices = rt::listCudaDevices();
+      if (!devices.ok())
+        return devices.status().withContext("uoe_session_create");
+      if (ordinal >= devices->size())
+        return rt::invalidArgumentError(strCat(
+            "uoe_session_create: device '", device, "': there are ",
+            devices->size(), " CUDA device(s), cuda:0 .. cuda:",
+            devices->size() - 1));
+      const rt::CudaDeviceInfo &info = (*devices)[ordinal];
+      cudaChip = strCat("sm_", info.computeMajor, info.computeMinor);
+    } else if (device != "cpu") {
       return rt::invalidArgumentError(strCat(
           "uoe_session_create: unknown device '", device,
-          "' (this build supports: cpu)"));
+          "' (cpu, cuda or cuda:<N>)"));
+    }
     if (options->threads < 0)
       return rt::invalidArgumentError(strCat(
           "uoe_session_create: threads is ", options->threads,
           "; use 0 for one per core or a positive count"));
     auto session = std::make_unique<uoe_session_t>();
     session->device = device;
+    session->cudaChip = cudaChip;
     session->threads = options->threads;
     session->cacheDir = options->cache_dir ? options->cache_dir : "";
     *out_session = session.release();
@@ -481,7 +505,8 @@ uoe_status_t *uoe_model_create(uoe_session_t *session,
     auto model = std::make_unique<uoe_model_t>();
     model->threads = session->threads;
     UOE_ASSIGN_OR_RETURN(model->loader, capi::newCpuObjectLoader());
-    auto program = rt::CpuProgram::load(executable->executable, *model->loader);
+    auto program = rt::loadProgram(executable->executable, *model->loader,
+                                   session->device);
     if (!program.ok())
       return program.status().withContext(function);
     model->program = std::move(*program);

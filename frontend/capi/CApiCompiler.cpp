@@ -49,18 +49,21 @@ rt::StatusOr<model::Model> resolvedModel(capi::SourceKind kind,
 
 rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
-              int64_t seq, const std::string &cacheDir, bool gradients) {
+              int64_t seq, const std::string &cacheDir, bool gradients,
+              const std::string &cudaChip) {
+  CompileTarget target;
+  target.cudaChip = cudaChip;
   std::optional<model::Model> model;
   std::string key;
   if (kind == SourceKind::MlirText) {
-    key = compileMlirCacheKey(source);
+    key = compileMlirCacheKey(source, target);
   } else {
     if (batch <= 0 || seq <= 0)
       return rt::invalidArgumentError(
           rt::strCat("batch (", batch, ") and seq (", seq,
                      ") must be positive"));
     UOE_ASSIGN_OR_RETURN(model, resolvedModel(kind, source));
-    key = compileCacheKey(*model, batch, seq, gradients);
+    key = compileCacheKey(*model, batch, seq, gradients, target);
   }
 
   if (!cacheDir.empty()) {
@@ -70,10 +73,12 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
       return std::move(*cached);
   }
 
+  CompileArtifacts artifacts;
+  artifacts.gradients = gradients;
+  artifacts.target = target;
   auto compiled = kind == SourceKind::MlirText
-                      ? compileMlirForCpu(source)
-                      : compileModel(*model, batch, seq,
-                                           {/*loweredMlir=*/nullptr, gradients});
+                      ? compileMlirForCpu(source, "<mlir>", target)
+                      : compileModel(*model, batch, seq, artifacts);
   if (!compiled)
     return toStatus(compiled.takeError(), rt::StatusCode::InvalidArgument);
   // The cache is an optimisation: failing to fill it is not an error.

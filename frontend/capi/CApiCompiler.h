@@ -26,13 +26,15 @@ namespace uoe::capi {
 enum class SourceKind { ModelText, ModelFile, MlirText };
 
 /// Compiles a model description (text or file, `source`) for `batch` x `seq`
-/// inputs, or MLIR text, for the host CPU; a description with `gradients`
-/// also gets the entry point `forward_grad`. With a non-empty `cacheDir`,
+/// inputs, or MLIR text, for the host CPU or, with a non-empty `cudaChip`
+/// ("sm_90"), for that GPU; a description with `gradients` also gets the
+/// entry point `forward_grad`. With a non-empty `cacheDir`,
 /// looks the Executable up in that compiled-model cache first and stores it
 /// there after compiling (a failed store is not an error). Thread-safe.
 rt::StatusOr<rt::proto::Executable>
 compile(SourceKind kind, const std::string &source, int64_t batch, int64_t seq,
-        const std::string &cacheDir, bool gradients = false);
+        const std::string &cacheDir, bool gradients = false,
+        const std::string &cudaChip = "");
 
 /// The loader for CPU object code: ORC in the compiler build, the runtime's
 /// ELF loader in the runtime-only one. Thread-safe.

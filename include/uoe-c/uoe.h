@@ -121,8 +121,8 @@ UOE_C_EXPORT const char *uoe_dtype_name(uoe_dtype_t dtype);
 UOE_C_EXPORT size_t uoe_dtype_size(uoe_dtype_t dtype);
 
 /* Where a tensor's bytes are. Device memory (a CUdeviceptr cast to void *)
- * is for the `cuda` device, which this build does not have yet: passing
- * UOE_MEMORY_DEVICE to a `cpu` model is an UNIMPLEMENTED error. */
+ * is not accepted yet, on either device (UNIMPLEMENTED): the `cuda` device
+ * takes host tensors and copies them into its managed memory. */
 typedef enum uoe_memory_t { UOE_MEMORY_HOST = 0, UOE_MEMORY_DEVICE = 1 } uoe_memory_t;
 
 /* A dense row-major (C order) tensor in caller memory. `shape` points to
@@ -147,8 +147,10 @@ typedef struct uoe_session uoe_session_t;
 typedef struct uoe_session_options_t {
   /* Set by uoe_session_options_init to UOE_C_API_VERSION; leave it. */
   int api_version;
-  /* "cpu" (the default when NULL). Any other device is an error: "cuda" is
-   * UNAVAILABLE in this build, an unknown name INVALID_ARGUMENT. */
+  /* "cpu" (the default when NULL), "cuda" (the first GPU) or "cuda:<N>":
+   * models are compiled for that GPU's compute capability and run there.
+   * Without a GPU (or driver) a cuda device is UNAVAILABLE ("no CUDA device
+   * found: <reason>"); an unknown name or ordinal is INVALID_ARGUMENT. */
   const char *device;
   /* CPU threads for GEMMs and parallel loops of this session's models,
    * applied on the calling thread of every run; 0 (default) means one per
@@ -276,8 +278,9 @@ uoe_executable_tensor_spec(const uoe_executable_t *executable,
 typedef struct uoe_model uoe_model_t;
 
 /* Loads the code of `executable` for the session's device (the executable is
- * copied and may be freed afterwards). Errors: a kernel for another device,
- * code the loader rejects. In a runtime-only build (no LLVM), CPU object
+ * copied and may be freed afterwards). Errors: an executable compiled for
+ * another device (FAILED_PRECONDITION: a cpu one on a cuda session, a cuda
+ * one on a cpu session or for a newer GPU), code the loader rejects. In a runtime-only build (no LLVM), CPU object
  * code is linked by the runtime's own ELF loader (runtime/ElfObjectLoader.h)
  * and runs as in the compiler build. */
 UOE_C_EXPORT uoe_status_t *uoe_model_create(uoe_session_t *session,

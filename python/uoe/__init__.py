@@ -397,7 +397,8 @@ def compile(description, weights=None, *, device="cpu", threads=0,
         DLPack tensor; f32, f16, bf16 or f64, converted to f32). A dict is
         copied at once, so its arrays may change afterwards. None: bind
         nothing (entry points without parameters still run).
-    device: "cpu" (the only device so far).
+    device: "cpu", "cuda" or "cuda:N" (compiled for that GPU; tensors in
+        host memory, copied in and out by the runtime).
     threads: CPU threads for a run; 0 (default) means one per core.
     cache_dir: the compiled-model cache directory; default: uoe-run's
         ($XDG_CACHE_HOME/uoe or ~/.cache/uoe); None: no cache.

@@ -38,8 +38,9 @@ expect_error(uoe.INVALID_ARGUMENT, ["must be a path or text"], uoe.compile, 42)
 expect_error(uoe.INVALID_ARGUMENT, ["kind must be"], uoe.compile, TINY, kind="onnx")
 
 # Sessions.
-expect_error(uoe.UNAVAILABLE, ["no CUDA device support"], uoe.compile, TINY, device="cuda")
-# CHECK: error (unavailable): uoe_session_create: no CUDA device support in this build
+expect_error(uoe.INVALID_ARGUMENT, ["unknown device 'cuda:x'"], uoe.compile, TINY,
+             device="cuda:x")
+# CHECK: error (invalid argument): uoe_session_create: unknown device 'cuda:x' (cpu, cuda or cuda:<N>)
 expect_error(uoe.INVALID_ARGUMENT, ["unknown device 'tpu'"], uoe.compile, TINY, device="tpu")
 expect_error(uoe.INVALID_ARGUMENT, ["threads is -1"], uoe.compile, TINY, threads=-1)
 expect_error(uoe.INVALID_ARGUMENT, ["threads must be an int"], uoe.compile, TINY, threads="2")

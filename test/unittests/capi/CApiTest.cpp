@@ -16,6 +16,7 @@
 
 #include "uoe-c/uoe.h"
 
+#include "runtime/CudaDriver.h"
 #include "runtime/Executable.h"
 #include "runtime/Safetensors.h"
 #include "test/unittests/runtime/TestUtil.h"
@@ -197,8 +198,17 @@ TEST(CApiTest, SessionOptions) {
   uoe_session_options_init(&options);
   EXPECT_EQ(options.api_version, UOE_C_API_VERSION);
   options.device = "cuda";
-  expectError(uoe_session_create(&options, &session), UOE_UNAVAILABLE,
-              {"no CUDA device support in this build"});
+  if (rt::CudaDriver::load().ok()) {
+    ASSERT_UOE_OK(uoe_session_create(&options, &session));
+    uoe_session_free(session);
+    session = nullptr;
+  } else {
+    expectError(uoe_session_create(&options, &session), UOE_UNAVAILABLE,
+                {"uoe_session_create: no CUDA device found"});
+  }
+  options.device = "cuda:x";
+  expectError(uoe_session_create(&options, &session), UOE_INVALID_ARGUMENT,
+              {"unknown device 'cuda:x'"});
   options.device = "tpu";
   expectError(uoe_session_create(&options, &session), UOE_INVALID_ARGUMENT,
               {"unknown device 'tpu'", "cpu"});
