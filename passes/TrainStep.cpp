@@ -26,7 +26,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-
+#include "llvm/Support/Format.h"
 
 namespace mlir::uoe {
 #define GEN_PASS_DEF_UOEBUILDTRAINSTEPPASS
@@ -356,8 +356,18 @@ struct UoEBuildTrainStepPass
     Value seed = filledTensor(b, {}, lossElt, b.getFloatAttr(lossElt, 1.0));
     SmallVector<std::pair<Value, Value>> seeds{{loss, seed}};
     Value balance;
-    if (loadBalance > 0.0)
+    if (loadBalance > 0.0) {
       balance = addBalanceSeeds(b, body, seeds);
+      if (!balance) {
+        std::string weight;
+        llvm::raw_string_ostream(weight)
+            << llvm::format("%g", static_cast<double>(loadBalance));
+        train.emitError()
+            << "load-balance is " << weight << " but the model has no router feeding a top-k expert "
+               "choice (UoME, SMHA or MoE layers) to balance";
+        return signalPassFailure();
+      }
+    }
     FailureOr<SmallVector<Value>> grads =
         buildAdjoints(b, body, seeds, params);
     if (failed(grads))

@@ -87,33 +87,18 @@ public:
   load(const proto::Executable &executable, ObjectLoader &loader,
        const SymbolMap &runtimeSymbols, ProgramMemory &memory);
 
-  /// Gives the staged parameters back to the ProgramMemory, then unloads
-  /// the object code (running its global destructors).
+  /// Gives the staged parameters back to the ProgramMemory, then runs the
+  /// objects' finalizers (kObjectFiniSymbol) and unloads the object code.
   ~CpuProgram() override;
 
-  /// Checks `parameters` against the parameters of entry point `entry`:
-  /// every one present with its shape, no other tensor; converts them to f32
-  /// and keeps them for run(). Errors name the tensor and the shapes.
+  // Program (runtime/Program.h). run(): InvalidArgument names an input of
+  // the wrong dtype or shape; inputs are passed as they are: checking token
+  // ids against the vocabulary is the caller's choice (the compiled code
+  // clamps them; see uoe.embedding).
   Status bindParameters(const std::string &entry,
                         NamedTensors parameters) override;
-
-  /// Runs `entry` on `inputs` (in the entry point's order, each with the
-  /// dtype and exact shape of its spec: f32 hidden states, i64 token ids)
-  /// with the bound parameters; returns the results in order, with the
-  /// dtypes of their specs. InvalidArgument names an input of the wrong
-  /// dtype or shape. Inputs are passed as they are: checking token ids
-  /// against the vocabulary is the caller's choice (the compiled code
-  /// clamps them; see uoe.embedding).
-  ///
-  /// A result whose spec names a parameter in `updates` (a training step's
-  /// new weights and optimizer state) then replaces the bound tensor of
-  /// that name in every entry point that has one, so that later runs of any
-  /// entry point see it.
   StatusOr<std::vector<HostTensor>>
   run(const std::string &entry, const std::vector<HostTensor> &inputs) override;
-
-  /// A copy of the tensor bound as parameter `name` of `entry` (e.g. the
-  /// trained weights, for a checkpoint).
   StatusOr<HostTensor> boundParameter(const std::string &entry,
                                       const std::string &name) const override;
 

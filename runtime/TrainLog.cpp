@@ -449,7 +449,10 @@ std::string formatDuration(double seconds) {
     return "?";
   int64_t s = static_cast<int64_t>(seconds);
   char buffer[48];
-  if (s < 60)
+  if (s < 10) // tenths, so that short runs do not read "0s"
+    std::snprintf(buffer, sizeof(buffer), "%.1fs",
+                  std::floor(seconds * 10) / 10);
+  else if (s < 60)
     std::snprintf(buffer, sizeof(buffer), "%" PRId64 "s", s);
   else if (s < 3600)
     std::snprintf(buffer, sizeof(buffer), "%" PRId64 "m%02" PRId64 "s", s / 60,

@@ -101,7 +101,8 @@ private:
 std::string renderLossCurveSvg(const std::vector<MetricsRow> &rows,
                                std::string_view title);
 
-/// "45s", "3m05s", "2h07m" (rounded down; negative or NaN: "?").
+/// "0.4s" (tenths under 10 s), "45s", "3m05s", "2h07m" (rounded down;
+/// negative or NaN: "?").
 std::string formatDuration(double seconds);
 
 /// "950", "12.3k", "4.56M" (tokens per second and the like).

@@ -64,12 +64,10 @@ std::string uoe::tools::defaultCacheDir() {
   return "";
 }
 
-llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
-    const model::Model &model, const std::vector<int64_t> &shape,
-    const mlir::uoe::CompileTarget &target, const std::string &cacheDir) {
-  using namespace mlir::uoe;
-  int64_t batch = shape[0], seq = shape[1];
-  std::string key = compileCacheKey(model, batch, seq, false, target);
+llvm::Expected<rt::proto::Executable> uoe::tools::obtainExecutable(
+    const std::string &key, const std::string &cacheDir,
+    const std::string &what,
+    llvm::function_ref<llvm::Expected<rt::proto::Executable>()> compile) {
   if (!cacheDir.empty()) {
     auto cached = rt::loadCachedExecutable(cacheDir, key);
     if (cached.ok()) {
@@ -82,20 +80,15 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
                    << rt::cachedExecutablePath(cacheDir, key) << "\n";
   }
   auto start = std::chrono::steady_clock::now();
-  CompileArtifacts artifacts;
-  artifacts.target = target;
-  auto exe = compileModel(model, batch, seq, artifacts);
+  auto exe = compile();
   if (!exe)
     return exe.takeError();
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} for {1}{3} in {2:f2} s "
-                                "(cache miss)\n",
-                                model.name().empty() ? "model" : model.name(),
-                                rt::shapeToString(shape), seconds,
-                                target.isCuda() ? " on cuda " + target.cudaChip
-                                                : std::string());
+  llvm::errs() << llvm::formatv("uoe-run: compiled {0} in {1:f2} s (cache "
+                                "miss)\n",
+                                what, seconds);
   if (!cacheDir.empty()) {
     rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
     if (!s.ok())
@@ -103,6 +96,23 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
                    << s.toString() << "\n";
   }
   return exe;
+}
+
+llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
+    const model::Model &model, const std::vector<int64_t> &shape,
+    const mlir::uoe::CompileTarget &target, const std::string &cacheDir) {
+  using namespace mlir::uoe;
+  int64_t batch = shape[0], seq = shape[1];
+  std::string what = (model.name().empty() ? "model" : model.name()) +
+                     " for " + rt::shapeToString(shape) +
+                     (target.isCuda() ? " on cuda " + target.cudaChip : "");
+  return obtainExecutable(
+      compileCacheKey(model, batch, seq, false, target), cacheDir, what,
+      [&]() -> llvm::Expected<rt::proto::Executable> {
+        CompileArtifacts artifacts;
+        artifacts.target = target;
+        return compileModel(model, batch, seq, artifacts);
+      });
 }
 
 llvm::Expected<std::string> uoe::tools::cudaChipFor(const std::string &target,

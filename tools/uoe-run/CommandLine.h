@@ -14,6 +14,7 @@
 #include "frontend/model.pb.h"
 #include "runtime/executable.pb.h"
 
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <map>
@@ -38,6 +39,16 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
 
 /// `$XDG_CACHE_HOME/uoe`, else `~/.cache/uoe`, else "" (no cache).
 std::string defaultCacheDir();
+
+/// The Executable cached under `key` in the compiled-model cache
+/// `cacheDir` (none if empty) when it is there, else what `compile` makes,
+/// then stored there (a failed store is a warning). Says on stderr which:
+/// "compiled-model cache hit (PATH)" or "compiled WHAT in S s (cache miss)".
+llvm::Expected<::uoe::rt::proto::Executable> obtainExecutable(
+    const std::string &key, const std::string &cacheDir,
+    const std::string &what,
+    llvm::function_ref<llvm::Expected<::uoe::rt::proto::Executable>()>
+        compile);
 
 /// The Executable of `model` for inputs of `shape` ([B, T] token ids or
 /// [B, T, d] hidden states) and `target`: from the compiled-model cache in

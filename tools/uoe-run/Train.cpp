@@ -604,37 +604,20 @@ int Trainer::prepare() {
 llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
   std::string cacheDir =
       args_.has("no-cache") ? "" : args_.get("cache-dir", ::uoe::tools::defaultCacheDir());
-  std::string key =
+  std::string what =
+      llvm::formatv("{0} for training on [{1}, {2}]{3}",
+                    model_.name().empty() ? "model" : model_.name(),
+                    config_.batch, config_.seq,
+                    target_.isCuda() ? " on cuda " + target_.cudaChip
+                                     : std::string())
+          .str();
+  return ::uoe::tools::obtainExecutable(
       trainingCacheKey(model_, config_.train, config_.batch, config_.seq,
-                       target_);
-  if (!cacheDir.empty()) {
-    auto cached = rt::loadCachedExecutable(cacheDir, key);
-    if (cached.ok()) {
-      llvm::errs() << "uoe-run: compiled-model cache hit ("
-                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
-      return std::move(*cached);
-    }
-    if (cached.status().code() != rt::StatusCode::NotFound)
-      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
-                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
-  }
-  auto start = std::chrono::steady_clock::now();
-  auto exe = compileTrainingForCpu(model_, config_.train, config_.batch,
-                                   config_.seq, target_);
-  if (!exe)
-    return exe.takeError();
-  llvm::errs() << llvm::formatv(
-      "uoe-run: compiled {0} for training on [{1}, {2}] in {3:f2} s (cache "
-      "miss)\n",
-      model_.name().empty() ? "model" : model_.name(), config_.batch,
-      config_.seq, seconds(std::chrono::steady_clock::now() - start));
-  if (!cacheDir.empty()) {
-    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
-    if (!s.ok())
-      llvm::errs() << "uoe-run: warning: cannot write the cache: "
-                   << s.toString() << "\n";
-  }
-  return exe;
+                       target_),
+      cacheDir, what, [&] {
+        return compileTrainingForCpu(model_, config_.train, config_.batch,
+                                     config_.seq, target_);
+      });
 }
 
 rt::Status Trainer::bindInitialState() {

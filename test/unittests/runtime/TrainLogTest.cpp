@@ -294,7 +294,10 @@ TEST(LossCurveSvgTest, HandlesDegenerateInputs) {
 }
 
 TEST(ProgressTest, FormatsDurationsCountsAndLines) {
-  EXPECT_EQ(formatDuration(0), "0s");
+  EXPECT_EQ(formatDuration(0), "0.0s");
+  EXPECT_EQ(formatDuration(0.42), "0.4s");
+  EXPECT_EQ(formatDuration(9.96), "9.9s");
+  EXPECT_EQ(formatDuration(10.5), "10s");
   EXPECT_EQ(formatDuration(45.9), "45s");
   EXPECT_EQ(formatDuration(185), "3m05s");
   EXPECT_EQ(formatDuration(2 * 3600 + 7 * 60 + 30), "2h07m");
