@@ -449,7 +449,10 @@ std::string formatDuration(double seconds) {
     return "?";
   int64_t s = static_cast<int64_t>(seconds);
   char buffer[48];
-  if (s < 10) // tenths, so that short runs do not read "0s"
+  if (s < 1) // hundredths and tenths: short runs must not read "0s"
+    std::snprintf(buffer, sizeof(buffer), "%.2fs",
+                  std::floor(seconds * 100) / 100);
+  else if (s < 10)
     std::snprintf(buffer, sizeof(buffer), "%.1fs",
                   std::floor(seconds * 10) / 10);
   else if (s < 60)

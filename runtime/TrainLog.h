@@ -101,7 +101,7 @@ private:
 std::string renderLossCurveSvg(const std::vector<MetricsRow> &rows,
                                std::string_view title);
 
-/// "0.4s" (tenths under 10 s), "45s", "3m05s", "2h07m" (rounded down;
+/// "0.08s", "1.4s" (hundredths under 1 s, tenths under 10 s), "45s", "3m05s", "2h07m" (rounded down;
 /// negative or NaN: "?").
 std::string formatDuration(double seconds);
 

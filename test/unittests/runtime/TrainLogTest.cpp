@@ -294,8 +294,9 @@ TEST(LossCurveSvgTest, HandlesDegenerateInputs) {
 }
 
 TEST(ProgressTest, FormatsDurationsCountsAndLines) {
-  EXPECT_EQ(formatDuration(0), "0.0s");
-  EXPECT_EQ(formatDuration(0.42), "0.4s");
+  EXPECT_EQ(formatDuration(0), "0.00s");
+  EXPECT_EQ(formatDuration(0.086), "0.08s");
+  EXPECT_EQ(formatDuration(1.42), "1.4s");
   EXPECT_EQ(formatDuration(9.96), "9.9s");
   EXPECT_EQ(formatDuration(10.5), "10s");
   EXPECT_EQ(formatDuration(45.9), "45s");
