@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
-"""Benchmark: one UoE LM layer forward, uoe (compiled, CPU) vs PyTorch eager.
+"""Benchmark: one UoE LM layer, uoe (compiled) vs PyTorch eager and torch.compile.
 
 Usage (from the repository root, after ./scripts/build.sh, with a Python that
 has torch and numpy, e.g. a venv: python3 -m venv V && V/bin/pip install
 torch numpy):
 
-    V/bin/python bench/layer_vs_torch.py [--threads N] [--iterations I]
-        [--batch 8 --seq 256] [--model bench/uoe_lm_layer.pbtxt]
+    V/bin/python bench/layer_vs_torch.py [--size issue|paper|large]
+        [--device cpu|cuda] [--backward] [--torch-compile]
+        [--threads N] [--iterations I] [--batch B --seq T] [--model M.pbtxt]
 
 Writes fresh weights with `uoe-run init` and a random input, runs
-`uoe-bench` (compile once, time the forward pass) and the eager
-implementation of bench/torch_uoe_layer.py on the same weights and input
-with the same number of threads, checks that the outputs agree, and prints
-both medians and the speed-up. The model file must be the benchmark's
-configuration (post-LN SMHA + UoME, union, softmax, GELU, compacted RoPE).
+`uoe-bench` (compile once, time the forward pass, or with --backward the
+forward and backward pass for an output gradient of ones) and the same
+spec in PyTorch (bench/torch_uoe_layer.py) on the same weights and input
+with the same number of threads (on the CPU) or on the same GPU, eager and,
+with --torch-compile, under torch.compile; checks that the outputs (and the
+input gradients) agree, and prints the medians and the speed-ups.
+
+Sizes: `issue` (bench/uoe_lm_layer.pbtxt, B=8 T=256 d=512 H=8 F=2048 E=4),
+`paper` (the paper's WikiText-103 layer, bench/uoe_lm_layer_paper.pbtxt,
+B=60 T=150 d=400 H=10 F=2100 E=4), `large` (bench/uoe_lm_layer_large.pbtxt,
+B=16 T=2048 d=2048 H=16 F=8192 E=8). The model file must be of the
+benchmark's form (post-LN SMHA + UoME, union, softmax, GELU, compacted RoPE,
+one top_k for both layers).
 """
 
 import argparse
@@ -40,28 +49,74 @@ def field(text, name):
     return float(match.group(1)) if match else None
 
 
-def time_torch(fn, warmup, iterations):
+SIZES = {
+    "issue": ("bench/uoe_lm_layer.pbtxt", 8, 256),
+    "paper": ("bench/uoe_lm_layer_paper.pbtxt", 60, 150),
+    "large": ("bench/uoe_lm_layer_large.pbtxt", 16, 2048),
+}
+
+
+def time_torch(fn, warmup, iterations, device):
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(iterations):
         start = time.perf_counter()
         fn()
+        sync()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times), min(times)
 
 
+def torch_peer(layer, x, w, backward):
+    """A function running `layer` once (forward, or forward and backward of
+    sum(y)) and one that returns (y, dx) for checking."""
+    if not backward:
+        def run():
+            with torch.inference_mode():
+                return layer(x, w)
+
+        def result():
+            return run().cpu().numpy(), None
+        return run, result
+    xg = x.clone().requires_grad_(True)
+    wg = {k: v.clone().requires_grad_(True) for k, v in w.items()}
+
+    def run():
+        xg.grad = None
+        y = layer(xg, wg)
+        y.backward(torch.ones_like(y))
+        return y
+
+    def result():
+        y = run()
+        return y.detach().cpu().numpy(), xg.grad.cpu().numpy()
+    return run, result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=os.path.join(ROOT, "bench/uoe_lm_layer.pbtxt"))
+    parser.add_argument("--size", choices=sorted(SIZES), default="issue")
+    parser.add_argument("--model", help="default: the size's model file")
     parser.add_argument("--build", default=os.path.join(ROOT, "build"))
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--seq", type=int, default=256)
+    parser.add_argument("--batch", type=int, help="default: the size's")
+    parser.add_argument("--seq", type=int, help="default: the size's")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--backward", action="store_true",
+                        help="time forward + backward (output gradient of ones)")
+    parser.add_argument("--torch-compile", action="store_true",
+                        help="also time the PyTorch layer under torch.compile")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    model, batch, seq = SIZES[args.size]
+    args.model = args.model or os.path.join(ROOT, model)
+    args.batch = args.batch or batch
+    args.seq = args.seq or seq
 
     text = open(args.model).read()
     d = int(field(text, "d_model"))
@@ -73,6 +128,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         weights = os.path.join(tmp, "w.safetensors")
         x_path, y_path = os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")
+        dx_path = os.path.join(tmp, "dx.npy")
         subprocess.run([os.path.join(bin_dir, "uoe-run"), "init", "--model",
                         args.model, "--output", weights, "--seed",
                         str(args.seed)], check=True, stdout=subprocess.DEVNULL)
@@ -80,35 +136,63 @@ def main():
         x = rng.standard_normal((args.batch, args.seq, d), dtype=np.float32)
         np.save(x_path, x)
 
-        out = subprocess.run(
-            [os.path.join(bin_dir, "uoe-bench"), "--model", args.model,
-             "--weights", weights, "--input", x_path, "--output", y_path,
-             "--bench-threads", str(args.threads), "--warmup",
-             str(args.warmup), "--iterations", str(args.iterations)],
-            check=True, capture_output=True, text=True)
+        command = [os.path.join(bin_dir, "uoe-bench"), "--model", args.model,
+                   "--weights", weights, "--input", x_path, "--output", y_path,
+                   "--bench-threads", str(args.threads), "--warmup",
+                   str(args.warmup), "--iterations", str(args.iterations),
+                   "--device", args.device]
+        if args.backward:
+            command += ["--backward", "--grad-output", dx_path]
+        out = subprocess.run(command, capture_output=True, text=True)
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr, end="")
+            return 1
         ours = json.loads(out.stdout)
         y_ours = np.load(y_path)
+        dx_ours = np.load(dx_path) if args.backward else None
 
         torch.set_num_threads(args.threads)
-        w = torch_uoe_layer.load_safetensors(weights)
-        xt = torch.from_numpy(x)
-        with torch.inference_mode():
-            run = lambda: torch_uoe_layer.uoe_layer(xt, w, heads, top_k, capacity)
-            y_torch = run().numpy()
-            eager_median, eager_min = time_torch(run, args.warmup, args.iterations)
+        w = {k: v.to(args.device)
+             for k, v in torch_uoe_layer.load_safetensors(weights).items()}
+        xt = torch.from_numpy(x).to(args.device)
 
-    diff = float(np.abs(y_ours - y_torch).max())
+        def layer(x, w):
+            return torch_uoe_layer.uoe_layer(x, w, heads, top_k, capacity)
+        peers = [("PyTorch eager", layer)]
+        if args.torch_compile:
+            peers.append(("torch.compile", torch.compile(layer)))
+        timings = []
+        for name, fn in peers:
+            run, result = torch_peer(fn, xt, w, args.backward)
+            y_torch, dx_torch = result()
+            median, least = time_torch(run, args.warmup, args.iterations,
+                                       args.device)
+            timings.append((name, median, least, y_torch, dx_torch))
+
+    what = "forward + backward" if args.backward else "forward"
     print(f"layer: {os.path.basename(args.model)}  B={args.batch} T={args.seq} "
-          f"d={d} H={heads}  threads={args.threads}  torch {torch.__version__}")
+          f"d={d} H={heads}  {what}  device={args.device}  threads={args.threads}"
+          f"  torch {torch.__version__}")
     print(f"  uoe (compiled)   median {ours['median_ms']:9.2f} ms  min {ours['min_ms']:9.2f} ms"
           f"  (compile {ours['compile_ms'] / 1e3:.1f} s)")
-    print(f"  PyTorch eager    median {eager_median:9.2f} ms  min {eager_min:9.2f} ms")
-    print(f"  speed-up over eager: {eager_median / ours['median_ms']:.2f}x"
-          f"   max |uoe - torch| = {diff:.2e}")
-    if not diff < 1e-3:
-        print("error: the outputs disagree", file=sys.stderr)
-        return 1
-    return 0
+    status = 0
+    for name, median, least, y_torch, dx_torch in timings:
+        diff = float(np.abs(y_ours - y_torch).max())
+        line = (f"  {name:<16} median {median:9.2f} ms  min {least:9.2f} ms"
+                f"  speed-up {median / ours['median_ms']:.2f}x"
+                f"  max |dy| {diff:.2e}")
+        if dx_torch is not None:
+            ddx = float(np.abs(dx_ours - dx_torch).max())
+            scale = max(1.0, float(np.abs(dx_torch).max()))
+            line += f"  max |d dx| {ddx:.2e} (of {scale:.2g})"
+            if not ddx < 1e-3 * scale:
+                status = 1
+        print(line)
+        if not diff < 1e-3:
+            status = 1
+    if status:
+        print("error: uoe and PyTorch disagree", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":
