@@ -53,9 +53,8 @@ void privatizeHostMemory(ArrayRef<scf::ParallelOp> nests, Operation *root) {
       });
     };
     if (llvm::none_of(value.getUses(), usedInKernel) ||
-        llvm::any_of(nests, [&](scf::ParallelOp nest) {
-          return isInside(def, nest);
-        }))
+        llvm::any_of(nests,
+                     [&](scf::ParallelOp nest) { return isInside(def, nest); }))
       continue;
     OpBuilder b(def->getContext());
     b.setInsertionPointAfter(def);
@@ -94,16 +93,16 @@ void launch(scf::ParallelOp op, int64_t blockSize) {
     Value count = arith::CeilDivSIOp::create(b, loc, span, step);
     count = arith::MaxSIOp::create(b, loc, count, zero);
     trips.push_back(count);
-    total = total ? arith::MulIOp::create(b, loc, total, count).getResult()
-                  : count;
+    total =
+        total ? arith::MulIOp::create(b, loc, total, count).getResult() : count;
   }
-  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, total,
-                                    zero);
+  Value any =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, total, zero);
   auto guard = scf::IfOp::create(b, loc, any, /*withElseRegion=*/false);
   b.setInsertionPointToStart(guard.thenBlock());
   Value blocks = arith::CeilDivSIOp::create(b, loc, total, threads);
-  auto kernel = gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one,
-                                      one);
+  auto kernel =
+      gpu::LaunchOp::create(b, loc, blocks, one, one, threads, one, one);
   Block &body = kernel.getBody().front();
   b.setInsertionPointToEnd(&body);
   gpu::TerminatorOp::create(b, loc);
@@ -111,11 +110,10 @@ void launch(scf::ParallelOp op, int64_t blockSize) {
 
   // The iteration of this thread, innermost dimension fastest.
   Value linear = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, kernel.getBlockIds().x, threads),
+      b, loc, arith::MulIOp::create(b, loc, kernel.getBlockIds().x, threads),
       kernel.getThreadIds().x);
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
-                                        linear, total);
+  Value inRange =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, linear, total);
   auto inside = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
   b.setInsertionPointToStart(inside.thenBlock());
   unsigned rank = op.getNumLoops();
@@ -123,9 +121,9 @@ void launch(scf::ParallelOp op, int64_t blockSize) {
   Value rest = linear;
   for (unsigned i = rank; i-- > 0;) {
     // The outermost index needs no remainder: it is below its trip count.
-    Value index = i == 0 ? rest
-                         : arith::RemSIOp::create(b, loc, rest, trips[i])
-                               .getResult();
+    Value index =
+        i == 0 ? rest
+               : arith::RemSIOp::create(b, loc, rest, trips[i]).getResult();
     if (i > 0)
       rest = arith::DivSIOp::create(b, loc, rest, trips[i]);
     ivs[i] = arith::AddIOp::create(
@@ -153,11 +151,11 @@ LogicalResult mergeModules(ModuleOp module) {
   if (modules.size() == 1 && modules.front().getName() == kKernelModule)
     return success();
   if (symbols.lookup(kKernelModule))
-    return module.emitError() << "a symbol named '" << kKernelModule
-                              << "' exists already";
+    return module.emitError()
+           << "a symbol named '" << kKernelModule << "' exists already";
   OpBuilder b(modules.front());
-  auto merged = gpu::GPUModuleOp::create(b, modules.front().getLoc(),
-                                         kKernelModule);
+  auto merged =
+      gpu::GPUModuleOp::create(b, modules.front().getLoc(), kKernelModule);
   Block &into = merged.getBodyRegion().front();
   // gpu-kernel-outlining names each module after its kernel but every
   // kernel after its function ("forward_kernel"): the kernels take their
@@ -167,11 +165,10 @@ LogicalResult mergeModules(ModuleOp module) {
   for (gpu::GPUModuleOp source : modules) {
     SmallVector<gpu::GPUFuncOp> kernels(source.getOps<gpu::GPUFuncOp>());
     for (gpu::GPUFuncOp kernel : kernels) {
-      StringAttr name =
-          kernels.size() == 1
-              ? source.getNameAttr()
-              : StringAttr::get(context, source.getName() + "_" +
-                                             kernel.getName());
+      StringAttr name = kernels.size() == 1
+                            ? source.getNameAttr()
+                            : StringAttr::get(context, source.getName() + "_" +
+                                                           kernel.getName());
       renamed[{source.getNameAttr(), kernel.getNameAttr()}] = name;
       kernel.setName(name);
     }
@@ -180,8 +177,8 @@ LogicalResult mergeModules(ModuleOp module) {
       op.moveBefore(&into, into.end());
   }
   WalkResult walk = module.walk([&](gpu::LaunchFuncOp launch) {
-    auto it = renamed.find(
-        {launch.getKernelModuleName(), launch.getKernelName()});
+    auto it =
+        renamed.find({launch.getKernelModuleName(), launch.getKernelName()});
     if (it == renamed.end()) {
       launch.emitError() << "launches a kernel that is not in a gpu.module";
       return WalkResult::interrupt();
@@ -215,8 +212,7 @@ struct UoEParallelLoopsToGpuPass
     }
     SmallVector<scf::ParallelOp> nests;
     module.walk([&](scf::ParallelOp op) {
-      if (op.getNumResults() == 0 &&
-          !op->getParentOfType<scf::ParallelOp>() &&
+      if (op.getNumResults() == 0 && !op->getParentOfType<scf::ParallelOp>() &&
           !op->getParentOfType<gpu::LaunchOp>() &&
           !op->getParentOfType<gpu::GPUModuleOp>())
         nests.push_back(op);

@@ -46,8 +46,8 @@ public:
   run(const std::string &entry, const std::vector<HostTensor> &inputs) = 0;
 
   /// A copy of the tensor bound as parameter `name` of `entry`.
-  virtual StatusOr<HostTensor> boundParameter(const std::string &entry,
-                                              const std::string &name) const = 0;
+  virtual StatusOr<HostTensor>
+  boundParameter(const std::string &entry, const std::string &name) const = 0;
 
   virtual const proto::Executable &executable() const = 0;
 };
@@ -56,9 +56,9 @@ public:
 /// "cuda:<ordinal>". The device's own load errors pass unchanged (a cuda
 /// Executable on the cpu, "no CUDA device found: ..."); an unknown device
 /// name is InvalidArgument.
-StatusOr<std::unique_ptr<Program>> loadProgram(const proto::Executable &executable,
-                                               ObjectLoader &loader,
-                                               std::string_view device);
+StatusOr<std::unique_ptr<Program>>
+loadProgram(const proto::Executable &executable, ObjectLoader &loader,
+            std::string_view device);
 
 } // namespace uoe::rt
 

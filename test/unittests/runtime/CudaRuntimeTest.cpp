@@ -505,28 +505,33 @@ TEST(FakeCudaTest, ContextAllocatesManagedMemoryAndCachesIt) {
   EXPECT_EQ(fake.liveAllocations(), before);
 }
 
+/// The runtime functions of cudaRuntimeSymbols() that compiled code calls,
+/// with the types it calls them with.
+struct RuntimeFunctions {
+  using LaunchKernel = void (*)(void *, intptr_t, intptr_t, intptr_t, intptr_t,
+                                intptr_t, intptr_t, int32_t, void *, void **,
+                                void **, size_t);
+  template <typename F> static F get(const char *name) {
+    return reinterpret_cast<F>(cudaRuntimeSymbols().at(name));
+  }
+  void *(*moduleLoadJit)(void *, int) =
+      get<void *(*)(void *, int)>("mgpuModuleLoadJIT");
+  void *(*moduleGetFunction)(void *, const char *) =
+      get<void *(*)(void *, const char *)>("mgpuModuleGetFunction");
+  void (*moduleUnload)(void *) = get<void (*)(void *)>("mgpuModuleUnload");
+  void *(*streamCreate)() = get<void *(*)()>("mgpuStreamCreate");
+  void (*streamSynchronize)(void *) =
+      get<void (*)(void *)>("mgpuStreamSynchronize");
+  void (*streamDestroy)(void *) = get<void (*)(void *)>("mgpuStreamDestroy");
+  LaunchKernel launchKernel = get<LaunchKernel>("mgpuLaunchKernel");
+  void *(*alloc)(size_t) = get<void *(*)(size_t)>("_mlir_memref_to_llvm_alloc");
+  void (*free)(void *) = get<void (*)(void *)>("_mlir_memref_to_llvm_free");
+};
+
 TEST(FakeCudaTest, RuntimeFunctionsLoadLookUpAndLaunch) {
   const FakeDriver &fake = fakeDriver();
   ASSERT_TRUE(fake.driver);
-  const SymbolMap &symbols = cudaRuntimeSymbols();
-  auto moduleLoadJit =
-      reinterpret_cast<void *(*)(void *, int)>(symbols.at("mgpuModuleLoadJIT"));
-  auto moduleGetFunction = reinterpret_cast<void *(*)(void *, const char *)>(
-      symbols.at("mgpuModuleGetFunction"));
-  auto moduleUnload =
-      reinterpret_cast<void (*)(void *)>(symbols.at("mgpuModuleUnload"));
-  auto streamCreate =
-      reinterpret_cast<void *(*)()>(symbols.at("mgpuStreamCreate"));
-  auto streamSynchronize =
-      reinterpret_cast<void (*)(void *)>(symbols.at("mgpuStreamSynchronize"));
-  auto launchKernel = reinterpret_cast<void (*)(
-      void *, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t,
-      int32_t, void *, void **, void **, size_t)>(
-      symbols.at("mgpuLaunchKernel"));
-  auto alloc = reinterpret_cast<void *(*)(size_t)>(
-      symbols.at("_mlir_memref_to_llvm_alloc"));
-  auto free = reinterpret_cast<void (*)(void *)>(
-      symbols.at("_mlir_memref_to_llvm_free"));
+  const RuntimeFunctions fn;
 
   auto context = CudaContext::create(*fake.driver, 0);
   ASSERT_OK(context);
@@ -536,27 +541,27 @@ TEST(FakeCudaTest, RuntimeFunctionsLoadLookUpAndLaunch) {
 
   // A JIT failure carries the JIT's log.
   std::string bad = "garbage";
-  EXPECT_EQ(moduleLoadJit(bad.data(), 3), nullptr);
+  EXPECT_EQ(fn.moduleLoadJit(bad.data(), 3), nullptr);
   EXPECT_TRUE(hasError(takeCudaRuntimeError(), StatusCode::Internal,
                        {"cuModuleLoadDataEx failed: CUDA_ERROR_INVALID_PTX "
                         "(fake driver error) JIT-compiling PTX: ptxas fatal   "
                         ": fake syntax error"}));
 
   std::string ptx = ".version 7.0";
-  void *module = moduleLoadJit(ptx.data(), 3);
+  void *module = fn.moduleLoadJit(ptx.data(), 3);
   ASSERT_NE(module, nullptr);
-  void *function = moduleGetFunction(module, "add_f32");
+  void *function = fn.moduleGetFunction(module, "add_f32");
   ASSERT_NE(function, nullptr);
-  EXPECT_EQ(moduleGetFunction(module, "add_f32"), function);
-  EXPECT_EQ(moduleGetFunction(module, "missing"), nullptr);
+  EXPECT_EQ(fn.moduleGetFunction(module, "add_f32"), function);
+  EXPECT_EQ(fn.moduleGetFunction(module, "missing"), nullptr);
   EXPECT_TRUE(hasError(takeCudaRuntimeError(), StatusCode::Internal,
                        {"cuModuleGetFunction failed: CUDA_ERROR_NOT_FOUND",
                         "looking up kernel missing"}));
 
   constexpr uint32_t n = 300;
-  auto *a = static_cast<float *>(alloc(n * 4));
-  auto *b = static_cast<float *>(alloc(n * 4));
-  auto *out = static_cast<float *>(alloc(n * 4));
+  auto *a = static_cast<float *>(fn.alloc(n * 4));
+  auto *b = static_cast<float *>(fn.alloc(n * 4));
+  auto *out = static_cast<float *>(fn.alloc(n * 4));
   ASSERT_TRUE(a && b && out);
   for (uint32_t i = 0; i < n; ++i) {
     a[i] = float(i);
@@ -564,38 +569,38 @@ TEST(FakeCudaTest, RuntimeFunctionsLoadLookUpAndLaunch) {
   }
   uint32_t count = n;
   void *params[] = {&a, &b, &out, &count};
-  void *stream = streamCreate();
+  void *stream = fn.streamCreate();
   ASSERT_EQ(stream, (*context)->stream());
-  launchKernel(function, 3, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 4);
-  streamSynchronize(stream);
+  fn.launchKernel(function, 3, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 4);
+  fn.streamSynchronize(stream);
   ASSERT_OK(takeCudaRuntimeError());
   for (uint32_t i = 0; i < n; ++i)
     ASSERT_EQ(out[i], float(i) + 0.25f);
 
   // The first failure names the kernel; the launch after it is skipped.
   out[0] = -1.0f;
-  launchKernel(function, 1, 1, 1, 2048, 1, 1, 0, stream, params, nullptr, 4);
-  launchKernel(function, 3, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 4);
+  fn.launchKernel(function, 1, 1, 1, 2048, 1, 1, 0, stream, params, nullptr, 4);
+  fn.launchKernel(function, 3, 1, 1, 128, 1, 1, 0, stream, params, nullptr, 4);
   EXPECT_EQ(out[0], -1.0f);
-  launchKernel(function, -1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 4);
+  fn.launchKernel(function, -1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 4);
   Status status = takeCudaRuntimeError();
   EXPECT_TRUE(hasError(status, StatusCode::InvalidArgument,
                        {"cuLaunchKernel failed: CUDA_ERROR_INVALID_VALUE "
                         "(fake driver error) launching kernel add_f32"}));
   EXPECT_EQ(status.message().find("more failure"), std::string::npos);
-  launchKernel(function, -1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 4);
+  fn.launchKernel(function, -1, 1, 1, 1, 1, 1, 0, stream, params, nullptr, 4);
   EXPECT_TRUE(hasError(takeCudaRuntimeError(), StatusCode::InvalidArgument,
                        {"grid (-1, 1, 1)", "out of range for kernel add_f32"}));
 
-  free(a);
-  free(b);
-  free(out);
+  fn.free(a);
+  fn.free(b);
+  fn.free(out);
   int bogus = 0;
-  free(&bogus);
+  fn.free(&bogus);
   EXPECT_TRUE(hasError(
       takeCudaRuntimeError(), StatusCode::InvalidArgument,
       {"_mlir_memref_to_llvm_free: cannot release", "not a live block"}));
-  moduleUnload(module);
+  fn.moduleUnload(module);
   EXPECT_OK(takeCudaRuntimeError());
 }
 
@@ -776,44 +781,24 @@ DONE:
 
 TEST(CudaGpuTest, LaunchesAJitCompiledKernelAsCompiledCodeDoes) {
   UOE_REQUIRE_GPU(context);
-  const SymbolMap &symbols = cudaRuntimeSymbols();
-  auto moduleLoadJit =
-      reinterpret_cast<void *(*)(void *, int)>(symbols.at("mgpuModuleLoadJIT"));
-  auto moduleGetFunction = reinterpret_cast<void *(*)(void *, const char *)>(
-      symbols.at("mgpuModuleGetFunction"));
-  auto moduleUnload =
-      reinterpret_cast<void (*)(void *)>(symbols.at("mgpuModuleUnload"));
-  auto streamCreate =
-      reinterpret_cast<void *(*)()>(symbols.at("mgpuStreamCreate"));
-  auto streamSynchronize =
-      reinterpret_cast<void (*)(void *)>(symbols.at("mgpuStreamSynchronize"));
-  auto streamDestroy =
-      reinterpret_cast<void (*)(void *)>(symbols.at("mgpuStreamDestroy"));
-  auto launchKernel = reinterpret_cast<void (*)(
-      void *, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t, intptr_t,
-      int32_t, void *, void **, void **, size_t)>(
-      symbols.at("mgpuLaunchKernel"));
-  auto alloc = reinterpret_cast<void *(*)(size_t)>(
-      symbols.at("_mlir_memref_to_llvm_alloc"));
-  auto free = reinterpret_cast<void (*)(void *)>(
-      symbols.at("_mlir_memref_to_llvm_free"));
+  const RuntimeFunctions fn;
 
   CudaContextScope scope(context);
   ASSERT_OK(scope.status());
   (void)takeCudaRuntimeError();
   std::string ptx = kAddPtx;
-  void *module = moduleLoadJit(ptx.data(), 2);
+  void *module = fn.moduleLoadJit(ptx.data(), 2);
   ASSERT_OK(takeCudaRuntimeError());
   ASSERT_NE(module, nullptr);
-  void *function = moduleGetFunction(module, "add_f32");
+  void *function = fn.moduleGetFunction(module, "add_f32");
   ASSERT_NE(function, nullptr);
   // The lookup before every launch is served from the cache.
-  EXPECT_EQ(moduleGetFunction(module, "add_f32"), function);
+  EXPECT_EQ(fn.moduleGetFunction(module, "add_f32"), function);
 
   constexpr uint32_t n = 1000;
-  auto *a = static_cast<float *>(alloc(n * sizeof(float)));
-  auto *b = static_cast<float *>(alloc(n * sizeof(float)));
-  auto *out = static_cast<float *>(alloc(n * sizeof(float)));
+  auto *a = static_cast<float *>(fn.alloc(n * sizeof(float)));
+  auto *b = static_cast<float *>(fn.alloc(n * sizeof(float)));
+  auto *out = static_cast<float *>(fn.alloc(n * sizeof(float)));
   ASSERT_TRUE(a && b && out);
   for (uint32_t i = 0; i < n; ++i) {
     a[i] = 0.5f * i;
@@ -821,16 +806,16 @@ TEST(CudaGpuTest, LaunchesAJitCompiledKernelAsCompiledCodeDoes) {
     out[i] = -1.0f;
   }
   for (int launch = 0; launch < 2; ++launch) {
-    void *stream = streamCreate();
+    void *stream = fn.streamCreate();
     ASSERT_NE(stream, nullptr);
     uint32_t count = n;
     void *params[] = {&a, &b, &out, &count};
-    launchKernel(function, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream, params,
-                 nullptr, 4);
-    streamSynchronize(stream);
-    streamDestroy(stream);
+    fn.launchKernel(function, (n + 127) / 128, 1, 1, 128, 1, 1, 0, stream,
+                    params, nullptr, 4);
+    fn.streamSynchronize(stream);
+    fn.streamDestroy(stream);
     // One stream for every launch.
-    EXPECT_EQ(streamCreate(), stream);
+    EXPECT_EQ(fn.streamCreate(), stream);
   }
   ASSERT_OK(takeCudaRuntimeError());
   for (uint32_t i = 0; i < n; ++i)
@@ -840,17 +825,17 @@ TEST(CudaGpuTest, LaunchesAJitCompiledKernelAsCompiledCodeDoes) {
   // skipped until the error is taken.
   uint32_t count = n;
   void *params[] = {&a, &b, &out, &count};
-  launchKernel(function, 1, 1, 1, 4096, 1, 1, 0, streamCreate(), params,
-               nullptr, 4);
-  launchKernel(function, 1, 1, 1, 128, 1, 1, 0, streamCreate(), params, nullptr,
-               4);
+  fn.launchKernel(function, 1, 1, 1, 4096, 1, 1, 0, fn.streamCreate(), params,
+                  nullptr, 4);
+  fn.launchKernel(function, 1, 1, 1, 128, 1, 1, 0, fn.streamCreate(), params,
+                  nullptr, 4);
   EXPECT_TRUE(hasError(takeCudaRuntimeError(), StatusCode::InvalidArgument,
                        {"cuLaunchKernel failed: CUDA_ERROR_INVALID_VALUE",
                         "launching kernel add_f32"}));
-  free(a);
-  free(b);
-  free(out);
-  moduleUnload(module);
+  fn.free(a);
+  fn.free(b);
+  fn.free(out);
+  fn.moduleUnload(module);
   EXPECT_OK(takeCudaRuntimeError());
 }
 
