@@ -374,4 +374,55 @@ TEST(AutodiffTest, EmbeddingHeadAndLoss) {
       19);
 }
 
+// Causal-safe routing (spec §7): the same gradients checks with the routing
+// of `uoe-run generate --causal-safe`, in both combine modes.
+TEST(AutodiffTest, CausalSafeUomeAndSmha) {
+  for (std::string mode : {"union routing causal_safe",
+                           "gated routing causal_safe"}) {
+    SCOPED_TRACE(mode);
+    bool gated = mode.rfind("gated", 0) == 0;
+    std::vector<size_t> zero;
+    if (!gated)
+      zero = {1, 2}; // the router
+    {
+      std::mt19937_64 rng(17);
+      int64_t e = 3, d = 8, fe = 6;
+      std::vector<int64_t> x{2, 10, d};
+      checkGradients(fill(kUomeSource, {{"X", t64(x)},
+                                        {"WG", t64({e, d})},
+                                        {"BG", t64({e})},
+                                        {"W1", t64({e, d, fe})},
+                                        {"B1", t64({e, fe})},
+                                        {"W2", t64({e, fe, d})},
+                                        {"B2", t64({e, d})},
+                                        {"P", "1"},
+                                        {"MODE", mode}}),
+                     {randomF64(x, rng), randomF64({e, d}, rng),
+                      randomF64({e}, rng), randomF64({e, d, fe}, rng),
+                      randomF64({e, fe}, rng), randomF64({e, fe, d}, rng),
+                      randomF64({e, d}, rng)},
+                     5, zero);
+    }
+    {
+      std::mt19937_64 rng(19);
+      int64_t e = 2, d = 16, de = d / e;
+      std::vector<int64_t> x{2, 9, d};
+      checkGradients(fill(kSmhaSource, {{"X", t64(x)},
+                                        {"WG", t64({e, d})},
+                                        {"BG", t64({e})},
+                                        {"WQKV", t64({3, e, d, de})},
+                                        {"BQKV", t64({3, e, de})},
+                                        {"WO", t64({e, de, d})},
+                                        {"BO", t64({e, d})},
+                                        {"ROPE", "original"},
+                                        {"MODE", mode}}),
+                     {randomF64(x, rng), randomF64({e, d}, rng),
+                      randomF64({e}, rng), randomF64({3, e, d, de}, rng),
+                      randomF64({3, e, de}, rng), randomF64({e, de, d}, rng),
+                      randomF64({e, d}, rng)},
+                     11, zero);
+    }
+  }
+}
+
 } // namespace
