@@ -30,6 +30,10 @@ if os.path.exists(os.path.join(config.uoe_tools_dir, "uoe-run")):
     config.available_features.add("uoe-run")
     llvm_config.add_tool_substitutions(["uoe-run"], tool_dirs)
 
+if os.path.exists(os.path.join(config.uoe_tools_dir, "uoe-exec")):
+    config.available_features.add("uoe-exec")
+    llvm_config.add_tool_substitutions(["uoe-exec"], tool_dirs)
+
 if os.path.exists(os.path.join(config.uoe_tools_dir, "uoe-capi-example")):
     config.available_features.add("capi-example")
     llvm_config.add_tool_substitutions(["uoe-capi-example"], tool_dirs)

@@ -24,6 +24,7 @@
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
+#include "runtime/CudaRuntime.h"
 #include "runtime/ElfObjectLoader.h"
 #include "runtime/Executable.h"
 #include "runtime/Npy.h"
@@ -169,6 +170,31 @@ TEST(ElfLoaderCompileTest, LanguageModelMatchesOrcBitForBit) {
   expectSameRun(p, "forward", inputs);
   inputs[0] = tokens(11);
   expectSameRun(p, "forward", inputs);
+}
+
+// The host object of an Executable compiled for a GPU (kernels embedded,
+// MLIR's GPU runtime calls) links with both loaders against the cuda
+// runtime's functions, so that a runtime-only build on a GPU machine runs
+// it; its kernel module is loaded by the exported initializer, which a
+// loader itself never calls (no GPU here to call it on).
+TEST(ElfLoaderCompileTest, GpuHostObjectLinksWithBothLoaders) {
+  model::Model m = parse(kLanguageModel, "elf_loader_lm");
+  mlir::uoe::CompileArtifacts artifacts;
+  artifacts.target.cudaChip = "sm_90";
+  auto exe = mlir::uoe::compileModel(m, kB, kT, artifacts);
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  ASSERT_EQ(exe->kernels_size(), 1);
+  const std::string &code = exe->kernels(0).code();
+  mlir::uoe::cpu::OrcLoader orc;
+  rt::ElfObjectLoader elf;
+  for (rt::ObjectLoader *loader : {static_cast<rt::ObjectLoader *>(&orc),
+                                   static_cast<rt::ObjectLoader *>(&elf)}) {
+    auto object = loader->load(code, rt::cudaRuntimeSymbols());
+    ASSERT_OK(object);
+    EXPECT_TRUE((*object)->lookup(rt::kObjectInitSymbol).ok());
+    EXPECT_TRUE((*object)->lookup(rt::kObjectFiniSymbol).ok());
+    EXPECT_TRUE((*object)->lookup("uoe_packed_forward").ok());
+  }
 }
 
 TEST(ElfLoaderCompileTest, TrainingMatchesOrcBitForBit) {
