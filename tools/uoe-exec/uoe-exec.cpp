@@ -1,8 +1,9 @@
 //===- uoe-exec.cpp - run a saved Executable, without the compiler -------===//
 //
 //   uoe-exec --executable M.uoex --weights W.safetensors --input X.npy
-//            [--input MASK.npy ...] --output Y.npy [--device cpu|cuda|cuda:N]
-//            [--entry forward] [--threads N]
+//            [--input MASK.npy ...] [--output Y.npy] [--device cpu|cuda|cuda:N]
+//            [--entry forward] [--threads N] [--random-weights SEED]
+//            [--warmup W --iterations I]
 //   uoe-exec --executable M.uoex --info
 //
 // The runtime's own command line: it links no LLVM or MLIR, so it is built
@@ -12,6 +13,9 @@
 // machine). Object code is linked by the runtime's ELF loader. The inputs
 // are the entry point's, in order, with their exact dtypes and shapes
 // (`--info` lists them); the first result is written to --output.
+// --random-weights SEED binds random weights instead of a file (for timing
+// a layer whose weights are too large to ship); --iterations I times I runs
+// after W untimed ones and prints a JSON line with the median.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +27,10 @@
 #include "runtime/Program.h"
 #include "runtime/Safetensors.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <random>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -31,13 +38,15 @@
 #include <vector>
 
 using namespace uoe;
+using rt::NamedTensors;
 
 namespace {
 
 constexpr const char *kUsage =
     "usage: uoe-exec --executable M.uoex --weights W.safetensors --input X.npy\n"
-    "                [--input MORE.npy ...] --output Y.npy [--device cpu|cuda|cuda:N]\n"
-    "                [--entry forward] [--threads N]\n"
+    "                [--input MORE.npy ...] [--output Y.npy] [--device cpu|cuda|cuda:N]\n"
+    "                [--entry forward] [--threads N] [--random-weights SEED]\n"
+    "                [--warmup W --iterations I]\n"
     "       uoe-exec --executable M.uoex --info\n"
     "Runs a saved Executable (uoe-run infer --emit=executable) without the\n"
     "compiler; --info lists its target and entry points.\n";
@@ -63,9 +72,39 @@ void printInfo(const rt::proto::Executable &exe) {
     for (const auto &spec : entry.inputs())
       std::printf("  input %s\n", specText(spec).c_str());
     std::printf("  %d parameters\n", entry.parameters_size());
+    for (const auto &spec : entry.parameters())
+      std::printf("  parameter %s\n", specText(spec).c_str());
     for (const auto &spec : entry.results())
       std::printf("  result %s\n", specText(spec).c_str());
   }
+}
+
+/// Uniform values in [-s, s), s = 1/sqrt(fan-in) (the second-to-last
+/// dimension of a matrix); 1 for the weights of norms, 0 for biases and
+/// optimizer state.
+NamedTensors randomWeights(const rt::proto::EntryPoint &entry, uint64_t seed) {
+  NamedTensors weights;
+  std::mt19937_64 rng(seed);
+  for (const rt::proto::TensorSpec &spec : entry.parameters()) {
+    std::vector<int64_t> shape(spec.shape().begin(), spec.shape().end());
+    int64_t n = 1;
+    for (int64_t dim : shape)
+      n *= dim;
+    bool norm = spec.name().find("norm") != std::string::npos &&
+                spec.name().find("weight") != std::string::npos;
+    bool zero = shape.size() < 2 || rt::isOptimizerTensorName(spec.name());
+    float scale = shape.size() >= 2
+                      ? 1.0f / std::sqrt(float(shape[shape.size() - 2]))
+                      : 0.0f;
+    std::uniform_real_distribution<float> uniform(-scale, scale);
+    std::vector<float> values(static_cast<size_t>(n));
+    for (float &v : values)
+      v = norm ? 1.0f : zero ? 0.0f : uniform(rng);
+    auto tensor = rt::HostTensor::fromVector(rt::DType::F32, shape, values);
+    if (tensor.ok())
+      weights.emplace(spec.name(), std::move(*tensor));
+  }
+  return weights;
 }
 
 } // namespace
@@ -98,7 +137,8 @@ int main(int argc, char **argv) {
       inputs.push_back(value);
     else if (key == "--executable" || key == "--weights" ||
              key == "--output" || key == "--device" || key == "--entry" ||
-             key == "--threads")
+             key == "--threads" || key == "--random-weights" ||
+             key == "--warmup" || key == "--iterations")
       values[key.substr(2)] = value;
     else
       return fail("unknown option '" + key + "'\n" + kUsage);
@@ -112,20 +152,34 @@ int main(int argc, char **argv) {
     printInfo(*exe);
     return 0;
   }
-  if (!values.count("weights") || !values.count("output") || inputs.empty())
-    return fail(std::string("--weights, --input and --output are required\n") +
+  bool timing = values.count("iterations") != 0;
+  if ((!values.count("weights") && !values.count("random-weights")) ||
+      (!values.count("output") && !timing) || inputs.empty())
+    return fail(std::string("--weights (or --random-weights), --input and "
+                            "--output (or --iterations) are required\n") +
                 kUsage);
   std::string entry = values.count("entry") ? values["entry"] : "forward";
   std::string device = values.count("device") ? values["device"] : "cpu";
   if (values.count("threads"))
     rt::setCpuThreads(std::atoi(values["threads"].c_str()));
 
-  auto weights = rt::readSafetensors(values["weights"]);
-  if (!weights.ok())
-    return fail(weights.status().toString());
-  for (auto it = weights->tensors.begin(); it != weights->tensors.end();)
-    it = rt::isOptimizerTensorName(it->first) ? weights->tensors.erase(it)
-                                              : std::next(it);
+  auto found = rt::findEntryPoint(*exe, entry);
+  if (!found.ok())
+    return fail(found.status().toString());
+  NamedTensors weights;
+  if (values.count("random-weights")) {
+    weights = randomWeights(**found,
+                            std::strtoull(values["random-weights"].c_str(),
+                                          nullptr, 10));
+  } else {
+    auto read = rt::readSafetensors(values["weights"]);
+    if (!read.ok())
+      return fail(read.status().toString());
+    weights = std::move(read->tensors);
+    for (auto it = weights.begin(); it != weights.end();)
+      it = rt::isOptimizerTensorName(it->first) ? weights.erase(it)
+                                                : std::next(it);
+  }
   std::vector<rt::HostTensor> tensors;
   for (const std::string &path : inputs) {
     auto tensor = rt::readNpy(path);
@@ -138,20 +192,40 @@ int main(int argc, char **argv) {
   auto program = rt::loadProgram(*exe, loader, device);
   if (!program.ok())
     return fail(program.status().toString());
-  if (rt::Status s = (*program)->bindParameters(entry, std::move(weights->tensors));
+  if (rt::Status s = (*program)->bindParameters(entry, std::move(weights));
       !s.ok())
     return fail(values["weights"] + ": " + s.toString());
-  auto start = std::chrono::steady_clock::now();
-  auto results = (*program)->run(entry, tensors);
-  if (!results.ok())
-    return fail(results.status().toString());
-  double ms = std::chrono::duration<double, std::milli>(
-                  std::chrono::steady_clock::now() - start)
-                  .count();
-  if (rt::Status s = rt::writeNpy(values["output"], results->front()); !s.ok())
-    return fail(s.toString());
-  std::fprintf(stderr, "uoe-exec: %s ran on %s in %.2f ms; wrote %s %s\n",
-               entry.c_str(), device.c_str(), ms, values["output"].c_str(),
-               rt::shapeToString(results->front().shape()).c_str());
+  int warmup = timing ? std::atoi(values["warmup"].c_str()) : 0;
+  int iterations = timing ? std::max(1, std::atoi(values["iterations"].c_str()))
+                          : 1;
+  std::vector<double> times;
+  std::vector<rt::HostTensor> results;
+  for (int i = 0; i < warmup + iterations; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto run = (*program)->run(entry, tensors);
+    if (!run.ok())
+      return fail(run.status().toString());
+    results = std::move(*run);
+    if (i >= warmup)
+      times.push_back(std::chrono::duration<double, std::milli>(
+                          std::chrono::steady_clock::now() - start)
+                          .count());
+  }
+  std::sort(times.begin(), times.end());
+  double median = times[times.size() / 2];
+  if (values.count("output")) {
+    if (rt::Status s = rt::writeNpy(values["output"], results.front());
+        !s.ok())
+      return fail(s.toString());
+    std::fprintf(stderr, "uoe-exec: %s ran on %s in %.2f ms; wrote %s %s\n",
+                 entry.c_str(), device.c_str(), median,
+                 values["output"].c_str(),
+                 rt::shapeToString(results.front().shape()).c_str());
+  }
+  if (timing)
+    std::printf("{\"entry\": \"%s\", \"device\": \"%s\", \"median_ms\": %.3f, "
+                "\"min_ms\": %.3f, \"iterations\": %d}\n",
+                entry.c_str(), device.c_str(), median, times.front(),
+                iterations);
   return 0;
 }

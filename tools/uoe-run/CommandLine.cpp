@@ -100,17 +100,19 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainExecutable(
 
 llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
     const model::Model &model, const std::vector<int64_t> &shape,
-    const mlir::uoe::CompileTarget &target, const std::string &cacheDir) {
+    const mlir::uoe::CompileTarget &target, const std::string &cacheDir,
+    bool gradients) {
   using namespace mlir::uoe;
   int64_t batch = shape[0], seq = shape[1];
   std::string what = (model.name().empty() ? "model" : model.name()) +
                      " for " + rt::shapeToString(shape) +
                      (target.isCuda() ? " on cuda " + target.cudaChip : "");
   return obtainExecutable(
-      compileCacheKey(model, batch, seq, false, target), cacheDir, what,
+      compileCacheKey(model, batch, seq, gradients, target), cacheDir, what,
       [&]() -> llvm::Expected<rt::proto::Executable> {
         CompileArtifacts artifacts;
         artifacts.target = target;
+        artifacts.gradients = gradients;
         return compileModel(model, batch, seq, artifacts);
       });
 }

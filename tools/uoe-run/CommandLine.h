@@ -51,7 +51,8 @@ llvm::Expected<::uoe::rt::proto::Executable> obtainExecutable(
         compile);
 
 /// The Executable of `model` for inputs of `shape` ([B, T] token ids or
-/// [B, T, d] hidden states) and `target`: from the compiled-model cache in
+/// [B, T, d] hidden states) and `target`, with `forward_grad` when
+/// `gradients`: from the compiled-model cache in
 /// `cacheDir` (none if empty) when it is there, else compiled and stored
 /// there. Says on stderr which ("compiled-model cache hit (PATH)", or
 /// "compiled NAME for SHAPE [on cuda sm_N] in S s (cache miss)").
@@ -59,7 +60,7 @@ llvm::Expected<::uoe::rt::proto::Executable>
 obtainModelExecutable(const model::Model &model,
                       const std::vector<int64_t> &shape,
                       const mlir::uoe::CompileTarget &target,
-                      const std::string &cacheDir);
+                      const std::string &cacheDir, bool gradients = false);
 
 /// The SM that `--device cuda` compiles for: `target` (the --target
 /// option) when given, else the first GPU's own; without a GPU, sm_90 with

@@ -130,6 +130,9 @@ OPTIONS
                       --device cuda) or executable (a .uoex file, with -o);
                       needs --input for the shape
   -o FILE             where --emit writes (default: standard output for mlir)
+  --gradients         also compile `forward_grad` (the forward and backward pass:
+                      inputs, then d_<result>, then the weights; it returns the
+                      result and the gradients), e.g. for --emit=executable
   --executable FILE   run a saved Executable instead of compiling
   --cache-dir DIR     compiled-model cache (default: $XDG_CACHE_HOME/uoe or ~/.cache/uoe)
   --no-cache          neither read nor write the cache
@@ -171,13 +174,14 @@ int fail(const llvm::Twine &message) {
 int fail(const rt::Status &status) { return fail(status.toString()); }
 
 bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
-  static const std::set<std::string> flags = {"no-cache", "help"};
+  static const std::set<std::string> flags = {"no-cache", "help",
+                                              "gradients"};
   static const std::set<std::string> known = {
       "model", "weights", "input", "attention-mask", "token-type-ids",
       "output", "device", "threads", "emit", "o", "executable", "cache-dir",
       "no-cache", "seed", "help", "hf", "inputs", "name", "decompose",
       "attention-experts", "top-k", "attention-top-k", "capacity", "combine",
-      "target"};
+      "target", "gradients"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("-", 0) != 0) {
@@ -545,7 +549,8 @@ int runInfer(const Options &opts) {
         *model, prepared->shape(), target,
         opts.has("no-cache")
             ? ""
-            : opts.get("cache-dir", ::uoe::tools::defaultCacheDir()));
+            : opts.get("cache-dir", ::uoe::tools::defaultCacheDir()),
+        opts.has("gradients"));
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
