@@ -198,30 +198,37 @@ func.func @f(%in_x: ${X}, %wg: ${WG} {uoe.param = "wg"}, %bg: ${BG} {uoe.param =
 }
 )";
 
+/// Checks the gradients of a UoME layer in `mode` (the combine, then the
+/// routing if not the reference's) with `patch`-token patches; in union mode
+/// the router (arguments 1 and 2) gets exactly zero.
+void checkUome(const std::string &mode, int64_t patch, uint64_t seed,
+               std::vector<int64_t> x) {
+  std::mt19937_64 rng(seed);
+  int64_t e = 3, d = x.back(), fe = 6;
+  std::vector<size_t> zero;
+  if (mode.rfind("union", 0) == 0)
+    zero = {1, 2}; // the router
+  checkGradients(fill(kUomeSource, {{"X", t64(x)},
+                                    {"WG", t64({e, d})},
+                                    {"BG", t64({e})},
+                                    {"W1", t64({e, d, fe})},
+                                    {"B1", t64({e, fe})},
+                                    {"W2", t64({e, fe, d})},
+                                    {"B2", t64({e, d})},
+                                    {"P", std::to_string(patch)},
+                                    {"MODE", mode}}),
+                 {randomF64(x, rng), randomF64({e, d}, rng),
+                  randomF64({e}, rng), randomF64({e, d, fe}, rng),
+                  randomF64({e, fe}, rng), randomF64({e, fe, d}, rng),
+                  randomF64({e, d}, rng)},
+                 5, zero);
+}
+
 TEST(AutodiffTest, Uome) {
   for (std::string mode : {"union", "gated"})
     for (int64_t patch : {1, 2}) {
       SCOPED_TRACE(mode + " patch " + std::to_string(patch));
-      std::mt19937_64 rng(5 + patch);
-      int64_t e = 3, d = 8, fe = 6;
-      std::vector<int64_t> x{3, 10, d};
-      std::vector<size_t> zero;
-      if (mode == "union")
-        zero = {1, 2}; // the router
-      checkGradients(fill(kUomeSource, {{"X", t64(x)},
-                                        {"WG", t64({e, d})},
-                                        {"BG", t64({e})},
-                                        {"W1", t64({e, d, fe})},
-                                        {"B1", t64({e, fe})},
-                                        {"W2", t64({e, fe, d})},
-                                        {"B2", t64({e, d})},
-                                        {"P", std::to_string(patch)},
-                                        {"MODE", mode}}),
-                     {randomF64(x, rng), randomF64({e, d}, rng),
-                      randomF64({e}, rng), randomF64({e, d, fe}, rng),
-                      randomF64({e, fe}, rng), randomF64({e, fe, d}, rng),
-                      randomF64({e, d}, rng)},
-                     5, zero);
+      checkUome(mode, patch, 5 + patch, {3, 10, 8});
     }
 }
 
@@ -237,33 +244,41 @@ func.func @f(%in_x: ${X}, %wg: ${WG} {uoe.param = "wg"}, %bg: ${BG} {uoe.param =
 }
 )";
 
+/// Checks the gradients of an SMHA layer (2 experts of 2 heads, causal) in
+/// `mode` with `rope` positions; in union mode the router gets zero.
+void checkSmha(const std::string &mode, const std::string &rope,
+               uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  int64_t e = 2, d = 16, de = d / e;
+  std::vector<int64_t> x{2, 9, d};
+  std::vector<size_t> zero;
+  if (mode.rfind("union", 0) == 0)
+    zero = {1, 2};
+  checkGradients(fill(kSmhaSource, {{"X", t64(x)},
+                                    {"WG", t64({e, d})},
+                                    {"BG", t64({e})},
+                                    {"WQKV", t64({3, e, d, de})},
+                                    {"BQKV", t64({3, e, de})},
+                                    {"WO", t64({e, de, d})},
+                                    {"BO", t64({e, d})},
+                                    {"ROPE", rope},
+                                    {"MODE", mode}}),
+                 {randomF64(x, rng), randomF64({e, d}, rng),
+                  randomF64({e}, rng), randomF64({3, e, d, de}, rng),
+                  randomF64({3, e, de}, rng), randomF64({e, de, d}, rng),
+                  randomF64({e, d}, rng)},
+                 11, zero);
+}
+
 TEST(AutodiffTest, Smha) {
   // Union with the reference's compacted positions, gated with the
   // original ones (the variants cost a compilation each).
-  for (auto [mode, rope] : {std::pair<std::string, std::string>{"union", "compacted"},
-                            {"gated", "original"}}) {
-      SCOPED_TRACE(mode + " " + rope);
-      std::mt19937_64 rng(11);
-      int64_t e = 2, d = 16, de = d / e;
-      std::vector<int64_t> x{2, 9, d};
-      std::vector<size_t> zero;
-      if (mode == "union")
-        zero = {1, 2};
-      checkGradients(fill(kSmhaSource, {{"X", t64(x)},
-                                        {"WG", t64({e, d})},
-                                        {"BG", t64({e})},
-                                        {"WQKV", t64({3, e, d, de})},
-                                        {"BQKV", t64({3, e, de})},
-                                        {"WO", t64({e, de, d})},
-                                        {"BO", t64({e, d})},
-                                        {"ROPE", rope},
-                                        {"MODE", mode}}),
-                     {randomF64(x, rng), randomF64({e, d}, rng),
-                      randomF64({e}, rng), randomF64({3, e, d, de}, rng),
-                      randomF64({3, e, de}, rng), randomF64({e, de, d}, rng),
-                      randomF64({e, d}, rng)},
-                     11, zero);
-    }
+  for (auto [mode, rope] :
+       {std::pair<std::string, std::string>{"union", "compacted"},
+        {"gated", "original"}}) {
+    SCOPED_TRACE(mode + " " + rope);
+    checkSmha(mode, rope, 11);
+  }
 }
 
 const char *kAttentionSource = R"(
@@ -377,51 +392,11 @@ TEST(AutodiffTest, EmbeddingHeadAndLoss) {
 // Causal-safe routing (spec §7): the same gradients checks with the routing
 // of `uoe-run generate --causal-safe`, in both combine modes.
 TEST(AutodiffTest, CausalSafeUomeAndSmha) {
-  for (std::string mode : {"union routing causal_safe",
-                           "gated routing causal_safe"}) {
+  for (std::string mode :
+       {"union routing causal_safe", "gated routing causal_safe"}) {
     SCOPED_TRACE(mode);
-    bool gated = mode.rfind("gated", 0) == 0;
-    std::vector<size_t> zero;
-    if (!gated)
-      zero = {1, 2}; // the router
-    {
-      std::mt19937_64 rng(17);
-      int64_t e = 3, d = 8, fe = 6;
-      std::vector<int64_t> x{2, 10, d};
-      checkGradients(fill(kUomeSource, {{"X", t64(x)},
-                                        {"WG", t64({e, d})},
-                                        {"BG", t64({e})},
-                                        {"W1", t64({e, d, fe})},
-                                        {"B1", t64({e, fe})},
-                                        {"W2", t64({e, fe, d})},
-                                        {"B2", t64({e, d})},
-                                        {"P", "1"},
-                                        {"MODE", mode}}),
-                     {randomF64(x, rng), randomF64({e, d}, rng),
-                      randomF64({e}, rng), randomF64({e, d, fe}, rng),
-                      randomF64({e, fe}, rng), randomF64({e, fe, d}, rng),
-                      randomF64({e, d}, rng)},
-                     5, zero);
-    }
-    {
-      std::mt19937_64 rng(19);
-      int64_t e = 2, d = 16, de = d / e;
-      std::vector<int64_t> x{2, 9, d};
-      checkGradients(fill(kSmhaSource, {{"X", t64(x)},
-                                        {"WG", t64({e, d})},
-                                        {"BG", t64({e})},
-                                        {"WQKV", t64({3, e, d, de})},
-                                        {"BQKV", t64({3, e, de})},
-                                        {"WO", t64({e, de, d})},
-                                        {"BO", t64({e, d})},
-                                        {"ROPE", "original"},
-                                        {"MODE", mode}}),
-                     {randomF64(x, rng), randomF64({e, d}, rng),
-                      randomF64({e}, rng), randomF64({3, e, d, de}, rng),
-                      randomF64({3, e, de}, rng), randomF64({e, de, d}, rng),
-                      randomF64({e, d}, rng)},
-                     11, zero);
-    }
+    checkUome(mode, 1, 17, {2, 10, 8});
+    checkSmha(mode, "original", 19);
   }
 }
 
