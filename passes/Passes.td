@@ -371,3 +371,18 @@ def UoEGpuLaunchToLoopsPass : Pass<"uoe-gpu-launch-to-loops"> {
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect"];
 }
+
+def UoEGpuNativeMathPass : Pass<"uoe-gpu-native-math"> {
+  let summary = "libdevice calls with a PTX instruction as LLVM intrinsics";
+  let description = [{
+    After convert-gpu-to-nvvm: rewrites the calls of libdevice's
+    `__nv_fma(f)`, `__nv_floor(f)`, `__nv_ceil(f)`, `__nv_fabs(f)` and
+    `__nv_sqrt(f)` into the LLVM intrinsics that NVPTX compiles to one
+    instruction each (`fma.rn`, `cvt.rmi`, `cvt.rpi`, `abs`, `sqrt.rn`), which
+    compute what those functions compute, and drops the declarations left
+    unused. The GPU pipeline runs it on the kernels, so that the polynomials
+    of uoe-approximate-math need no libdevice: kernels without other math
+    compile where the CUDA toolkit is missing.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}

@@ -95,7 +95,7 @@ static std::string gpuLaunchesToLlvm(const uoe::GpuPipelineOptions &options) {
          "nvvm-attach-target{chip=" +
          options.chip + " O=" + std::to_string(options.optLevel) +
          "},"
-         "gpu.module(convert-gpu-to-nvvm,canonicalize,cse),"
+         "gpu.module(convert-gpu-to-nvvm,uoe-gpu-native-math,canonicalize,cse),"
          "finalize-memref-to-llvm{use-generic-functions},"
          "convert-math-to-llvm,convert-math-to-libm,"
          "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"

@@ -1,5 +1,11 @@
 // RUN: uoe-opt %s --uoe-gpu-pipeline | FileCheck %s
 // RUN: uoe-opt %s --uoe-gpu-pipeline=chip=sm_80 | FileCheck %s --check-prefix=SM80
+// Without a CUDA toolkit (no libdevice) the kernels still have every
+// function they call: the approximations' fma and floor are PTX instructions.
+// RUN: uoe-opt %s --uoe-gpu-pipeline=toolkit=/nonexistent | FileCheck %s --check-prefix=NOTOOLKIT
+// NOTOOLKIT: gpu.binary @uoe_kernels
+// NOTOOLKIT-NOT: .extern .func
+// NOTOOLKIT-SAME: fma.rn.f32
 
 // Tests that the GPU pipeline takes a UoME block to host code in the LLVM
 // dialect: no uoe, linalg, scf or memref op left, every loop nest a launch
