@@ -12,11 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "frontend/hf/HfImport.h"
-#include "runtime/CpuDevice.h"
+#include "test/unittests/frontend/CompiledModel.h"
 
 #include "test/reference/Reference.h"
 
@@ -35,6 +33,8 @@
 using namespace mlir::uoe;
 namespace rt = ::uoe::rt;
 namespace ref = ::uoe::ref;
+namespace frontend_test = ::uoe::frontend_test;
+using frontend_test::toHost;
 
 namespace {
 
@@ -89,17 +89,6 @@ Weights randomWeights(const model::Model &model, uint64_t seed) {
     weights.emplace(p.name, std::move(t));
   }
   return weights;
-}
-
-rt::HostTensor toHost(const ref::Tensor &t) {
-  std::vector<float> values(t.data.begin(), t.data.end());
-  return std::move(
-      *rt::HostTensor::fromVector(rt::DType::F32, t.shape, values));
-}
-
-rt::HostTensor toHost(const ref::IndexTensor &t) {
-  return std::move(
-      *rt::HostTensor::fromVector(rt::DType::I64, t.shape, t.data));
 }
 
 /// Ids uniform in [0, n).
@@ -253,55 +242,20 @@ ref::Tensor referenceForward(const model::Model &m, const Weights &w,
 }
 
 /// A description compiled once for [kBatch, kSeq] and loaded.
-class CompiledModel {
-public:
-  explicit CompiledModel(const std::string &text) {
-    auto parsed = parseModelText(text, "test.pbtxt");
-    if (!parsed) {
-      error = llvm::toString(parsed.takeError());
-      return;
-    }
-    model = std::move(*parsed);
-    if (auto err = resolveModel(model)) {
-      error = llvm::toString(std::move(err));
-      return;
-    }
-    auto exe = compileModel(model, kBatch, kSeq);
-    if (!exe) {
-      error = llvm::toString(exe.takeError());
-      return;
-    }
-    executable = std::move(*exe);
-    auto loaded = rt::CpuProgram::load(executable, loader);
-    if (!loaded.ok()) {
-      error = loaded.status().toString();
-      return;
-    }
-    program = std::move(*loaded);
-  }
+struct CompiledModel : frontend_test::CompiledModel {
+  explicit CompiledModel(const std::string &text)
+      : frontend_test::CompiledModel(text, kBatch, kSeq) {}
 
   /// Binds `weights` and runs forward on the inputs the model takes.
   rt::StatusOr<rt::HostTensor> run(const Weights &weights, const Inputs &in) {
-    rt::NamedTensors named;
-    for (const auto &[name, t] : weights)
-      named.emplace(name, toHost(t));
-    UOE_RETURN_IF_ERROR(program->bindParameters("forward", std::move(named)));
     std::vector<rt::HostTensor> inputs;
     inputs.push_back(toHost(in.ids));
     if (model.attention_mask())
       inputs.push_back(toHost(in.mask));
     if (model.token_type_ids())
       inputs.push_back(toHost(in.types));
-    UOE_ASSIGN_OR_RETURN(std::vector<rt::HostTensor> results,
-                         program->run("forward", inputs));
-    return std::move(results.front());
+    return frontend_test::CompiledModel::run(weights, std::move(inputs));
   }
-
-  std::string error;
-  model::Model model;
-  ::uoe::rt::proto::Executable executable;
-  cpu::OrcLoader loader;
-  std::unique_ptr<rt::CpuProgram> program;
 };
 
 /// Random inputs: ids, a mask that pads the last tokens of row 1, types.
