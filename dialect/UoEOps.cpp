@@ -815,39 +815,36 @@ activationShape(Operation *op, Named input, Activation act) {
   return shape;
 }
 
-LogicalResult ActivationOp::verify() {
-  Named x{"input", getInput()}, y{"result", getResult()};
-  // activation_c1
-  if (x.type().getRank() < 1)
-    return emitOpError() << "input must have rank at least 1 ([..., N]), but "
-                         << "it is " << x.value.getType();
-  // activation_c2
-  FailureOr<SmallVector<int64_t>> expected =
-      activationShape(*this, x, getActivation());
+/// `uoe.activation` and its gradient: `input` has rank at least 1
+/// ([..., N]) and `output` (the result, or the result's gradient) is
+/// [..., N], or [..., N / 2] for SwiGLU, of the same element type.
+static LogicalResult verifyActivationShapes(Operation *op, Named input,
+                                            Named output, Activation act) {
+  if (input.type().getRank() < 1)
+    return op->emitOpError()
+           << "input must have rank at least 1 ([..., N]), but it is "
+           << input.value.getType();
+  FailureOr<SmallVector<int64_t>> expected = activationShape(op, input, act);
   if (failed(expected) ||
-      failed(expectShape(*this, y,
-                         getActivation() == Activation::SwiGlu ? "[..., N / 2]"
-                                                               : "[..., N]",
+      failed(expectShape(op, output,
+                         act == Activation::SwiGlu ? "[..., N / 2]"
+                                                   : "[..., N]",
                          *expected)))
     return failure();
-  return expectSameElementType(*this, {x, y});
+  return expectSameElementType(op, {input, output});
+}
+
+LogicalResult ActivationOp::verify() {
+  // activation_c1, activation_c2
+  return verifyActivationShapes(*this, {"input", getInput()},
+                                {"result", getResult()}, getActivation());
 }
 
 LogicalResult ActivationGradOp::verify() {
-  Named x{"input", getInput()}, dy{"result_grad", getResultGrad()};
-  if (x.type().getRank() < 1)
-    return emitOpError() << "input must have rank at least 1 ([..., N]), but "
-                         << "it is " << x.value.getType();
   // activation_grad_c1
-  FailureOr<SmallVector<int64_t>> expected =
-      activationShape(*this, x, getActivation());
-  if (failed(expected) ||
-      failed(expectShape(*this, dy,
-                         getActivation() == Activation::SwiGlu ? "[..., N / 2]"
-                                                               : "[..., N]",
-                         *expected)))
-    return failure();
-  return expectSameElementType(*this, {x, dy});
+  return verifyActivationShapes(*this, {"input", getInput()},
+                                {"result_grad", getResultGrad()},
+                                getActivation());
 }
 
 LogicalResult LayerNormGradOp::verify() {
