@@ -214,13 +214,7 @@ TEST(TrainModelTest, UoeLanguageModelLearnsAndRoutersStayInUnionMode) {
   EXPECT_EQ(values(*w1After), values(*trained));
 
   // eval_loss on the batch is the loss the next step would report.
-  std::vector<rt::HostTensor> evalInputs;
-  for (const auto &in : t.inputs) {
-    auto c = in.clone();
-    ASSERT_TRUE(c.ok());
-    evalInputs.push_back(std::move(*c));
-  }
-  auto eval = t.program->run("eval_loss", evalInputs);
+  auto eval = t.program->run("eval_loss", t.inputs);
   ASSERT_TRUE(eval.ok()) << eval.status().toString();
   std::vector<float> next = train(t, 1);
   ASSERT_EQ(next.size(), 1u);
@@ -280,15 +274,9 @@ TEST(TrainModelTest, DropoutIsSeededAndTrainingOnly) {
     auto p = t.program->boundParameter("train_step", "blocks.0.mlp.w1");
     ASSERT_TRUE(p.ok());
     weights[run] = values(*p);
-    std::vector<rt::HostTensor> inputs;
-    for (const auto &in : t.inputs) {
-      auto c = in.clone();
-      ASSERT_TRUE(c.ok());
-      inputs.push_back(std::move(*c));
-    }
     // Evaluation is deterministic: twice the same loss.
-    auto first = t.program->run("eval_loss", inputs);
-    auto second = t.program->run("eval_loss", inputs);
+    auto first = t.program->run("eval_loss", t.inputs);
+    auto second = t.program->run("eval_loss", t.inputs);
     ASSERT_TRUE(first.ok() && second.ok());
     EXPECT_EQ((*first)[0].data<float>()[0], (*second)[0].data<float>()[0]);
     evalLoss[run] = (*first)[0].data<float>()[0];
