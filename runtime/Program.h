@@ -52,6 +52,16 @@ public:
   virtual const proto::Executable &executable() const = 0;
 };
 
+/// A device name: "cpu", "cuda" (the first GPU) or "cuda:<ordinal>".
+struct DeviceName {
+  bool cuda = false;
+  int ordinal = 0;
+};
+
+/// Parses `device`; InvalidArgument "unknown device '<device>' (cpu, cuda or
+/// cuda:<N>)" for anything else.
+StatusOr<DeviceName> parseDeviceName(std::string_view device);
+
 /// Loads `executable` for `device`: "cpu", "cuda" (the first GPU) or
 /// "cuda:<ordinal>". The device's own load errors pass unchanged (a cuda
 /// Executable on the cpu, "no CUDA device found: ..."); an unknown device

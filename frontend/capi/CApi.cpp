@@ -275,15 +275,12 @@ uoe_status_t *uoe_session_create(const uoe_session_options_t *options,
           " but this library implements ", UOE_C_API_VERSION,
           "; initialise the options with uoe_session_options_init"));
     std::string device = options->device ? options->device : "cpu";
+    auto name = rt::parseDeviceName(device);
+    if (!name.ok())
+      return name.status().withContext("uoe_session_create");
     std::string cudaChip;
-    if (device == "cuda" || device.rfind("cuda:", 0) == 0) {
-      std::string ordinalText = device == "cuda" ? "0" : device.substr(5);
-      if (ordinalText.empty() || ordinalText.size() > 4 ||
-          ordinalText.find_first_not_of("0123456789") != std::string::npos)
-        return rt::invalidArgumentError(
-            strCat("uoe_session_create: unknown device '", device,
-                   "' (cpu, cuda or cuda:<N>)"));
-      size_t ordinal = std::stoul(ordinalText);
+    if (name->cuda) {
+      size_t ordinal = static_cast<size_t>(name->ordinal);
       // The device must exist: its compute capability is what the
       // session's models are compiled for.
       auto devices = rt::listCudaDevices();
@@ -296,10 +293,6 @@ uoe_status_t *uoe_session_create(const uoe_session_options_t *options,
             devices->size() - 1));
       const rt::CudaDeviceInfo &info = (*devices)[ordinal];
       cudaChip = strCat("sm_", info.computeMajor, info.computeMinor);
-    } else if (device != "cpu") {
-      return rt::invalidArgumentError(strCat(
-          "uoe_session_create: unknown device '", device,
-          "' (cpu, cuda or cuda:<N>)"));
     }
     if (options->threads < 0)
       return rt::invalidArgumentError(strCat(
