@@ -1,4 +1,4 @@
-// RUN: uoe-opt %s --uoe-gpu-launch-to-loops | FileCheck %s
+// RUN: uoe-opt %s --uoe-gpu-launch-to-loops --split-input-file --verify-diagnostics | FileCheck %s
 
 // Tests that a launch becomes a parallel loop over its grid and block, with
 // the block and thread ids as induction variables and the sizes as the
@@ -19,6 +19,21 @@ func.func @kernel(%out: memref<?xindex>, %g: index) {
     %base = arith.muli %bx, %sx : index
     %i = arith.addi %base, %tx : index
     memref.store %gx, %out[%i] : memref<?xindex>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+// A launch with dynamic shared memory cannot run as plain loops.
+func.func @shared(%out: memref<?xindex>, %g: index, %bytes: i32) {
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{only a synchronous launch with a one-block body and no shared memory can be emulated}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %g, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c1, %sy = %c1, %sz = %c1)
+             dynamic_shared_memory_size %bytes {
+    memref.store %gx, %out[%bx] : memref<?xindex>
     gpu.terminator
   }
   return
