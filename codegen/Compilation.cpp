@@ -107,9 +107,11 @@ static LogicalResult describe(func::FuncOp func, rtp::EntryPoint &entry) {
              << firstParam << "; inputs must come before every uoe.param";
     auto input = func.getArgAttrOfType<StringAttr>(i, "uoe.input");
     std::string name = input ? input.str() : "arg" + std::to_string(i);
-    if (failed(fillSpec(func, "argument", i, name, type.getInput(i),
-                        *entry.add_inputs())))
+    rtp::TensorSpec &spec = *entry.add_inputs();
+    if (failed(fillSpec(func, "argument", i, name, type.getInput(i), spec)))
       return failure();
+    if (auto bound = func.getArgAttrOfType<IntegerAttr>(i, "uoe.index_bound"))
+      spec.set_index_bound(bound.getInt());
   }
   for (unsigned i = 0; i < type.getNumResults(); ++i) {
     auto name = func.getResultAttrOfType<StringAttr>(i, "uoe.result");

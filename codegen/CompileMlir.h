@@ -26,8 +26,10 @@ namespace mlir::uoe {
 /// the host CPU. The entry points' signatures are read before lowering:
 /// arguments are static-shaped tensors of f32, f64, i64 or i32; an argument
 /// with `uoe.param = "<name>"` is a parameter, any other an input (named by
-/// `uoe.input = "<name>"`, else "arg<i>"), and every input must precede
-/// every parameter (the runtime passes inputs, then parameters). Results
+/// `uoe.input = "<name>"`, else "arg<i>"; an integer input with
+/// `uoe.index_bound = N : i64` must hold values in [0, N), checked by the
+/// runtime), and every input must precede every parameter (the runtime
+/// passes inputs, then parameters). Results
 /// are named by `uoe.result`, else "result<i>". Errors (parse errors, no
 /// entry point, an unsupported signature, pipeline failures) carry the
 /// diagnostics with their locations.

@@ -29,6 +29,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
+#include <cstdint>
 
 using namespace mlir;
 using namespace mlir::uoe;
@@ -283,9 +284,93 @@ llvm::Error resolveHead(model::Model &model) {
   return llvm::Error::success();
 }
 
+/// A size field above kMaxModelDimension.
+llvm::Error checkDimension(const std::string &field, int64_t value) {
+  if (value > kMaxModelDimension)
+    return fieldError(field, formatv("{0} exceeds the limit of {1} for any "
+                                     "one size",
+                                     value, kMaxModelDimension));
+  return llvm::Error::success();
+}
+
+/// Every size field of the description, against kMaxModelDimension, and
+/// the layers in all against kMaxModelLayers: before anything is expanded.
+llvm::Error checkSizeFields(const model::Model &model) {
+  std::vector<std::pair<std::string, int64_t>> fields = {
+      {"d_model", model.d_model()}};
+  if (model.has_embedding()) {
+    const model::Embedding &e = model.embedding();
+    fields.push_back({"embedding.vocab_size", e.vocab_size()});
+    fields.push_back({"embedding.max_positions", e.max_positions()});
+    fields.push_back({"embedding.token_types", e.token_types()});
+  }
+  if (model.has_classifier())
+    fields.push_back({"classifier.classes", model.classifier().classes()});
+  int64_t layers = 0;
+  for (int i = 0; i < model.blocks_size(); ++i) {
+    const model::Block &b = model.blocks(i);
+    std::string path = formatv("blocks[{0}]", i).str();
+    if (b.repeat() > kMaxModelLayers - layers)
+      return fieldError(path + ".repeat",
+                        formatv("{0} would make more than the limit of {1} "
+                                "layers in all",
+                                b.repeat(), kMaxModelLayers));
+    layers += std::max<int64_t>(1, b.repeat());
+    if (b.has_dense_attention())
+      fields.push_back({path + ".dense_attention.heads",
+                        b.dense_attention().heads()});
+    if (b.has_smha()) {
+      fields.push_back({path + ".smha.heads", b.smha().heads()});
+      fields.push_back({path + ".smha.experts", b.smha().experts()});
+    }
+    if (b.has_dense_mlp())
+      fields.push_back({path + ".dense_mlp.hidden", b.dense_mlp().hidden()});
+    if (b.has_uome()) {
+      fields.push_back({path + ".uome.hidden", b.uome().hidden()});
+      fields.push_back({path + ".uome.experts", b.uome().experts()});
+      fields.push_back({path + ".uome.patch_size", b.uome().patch_size()});
+    }
+    if (b.has_moe()) {
+      fields.push_back({path + ".moe.hidden", b.moe().hidden()});
+      fields.push_back({path + ".moe.experts", b.moe().experts()});
+    }
+  }
+  for (const auto &[field, value] : fields)
+    if (auto err = checkDimension(field, value))
+      return err;
+  return llvm::Error::success();
+}
+
+/// The parameters in all against kMaxModelParameters (sizes are bounded by
+/// then, so the sums cannot overflow), naming the largest tensor.
+llvm::Error checkParameterCount(const model::Model &model) {
+  int64_t total = 0, largest = 0;
+  std::string largestName;
+  for (const ParamSpec &p : modelParameters(model)) {
+    int64_t n = 1;
+    for (int64_t dim : p.shape)
+      if (__builtin_mul_overflow(n, dim, &n))
+        n = INT64_MAX;
+    if (n > largest) {
+      largest = n;
+      largestName = p.name;
+    }
+    total = n > INT64_MAX - total ? INT64_MAX : total + n;
+  }
+  if (total > kMaxModelParameters)
+    return fieldError("model",
+                      formatv("{0} parameters exceed the limit of {1} (the "
+                              "largest tensor, '{2}', has {3})",
+                              total, kMaxModelParameters, largestName,
+                              largest));
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error mlir::uoe::resolveModel(model::Model &model) {
+  if (auto err = checkSizeFields(model))
+    return err;
   int64_t d = model.d_model();
   if (d <= 0)
     return fieldError("d_model", "required, must be positive");
@@ -314,7 +399,7 @@ llvm::Error mlir::uoe::resolveModel(model::Model &model) {
     if (auto err = resolveBlock(*model.mutable_blocks(i), d,
                                 formatv("blocks[{0}]", i).str()))
       return err;
-  return llvm::Error::success();
+  return checkParameterCount(model);
 }
 
 //===----------------------------------------------------------------------===//
@@ -902,6 +987,13 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   if (typed)
     func.setArgAttr(firstParam - 1, "uoe.input",
                     b.getStringAttr("token_type_ids"));
+  // Indices into a table: the runtime checks them against its rows.
+  if (tokens)
+    func.setArgAttr(0, "uoe.index_bound",
+                    b.getI64IntegerAttr(model.embedding().vocab_size()));
+  if (typed)
+    func.setArgAttr(firstParam - 1, "uoe.index_bound",
+                    b.getI64IntegerAttr(model.embedding().token_types()));
   for (auto [i, p] : llvm::enumerate(specs))
     func.setArgAttr(i + firstParam, "uoe.param", b.getStringAttr(p.name));
   func.setResultAttr(

@@ -25,6 +25,14 @@ namespace mlir::uoe {
 /// The generated message classes of frontend/model.proto.
 namespace model = ::uoe::model;
 
+/// Limits on what a description may ask for, checked by resolveModel
+/// before anything is expanded or allocated (docs/MODEL_FORMAT.md, "Limits"):
+/// layers in all (blocks times their `repeat`), any one size field
+/// (d_model, vocab_size, hidden, ...) and parameters in all.
+constexpr int64_t kMaxModelLayers = 10000;
+constexpr int64_t kMaxModelDimension = int64_t(1) << 24;
+constexpr int64_t kMaxModelParameters = int64_t(1) << 36;
+
 /// One weight of a model: its name and shape (f32 in the compiled code).
 struct ParamSpec {
   std::string name;

@@ -1,27 +1,25 @@
 //===- CpuBlas.cpp - the CPU runtime's BLAS binding -----------------------===//
 //
-// uoe_cpu_sgemm_batched on OpenBLAS's cblas_sgemm, one call per matrix of
-// the batch. OpenBLAS already parallelises a GEMM that is large enough over
-// its thread pool and runs small ones on the calling thread; see
-// setCpuThreads for the pool size.
-//
-// CBLAS takes 32-bit sizes (Debian's OpenBLAS has no 64-bit interface); a
-// GEMM whose sizes or leading dimensions do not fit is computed by a plain
-// loop instead, so that the results stay right whatever the shapes.
+// uoe_cpu_sgemm_batched on the runtime's own GEMM (CpuGemm.h): the
+// arguments are checked, then the matrices of the batch, cut into pieces
+// where that balances the threads, are computed on OpenMP's thread pool,
+// each piece by sgemmSingleThread on one thread. The cut never splits the
+// reduction, so results do not depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/CpuBlas.h"
 
 #include "runtime/CpuAllocator.h"
+#include "runtime/CpuGemm.h"
 
-#include <cblas.h>
 #include <dlfcn.h>
 #include <omp.h>
 
 #include <algorithm>
 #include <climits>
 #include <mutex>
+#include <numeric>
 #include <string>
 
 using namespace uoe::rt;
@@ -45,27 +43,6 @@ void reject(const std::string &why) {
   std::lock_guard<std::mutex> lock(calls.mutex);
   if (calls.count++ == 0)
     calls.first = why;
-}
-
-bool fitsBlasInt(int64_t value) { return value <= INT_MAX; }
-
-/// C = op(A) * op(B) + beta * C for one matrix, without BLAS (for sizes
-/// CBLAS cannot take).
-void referenceSgemm(int64_t m, int64_t n, int64_t k, const float *a,
-                    int64_t lda, bool transA, const float *b, int64_t ldb,
-                    bool transB, float *c, int64_t ldc, float beta) {
-  for (int64_t i = 0; i < m; ++i) {
-    for (int64_t j = 0; j < n; ++j) {
-      float sum = 0.0f;
-      for (int64_t p = 0; p < k; ++p) {
-        float x = transA ? a[p * lda + i] : a[i * lda + p];
-        float y = transB ? b[j * ldb + p] : b[p * ldb + j];
-        sum += x * y;
-      }
-      float &out = c[i * ldc + j];
-      out = beta == 0.0f ? sum : sum + beta * out;
-    }
-  }
 }
 
 /// C = beta * C for one m x n matrix (a GEMM with k == 0).
@@ -93,6 +70,41 @@ StatusOr<int64_t> leadingDimension(const char *name, int64_t ld, int64_t rows,
                                        ld, " is less than the ", cols,
                                        " columns of the stored matrix"));
   return ld;
+}
+
+/// How a batched product is cut into pieces for the threads.
+struct Split {
+  int64_t pieces = 1;  ///< Pieces per matrix of the batch.
+  bool byRows = true;  ///< Cut along m (else along n).
+  int64_t step = 0;    ///< Rows or columns per piece.
+};
+
+/// Cuts each matrix into as many pieces as make the batch's pieces a
+/// multiple of the thread count (so static scheduling balances them), along
+/// whichever of m and n leaves pieces of at least 32 rows or 64 columns.
+/// Pieces only change which thread computes an element, never how
+/// (CpuGemm.h).
+Split splitFor(int64_t batch, int64_t m, int64_t n, int threads) {
+  Split split;
+  int64_t want = threads / std::gcd<int64_t>(batch, threads);
+  if (want > 1) {
+    if (m >= 32 * want) {
+      split.pieces = want;
+    } else if (n >= 64 * want) {
+      split.pieces = want;
+      split.byRows = false;
+    } else if (m >= 64) {
+      split.pieces = std::max<int64_t>(1, m / 32);
+      split.pieces = std::min(split.pieces, want);
+    }
+  }
+  int64_t extent = split.byRows ? m : n;
+  split.step = (extent + split.pieces - 1) / split.pieces;
+  // Whole register tiles per piece (12 rows, 32 columns for AVX-512).
+  int64_t tile = split.byRows ? 12 : 32;
+  split.step = (split.step + tile - 1) / tile * tile;
+  split.pieces = (extent + split.step - 1) / split.step;
+  return split;
 }
 
 } // namespace
@@ -123,38 +135,30 @@ extern "C" void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n,
 
   auto *aData = reinterpret_cast<const float *>(static_cast<intptr_t>(a));
   auto *bData = reinterpret_cast<const float *>(static_cast<intptr_t>(b));
-  bool blasSizes = fitsBlasInt(m) && fitsBlasInt(n) && fitsBlasInt(k) &&
-                   fitsBlasInt(lda) && fitsBlasInt(ldb) && fitsBlasInt(ldc);
-  // The batch, and the rows of each product when the batch is smaller than
-  // the team, are shared out over the OpenMP threads; each piece is one
-  // single-threaded OpenBLAS call (see setCpuThreads), so that GEMMs and
-  // the compiled loops use one pool of threads.
+  // The batch, and pieces of each product when the batch alone does not
+  // share evenly, are spread over the OpenMP threads (the pool compiled
+  // loops use too); each piece runs on one thread.
   int threads = omp_get_max_threads();
-  int64_t rowBlocks = batch >= threads ? 1 : (threads + batch - 1) / batch;
-  rowBlocks = std::max<int64_t>(1, std::min(rowBlocks, m / 16));
-  int64_t rowsPerBlock = (m + rowBlocks - 1) / rowBlocks;
-  int64_t items = batch * rowBlocks;
-  bool parallel = threads > 1 && items > 1 && batch * m * n * k >= (1 << 18);
-#pragma omp parallel for schedule(static) if (parallel)
+  bool parallel = threads > 1 && batch * m * n * k >= (1 << 18);
+  Split split = splitFor(batch, m, n, parallel ? threads : 1);
+  int64_t items = batch * split.pieces;
+#pragma omp parallel for schedule(static) if (parallel && items > 1)
   for (int64_t item = 0; item < items; ++item) {
-    int64_t i = item / rowBlocks, r0 = item % rowBlocks * rowsPerBlock;
-    int64_t rows = std::min(rowsPerBlock, m - r0);
-    if (rows <= 0)
-      continue;
-    // Rows r0.. of op(A): rows of A, or columns of A when it is transposed.
-    const float *ai = aData + i * strideA + (transA ? r0 : r0 * lda);
-    const float *bi = bData + i * strideB;
-    float *ci = cData + i * strideC + r0 * ldc;
-    if (!blasSizes) {
-      referenceSgemm(rows, n, k, ai, lda, transA, bi, ldb, transB, ci, ldc,
-                     beta);
-      continue;
+    int64_t i = item / split.pieces, first = item % split.pieces * split.step;
+    int64_t extent = split.byRows ? m : n;
+    int64_t count = std::min(split.step, extent - first);
+    GemmOperand opA{aData + i * strideA, lda, transA != 0};
+    GemmOperand opB{bData + i * strideB, ldb, transB != 0};
+    float *ci = cData + i * strideC;
+    if (split.byRows) {
+      // Rows first.. of op(A): rows of A, or columns when transposed.
+      opA.data += transA ? first : first * lda;
+      sgemmSingleThread(count, n, k, opA, opB, ci + first * ldc, ldc, beta);
+    } else {
+      // Columns first.. of op(B): columns of B, or rows when transposed.
+      opB.data += transB ? first * ldb : first;
+      sgemmSingleThread(m, count, k, opA, opB, ci + first, ldc, beta);
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans, static_cast<int>(rows),
-                static_cast<int>(n), static_cast<int>(k), 1.0f, ai,
-                static_cast<int>(lda), bi, static_cast<int>(ldb), beta, ci,
-                static_cast<int>(ldc));
   }
 }
 
@@ -216,10 +220,7 @@ void *uoe::rt::openMpLibraryHandle() {
 }
 
 void uoe::rt::setCpuThreads(int threads) {
-  int n = threads > 0 ? threads : openblas_get_num_procs();
-  // One pool: OpenMP's. Each OpenBLAS call runs on the thread that makes it.
-  openblas_set_num_threads(1);
-  omp_set_num_threads(n);
+  omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs());
 }
 
 int uoe::rt::cpuThreads() { return omp_get_max_threads(); }

@@ -2,13 +2,16 @@
 //
 // Compiled CPU code does not generate its own GEMMs: the pass
 // `uoe-linalg-to-blas` turns f32 batch matmuls into calls of
-// `uoe_cpu_sgemm_batched`, defined here on OpenBLAS, and the loader binds
-// the call through cpuRuntimeSymbols(). The symbol's name and argument list
-// are an ABI between the compiler and the runtime: change both together.
+// `uoe_cpu_sgemm_batched`, defined here on the runtime's own GEMM
+// (CpuGemm.h: microkernels chosen from the CPU's features, batch-invariant
+// and deterministic), and the loader binds the call through
+// cpuRuntimeSymbols(). The symbol's name and argument list are an ABI
+// between the compiler and the runtime: change both together.
 //
-// Threading: OpenBLAS parallelises each GEMM over its own thread pool, whose
-// size setCpuThreads() sets for the whole process (default: one thread per
-// core). Calls may come from several threads at once.
+// Threading: each call spreads its work over OpenMP's thread pool, the one
+// compiled loops use, whose size setCpuThreads() sets for the whole process
+// (default: one thread per core). Calls may come from several threads at
+// once. The thread count never changes a result.
 //
 //===----------------------------------------------------------------------===//
 

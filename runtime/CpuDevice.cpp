@@ -31,16 +31,6 @@ using namespace uoe::rt;
 
 namespace {
 
-std::vector<int64_t> shapeOf(const proto::TensorSpec &spec) {
-  return {spec.shape().begin(), spec.shape().end()};
-}
-
-/// The element type of an input or result spec (validateExecutable has
-/// checked that the name is known).
-DType dtypeOf(const proto::TensorSpec &spec) {
-  return parseDTypeName(spec.dtype()).value_or(DType::F32);
-}
-
 /// The cpu device's memory: host tensors are the compiled code's buffers.
 class HostMemory final : public ProgramMemory {
 public:
@@ -143,6 +133,12 @@ Status CpuProgram::bindParameters(const std::string &entryName,
           "weight '", spec.name(), "' has shape ",
           shapeToString(it->second.shape()), " but the model needs ",
           shapeToString(shapeOf(spec))));
+    DType stored = it->second.dtype();
+    if (stored != DType::F32 && stored != DType::F16 &&
+        stored != DType::BF16 && stored != DType::F64)
+      return invalidArgumentError(strCat(
+          "weight '", spec.name(), "' is stored as ", dtypeName(stored),
+          "; weights must be f32, f16, bf16 or f64 (converted to f32)"));
     auto f32 = it->second.toF32();
     if (!f32.ok())
       return invalidArgumentError(strCat("weight '", spec.name(),
@@ -186,20 +182,7 @@ CpuProgram::run(const std::string &entryName,
   if (params == parameters_.end() && entry->parameters_size() > 0)
     return failedPreconditionError(
         strCat("no weights are bound for entry point '", entryName, "'"));
-  if (static_cast<int>(inputs.size()) != entry->inputs_size())
-    return invalidArgumentError(strCat("entry point '", entryName, "' takes ",
-                                       entry->inputs_size(), " inputs, got ",
-                                       inputs.size()));
-
-  for (int i = 0; i < entry->inputs_size(); ++i) {
-    const proto::TensorSpec &spec = entry->inputs(i);
-    if (inputs[i].dtype() != dtypeOf(spec) ||
-        inputs[i].shape() != shapeOf(spec))
-      return invalidArgumentError(strCat(
-          "input '", spec.name(), "' must be ", dtypeName(dtypeOf(spec)), " ",
-          shapeToString(shapeOf(spec)), ", but it is ",
-          dtypeName(inputs[i].dtype()), " ", shapeToString(inputs[i].shape())));
-  }
+  UOE_RETURN_IF_ERROR(checkInputs(*entry, inputs));
   // The inputs' buffers for this run, given back however the run ends.
   std::vector<void *> stagedInputs;
   struct Unstage {

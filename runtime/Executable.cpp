@@ -6,9 +6,11 @@
 
 #include "runtime/Executable.h"
 
+#include "runtime/Checksum.h"
 #include "runtime/DType.h"
 #include "runtime/FileUtil.h"
 
+#include <climits>
 #include <filesystem>
 #include <set>
 
@@ -58,24 +60,84 @@ Status uoe::rt::validateExecutable(const proto::Executable &executable) {
   return okStatus();
 }
 
-StatusOr<proto::Executable> uoe::rt::loadExecutable(const std::string &path) {
-  UOE_ASSIGN_OR_RETURN(std::string bytes, readFile(path));
+namespace {
+
+constexpr char kMagic[4] = {'U', 'O', 'E', 'X'};
+constexpr uint32_t kFrameVersion = 1;
+constexpr size_t kFrameHeaderSize = 24;
+
+void putLittleEndian(std::string &out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t getLittleEndian(std::string_view in, size_t at, int bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < bytes; ++i)
+    value |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i]))
+             << (8 * i);
+  return value;
+}
+
+} // namespace
+
+std::string uoe::rt::serializeExecutable(const proto::Executable &executable) {
+  std::string payload;
+  executable.SerializeToString(&payload);
+  std::string bytes(kMagic, sizeof kMagic);
+  putLittleEndian(bytes, kFrameVersion, 4);
+  putLittleEndian(bytes, payload.size(), 8);
+  putLittleEndian(bytes, crc32c(0, payload), 4);
+  putLittleEndian(bytes, 0, 4);
+  return bytes + payload;
+}
+
+StatusOr<proto::Executable>
+uoe::rt::parseExecutable(std::string_view bytes, const std::string &source) {
+  if (bytes.size() < kFrameHeaderSize ||
+      bytes.substr(0, sizeof kMagic) != std::string_view(kMagic, sizeof kMagic))
+    return dataLossError(strCat(
+        source, " is not a uoe Executable (no 'UOEX' header; an Executable "
+                "saved by uoe before 0.2 has none: compile it again)"));
+  uint64_t version = getLittleEndian(bytes, 4, 4);
+  if (version != kFrameVersion)
+    return dataLossError(strCat(source, ": Executable frame version ", version,
+                                " is not supported (this runtime reads ",
+                                kFrameVersion, ")"));
+  uint64_t size = getLittleEndian(bytes, 8, 8);
+  std::string_view payload = bytes.substr(kFrameHeaderSize);
+  if (size != payload.size())
+    return dataLossError(strCat(source, ": the Executable is truncated or "
+                                        "padded (its header says ",
+                                size, " bytes, ", payload.size(),
+                                " follow)"));
+  uint32_t stored = static_cast<uint32_t>(getLittleEndian(bytes, 16, 4));
+  uint32_t computed = crc32c(0, payload);
+  if (stored != computed)
+    return dataLossError(strCat(
+        source, ": the Executable does not match its checksum (stored ",
+        checksumToString(stored), ", computed ", checksumToString(computed),
+        "): the file is corrupt"));
   proto::Executable executable;
-  if (!executable.ParseFromString(bytes))
-    return dataLossError(strCat("'", path, "' is not a uoe executable"));
+  if (payload.size() > static_cast<size_t>(INT_MAX) ||
+      !executable.ParseFromArray(payload.data(),
+                                 static_cast<int>(payload.size())))
+    return dataLossError(strCat(source, " is not a uoe Executable"));
   Status valid = validateExecutable(executable);
   if (!valid.ok())
-    return dataLossError(strCat("'", path, "': ", valid.message()));
+    return dataLossError(strCat(source, ": ", valid.message()));
   return executable;
+}
+
+StatusOr<proto::Executable> uoe::rt::loadExecutable(const std::string &path) {
+  UOE_ASSIGN_OR_RETURN(std::string bytes, readFile(path));
+  return parseExecutable(bytes, strCat("'", path, "'"));
 }
 
 Status uoe::rt::saveExecutable(const std::string &path,
                                const proto::Executable &executable) {
   UOE_RETURN_IF_ERROR(validateExecutable(executable));
-  std::string bytes;
-  if (!executable.SerializeToString(&bytes))
-    return internalError("cannot serialise the executable");
-  return writeFileAtomically(path, bytes);
+  return writeFileAtomically(path, serializeExecutable(executable));
 }
 
 StatusOr<const proto::EntryPoint *>

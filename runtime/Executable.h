@@ -14,6 +14,7 @@
 #include "runtime/executable.pb.h"
 
 #include <string>
+#include <string_view>
 
 namespace uoe::rt {
 
@@ -22,6 +23,19 @@ inline constexpr uint32_t kFormatVersion = 1;
 
 /// Checks an Executable's invariants; InvalidArgument naming the problem.
 Status validateExecutable(const proto::Executable &executable);
+
+/// The bytes of a `.uoex` file: a 24-byte header (the magic "UOEX", the
+/// frame version 1, the payload's size and its CRC-32C, runtime/Checksum.h;
+/// little-endian) followed by the serialised Executable, so that a flipped
+/// bit or a truncated file is found on load. An Executable holds native
+/// code: loading one runs its code, so load only Executables you made.
+std::string serializeExecutable(const proto::Executable &executable);
+
+/// Checks the header and the checksum of `bytes`, parses and validates the
+/// Executable in them. DataLoss naming `source` (a path, or a description
+/// of where the bytes came from) for anything else than such bytes.
+StatusOr<proto::Executable> parseExecutable(std::string_view bytes,
+                                            const std::string &source);
 
 /// Reads and validates a `.uoex` file. NotFound / IoError / DataLoss.
 StatusOr<proto::Executable> loadExecutable(const std::string &path);

@@ -62,6 +62,23 @@ struct DeviceName {
 /// cuda:<N>)" for anything else.
 StatusOr<DeviceName> parseDeviceName(std::string_view device);
 
+/// The shape of a tensor spec of an Executable.
+std::vector<int64_t> shapeOf(const proto::TensorSpec &spec);
+
+/// The element type of a tensor spec (validateExecutable has checked that
+/// its name is known; f32 otherwise).
+DType dtypeOf(const proto::TensorSpec &spec);
+
+/// The one check of a run's inputs that every device and every front end
+/// (uoe-run, uoe-exec, the C API, Python) goes through: the count, each
+/// input's dtype and shape against `entry`, and the values of integer inputs
+/// with an index_bound (token ids, token type ids) against [0, bound).
+/// InvalidArgument naming the input, or for a value OutOfRange with its
+/// position: "input 'tokens': 300 at [0, 4] is outside [0, 256), the rows
+/// of its table".
+Status checkInputs(const proto::EntryPoint &entry,
+                   const std::vector<HostTensor> &inputs);
+
 /// Loads `executable` for `device`: "cpu", "cuda" (the first GPU) or
 /// "cuda:<ordinal>". The device's own load errors pass unchanged (a cuda
 /// Executable on the cpu, "no CUDA device found: ..."); an unknown device

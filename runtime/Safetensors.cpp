@@ -12,6 +12,8 @@
 
 #include "runtime/Safetensors.h"
 
+#include "runtime/Checksum.h"
+
 #include "runtime/FileUtil.h"
 #include "runtime/Json.h"
 
@@ -54,7 +56,10 @@ Status parseMetadata(const JsonValue &value, SafetensorsHeader &header) {
       return dataLossError(
           strCat("\"", kMetadataKey, "\" entry '", member.first, "' is ",
                  describeKind(member.second.kind()), ", not a string"));
-    header.metadata.emplace(member.first, member.second.asString());
+    if (member.first == kSafetensorsChecksumKey)
+      header.checksum = member.second.asString();
+    else
+      header.metadata.emplace(member.first, member.second.asString());
   }
   return okStatus();
 }
@@ -295,7 +300,15 @@ StatusOr<SafetensorsContents> readSafetensors(const std::string &path) {
   SafetensorsContents contents;
   contents.source = path;
   contents.metadata = std::move(header.metadata);
-  for (const SafetensorsEntry &entry : header.entries) {
+  // The checksum runs over the tensors in the order of their offsets.
+  std::vector<const SafetensorsEntry *> byOffset;
+  for (const SafetensorsEntry &entry : header.entries)
+    byOffset.push_back(&entry);
+  std::sort(byOffset.begin(), byOffset.end(),
+            [](const auto *a, const auto *b) { return a->begin < b->begin; });
+  uint32_t crc = 0;
+  for (const SafetensorsEntry *sorted : byOffset) {
+    const SafetensorsEntry &entry = *sorted;
     auto inTensor = [&](const Status &status) {
       return status.withContext(strCat(path, ": tensor '", entry.name, "'"));
     };
@@ -307,11 +320,17 @@ StatusOr<SafetensorsContents> readSafetensors(const std::string &path) {
                                 tensor->rawData(), tensor->sizeInBytes());
     if (!status.ok())
       return status.withContext(strCat("tensor '", entry.name, "'"));
+    crc = crc32c(crc, tensor->rawData(), tensor->sizeInBytes());
     status = tensor->checkBoolValues();
     if (!status.ok())
       return inTensor(status);
     contents.tensors.emplace(entry.name, std::move(*tensor));
   }
+  if (!header.checksum.empty() && header.checksum != checksumToString(crc))
+    return dataLossError(strCat(
+        path, ": the tensor data do not match the file's checksum (stored ",
+        header.checksum, ", computed ", checksumToString(crc),
+        "): the file is corrupt"));
   return contents;
 }
 
@@ -357,13 +376,17 @@ Status writeSafetensors(
     return a->first < b->first;
   });
 
+  uint32_t crc = 0;
+  for (const auto *entry : order)
+    crc = crc32c(crc, entry->second->rawData(), entry->second->sizeInBytes());
   JsonValue header = JsonValue::object();
-  if (!metadata.empty()) {
-    JsonValue entries = JsonValue::object();
-    for (const auto &[key, value] : metadata)
+  JsonValue entries = JsonValue::object();
+  for (const auto &[key, value] : metadata)
+    if (key != kSafetensorsChecksumKey)
       entries.set(key, JsonValue::string(value));
-    header.set(std::string(kMetadataKey), std::move(entries));
-  }
+  entries.set(std::string(kSafetensorsChecksumKey),
+              JsonValue::string(checksumToString(crc)));
+  header.set(std::string(kMetadataKey), std::move(entries));
   uint64_t offset = 0;
   for (const auto *entry : order) {
     const HostTensor &tensor = *entry->second;

@@ -46,11 +46,21 @@ struct SafetensorsEntry {
   uint64_t end = 0;
 };
 
+/// The metadata key under which writeSafetensors stores the checksum of
+/// the tensor data ("crc32c:0a1b2c3d", runtime/Checksum.h): the CRC-32C of
+/// the tensors' bytes in the order of their offsets. Readers check it when
+/// present (files from other tools have none) and take it out of the
+/// metadata they return.
+inline constexpr std::string_view kSafetensorsChecksumKey = "uoe.checksum";
+
 /// A validated safetensors header.
 struct SafetensorsHeader {
   /// Sorted by name.
   std::vector<SafetensorsEntry> entries;
+  /// The metadata, without kSafetensorsChecksumKey.
   std::map<std::string, std::string, std::less<>> metadata;
+  /// The stored checksum of the data (kSafetensorsChecksumKey), or empty.
+  std::string checksum;
   /// File offset of the data buffer: 8 + the header length.
   uint64_t dataStart = 0;
 
@@ -83,11 +93,13 @@ StatusOr<SafetensorsHeader> readSafetensorsHeader(const std::string &path);
 
 /// Reads the whole safetensors file at `path` into memory (each tensor in
 /// its own aligned HostTensor). Errors as readSafetensorsHeader, plus
-/// DataLoss for bool bytes other than 0 / 1. Thread-safe.
+/// DataLoss for bool bytes other than 0 / 1 and for data that do not match
+/// the file's checksum. Thread-safe.
 StatusOr<SafetensorsContents> readSafetensors(const std::string &path);
 
-/// Writes the named tensors (and `metadata`, if not empty) to `path` as a
-/// safetensors file, atomically (see writeFileAtomically). Tensors are laid
+/// Writes the named tensors and `metadata` to `path` as a safetensors file,
+/// atomically (see writeFileAtomically), with the checksum of the data in
+/// the metadata (kSafetensorsChecksumKey; one in `metadata` is replaced). Tensors are laid
 /// out by decreasing element size, then by name, so that every tensor is
 /// aligned to its element size; the header is padded with spaces to a
 /// multiple of 8 bytes. InvalidArgument for a duplicate name, the name

@@ -12,7 +12,7 @@ packages=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libprotobuf-dev protobuf-compiler
   cmake ninja-build ccache g++ python3
-  libgtest-dev libbenchmark-dev libopenblas-dev libomp-22-dev
+  libgtest-dev libbenchmark-dev libomp-22-dev
   zlib1g-dev libzstd-dev
   python3-numpy python3-pip
 )

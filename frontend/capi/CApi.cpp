@@ -379,13 +379,11 @@ uoe_status_t *uoe_executable_load_bytes(const void *bytes, size_t size,
       return rt::outOfRangeError(
           strCat("uoe_executable_load_bytes: ", size,
                  " bytes is more than an Executable can hold"));
-    rt::proto::Executable executable;
-    if (!executable.ParseFromArray(bytes, static_cast<int>(size)))
-      return rt::dataLossError(
-          strCat("uoe_executable_load_bytes: ", size,
-                 " bytes are not a serialised Executable"));
-    UOE_RETURN_IF_ERROR(rt::validateExecutable(executable));
-    return newExecutable(std::move(executable), out_executable);
+    return newExecutable(
+        rt::parseExecutable(
+            std::string_view(static_cast<const char *>(bytes), size),
+            strCat("uoe_executable_load_bytes: the ", size, " bytes")),
+        out_executable);
   });
 }
 

@@ -252,11 +252,6 @@ class _Loaded:
         _check(_lib.uoe_model_create(session._handle, executable._handle, ctypes.byref(out)))
         self._handle = out.value
         self.entries = {name: _Entry(executable, name) for name in executable.entry_points}
-        # The vocabulary of a description's token ids (0: none, not checked).
-        self.vocab = 0
-        if "forward" in self.entries:
-            self.vocab = next((p.shape[0] for p in executable.parameters("forward")
-                               if p.name == "embedding.weight" and len(p.shape) == 2), 0)
         self._bind(weights)
 
     def __del__(self):
@@ -610,8 +605,6 @@ class Model:
                 a = np.ascontiguousarray(a, dtype=np.int64)
                 v = _tensors.View("i64", a.shape, a.ctypes.data, a, a, v.torch)
             views.append(self._check(spec, v))
-        if specs[0].dtype == "i64" and loaded.vocab:
-            self._check_vocabulary(loaded.vocab, views[0].numpy())
         return loaded, views
 
     @staticmethod
@@ -652,12 +645,3 @@ class Model:
                         f"but it is {_tensors.describe(v.dtype, v.shape)}{hint}")
         return v
 
-    @staticmethod
-    def _check_vocabulary(vocab, ids):
-        if ids.size:
-            bad = np.flatnonzero((ids < 0) | (ids >= vocab))
-            if bad.size:
-                index = list(np.unravel_index(bad[0], ids.shape))
-                raise Error(OUT_OF_RANGE,
-                            f"token id {ids.flat[bad[0]]} at {[int(i) for i in index]} is "
-                            f"outside the vocabulary [0, {vocab})")

@@ -22,7 +22,10 @@ mlir::uoe::initialWeights(const model::Model &model, uint64_t seed) {
   for (const ParamSpec &p : modelParameters(model)) {
     auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
     if (!t.ok())
-      return t.status();
+      return rt::Status(t.status().code(),
+                        "parameter '" + p.name + "' " +
+                            rt::shapeToString(p.shape) + ": " +
+                            t.status().message());
     float *data = t->data<float>();
     bool isNorm = llvm::StringRef(p.name).contains("norm") &&
                   llvm::StringRef(p.name).ends_with(".weight");

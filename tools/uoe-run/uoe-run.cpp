@@ -248,11 +248,10 @@ int runInit(const Options &opts) {
   return 0;
 }
 
-/// What @forward takes: token ids below `vocab` (a model with an
+/// What @forward takes: token ids (a model with an
 /// embedding) or hidden states of width `width`.
 struct InputKind {
   bool tokens = false;
-  int64_t vocab = 0; // 0: unknown, ids are not checked
   int64_t width = 0;
   /// A second input `attention_mask` int64 [B, T] (1 = token, 0 = padding).
   bool attentionMask = false;
@@ -263,15 +262,13 @@ struct InputKind {
 InputKind inputKindOf(const model::Model &model) {
   InputKind kind;
   kind.tokens = model.has_embedding();
-  kind.vocab = kind.tokens ? model.embedding().vocab_size() : 0;
   kind.width = model.d_model();
   kind.attentionMask = model.attention_mask();
   kind.tokenTypeIds = model.token_type_ids();
   return kind;
 }
 
-/// The same, read from a compiled Executable's `forward` entry point (the
-/// vocabulary is the first dimension of its `embedding.weight`).
+/// The same, read from a compiled Executable's `forward` entry point.
 llvm::Expected<InputKind> inputKindOf(const rt::proto::Executable &exe) {
   auto entry = rt::findEntryPoint(exe, "forward");
   if (!entry.ok())
@@ -299,20 +296,7 @@ llvm::Expected<InputKind> inputKindOf(const rt::proto::Executable &exe) {
   kind.tokens = input.dtype() == "i64";
   if (!kind.tokens && input.shape_size() == 3)
     kind.width = input.shape(2);
-  for (const rt::proto::TensorSpec &p : forward.parameters())
-    if (kind.tokens && p.name() == "embedding.weight" && p.shape_size() == 2)
-      kind.vocab = p.shape(0);
   return kind;
-}
-
-/// "[1, 4]": the index of flat element `flat` in `shape`.
-std::string indexToString(int64_t flat, const std::vector<int64_t> &shape) {
-  std::vector<int64_t> index(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    index[i] = shape[i] ? flat % shape[i] : 0;
-    flat = shape[i] ? flat / shape[i] : 0;
-  }
-  return rt::shapeToString(index);
 }
 
 /// Checks `input` (read from `path`) against what the model takes and
@@ -351,13 +335,8 @@ llvm::Expected<rt::HostTensor> prepareInput(const InputKind &kind,
       to[i] = from[i];
     input = std::move(*wide);
   }
-  const int64_t *ids = input.data<int64_t>();
-  for (int64_t i = 0; kind.vocab > 0 && i < input.numElements(); ++i)
-    if (ids[i] < 0 || ids[i] >= kind.vocab)
-      return error(path + ": token id " + std::to_string(ids[i]) + " at " +
-                   indexToString(i, input.shape()) +
-                   " is outside the vocabulary [0, " +
-                   std::to_string(kind.vocab) + ")");
+  // The ids' range is checked by the runtime (rt::checkInputs), for every
+  // front end alike.
   return std::move(input);
 }
 

@@ -1,0 +1,426 @@
+//===- CpuGemm.cpp - the CPU runtime's own f32 GEMM -----------------------===//
+//
+// A GotoBLAS/BLIS-style blocked GEMM (see CpuGemm.h for the numerics):
+//
+//   for jc over n in blocks of NC:              (columns of C and op(B))
+//     for pc over k in blocks of kGemmKc:       (the reduction, in order)
+//       pack op(B)[pc.., jc..] into NR-column panels   (skipped: see below)
+//       for ic over m in blocks of MC:
+//         pack op(A)[ic.., pc..] into MR-row panels
+//         for each NR panel, for each MR panel: the microkernel
+//
+// The microkernel keeps an MR x NR tile of accumulators in registers and
+// adds one rank-1 update per k: a row of the B panel (NR floats, vector
+// loads) times each of the MR values of the A panel (broadcasts). A tile
+// with fewer than MR rows runs a kernel instantiated for that many rows,
+// and columns past n are masked, so no element's arithmetic depends on its
+// neighbours. When few rows share op(B) (m <= kDirectBRows) and B is
+// stored row-major, the kernel reads B in place instead of packing it:
+// the same operations on the same values, so the same bits.
+//
+// Each ISA's code is compiled for it with target attributes, so the
+// library itself needs nothing beyond x86-64 and picks the kernel at run
+// time. This file is compiled with -ffp-contract=off: a multiply followed
+// by an add must stay two roundings, as in every ISA's path.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/CpuGemm.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+using namespace uoe::rt;
+
+namespace {
+
+constexpr int64_t kKc = kGemmKc;
+
+/// How C is updated with a finished block of sums (see CpuGemm.h).
+enum class Update { Store, Add, ScaleAdd };
+
+Update updateFor(bool firstBlock, float beta) {
+  if (!firstBlock || beta == 1.0f)
+    return Update::Add;
+  return beta == 0.0f ? Update::Store : Update::ScaleAdd;
+}
+
+/// Scalar C update, shared by the edge tiles of every ISA: the same IEEE
+/// operations as the vector updates.
+inline void updateScalar(float &c, float acc, Update update, float beta) {
+  switch (update) {
+  case Update::Store:
+    c = acc;
+    break;
+  case Update::Add:
+    c = c + acc;
+    break;
+  case Update::ScaleAdd: {
+    float scaled = beta * c;
+    c = scaled + acc;
+    break;
+  }
+  }
+}
+
+/// A thread's packing buffers, 64-byte aligned, grown on demand.
+struct PackBuffer {
+  float *data = nullptr;
+  size_t size = 0;
+  ~PackBuffer() { std::free(data); }
+  float *get(size_t floats) {
+    if (floats > size) {
+      std::free(data);
+      size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+      data = static_cast<float *>(std::aligned_alloc(64, bytes));
+      size = data ? floats : 0;
+    }
+    return data;
+  }
+};
+
+thread_local PackBuffer aBuffer, bBuffer;
+
+/// Packs rows [i0, i0 + rows) of op(A), k-range [p0, p0 + kc), into
+/// dst[p * MR + r], with zeros in rows rows..MR-1.
+template <int MR>
+void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
+           float *dst) {
+  if (a.trans) {
+    // Element (i, p) at data[p * ld + i]: MR consecutive floats per p.
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *src = a.data + (p0 + p) * a.ld + i0;
+      float *out = dst + p * MR;
+      for (int r = 0; r < rows; ++r)
+        out[r] = src[r];
+      for (int r = rows; r < MR; ++r)
+        out[r] = 0.0f;
+    }
+    return;
+  }
+  // Element (i, p) at data[i * ld + p]: one stream per row.
+  const float *src[MR];
+  for (int r = 0; r < rows; ++r)
+    src[r] = a.data + (i0 + r) * a.ld + p0;
+  for (int64_t p = 0; p < kc; ++p) {
+    float *out = dst + p * MR;
+    for (int r = 0; r < rows; ++r)
+      out[r] = src[r][p];
+    for (int r = rows; r < MR; ++r)
+      out[r] = 0.0f;
+  }
+}
+
+/// Packs columns [j0, j0 + cols) of op(B), k-range [p0, p0 + kc), into
+/// dst[p * NR + c], with zeros in columns cols..NR-1.
+template <int NR>
+void packB(const GemmOperand &b, int64_t j0, int cols, int64_t p0, int64_t kc,
+           float *dst) {
+  if (!b.trans) {
+    // Element (p, j) at data[p * ld + j]: a row of the panel is contiguous.
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *src = b.data + (p0 + p) * b.ld + j0;
+      float *out = dst + p * NR;
+      std::memcpy(out, src, cols * sizeof(float));
+      for (int c = cols; c < NR; ++c)
+        out[c] = 0.0f;
+    }
+    return;
+  }
+  // Element (p, j) at data[j * ld + p]: a column of the panel is contiguous;
+  // transpose in blocks of 16 k so that reads and writes both stay local.
+  for (int64_t p = 0; p < kc; p += 16) {
+    int64_t pEnd = std::min<int64_t>(kc, p + 16);
+    for (int c = 0; c < cols; ++c) {
+      const float *src = b.data + (j0 + c) * b.ld + p0;
+      for (int64_t q = p; q < pEnd; ++q)
+        dst[q * NR + c] = src[q];
+    }
+    for (int64_t q = p; q < pEnd; ++q)
+      for (int c = cols; c < NR; ++c)
+        dst[q * NR + c] = 0.0f;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Microkernels. Signature: kc steps over a packed A panel (stride MR per k)
+// and a B panel (stride bStride per k: NR when packed, ldb in place), into
+// the R x cols tile of C at `c`.
+//===----------------------------------------------------------------------===//
+
+using Kernel = void (*)(int64_t kc, const float *ap, const float *bp,
+                        int64_t bStride, float *c, int64_t ldc, int cols,
+                        Update update, float beta);
+
+/// Plain C++: any x86-64.
+struct GenericIsa {
+  static constexpr int MR = 4, NR = 8, MC = 128, NC = 1024;
+
+  template <int R>
+  static void kernel(int64_t kc, const float *ap, const float *bp,
+                     int64_t bStride, float *c, int64_t ldc, int cols,
+                     Update update, float beta) {
+    float acc[R][NR] = {};
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *brow = bp + p * bStride;
+      for (int r = 0; r < R; ++r) {
+        float av = ap[p * MR + r];
+        for (int j = 0; j < NR; ++j)
+          acc[r][j] = std::fmaf(av, brow[j], acc[r][j]);
+      }
+    }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < cols; ++j)
+        updateScalar(c[r * ldc + j], acc[r][j], update, beta);
+  }
+};
+
+#define UOE_AVX2 __attribute__((target("avx2,fma")))
+#define UOE_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/// AVX2 + FMA: 6 rows x 16 columns (12 accumulators).
+struct Avx2Isa {
+  static constexpr int MR = 6, NR = 16, MC = 144, NC = 1024;
+
+  template <int R>
+  UOE_AVX2 static void kernel(int64_t kc, const float *ap, const float *bp,
+                              int64_t bStride, float *c, int64_t ldc, int cols,
+                              Update update, float beta) {
+    __m256 acc[R][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *brow = bp + p * bStride;
+      __m256 b0 = _mm256_loadu_ps(brow), b1 = _mm256_loadu_ps(brow + 8);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        __m256 av = _mm256_broadcast_ss(ap + p * MR + r);
+        acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+      }
+    }
+    if (cols == NR) {
+      __m256 vbeta = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+        for (int h = 0; h < 2; ++h) {
+          float *out = c + r * ldc + 8 * h;
+          __m256 v = acc[r][h];
+          if (update == Update::Add)
+            v = _mm256_add_ps(_mm256_loadu_ps(out), v);
+          else if (update == Update::ScaleAdd)
+            v = _mm256_add_ps(_mm256_mul_ps(vbeta, _mm256_loadu_ps(out)), v);
+          _mm256_storeu_ps(out, v);
+        }
+      return;
+    }
+    alignas(32) float tile[R][NR];
+    for (int r = 0; r < R; ++r) {
+      _mm256_store_ps(tile[r], acc[r][0]);
+      _mm256_store_ps(tile[r] + 8, acc[r][1]);
+    }
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < cols; ++j)
+        updateScalar(c[r * ldc + j], tile[r][j], update, beta);
+  }
+};
+
+/// AVX-512F: 12 rows x 32 columns (24 accumulators in zmm registers).
+struct Avx512Isa {
+  static constexpr int MR = 12, NR = 32, MC = 192, NC = 1024;
+
+  template <int R>
+  UOE_AVX512 static void kernel(int64_t kc, const float *ap, const float *bp,
+                                int64_t bStride, float *c, int64_t ldc,
+                                int cols, Update update, float beta) {
+    __m512 acc[R][2];
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r)
+      acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < kc; ++p) {
+      const float *brow = bp + p * bStride;
+      __m512 b0 = _mm512_loadu_ps(brow), b1 = _mm512_loadu_ps(brow + 16);
+#pragma GCC unroll 12
+      for (int r = 0; r < R; ++r) {
+        __m512 av = _mm512_set1_ps(ap[p * MR + r]);
+        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+      }
+    }
+    __mmask16 m0 = cols >= 16 ? __mmask16(0xffff)
+                              : __mmask16((1u << cols) - 1u);
+    __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
+                   : cols <= 16 ? __mmask16(0)
+                                : __mmask16((1u << (cols - 16)) - 1u);
+    __m512 vbeta = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+    for (int r = 0; r < R; ++r) {
+      float *out = c + r * ldc;
+      __m512 v0 = acc[r][0], v1 = acc[r][1];
+      if (update == Update::Add) {
+        v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+        v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
+      } else if (update == Update::ScaleAdd) {
+        v0 = _mm512_add_ps(
+            _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)), v0);
+        v1 = _mm512_add_ps(
+            _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
+      }
+      _mm512_mask_storeu_ps(out, m0, v0);
+      _mm512_mask_storeu_ps(out + 16, m1, v1);
+    }
+  }
+};
+
+/// Without panel buffers (no memory for a few hundred KB): the same
+/// arithmetic per element, element by element.
+void unpackedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
+                   const GemmOperand &b, float *c, int64_t ldc, float beta) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t pc = 0; pc < k; pc += kKc) {
+        float acc = 0.0f;
+        for (int64_t p = pc; p < std::min(k, pc + kKc); ++p) {
+          float x = a.trans ? a.data[p * a.ld + i] : a.data[i * a.ld + p];
+          float y = b.trans ? b.data[j * b.ld + p] : b.data[p * b.ld + j];
+          acc = std::fmaf(x, y, acc);
+        }
+        updateScalar(c[i * ldc + j], acc, updateFor(pc == 0, beta), beta);
+      }
+}
+
+/// The kernels of one ISA for 1..MR rows, indexed by rows - 1.
+template <class Isa, int... Rows>
+constexpr auto kernelTable(std::integer_sequence<int, Rows...>) {
+  return std::array<Kernel, sizeof...(Rows)>{&Isa::template kernel<Rows + 1>...};
+}
+
+/// Up to this many rows, a row-major op(B) is read in place: packing it
+/// would cost as much as the product.
+constexpr int64_t kDirectBRows = 16;
+
+template <class Isa>
+void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
+                  const GemmOperand &b, float *c, int64_t ldc, float beta) {
+  constexpr int MR = Isa::MR, NR = Isa::NR, MC = Isa::MC, NC = Isa::NC;
+  static constexpr auto kernels =
+      kernelTable<Isa>(std::make_integer_sequence<int, MR>());
+  bool directB = !b.trans && m <= kDirectBRows;
+  float *aPack = aBuffer.get(static_cast<size_t>(MC) * kKc);
+  // The panel buffer serves B, or B's last narrow panel when B is read in
+  // place.
+  float *bPack = bBuffer.get(static_cast<size_t>(directB ? NR : NC) * kKc);
+  if (!aPack || !bPack)
+    return unpackedSgemm(m, n, k, a, b, c, ldc, beta);
+
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = std::min<int64_t>(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = std::min<int64_t>(kKc, k - pc);
+      Update update = updateFor(pc == 0, beta);
+      if (!directB)
+        for (int64_t jr = 0; jr < nc; jr += NR)
+          packB<NR>(b, jc + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)),
+                    pc, kc, bPack + jr * kc);
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        int64_t mc = std::min<int64_t>(MC, m - ic);
+        for (int64_t ir = 0; ir < mc; ir += MR)
+          packA<MR>(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+                    pc, kc, aPack + ir * kc);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          const float *bp = directB ? b.data + pc * b.ld + jc + jr
+                                    : bPack + jr * kc;
+          int64_t bStride = directB ? b.ld : NR;
+          // In place, a panel with fewer than NR columns would read past
+          // the row: copy it, padded, into a small local panel instead.
+          if (directB && cols < NR) {
+            packB<NR>(b, jc + jr, cols, pc, kc, bPack);
+            bp = bPack;
+            bStride = NR;
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            kernels[rows - 1](kc, aPack + ir * kc, bp, bStride,
+                              c + (ic + ir) * ldc + jc + jr, ldc, cols, update,
+                              beta);
+          }
+        }
+      }
+    }
+  }
+}
+
+bool cpuCanRun(GemmIsa isa) {
+  switch (isa) {
+  case GemmIsa::Generic:
+    return true;
+  case GemmIsa::Avx2:
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  case GemmIsa::Avx512:
+    // GCC's check includes the OS's support for the zmm state (XCR0).
+    return __builtin_cpu_supports("avx512f") && cpuCanRun(GemmIsa::Avx2);
+  }
+  return false;
+}
+
+GemmIsa &selectedIsa() {
+  static GemmIsa isa = detectedGemmIsa();
+  return isa;
+}
+
+} // namespace
+
+GemmIsa uoe::rt::detectedGemmIsa() {
+  static const GemmIsa isa = [] {
+    __builtin_cpu_init();
+    if (cpuCanRun(GemmIsa::Avx512))
+      return GemmIsa::Avx512;
+    if (cpuCanRun(GemmIsa::Avx2))
+      return GemmIsa::Avx2;
+    return GemmIsa::Generic;
+  }();
+  return isa;
+}
+
+GemmIsa uoe::rt::gemmIsa() { return selectedIsa(); }
+
+bool uoe::rt::setGemmIsa(GemmIsa isa) {
+  __builtin_cpu_init();
+  if (!cpuCanRun(isa))
+    return false;
+  selectedIsa() = isa;
+  return true;
+}
+
+const char *uoe::rt::gemmIsaName(GemmIsa isa) {
+  switch (isa) {
+  case GemmIsa::Generic:
+    return "generic";
+  case GemmIsa::Avx2:
+    return "avx2";
+  case GemmIsa::Avx512:
+    return "avx512";
+  }
+  return "unknown";
+}
+
+void uoe::rt::sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
+                                GemmOperand b, float *c, int64_t ldc,
+                                float beta) {
+  switch (gemmIsa()) {
+  case GemmIsa::Avx512:
+    return blockedSgemm<Avx512Isa>(m, n, k, a, b, c, ldc, beta);
+  case GemmIsa::Avx2:
+    return blockedSgemm<Avx2Isa>(m, n, k, a, b, c, ldc, beta);
+  case GemmIsa::Generic:
+    return blockedSgemm<GenericIsa>(m, n, k, a, b, c, ldc, beta);
+  }
+}

@@ -1,0 +1,80 @@
+//===- CpuGemm.h - the CPU runtime's own f32 GEMM ---------------*- C++ -*-===//
+//
+// The GEMM behind uoe_cpu_sgemm_batched (runtime/CpuBlas.h): packed panels
+// and register-blocked microkernels of our own, for AVX-512, AVX2+FMA and
+// plain x86-64, chosen once per process from the CPU features it sees
+// (CPUID), never from environment variables or a library's CPU table.
+//
+// Results are batch-invariant and deterministic by construction. Every
+// element of C is computed by the same sequence of operations whatever the
+// other rows and columns, the sizes m and n, the batch, the thread count or
+// the ISA:
+//
+//   for each block of kGemmKc consecutive k, in order:
+//     acc = 0; for k in the block, in order: acc = fma(a_ik, b_kj, acc)
+//     first block:  c = acc            (beta == 0)
+//                   c = c + acc        (beta == 1)
+//                   c = beta * c + acc (otherwise)
+//     later blocks: c = c + acc
+//
+// Rows and columns are only ever split between threads and register
+// tiles, never the reduction over k, so a row's result depends on that row
+// of op(A), on op(B) and on k alone. Prefix invariance of causal models and
+// run-to-run reproducibility follow bit for bit on every CPU; across CPUs
+// the three ISAs also agree bit for bit (all use a fused multiply-add).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_CPUGEMM_H
+#define UOE_RUNTIME_CPUGEMM_H
+
+#include <cstdint>
+
+namespace uoe::rt {
+
+/// The instruction sets the GEMM has microkernels for.
+enum class GemmIsa {
+  Generic, ///< Plain C++ (any x86-64), fmaf for the multiply-add.
+  Avx2,    ///< AVX2 + FMA: 6 x 16 register tile.
+  Avx512,  ///< AVX-512F: 12 x 32 register tile.
+};
+
+/// The reduction block: every element's sum over k is cut into blocks of
+/// this many terms (see the file comment). Part of the numerics: changing it
+/// changes results in the last bits.
+constexpr int64_t kGemmKc = 256;
+
+/// The best ISA this process may use, from CPUID (and the OS's XSAVE
+/// support for the wider registers); decided once.
+GemmIsa detectedGemmIsa();
+
+/// The ISA the GEMM uses: detectedGemmIsa() unless setGemmIsa changed it.
+GemmIsa gemmIsa();
+
+/// Makes the GEMM use `isa` (tests compare the ISAs); returns false and
+/// changes nothing if this CPU cannot run it. Not to be called while a
+/// GEMM runs.
+bool setGemmIsa(GemmIsa isa);
+
+/// "avx512", "avx2" or "generic".
+const char *gemmIsaName(GemmIsa isa);
+
+/// One strided f32 matrix operand: element (i, j) of op(X) is
+/// data[i * ld + j], or data[j * ld + i] when `trans`.
+struct GemmOperand {
+  const float *data;
+  int64_t ld;
+  bool trans;
+};
+
+/// C = op(A) * op(B) + beta * C for one m x n x k product on the calling
+/// thread (C row-major with leading dimension ldc), with m, n, k > 0 and
+/// valid leading dimensions (the caller checks them). Rows and columns may
+/// be any sub-range of a larger product: the result of an element does not
+/// depend on which.
+void sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
+                       GemmOperand b, float *c, int64_t ldc, float beta);
+
+} // namespace uoe::rt
+
+#endif // UOE_RUNTIME_CPUGEMM_H
