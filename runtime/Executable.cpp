@@ -12,6 +12,10 @@
 
 #include <climits>
 #include <filesystem>
+#include <vector>
+
+#include <sys/stat.h>
+#include <unistd.h>
 #include <set>
 
 using namespace uoe::rt;
@@ -97,7 +101,7 @@ uoe::rt::parseExecutable(std::string_view bytes, const std::string &source) {
   if (bytes.size() < kFrameHeaderSize ||
       bytes.substr(0, sizeof kMagic) != std::string_view(kMagic, sizeof kMagic))
     return dataLossError(strCat(
-        source, " is not a uoe Executable (no 'UOEX' header; an Executable "
+        source, ": not a uoe Executable (no 'UOEX' header; an Executable "
                 "saved by uoe before 0.2 has none: compile it again)"));
   uint64_t version = getLittleEndian(bytes, 4, 4);
   if (version != kFrameVersion)
@@ -122,7 +126,7 @@ uoe::rt::parseExecutable(std::string_view bytes, const std::string &source) {
   if (payload.size() > static_cast<size_t>(INT_MAX) ||
       !executable.ParseFromArray(payload.data(),
                                  static_cast<int>(payload.size())))
-    return dataLossError(strCat(source, " is not a uoe Executable"));
+    return dataLossError(strCat(source, ": not a uoe Executable"));
   Status valid = validateExecutable(executable);
   if (!valid.ok())
     return dataLossError(strCat(source, ": ", valid.message()));
@@ -161,9 +165,15 @@ std::string uoe::rt::cachedExecutablePath(const std::string &dir,
 StatusOr<proto::Executable>
 uoe::rt::loadCachedExecutable(const std::string &dir, const std::string &key) {
   std::string path = cachedExecutablePath(dir, key);
-  std::error_code error;
-  if (!std::filesystem::exists(path, error))
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0)
     return notFoundError(strCat("no cache entry ", path));
+  // An Executable is native code that loading runs: only the user's own.
+  if (info.st_uid != ::geteuid())
+    return failedPreconditionError(strCat(
+        "refusing the cache entry ", path, ": it belongs to user ",
+        info.st_uid, ", not to you (", ::geteuid(),
+        "); an Executable's code runs when it is loaded"));
   UOE_ASSIGN_OR_RETURN(proto::Executable executable, loadExecutable(path));
   if (executable.cache_key() != key)
     return dataLossError(strCat(path, " holds the Executable of another key"));
@@ -172,11 +182,24 @@ uoe::rt::loadCachedExecutable(const std::string &dir, const std::string &key) {
 
 Status uoe::rt::storeCachedExecutable(const std::string &dir,
                                       const proto::Executable &executable) {
+  // Folders this creates are the user's alone (0700): others could put
+  // code there that the user would then run.
   std::error_code error;
+  std::filesystem::path folder(dir);
+  std::vector<std::filesystem::path> created;
+  for (std::filesystem::path p = folder; !p.empty() &&
+                                         !std::filesystem::exists(p, error);
+       p = p.parent_path()) {
+    created.push_back(p);
+    if (p == p.parent_path())
+      break;
+  }
   std::filesystem::create_directories(dir, error);
   if (error)
     return ioError(strCat("cannot create the cache folder ", dir, ": ",
                           error.message()));
+  for (const std::filesystem::path &p : created)
+    ::chmod(p.c_str(), 0700);
   return saveExecutable(cachedExecutablePath(dir, executable.cache_key()),
                         executable);
 }

@@ -49,14 +49,16 @@ Status saveExecutable(const std::string &path,
 std::string cachedExecutablePath(const std::string &dir,
                                  const std::string &key);
 
-/// The cache entry for `key` in `dir`: NotFound when there is none, another
-/// error when the file is unreadable or holds an Executable of another key
-/// (callers then recompile and replace it).
+/// The cache entry for `key` in `dir`: NotFound when there is none,
+/// FailedPrecondition for a file another user owns (loading it would run
+/// their code), another error when the file is unreadable, corrupt or holds
+/// an Executable of another key (callers then recompile and replace it).
 StatusOr<proto::Executable> loadCachedExecutable(const std::string &dir,
                                                  const std::string &key);
 
 /// Stores `executable` as the entry for its `cache_key` in `dir`, creating
-/// the folder; atomic like saveExecutable.
+/// the folder and any missing parents with mode 0700; atomic like
+/// saveExecutable.
 Status storeCachedExecutable(const std::string &dir,
                              const proto::Executable &executable);
 

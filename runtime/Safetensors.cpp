@@ -330,7 +330,9 @@ StatusOr<SafetensorsContents> readSafetensors(const std::string &path) {
     return dataLossError(strCat(
         path, ": the tensor data do not match the file's checksum (stored ",
         header.checksum, ", computed ", checksumToString(crc),
-        "): the file is corrupt"));
+        "): the file is corrupt, or a tool changed its tensors but kept "
+        "uoe's metadata (remove its '",
+        kSafetensorsChecksumKey, "' entry to accept the change)"));
   return contents;
 }
 

@@ -144,6 +144,8 @@ def cmd_safetensors_edit(args):
     elif args.corrupt_header:
         data = data[:8] + b"{not json" + data[17:]
     else:
+        # The tensors change: uoe's checksum of them would no longer hold.
+        header.get("__metadata__", {}).pop("uoe.checksum", None)
         if args.drop:
             del header[args.drop]
         if args.rename:

@@ -33,7 +33,7 @@ expect_error(uoe.NOT_FOUND, ["missing.pbtxt: no such file"], uoe.compile,
 expect_error(uoe.INVALID_ARGUMENT, ["cannot parse"], uoe.compile,
              "func.func @f( {", cache_dir=None)
 # CHECK: error (invalid argument): {{.*}}cannot parse
-expect_error(uoe.DATA_LOSS, ["not a serialised Executable"], uoe.compile, b"junk")
+expect_error(uoe.DATA_LOSS, ["not a uoe Executable"], uoe.compile, b"junk")
 expect_error(uoe.INVALID_ARGUMENT, ["must be a path or text"], uoe.compile, 42)
 expect_error(uoe.INVALID_ARGUMENT, ["kind must be"], uoe.compile, TINY, kind="onnx")
 
@@ -103,9 +103,9 @@ for spec in clf.executable(1, 4).parameters():
     weights[spec.name] = np.full(spec.shape, 0.01, np.float32)
 clf = uoe.compile(classifier, weights=weights, cache_dir=cache)
 ids = np.array([[72, 101, 300, 1]])
-expect_error(uoe.OUT_OF_RANGE, ["token id 300 at [0, 2] is outside the vocabulary [0, 256)"],
+expect_error(uoe.OUT_OF_RANGE, ["input 'tokens': 300 at [0, 2] is outside [0, 256), the rows of its table"],
              clf, ids, attention_mask=np.ones((1, 4), np.int64))
-# CHECK: error (out of range): token id 300 at [0, 2] is outside the vocabulary [0, 256)
+# CHECK: error (out of range): input 'tokens': 300 at [0, 2] is outside [0, 256), the rows of its table
 expect_error(uoe.INVALID_ARGUMENT, ["'attention_mask' is missing"], clf, ids % 256)
 expect_error(uoe.INVALID_ARGUMENT, ["input 'attention_mask' must be i64 [1, 4], but it is i64 [1, 5]"],
              clf, ids % 256, np.ones((1, 5), np.int64))

@@ -39,6 +39,8 @@
 #include <google/protobuf/text_format.h>
 
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +65,8 @@ TRAINING OPTIONS (uoe-run train; docs/TRAINING.md)
   --resume            continue from DIR/latest: weights, optimizer state, step
                       and data position; the options recorded there apply
                       (--model and --data may be left out)
+  --overwrite         start a new run in a DIR that holds one (without it,
+                      train refuses to overwrite its metrics and `latest`)
   --batch B           sequences per step (default 8)
   --seq T             tokens per sequence (default 64): windows of T+1 bytes
   --val-fraction F    the last F of the text is held out (default 0.1; 0: none)
@@ -110,7 +114,8 @@ const std::set<std::string> kValueFlags = {
     "eval-every",    "eval-batches",  "checkpoint-every", "log-every",
     "threads",       "cache-dir",     "stop-at",        "device",
     "target"};
-const std::set<std::string> kSwitchFlags = {"resume", "amsgrad", "no-cache",
+const std::set<std::string> kSwitchFlags = {"resume",   "overwrite",
+                                            "amsgrad",  "no-cache",
                                             "help"};
 /// The options a resumed run must keep: recorded in every checkpoint as
 /// `train.<flag>` (their canonical text).
@@ -458,6 +463,19 @@ int Trainer::prepare() {
     return fail("train needs --checkpoint-dir DIR (checkpoints, metrics.csv "
                 "and loss.svg are written there)");
   dir_ = args_.get("checkpoint-dir");
+  if (args_.has("resume") && args_.has("overwrite"))
+    return fail("--resume and --overwrite contradict each other: continue "
+                "the run in " + dir_ + ", or start a new one over it");
+  // A new run into a folder that holds one would overwrite its metrics and
+  // plot and re-point `latest`: only when asked to.
+  if (!args_.has("resume") && !args_.has("overwrite")) {
+    std::error_code error;
+    for (const char *file : {rt::kLatestCheckpointFile, "metrics.csv"})
+      if (std::filesystem::exists(std::filesystem::path(dir_) / file, error))
+        return fail(dir_ + " holds a training run (" + file +
+                    "): continue it with --resume, or start a new run "
+                    "over it with --overwrite");
+  }
 
   // With --resume, the checkpoint's recorded options fill in the flags
   // that were not given, and those given must agree with them.
@@ -713,6 +731,35 @@ rt::Status Trainer::writePlot() {
                                  rt::renderLossCurveSvg(csv_->rows(), title));
 }
 
+/// Ctrl-C while training: the first SIGINT asks the loop to stop after the
+/// step it is in, with a checkpoint; the second ends the process at once.
+volatile std::sig_atomic_t interrupts = 0;
+
+extern "C" void onInterrupt(int) {
+  if (interrupts++ > 0)
+    std::_Exit(130);
+  static const char note[] =
+      "\nuoe-run: interrupted: stopping after this step with a checkpoint "
+      "(Ctrl-C again to quit at once)\n";
+  ssize_t ignored = ::write(STDERR_FILENO, note, sizeof note - 1);
+  (void)ignored;
+}
+
+/// Installs onInterrupt for SIGINT while it lives.
+class InterruptScope {
+public:
+  InterruptScope() {
+    struct sigaction action {};
+    action.sa_handler = onInterrupt;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(SIGINT, &action, &previous_);
+  }
+  ~InterruptScope() { ::sigaction(SIGINT, &previous_, nullptr); }
+
+private:
+  struct sigaction previous_ {};
+};
+
 int Trainer::run(int argc, char **argv) {
   if (std::optional<std::string> error = parseArgs(argc, argv, args_))
     return fail(*error);
@@ -793,6 +840,9 @@ int Trainer::run(int argc, char **argv) {
   double trainSeconds = 0; // time in batches and steps, this run
   int64_t stepsThisRun = 0;
   std::optional<double> lastVal;
+  int64_t lastValStep = 0;
+  InterruptScope interruptScope;
+  interrupts = 0;
   for (int64_t n = startStep_ + 1; n <= endStep; ++n) {
     auto stepStart = std::chrono::steady_clock::now();
     auto batch = sampler_->next();
@@ -831,6 +881,9 @@ int Trainer::run(int argc, char **argv) {
       return 2;
     }
 
+    bool interrupted = interrupts > 0;
+    if (interrupted)
+      endStep = n;
     bool last = n == config_.steps, stop = n == endStep;
     bool evalNow = !validation_.empty() &&
                    (last || (config_.evalEvery > 0 && n % config_.evalEvery == 0));
@@ -843,6 +896,7 @@ int Trainer::run(int argc, char **argv) {
         return fail(val.status());
       row.valLoss = *val;
       lastVal = *val;
+      lastValStep = n;
     }
     row.elapsedSeconds =
         elapsedBefore_ + seconds(std::chrono::steady_clock::now() - runStart_);
@@ -851,11 +905,12 @@ int Trainer::run(int argc, char **argv) {
 
     rt::ProgressInfo info;
     info.step = n;
-    info.totalSteps = config_.steps;
+    // Under --stop-at the bar and the ETA count to the stop.
+    info.totalSteps = endStep;
     info.loss = row.trainLoss;
     info.lr = row.lr;
     info.tokensPerSecond = tokensPerStep * stepsThisRun / trainSeconds;
-    info.etaSeconds = (config_.steps - n) * trainSeconds / stepsThisRun;
+    info.etaSeconds = (endStep - n) * trainSeconds / stepsThisRun;
     progress_.update(info, stop || n % config_.logEvery == 0,
                      stop || evalNow || checkpointNow);
     if (evalNow)
@@ -884,10 +939,19 @@ int Trainer::run(int argc, char **argv) {
       rt::formatCount(tokensPerStep * stepsThisRun / trainSeconds));
   if (lastVal)
     llvm::outs() << llvm::formatv(
-        "; validation loss {0:f4}, perplexity {1:f2}, {2:f4} bits per byte",
-        *lastVal, rt::perplexity(*lastVal), rt::bitsPerByte(*lastVal));
+        "; validation loss (step {3}) {0:f4}, perplexity {1:f2}, {2:f4} bits "
+        "per byte",
+        *lastVal, rt::perplexity(*lastVal), rt::bitsPerByte(*lastVal),
+        lastValStep);
   llvm::outs() << "\nwrote " << lastCheckpoint_ << ", " << dir_
                << "/metrics.csv and " << dir_ << "/loss.svg\n";
+  if (interrupts > 0) {
+    llvm::outs() << "interrupted at step " << endStep << " of "
+                 << config_.steps << " (Ctrl-C): checkpoint "
+                 << lastCheckpoint_ << "; continue with --resume\n";
+    llvm::outs().flush();
+    return 130;
+  }
   if (endStep < config_.steps)
     llvm::outs() << "stopped at step " << endStep << " of " << config_.steps
                  << " (--stop-at); continue with --resume\n";

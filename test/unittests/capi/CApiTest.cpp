@@ -240,12 +240,15 @@ TEST(CApiTest, LoadErrors) {
               UOE_INVALID_ARGUMENT, {"out_executable is NULL"});
   const char garbage[] = "\xff\xff\xff\xff garbage";
   expectError(uoe_executable_load_bytes(garbage, sizeof(garbage), &exe),
-              UOE_DATA_LOSS, {"not a serialised Executable"});
+              UOE_DATA_LOSS, {"not a uoe Executable"});
   expectError(uoe_executable_load_bytes(nullptr, 3, &exe),
               UOE_INVALID_ARGUMENT, {"bytes is NULL"});
-  // An empty message parses but is not a valid Executable.
-  expectError(uoe_executable_load_bytes("", 0, &exe), UOE_INVALID_ARGUMENT,
-              {});
+  // No bytes, and a framed empty message (parses, but is not valid).
+  expectError(uoe_executable_load_bytes("", 0, &exe), UOE_DATA_LOSS,
+              {"not a uoe Executable"});
+  std::string empty = rt::serializeExecutable(rt::proto::Executable());
+  expectError(uoe_executable_load_bytes(empty.data(), empty.size(), &exe),
+              UOE_DATA_LOSS, {"format version"});
   EXPECT_EQ(exe, nullptr);
 }
 
@@ -274,7 +277,7 @@ TEST(CApiTest, HandBuiltExecutable) {
   auto *call = entry->add_steps()->mutable_call_packed();
   call->set_kernel("k");
   call->set_symbol("f");
-  std::string bytes = proto.SerializeAsString();
+  std::string bytes = rt::serializeExecutable(proto);
 
   uoe_executable_t *raw = nullptr;
   ASSERT_UOE_OK(uoe_executable_load_bytes(bytes.data(), bytes.size(), &raw));

@@ -107,8 +107,9 @@ TEST(SafetensorsTest, ExactBytesOfASmallFile) {
   std::string path = dir.file("a.safetensors");
   ASSERT_OK(writeSafetensors(path, {{"a", &*tensor}}));
   const std::string json =
-      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})"; // 54 bytes
-  std::string expected = stFile(json + "  ", std::string("\0\0\x80\x3f"
+      R"({"__metadata__":{"uoe.checksum":"crc32c:28c0c9b1"},)"
+      R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})"; // 104 bytes
+  std::string expected = stFile(json, std::string("\0\0\x80\x3f"
                                                          "\0\0\0\x40",
                                                          8));
   EXPECT_EQ(readBytes(path), expected);
@@ -180,7 +181,10 @@ TEST(SafetensorsTest, EmptyFileRoundTrips) {
   TempDir dir;
   std::string path = dir.file("empty.safetensors");
   ASSERT_OK(writeSafetensors(path, SafetensorsContents()));
-  EXPECT_EQ(readBytes(path), stFile("{}      ", ""));
+  EXPECT_EQ(readBytes(path),
+            stFile(R"({"__metadata__":{"uoe.checksum":"crc32c:00000000"}})"
+                   "     ",
+                   ""));
   StatusOr<SafetensorsContents> contents = readSafetensors(path);
   ASSERT_OK(contents);
   EXPECT_TRUE(contents->tensors.empty());
@@ -383,6 +387,30 @@ TEST(SafetensorsTest, Corruptions) {
     for (const std::string &part : c.parts)
       EXPECT_TRUE(hasError(contents.status(), c.code, {part}));
   }
+}
+
+// Tests that the checksum finds a flipped bit in the tensor data, that it is
+// not part of the metadata read back, and that files without one (other
+// writers) are read as before.
+TEST(SafetensorsTest, ChecksumFindsAFlippedBit) {
+  TempDir dir;
+  std::string path = dir.file("c.safetensors");
+  ASSERT_OK(writeSafetensors(path, sampleContents()));
+  StatusOr<SafetensorsContents> back = readSafetensors(path);
+  ASSERT_OK(back);
+  EXPECT_EQ(back->metadata, sampleContents().metadata);
+  StatusOr<SafetensorsHeader> header = readSafetensorsHeader(path);
+  ASSERT_OK(header);
+  EXPECT_EQ(header->checksum.rfind("crc32c:", 0), 0u) << header->checksum;
+
+  std::string bytes = readBytes(path);
+  const SafetensorsEntry *entry = header->find("t.f32");
+  ASSERT_NE(entry, nullptr);
+  std::string flipped = bytes;
+  flipped[header->dataStart + entry->begin + 5] ^= 0x10;
+  writeBytes(path, flipped);
+  EXPECT_TRUE(hasError(readSafetensors(path).status(), StatusCode::DataLoss,
+                       {"c.safetensors", "checksum", "corrupt"}));
 }
 
 TEST(SafetensorsTest, HeaderOverTheSizeLimit) {
