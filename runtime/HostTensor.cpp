@@ -75,7 +75,7 @@ HostTensor::allocate(DType dtype, std::vector<int64_t> shape, bool zeroFill) {
     return outOfRangeError(strCat("tensor of ", bytes, " bytes is too large"));
   void *pointer = std::aligned_alloc(kHostTensorAlignment, rounded);
   if (!pointer)
-    return internalError(strCat("out of memory allocating ", bytes,
+    return unavailableError(strCat("out of memory allocating ", bytes,
                                 " bytes for a ", dtypeName(dtype),
                                 shapeToString(shape), " tensor"));
   if (zeroFill)

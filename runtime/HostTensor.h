@@ -71,7 +71,8 @@ public:
   HostTensor();
 
   /// A zero-filled tensor. InvalidArgument for a negative dimension,
-  /// OutOfRange for sizes that overflow, Internal if allocation fails.
+  /// OutOfRange for sizes that overflow, Unavailable ("out of memory") if
+  /// allocation fails.
   static StatusOr<HostTensor> create(DType dtype, std::vector<int64_t> shape);
   /// As `create`, but the contents are left unspecified; for readers that
   /// overwrite every byte.

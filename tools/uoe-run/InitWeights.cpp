@@ -9,6 +9,7 @@
 #include "tools/uoe-run/InitWeights.h"
 
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <random>
 
@@ -19,13 +20,24 @@ mlir::uoe::initialWeights(const model::Model &model, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 0.02f);
   std::vector<std::pair<std::string, rt::HostTensor>> weights;
-  for (const ParamSpec &p : modelParameters(model)) {
+  std::vector<ParamSpec> params = modelParameters(model);
+  double total = 0;
+  for (const ParamSpec &p : params) {
+    double n = 1;
+    for (int64_t dim : p.shape)
+      n *= static_cast<double>(dim);
+    total += n;
+  }
+  for (const ParamSpec &p : params) {
     auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
     if (!t.ok())
-      return rt::Status(t.status().code(),
-                        "parameter '" + p.name + "' " +
-                            rt::shapeToString(p.shape) + ": " +
-                            t.status().message());
+      return rt::Status(
+          t.status().code(),
+          llvm::formatv("parameter '{0}' {1}: {2}; the description asks for "
+                        "{3:e2} parameters ({4:f1} GB in f32) in all",
+                        p.name, rt::shapeToString(p.shape),
+                        t.status().message(), total, total * 4 / 1e9)
+              .str());
     float *data = t->data<float>();
     bool isNorm = llvm::StringRef(p.name).contains("norm") &&
                   llvm::StringRef(p.name).ends_with(".weight");
