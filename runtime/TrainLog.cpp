@@ -499,6 +499,18 @@ std::string formatProgressBar(const ProgressInfo &info, int barWidth) {
                 static_cast<int>(fraction * 100), "% ", progressTail(info));
 }
 
+std::string fitProgressBar(const ProgressInfo &info, int columns) {
+  int room = std::max(1, columns - 1);
+  int withoutBar = static_cast<int>(formatProgressBar(info, 0).size());
+  int barWidth = std::min(24, room - withoutBar);
+  if (barWidth >= 8)
+    return formatProgressBar(info, barWidth);
+  std::string line = formatProgressLine(info);
+  if (static_cast<int>(line.size()) > room)
+    line.resize(room);
+  return line;
+}
+
 std::string formatProgressLine(const ProgressInfo &info) {
   return strCat("step ", info.step, "/", info.totalSteps, " ",
                 progressTail(info));

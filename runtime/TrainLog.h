@@ -122,6 +122,10 @@ struct ProgressInfo {
 /// "step 120/1000 [###.......] 12% loss 2.3456 lr 1.00e-03 12.3k tok/s ETA 1m23s",
 /// the bar `barWidth` characters wide.
 std::string formatProgressBar(const ProgressInfo &info, int barWidth = 24);
+/// The terminal form fitted to a terminal `columns` wide: the bar shrinks
+/// (to 24 characters at most), then goes, and the line is cut last, so that
+/// the result is at most columns - 1 characters (never wraps).
+std::string fitProgressBar(const ProgressInfo &info, int columns);
 /// The log-file form: "step 120/1000 loss 2.3456 lr 1.00e-03 12.3k tok/s
 /// ETA 1m23s".
 std::string formatProgressLine(const ProgressInfo &info);

@@ -23,6 +23,7 @@ models run concurrently. `uoe.torch.Module` wraps a model as an inference-only
 `torch.nn.Module`. docs/EMBEDDING.md ("Python") has the rest.
 """
 import ctypes
+import logging
 import os
 import sys
 import threading
@@ -61,6 +62,9 @@ def default_cache_dir():
         return os.path.join(os.environ["HOME"], ".cache", "uoe")
     return None
 
+
+#: Messages about long steps (compiling), on the "uoe" logger.
+_log = logging.getLogger("uoe")
 
 class TensorSpec(NamedTuple):
     """An input, parameter or result of an entry point: its name, its dtype
@@ -421,6 +425,7 @@ def compile(description, weights=None, *, device="cpu", threads=0,
         return model
     if what == "mlir-text":
         out = ctypes.c_void_p()
+        _log.info("uoe: compiling MLIR text ...")
         _check(_lib.uoe_session_compile_mlir(session._handle, payload.encode(),
                                              ctypes.byref(out)))
         payload = Executable(out.value)
@@ -501,6 +506,10 @@ class Model:
             source = os.fsencode(payload) if what == "model-file" else payload.encode()
             flags = _capi.COMPILE_GRADIENTS if self._gradients else 0
             out = ctypes.c_void_p()
+            # Compiling can take a while (the cache makes a second time quick).
+            _log.info("uoe: compiling %s for input [%d, %d]%s ...",
+                      payload if what == "model-file" else "a model description",
+                      key[0], key[1], " with gradients" if self._gradients else "")
             _check(_lib.uoe_session_compile_model_ex(
                 self._session._handle, source, int(what == "model-file"), key[0], key[1],
                 flags, ctypes.byref(out)))

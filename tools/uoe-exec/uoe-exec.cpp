@@ -28,6 +28,8 @@
 #include "runtime/Safetensors.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -142,6 +144,26 @@ int main(int argc, char **argv) {
       values[key.substr(2)] = value;
     else
       return fail("unknown option '" + key + "'\n" + kUsage);
+  }
+  // Numbers are whole and in range, checked before anything is loaded.
+  struct Range {
+    const char *flag;
+    long long least, most;
+  };
+  for (Range r : {Range{"threads", 1, 4096}, Range{"warmup", 0, 1000000},
+                  Range{"iterations", 1, 1000000},
+                  Range{"random-weights", 0, LLONG_MAX}}) {
+    auto it = values.find(r.flag);
+    if (it == values.end())
+      continue;
+    char *end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0' || errno == ERANGE ||
+        v < r.least || v > r.most)
+      return fail(std::string("--") + r.flag + ": '" + it->second +
+                  "' is not a whole number from " + std::to_string(r.least) +
+                  " to " + std::to_string(r.most));
   }
   if (!values.count("executable"))
     return fail(std::string("--executable is required\n") + kUsage);

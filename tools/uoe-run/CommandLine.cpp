@@ -11,9 +11,11 @@
 #include "runtime/Executable.h"
 #include "runtime/HostTensor.h"
 
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -26,6 +28,8 @@ std::optional<std::string> uoe::tools::parseCommandOptions(
     std::map<std::string, std::string> &values, std::set<std::string> *given) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "-h" && switchFlags.count("help"))
+      arg = "--help";
     if (arg.rfind("--", 0) != 0)
       return "unexpected argument '" + arg + "' (" + command +
              " takes only --options)";
@@ -47,13 +51,35 @@ std::optional<std::string> uoe::tools::parseCommandOptions(
       }
     } else {
       return "unknown option '" + arg + "' for " + command +
-             " (see uoe-run --help)";
+             " (see uoe-run " + command + " --help)" +
+             didYouMean(key, [&] {
+               std::set<std::string> all = valueFlags;
+               all.insert(switchFlags.begin(), switchFlags.end());
+               return all;
+             }());
     }
     values[key] = value;
     if (given)
       given->insert(key);
   }
   return std::nullopt;
+}
+
+std::string uoe::tools::didYouMean(const std::string &key,
+                                   const std::set<std::string> &known) {
+  std::string best;
+  unsigned bestDistance = ~0u;
+  for (const std::string &candidate : known) {
+    unsigned distance = llvm::StringRef(key).edit_distance(candidate);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = candidate;
+    }
+  }
+  if (best.empty() ||
+      bestDistance > std::max<unsigned>(2, key.size() / 3))
+    return "";
+  return "; did you mean '--" + best + "'?";
 }
 
 std::string uoe::tools::defaultCacheDir() {
@@ -76,9 +102,11 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainExecutable(
       return std::move(*cached);
     }
     if (cached.status().code() != rt::StatusCode::NotFound)
-      llvm::errs() << "uoe-run: ignoring unreadable cache entry "
-                   << rt::cachedExecutablePath(cacheDir, key) << "\n";
+      llvm::errs() << "uoe-run: ignoring the cache entry ("
+                   << cached.status().toString() << ")\n";
   }
+  // Compiling can take a while: say so before, not only after.
+  llvm::errs() << "uoe-run: compiling " << what << " ...\n";
   auto start = std::chrono::steady_clock::now();
   auto exe = compile();
   if (!exe)

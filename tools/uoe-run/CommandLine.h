@@ -37,6 +37,12 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
                     std::map<std::string, std::string> &values,
                     std::set<std::string> *given = nullptr);
 
+/// "; did you mean '--steps'?" for the option of `known` nearest to `key`
+/// (without its dashes) when it is close (an edit distance of at most 2, or
+/// a third of its length), else "".
+std::string didYouMean(const std::string &key,
+                       const std::set<std::string> &known);
+
 /// `$XDG_CACHE_HOME/uoe`, else `~/.cache/uoe`, else "" (no cache).
 std::string defaultCacheDir();
 

@@ -49,6 +49,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -379,7 +380,13 @@ public:
       return;
     lastDraw_ = now;
     drawn_ = true;
-    llvm::errs() << "\r" << rt::formatProgressBar(info) << "\x1b[K";
+    // The terminal's width now (it may have been resized): the bar never
+    // wraps, which would scroll instead of redrawing.
+    struct winsize size {};
+    int columns = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col
+                      ? size.ws_col
+                      : 80;
+    llvm::errs() << "\r" << rt::fitProgressBar(info, columns) << "\x1b[K";
     llvm::errs().flush();
   }
   /// Prints a line of its own below the bar, whose current state stays on

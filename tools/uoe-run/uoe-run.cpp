@@ -33,6 +33,7 @@
 #include "frontend/hf/HfImport.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
+#include "runtime/CpuGemm.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
 #include "runtime/CudaDriver.h"
@@ -44,6 +45,7 @@
 #include "tools/uoe-run/InitWeights.h"
 #include "tools/uoe-run/Train.h"
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -75,7 +77,7 @@ USAGE
   uoe-run generate --model M.pbtxt --weights W --prompt TEXT --tokens N [options]
   uoe-run import --hf DIR -o OUT [--decompose E] [selection options]
   uoe-run devices [--threads N]
-  uoe-run --help
+  uoe-run --help | -h | --version
 
 COMMANDS
   infer   Run the model's forward pass on the input and write its result:
@@ -174,14 +176,14 @@ int fail(const llvm::Twine &message) {
 int fail(const rt::Status &status) { return fail(status.toString()); }
 
 bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
-  static const std::set<std::string> flags = {"no-cache", "help",
-                                              "gradients"};
+  static const std::set<std::string> flags = {"no-cache", "help", "h",
+                                              "gradients", "version"};
   static const std::set<std::string> known = {
       "model", "weights", "input", "attention-mask", "token-type-ids",
       "output", "device", "threads", "emit", "o", "executable", "cache-dir",
       "no-cache", "seed", "help", "hf", "inputs", "name", "decompose",
       "attention-experts", "top-k", "attention-top-k", "capacity", "combine",
-      "target", "gradients"};
+      "target", "gradients", "h", "version"};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("-", 0) != 0) {
@@ -205,7 +207,8 @@ bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
       value = argv[++i];
     }
     if (!known.count(key)) {
-      error = "unknown option '" + arg + "' (see uoe-run --help)";
+      error = "unknown option '" + arg + "' (see uoe-run --help)" +
+              ::uoe::tools::didYouMean(key, known);
       return false;
     }
     opts.values[key] = value;
@@ -225,6 +228,17 @@ llvm::Expected<model::Model> loadModel(const Options &opts) {
                                    opts.get("model") + ": " +
                                        llvm::toString(std::move(err)));
   return model;
+}
+
+/// The error for a --threads value that is not a count of 1 to 4096.
+std::optional<std::string> checkThreads(const Options &opts) {
+  if (!opts.has("threads"))
+    return std::nullopt;
+  llvm::StringRef text = opts.get("threads");
+  int threads = 0;
+  if (text.getAsInteger(10, threads) || threads < 1 || threads > 4096)
+    return "--threads: '" + text.str() + "' is not a thread count (1 to 4096)";
+  return std::nullopt;
 }
 
 int runInit(const Options &opts) {
@@ -434,6 +448,16 @@ int runInfer(const Options &opts) {
                 "' (mlir, ptx or executable)");
   if (emit == "ptx" && device != "cuda")
     return fail("--emit=ptx needs --device cuda (the CPU has no PTX)");
+  // Every argument is checked before anything is compiled (which can take
+  // a while).
+  if (emit == "executable" && !opts.has("o"))
+    return fail("--emit=executable needs -o FILE.uoex");
+  if (emit.empty() && !opts.has("weights"))
+    return fail("infer needs --weights W.safetensors");
+  if (emit.empty() && !opts.has("output"))
+    return fail("infer needs --output Y.npy");
+  if (std::optional<std::string> bad = checkThreads(opts))
+    return fail(*bad);
   CompileTarget target;
   if (device == "cuda") {
     // No GPU (or no driver) is an error that says so, not a crash, before
@@ -535,8 +559,6 @@ int runInfer(const Options &opts) {
     exe = std::move(*compiled);
   }
   if (emit == "executable") {
-    if (!opts.has("o"))
-      return fail("--emit=executable needs -o FILE.uoex");
     rt::Status s = rt::saveExecutable(opts.get("o"), *exe);
     if (!s.ok())
       return fail(s);
@@ -544,10 +566,6 @@ int runInfer(const Options &opts) {
     return 0;
   }
 
-  if (!opts.has("weights"))
-    return fail("infer needs --weights W.safetensors");
-  if (!opts.has("output"))
-    return fail("infer needs --output Y.npy");
   auto weights = rt::readSafetensors(opts.get("weights"));
   if (!weights.ok())
     return fail(weights.status());
@@ -677,6 +695,8 @@ int runImport(const Options &opts) {
 
 /// `uoe-run devices`: one line per device; a missing GPU is not an error.
 int runDevices(const Options &opts) {
+  if (std::optional<std::string> bad = checkThreads(opts))
+    return fail(*bad);
   if (opts.has("threads"))
     rt::setCpuThreads(std::stoi(opts.get("threads")));
   llvm::outs() << "cpu: " << rt::cpuThreads() << " threads\n";
@@ -704,6 +724,14 @@ int main(int argc, char **argv) {
   std::string error;
   if (!parseArgs(argc, argv, opts, error))
     return fail(error);
+  if (opts.has("version")) {
+    llvm::outs() << "uoe-run " << mlir::uoe::compilerIdentity() << ", LLVM "
+                 << LLVM_VERSION_STRING << ", CPU GEMM kernels "
+                 << rt::gemmIsaName(rt::gemmIsa()) << "\n";
+    return 0;
+  }
+  if (opts.has("h"))
+    opts.values["help"] = "";
   if (opts.has("help") || opts.command.empty() || opts.command == "help") {
     llvm::outs() << kHelp << kTrainHelp << kGenerateHelp;
     return opts.command.empty() && !opts.has("help") ? 1 : 0;

@@ -326,3 +326,31 @@ TEST(ProgressTest, FormatsDurationsCountsAndLines) {
 
 } // namespace
 } // namespace uoe::rt
+
+namespace uoe::rt {
+namespace {
+
+// Tests that the bar fits terminals of every width: the bar shrinks, then
+// goes, then the line is cut; it never reaches the last column.
+TEST(TrainLogTest, ProgressBarFitsTheTerminal) {
+  ProgressInfo info;
+  info.step = 120;
+  info.totalSteps = 100000;
+  info.loss = 2.3456;
+  info.lr = 1e-3;
+  info.tokensPerSecond = 12345;
+  info.etaSeconds = 4000;
+  EXPECT_EQ(fitProgressBar(info, 200), formatProgressBar(info, 24));
+  for (int columns : {120, 90, 80, 72, 60, 40, 20, 1}) {
+    std::string line = fitProgressBar(info, columns);
+    EXPECT_LE(static_cast<int>(line.size()), std::max(1, columns - 1))
+        << columns << ": " << line;
+    if (columns > 16)
+      EXPECT_EQ(line.rfind("step 120/100000", 0), 0u) << line;
+  }
+  EXPECT_NE(fitProgressBar(info, 80).find("["), std::string::npos);
+  EXPECT_EQ(fitProgressBar(info, 60).find("["), std::string::npos);
+}
+
+} // namespace
+} // namespace uoe::rt
