@@ -642,9 +642,17 @@ llvm::Expected<ImportedModel> emit(const DenseModel &m,
     return error(formatv("--attention-top-k: {0} must be between 1 and the "
                          "attention experts ({1})",
                          topA, ea));
-  if (!(options.capacity > 0.0 && options.capacity <= 1.0))
-    return error("--capacity: " + str(options.capacity) +
-                 " must be in (0, 1]");
+  double capacity = options.capacity ? *options.capacity
+                     : em > 0        ? static_cast<double>(topM) / em
+                                     : 1.0;
+  if (!(capacity > 0.0 && capacity <= 1.0))
+    return error("--capacity: " + str(capacity) + " must be in (0, 1]");
+  if (em > 0 && topM < em && capacity >= 1.0)
+    return error(formatv("--top-k {0} with --capacity 1: every expert would "
+                         "keep every token, so the model would equal the "
+                         "dense one; give a capacity below 1 (without "
+                         "--capacity: top_k / experts = {1})",
+                         topM, str(static_cast<double>(topM) / em)));
 
   model::Block &block = *desc.add_blocks();
   block.set_repeat(static_cast<int64_t>(m.layers.size()));
@@ -666,7 +674,7 @@ llvm::Expected<ImportedModel> emit(const DenseModel &m,
     u.set_hidden(m.hidden);
     u.set_experts(em);
     u.set_top_k(topM);
-    u.set_capacity(options.capacity);
+    u.set_capacity(capacity);
     u.set_activation(m.activation);
     u.set_combine(options.combine);
     u.set_shared_output_bias(true);
@@ -763,7 +771,7 @@ llvm::Expected<ImportedModel> emit(const DenseModel &m,
     result.summary += formatv("; decomposed: attention into {0} head-group "
                               "experts (top {1}), MLP into {2} experts (top "
                               "{3}, capacity {4})",
-                              ea, topA, em, topM, str(options.capacity))
+                              ea, topA, em, topM, str(capacity))
                           .str();
   return result;
 }

@@ -43,8 +43,11 @@ struct ImportOptions {
   /// Head groups kept per token (SMHA); 0 = all of them.
   int64_t attentionTopK = 0;
   /// UoME capacity, the fraction of tokens each expert keeps; 1.0 keeps
-  /// every token (the exact model).
-  double capacity = 1.0;
+  /// every token (the exact model). Unset: topK / experts, the load of an
+  /// expert when each token keeps topK of them (1.0 without --top-k). With
+  /// topK below the experts, 1.0 is refused: every expert would keep every
+  /// token and the "top k" model would be the dense one.
+  std::optional<double> capacity;
   model::CombineMode combine = model::UNION;
   /// The model's extra inputs; unset: the family's default (BERT takes an
   /// attention mask, GPT-2 nothing but ids).

@@ -151,7 +151,8 @@ IMPORT OPTIONS
   --attention-experts N  SMHA experts (divides the heads; default E, 0: dense attention)
   --top-k K           UoME experts per token (default E: the exact model)
   --attention-top-k K SMHA head groups per token (default: the attention experts)
-  --capacity C        UoME capacity in (0, 1] (default 1.0: the exact model)
+  --capacity C        UoME capacity in (0, 1] (default top-k / E; 1.0, the exact
+                      model, without --top-k)
   --combine union|gated  how expert outputs are summed (default union: exact)
 )";
 
@@ -632,8 +633,10 @@ int runImport(const Options &opts) {
         return fail(std::string("--") + key + " needs --decompose E");
   if (opts.has("capacity")) {
     llvm::StringRef text = opts.get("capacity");
-    if (text.getAsDouble(options.capacity))
+    double capacity = 0;
+    if (text.getAsDouble(capacity))
       return fail("--capacity: '" + opts.get("capacity") + "' is not a number");
+    options.capacity = capacity;
   }
   std::string combine = opts.get("combine", "union");
   if (combine == "union")
