@@ -70,6 +70,40 @@ def time_torch(fn, warmup, iterations, device):
     return statistics.median(times), min(times)
 
 
+def cpu_model():
+    """The CPU's model name, from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+def library_gemm_rates(threads, device):
+    """PyTorch's GEMM rates on this machine, measured now (GFLOP/s): f32
+    (MKL on the CPU) and bf16 (oneDNN, AMX where the CPU has it), for a
+    2048 x 512 x 2048 product, so that every ratio has its own yardstick."""
+    torch.set_num_threads(threads)
+    rates = {}
+    for name, dtype in (("f32", torch.float32), ("bf16", torch.bfloat16)):
+        a = torch.randn(2048, 512, dtype=dtype, device=device)
+        b = torch.randn(512, 2048, dtype=dtype, device=device)
+        median, _ = time_torch(lambda: torch.mm(a, b), 3, 20, device)
+        rates[name] = 2 * 2048 * 512 * 2048 / (median * 1e-3) / 1e9
+    return rates
+
+
+def uoe_gemm_isa(bin_dir):
+    """The ISA of uoe's CPU GEMM kernels, as `uoe-run --version` says."""
+    out = subprocess.run([os.path.join(bin_dir, "uoe-run"), "--version"],
+                         capture_output=True, text=True).stdout
+    match = re.search(r"CPU GEMM kernels (\w+)", out)
+    return match.group(1) if match else "unknown"
+
+
 def torch_peer(layer, x, w, backward):
     """A function running `layer` once (forward, or forward and backward of
     sum(y)) and one that returns (y, dx) for checking."""
@@ -170,6 +204,11 @@ def main():
             timings.append((name, median, least, y_torch, dx_torch))
 
     what = "forward + backward" if args.backward else "forward"
+    if args.device == "cpu":
+        rates = library_gemm_rates(args.threads, args.device)
+        print(f"machine: {cpu_model()}; uoe GEMM kernels: {uoe_gemm_isa(bin_dir)}; "
+              f"PyTorch GEMM 2048x512x2048: f32 {rates['f32']:.0f} GFLOP/s, "
+              f"bf16 {rates['bf16']:.0f} GFLOP/s ({args.threads} threads)")
     print(f"layer: {os.path.basename(args.model)}  B={args.batch} T={args.seq} "
           f"d={d} H={heads}  {what}  device={args.device}  threads={args.threads}"
           f"  torch {torch.__version__}")

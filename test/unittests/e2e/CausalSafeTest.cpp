@@ -17,8 +17,10 @@
 #include "codegen/CompileModel.h"
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
+#include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -261,21 +263,24 @@ struct CompiledLm {
     return bound.ok();
   }
 
+  int64_t batch = 1;
+
   std::vector<float> run(const std::vector<int64_t> &ids) {
-    auto input = rt::HostTensor::fromVector(rt::DType::I64, {1, seq}, ids);
+    auto input = rt::HostTensor::fromVector(rt::DType::I64, {batch, seq}, ids);
     EXPECT_TRUE(input.ok());
     std::vector<rt::HostTensor> inputs;
     inputs.push_back(std::move(*input));
     auto out = program->run("forward", inputs);
     EXPECT_TRUE(out.ok()) << out.status().toString();
     if (!out.ok())
-      return std::vector<float>(seq * vocab, NAN);
+      return std::vector<float>(batch * seq * vocab, NAN);
     const float *v = (*out)[0].data<float>();
-    return std::vector<float>(v, v + seq * vocab);
+    return std::vector<float>(v, v + batch * seq * vocab);
   }
 };
 
-std::unique_ptr<CompiledLm> compileLm(const std::string &routing) {
+std::unique_ptr<CompiledLm> compileLm(const std::string &routing,
+                                      int64_t batch = 1) {
   std::string text = kLanguageModel;
   for (size_t at; (at = text.find("ROUTING")) != std::string::npos;)
     text.replace(at, 7, routing);
@@ -290,7 +295,8 @@ std::unique_ptr<CompiledLm> compileLm(const std::string &routing) {
       << llvm::toString(std::move(resolved));
   lm->seq = lm->description.embedding().max_positions();
   lm->vocab = lm->description.embedding().vocab_size();
-  auto exe = mlir::uoe::compileModel(lm->description, 1, lm->seq);
+  lm->batch = batch;
+  auto exe = mlir::uoe::compileModel(lm->description, batch, lm->seq);
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
     return nullptr;
@@ -336,6 +342,39 @@ TEST(CausalSafePrefixTest, LogitsOfAPrefixIgnoreTheTail) {
           << "seed " << seed << ", positions 0.." << last << ", padded tail";
       EXPECT_EQ(prefixDifference(want, lm->run(other), last, lm->vocab), 0.0)
           << "seed " << seed << ", positions 0.." << last << ", other tail";
+    }
+  }
+}
+
+// Tests that a whole compiled model computes the same bits whatever the
+// thread count (both routing modes), and, with causal-safe routing, whatever
+// else is in the batch: each sequence of a batch of 3 gets the logits it
+// gets alone (every kernel reduces a row in a fixed order, whoever computes
+// it). Reference routing normalises its router over the batch axis
+// (docs/SPEC.md §6), so there a sequence depends on its batch by definition.
+TEST(CausalSafePrefixTest, BatchAndThreadsDoNotChangeTheBits) {
+  for (const char *routing : {"CAUSAL_SAFE", "REFERENCE"}) {
+    auto single = compileLm(routing, 1), triple = compileLm(routing, 3);
+    ASSERT_TRUE(single && triple);
+    ASSERT_TRUE(single->bind(5) && triple->bind(5));
+    int64_t seq = single->seq, vocab = single->vocab;
+    std::vector<int64_t> ids(3 * seq);
+    for (int64_t i = 0; i < 3 * seq; ++i)
+      ids[i] = (i * 97 + 31) % 256;
+    rt::setCpuThreads(2);
+    std::vector<float> together = triple->run(ids);
+    rt::setCpuThreads(1);
+    EXPECT_EQ(triple->run(ids), together) << routing << ": 1 thread vs 2";
+    rt::setCpuThreads(0);
+    if (std::string(routing) != "CAUSAL_SAFE")
+      continue;
+    for (int64_t b = 0; b < 3; ++b) {
+      std::vector<int64_t> alone(ids.begin() + b * seq,
+                                 ids.begin() + (b + 1) * seq);
+      std::vector<float> logits = single->run(alone);
+      EXPECT_TRUE(std::equal(logits.begin(), logits.end(),
+                             together.begin() + b * seq * vocab))
+          << routing << ": sequence " << b << " alone vs in a batch of 3";
     }
   }
 }
