@@ -15,8 +15,9 @@
 // with fewer than MR rows runs a kernel instantiated for that many rows,
 // and columns past n are masked, so no element's arithmetic depends on its
 // neighbours. When few rows share op(B) (m <= kDirectBRows) and B is
-// stored row-major, the kernel reads B in place instead of packing it:
-// the same operations on the same values, so the same bits.
+// stored row-major, the kernel reads B in place instead of packing it, and
+// a row-major A feeding few columns (n <= kDirectANColumns) is read in
+// place too: the same operations on the same values, so the same bits.
 //
 // Each ISA's code is compiled for it with target attributes, so the
 // library itself needs nothing beyond x86-64 and picks the kernel at run
@@ -154,23 +155,30 @@ void packB(const GemmOperand &b, int64_t j0, int cols, int64_t p0, int64_t kc,
 // the R x cols tile of C at `c`.
 //===----------------------------------------------------------------------===//
 
-using Kernel = void (*)(int64_t kc, const float *ap, const float *bp,
-                        int64_t bStride, float *c, int64_t ldc, int cols,
-                        Update update, float beta);
+using Kernel = void (*)(int64_t kc, const float *ap, int64_t lda,
+                        const float *bp, int64_t bStride, float *c,
+                        int64_t ldc, int cols, Update update, float beta);
+
+/// Element (r, p) of an A panel: packed (ap[p * MR + r]) or, when A is read
+/// in place, row r of a row-major A (ap[r * lda + p]).
+template <bool Direct, int MR>
+inline const float *aElement(const float *ap, int64_t lda, int r, int64_t p) {
+  return Direct ? ap + r * lda + p : ap + p * MR + r;
+}
 
 /// Plain C++: any x86-64.
 struct GenericIsa {
   static constexpr int MR = 4, NR = 8, MC = 128, NC = 1024;
 
-  template <int R>
-  static void kernel(int64_t kc, const float *ap, const float *bp,
-                     int64_t bStride, float *c, int64_t ldc, int cols,
-                     Update update, float beta) {
+  template <int R, bool Direct>
+  static void kernel(int64_t kc, const float *ap, int64_t lda,
+                     const float *bp, int64_t bStride, float *c, int64_t ldc,
+                     int cols, Update update, float beta) {
     float acc[R][NR] = {};
     for (int64_t p = 0; p < kc; ++p) {
       const float *brow = bp + p * bStride;
       for (int r = 0; r < R; ++r) {
-        float av = ap[p * MR + r];
+        float av = *aElement<Direct, MR>(ap, lda, r, p);
         for (int j = 0; j < NR; ++j)
           acc[r][j] = std::fmaf(av, brow[j], acc[r][j]);
       }
@@ -188,10 +196,11 @@ struct GenericIsa {
 struct Avx2Isa {
   static constexpr int MR = 6, NR = 16, MC = 144, NC = 1024;
 
-  template <int R>
-  UOE_AVX2 static void kernel(int64_t kc, const float *ap, const float *bp,
-                              int64_t bStride, float *c, int64_t ldc, int cols,
-                              Update update, float beta) {
+  template <int R, bool Direct>
+  UOE_AVX2 static void kernel(int64_t kc, const float *ap, int64_t lda,
+                              const float *bp, int64_t bStride, float *c,
+                              int64_t ldc, int cols, Update update,
+                              float beta) {
     __m256 acc[R][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
@@ -201,7 +210,7 @@ struct Avx2Isa {
       __m256 b0 = _mm256_loadu_ps(brow), b1 = _mm256_loadu_ps(brow + 8);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        __m256 av = _mm256_broadcast_ss(ap + p * MR + r);
+        __m256 av = _mm256_broadcast_ss(aElement<Direct, MR>(ap, lda, r, p));
         acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
         acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
       }
@@ -236,10 +245,11 @@ struct Avx2Isa {
 struct Avx512Isa {
   static constexpr int MR = 12, NR = 32, MC = 192, NC = 1024;
 
-  template <int R>
-  UOE_AVX512 static void kernel(int64_t kc, const float *ap, const float *bp,
-                                int64_t bStride, float *c, int64_t ldc,
-                                int cols, Update update, float beta) {
+  template <int R, bool Direct>
+  UOE_AVX512 static void kernel(int64_t kc, const float *ap, int64_t lda,
+                                const float *bp, int64_t bStride, float *c,
+                                int64_t ldc, int cols, Update update,
+                                float beta) {
     __m512 acc[R][2];
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
@@ -249,7 +259,7 @@ struct Avx512Isa {
       __m512 b0 = _mm512_loadu_ps(brow), b1 = _mm512_loadu_ps(brow + 16);
 #pragma GCC unroll 12
       for (int r = 0; r < R; ++r) {
-        __m512 av = _mm512_set1_ps(ap[p * MR + r]);
+        __m512 av = _mm512_set1_ps(*aElement<Direct, MR>(ap, lda, r, p));
         acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
         acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
       }
@@ -296,23 +306,35 @@ void unpackedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
       }
 }
 
-/// The kernels of one ISA for 1..MR rows, indexed by rows - 1.
-template <class Isa, int... Rows>
+/// The kernels of one ISA for 1..MR rows, indexed by rows - 1, for packed
+/// A panels or (Direct) a row-major A read in place.
+template <class Isa, bool Direct, int... Rows>
 constexpr auto kernelTable(std::integer_sequence<int, Rows...>) {
-  return std::array<Kernel, sizeof...(Rows)>{&Isa::template kernel<Rows + 1>...};
+  return std::array<Kernel, sizeof...(Rows)>{
+      &Isa::template kernel<Rows + 1, Direct>...};
 }
 
 /// Up to this many rows, a row-major op(B) is read in place: packing it
 /// would cost as much as the product.
 constexpr int64_t kDirectBRows = 16;
 
+/// Up to this many columns, a row-major op(A) is read in place.
+constexpr int64_t kDirectANColumns = 256;
+
 template <class Isa>
 void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                   const GemmOperand &b, float *c, int64_t ldc, float beta) {
   constexpr int MR = Isa::MR, NR = Isa::NR, MC = Isa::MC, NC = Isa::NC;
-  static constexpr auto kernels =
-      kernelTable<Isa>(std::make_integer_sequence<int, MR>());
+  static constexpr auto packedKernels =
+      kernelTable<Isa, false>(std::make_integer_sequence<int, MR>());
+  static constexpr auto directKernels =
+      kernelTable<Isa, true>(std::make_integer_sequence<int, MR>());
   bool directB = !b.trans && m <= kDirectBRows;
+  // A row-major A feeding few columns is read in place (its rows are the
+  // kernel's broadcast streams): packing would cost more than it saves.
+  // Wider products reuse each packed panel often enough to pack it.
+  bool directA = !a.trans && n <= kDirectANColumns;
+  const auto &kernels = directA ? directKernels : packedKernels;
   float *aPack = aBuffer.get(static_cast<size_t>(MC) * kKc);
   // The panel buffer serves B, or B's last narrow panel when B is read in
   // place.
@@ -331,9 +353,11 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                     pc, kc, bPack + jr * kc);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mc = std::min<int64_t>(MC, m - ic);
-        for (int64_t ir = 0; ir < mc; ir += MR)
-          packA<MR>(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
-                    pc, kc, aPack + ir * kc);
+        if (!directA)
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            packA<MR>(a, ic + ir,
+                      static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc,
+                      kc, aPack + ir * kc);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const float *bp = directB ? b.data + pc * b.ld + jc + jr
@@ -348,7 +372,9 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
           }
           for (int64_t ir = 0; ir < mc; ir += MR) {
             int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            kernels[rows - 1](kc, aPack + ir * kc, bp, bStride,
+            const float *ap = directA ? a.data + (ic + ir) * a.ld + pc
+                                      : aPack + ir * kc;
+            kernels[rows - 1](kc, ap, a.ld, bp, bStride,
                               c + (ic + ir) * ldc + jc + jr, ldc, cols, update,
                               beta);
           }
