@@ -26,6 +26,7 @@
 #include "runtime/Npy.h"
 #include "runtime/Program.h"
 #include "runtime/Safetensors.h"
+#include "tools/common/Options.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -36,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,58 +114,38 @@ NamedTensors randomWeights(const rt::proto::EntryPoint &entry, uint64_t seed) {
 } // namespace
 
 int main(int argc, char **argv) {
-  std::map<std::string, std::string> values;
-  std::vector<std::string> inputs;
-  bool info = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg == "--info") {
-      info = true;
-      continue;
-    }
-    std::string key = arg, value;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 &&
-                                   eq != std::string::npos) {
-      key = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return fail("'" + arg + "' needs a value\n" + kUsage);
-    }
-    if (key == "--input")
-      inputs.push_back(value);
-    else if (key == "--executable" || key == "--weights" ||
-             key == "--output" || key == "--device" || key == "--entry" ||
-             key == "--threads" || key == "--random-weights" ||
-             key == "--warmup" || key == "--iterations")
-      values[key.substr(2)] = value;
-    else
-      return fail("unknown option '" + key + "'\n" + kUsage);
+  tools::OptionSpec spec;
+  spec.tool = "uoe-exec";
+  spec.values = {"executable", "weights", "input",  "output",
+                 "device",     "entry",   "threads", "random-weights",
+                 "warmup",     "iterations"};
+  spec.switches = {"help", "info"};
+  spec.repeated = {"input"};
+  tools::ParsedOptions parsed;
+  if (std::optional<std::string> error =
+          tools::parseOptions(argc, argv, 1, spec, parsed))
+    return fail(*error + "\n" + kUsage);
+  if (parsed.has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
   }
+  bool info = parsed.has("info");
+  std::vector<std::string> inputs = parsed.lists["input"];
+  std::map<std::string, std::string> values = parsed.values;
+  values.erase("input");
   // Numbers are whole and in range, checked before anything is loaded.
   struct Range {
     const char *flag;
-    long long least, most;
+    int64_t least, most;
   };
   for (Range r : {Range{"threads", 1, 4096}, Range{"warmup", 0, 1000000},
                   Range{"iterations", 1, 1000000},
-                  Range{"random-weights", 0, LLONG_MAX}}) {
-    auto it = values.find(r.flag);
-    if (it == values.end())
-      continue;
-    char *end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(it->second.c_str(), &end, 10);
-    if (it->second.empty() || *end != '\0' || errno == ERANGE ||
-        v < r.least || v > r.most)
-      return fail(std::string("--") + r.flag + ": '" + it->second +
-                  "' is not a whole number from " + std::to_string(r.least) +
-                  " to " + std::to_string(r.most));
+                  Range{"random-weights", 0, INT64_MAX}}) {
+    int64_t ignored;
+    if (values.count(r.flag))
+      if (std::optional<std::string> error = tools::parseWholeNumber(
+              r.flag, values[r.flag], r.least, r.most, ignored))
+        return fail(*error);
   }
   if (!values.count("executable"))
     return fail(std::string("--executable is required\n") + kUsage);

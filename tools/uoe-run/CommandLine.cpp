@@ -26,60 +26,21 @@ std::optional<std::string> uoe::tools::parseCommandOptions(
     const std::set<std::string> &valueFlags,
     const std::set<std::string> &switchFlags,
     std::map<std::string, std::string> &values, std::set<std::string> *given) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "-h" && switchFlags.count("help"))
-      arg = "--help";
-    if (arg.rfind("--", 0) != 0)
-      return "unexpected argument '" + arg + "' (" + command +
-             " takes only --options)";
-    std::string key = arg.substr(2), value;
-    size_t eq = key.find('=');
-    bool inlineValue = eq != std::string::npos;
-    if (inlineValue) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    }
-    if (switchFlags.count(key)) {
-      if (inlineValue)
-        return "option '--" + key + "' takes no value";
-    } else if (valueFlags.count(key)) {
-      if (!inlineValue) {
-        if (i + 1 >= argc)
-          return "option '" + arg + "' needs a value";
-        value = argv[++i];
-      }
-    } else {
-      return "unknown option '" + arg + "' for " + command +
-             " (see uoe-run " + command + " --help)" +
-             didYouMean(key, [&] {
-               std::set<std::string> all = valueFlags;
-               all.insert(switchFlags.begin(), switchFlags.end());
-               return all;
-             }());
-    }
+  OptionSpec spec;
+  spec.tool = "uoe-run";
+  spec.command = command;
+  spec.values = valueFlags;
+  spec.switches = switchFlags;
+  ParsedOptions parsed;
+  if (std::optional<std::string> error =
+          parseOptions(argc, argv, 1, spec, parsed))
+    return error;
+  for (auto &[key, value] : parsed.values) {
     values[key] = value;
     if (given)
       given->insert(key);
   }
   return std::nullopt;
-}
-
-std::string uoe::tools::didYouMean(const std::string &key,
-                                   const std::set<std::string> &known) {
-  std::string best;
-  unsigned bestDistance = ~0u;
-  for (const std::string &candidate : known) {
-    unsigned distance = llvm::StringRef(key).edit_distance(candidate);
-    if (distance < bestDistance) {
-      bestDistance = distance;
-      best = candidate;
-    }
-  }
-  if (best.empty() ||
-      bestDistance > std::max<unsigned>(2, key.size() / 3))
-    return "";
-  return "; did you mean '--" + best + "'?";
 }
 
 std::string uoe::tools::defaultCacheDir() {

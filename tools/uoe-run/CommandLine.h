@@ -17,6 +17,8 @@
 #include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
+#include "tools/common/Options.h"
+
 #include <map>
 #include <optional>
 #include <set>
@@ -36,12 +38,6 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
                     const std::set<std::string> &switchFlags,
                     std::map<std::string, std::string> &values,
                     std::set<std::string> *given = nullptr);
-
-/// "; did you mean '--steps'?" for the option of `known` nearest to `key`
-/// (without its dashes) when it is close (an edit distance of at most 2, or
-/// a third of its length), else "".
-std::string didYouMean(const std::string &key,
-                       const std::set<std::string> &known);
 
 /// `$XDG_CACHE_HOME/uoe`, else `~/.cache/uoe`, else "" (no cache).
 std::string defaultCacheDir();

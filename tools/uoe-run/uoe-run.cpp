@@ -44,6 +44,7 @@
 #include "tools/uoe-run/Generate.h"
 #include "tools/uoe-run/InitWeights.h"
 #include "tools/uoe-run/Train.h"
+#include "tools/common/Options.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/FileSystem.h"
@@ -159,15 +160,7 @@ IMPORT OPTIONS
 namespace {
 
 /// Parsed `--key value` / `--key=value` options.
-struct Options {
-  std::string command;
-  std::map<std::string, std::string> values;
-  std::string get(const std::string &key, const std::string &def = "") const {
-    auto it = values.find(key);
-    return it == values.end() ? def : it->second;
-  }
-  bool has(const std::string &key) const { return values.count(key) != 0; }
-};
+using Options = ::uoe::tools::ParsedOptions;
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "uoe-run: error: " << message << "\n";
@@ -177,42 +170,22 @@ int fail(const llvm::Twine &message) {
 int fail(const rt::Status &status) { return fail(status.toString()); }
 
 bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
-  static const std::set<std::string> flags = {"no-cache", "help", "h",
-                                              "gradients", "version"};
-  static const std::set<std::string> known = {
-      "model", "weights", "input", "attention-mask", "token-type-ids",
-      "output", "device", "threads", "emit", "o", "executable", "cache-dir",
-      "no-cache", "seed", "help", "hf", "inputs", "name", "decompose",
-      "attention-experts", "top-k", "attention-top-k", "capacity", "combine",
-      "target", "gradients", "h", "version"};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("-", 0) != 0) {
-      if (!opts.command.empty()) {
-        error = "unexpected argument '" + arg + "'";
-        return false;
-      }
-      opts.command = arg;
-      continue;
-    }
-    std::string key = arg.substr(arg.rfind("--", 0) == 0 ? 2 : 1), value;
-    size_t eq = key.find('=');
-    if (eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-    } else if (!flags.count(key)) {
-      if (i + 1 >= argc) {
-        error = "option '" + arg + "' needs a value";
-        return false;
-      }
-      value = argv[++i];
-    }
-    if (!known.count(key)) {
-      error = "unknown option '" + arg + "' (see uoe-run --help)" +
-              ::uoe::tools::didYouMean(key, known);
-      return false;
-    }
-    opts.values[key] = value;
+  ::uoe::tools::OptionSpec spec;
+  spec.tool = "uoe-run";
+  spec.takesCommand = true;
+  spec.switches = {"no-cache", "help", "gradients", "version"};
+  spec.values = {"model",     "weights",         "input",
+                 "attention-mask", "token-type-ids", "output",
+                 "device",    "threads",         "emit",
+                 "o",         "executable",      "cache-dir",
+                 "seed",      "hf",              "inputs",
+                 "name",      "decompose",       "attention-experts",
+                 "top-k",     "attention-top-k", "capacity",
+                 "combine",   "target"};
+  if (std::optional<std::string> problem =
+          ::uoe::tools::parseOptions(argc, argv, 1, spec, opts)) {
+    error = *problem;
+    return false;
   }
   return true;
 }
@@ -733,8 +706,6 @@ int main(int argc, char **argv) {
                  << rt::gemmIsaName(rt::gemmIsa()) << "\n";
     return 0;
   }
-  if (opts.has("h"))
-    opts.values["help"] = "";
   if (opts.has("help") || opts.command.empty() || opts.command == "help") {
     llvm::outs() << kHelp << kTrainHelp << kGenerateHelp;
     return opts.command.empty() && !opts.has("help") ? 1 : 0;
