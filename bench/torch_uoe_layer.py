@@ -1,7 +1,7 @@
 """PyTorch eager implementation of one UoE language-model layer (spec §2-§6).
 
 The peer that bench/layer_vs_torch.py measures uoe against: post-LN
-`LN(x + SMHA(x))` then `LN(x + UoME(x))`, written from shared/spec/UOE.md
+`LN(x + SMHA(x))` then `LN(x + UoME(x))`, written from docs/SPEC.md
 in the style of the authors' code (router, token-choice mask, reference
 normalisation over the batch axis, expert-choice top-L, gather, per-expert
 GEMMs, scatter-add combine), but vectorised over experts with batched matmuls

@@ -1,6 +1,6 @@
 //===- UoEBase.td - the uoe dialect and its enums ------------*- tablegen -*-===//
 //
-// The `uoe` dialect and the typed options of ../shared/spec/UOE.md: router
+// The `uoe` dialect and the typed options of docs/SPEC.md: router
 // score function, expert activation, combine mode and rotary position mode.
 // Every option that the spec names is an enum here, never a string.
 //

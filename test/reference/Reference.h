@@ -1,7 +1,7 @@
-//===- Reference.h - float64 reference of spec/UOE.md ----------*- C++ -*-===//
+//===- Reference.h - float64 reference of docs/SPEC.md ---------*- C++ -*-===//
 //
 // A plain, loop-by-loop float64 implementation of every layer of the UoE
-// semantics contract (shared/spec/UOE.md), written from the spec alone. The
+// semantics contract (docs/SPEC.md), written from the spec alone. The
 // end-to-end numeric tests compare the compiled code against it, so it
 // favours obviousness over speed: no blocking, no vectorisation, one loop
 // nest per formula, sums in a fixed order.
