@@ -10,6 +10,7 @@
 #include "codegen/cpu/ObjectEmitter.h"
 #include "passes/Passes.h"
 
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -157,6 +158,26 @@ static std::string kernelsPtx(ModuleOp module) {
   return ptx;
 }
 
+/// Removes the `uoe.*` argument and result attributes (`uoe.param`,
+/// `uoe.input`, ...) of every function in `module`.
+static void dropUoEAttributes(ModuleOp module) {
+  auto strip = [](DictionaryAttr attrs) -> DictionaryAttr {
+    if (!attrs)
+      return attrs;
+    SmallVector<NamedAttribute> kept;
+    for (NamedAttribute a : attrs)
+      if (!a.getName().getValue().starts_with("uoe."))
+        kept.push_back(a);
+    return DictionaryAttr::get(attrs.getContext(), kept);
+  };
+  module.walk([&](FunctionOpInterface function) {
+    for (unsigned i = 0; i < function.getNumArguments(); ++i)
+      function.setArgAttrs(i, strip(function.getArgAttrDict(i)));
+    for (unsigned i = 0; i < function.getNumResults(); ++i)
+      function.setResultAttrs(i, strip(function.getResultAttrDict(i)));
+  });
+}
+
 llvm::Expected<rtp::Executable>
 Compilation::compile(ModuleOp module, std::string *loweredMlir,
                      const CompileTarget &target, std::string *ptx) {
@@ -219,6 +240,11 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
     llvm::raw_string_ostream os(*loweredMlir);
     module.print(os);
   }
+  // The entry points are described: our argument and result attributes
+  // have served. LLVM's translation would report each one it does not know
+  // as a diagnostic that prints the whole function, which for a deep model
+  // (hundreds of parameters) took longer than compiling it.
+  dropUoEAttributes(module);
   FailureOr<std::string> object = cpu::emitObject(module, objectOptions);
   if (failed(object))
     return fail("object code generation failed");

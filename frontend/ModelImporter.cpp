@@ -29,6 +29,7 @@
 #include <google/protobuf/text_format.h>
 
 #include <cmath>
+#include <map>
 #include <cstdint>
 
 using namespace mlir;
@@ -886,6 +887,20 @@ public:
 
   size_t used = 0;
 
+  /// The padding mask (i1 [B, T], true = padding) the attention layers
+  /// take, or null: a block function takes it as an argument.
+  Value padding() const { return keyPadding; }
+  void setPadding(Value padding) { keyPadding = padding; }
+
+  /// One layer of `block`: its attention and its MLP sub-layer.
+  Value layer(const model::Block &block, Value x) {
+    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
+      x = sublayer(x, [&](Value in) { return attention(block, in); });
+    if (block.mlp_case() != model::Block::MLP_NOT_SET)
+      x = sublayer(x, [&](Value in) { return mlp(block, in); });
+    return x;
+  }
+
 private:
   OpBuilder &b;
   Location loc;
@@ -933,7 +948,7 @@ llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
-                 int64_t batch, int64_t seq) {
+                 int64_t batch, int64_t seq, bool outlineBlocks) {
   if (batch <= 0 || seq <= 0)
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
@@ -1010,12 +1025,61 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
   Value x = entry->getArgument(0);
   if (tokens)
     x = fb.embed(x, typed ? entry->getArgument(firstParam - 1) : Value());
-  forEachLayer(model, [&](int64_t, const model::Block &block) {
-    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
-      x = fb.sublayer(x, [&](Value in) { return fb.attention(block, in); });
-    if (block.mlp_case() != model::Block::MLP_NOT_SET)
-      x = fb.sublayer(x, [&](Value in) { return fb.mlp(block, in); });
-  });
+  if (!outlineBlocks) {
+    forEachLayer(model, [&](int64_t, const model::Block &block) {
+      x = fb.layer(block, x);
+    });
+  } else {
+    // One private function per block of the description, called once per
+    // layer with that layer's parameters: code generation sees each block
+    // once, however often it repeats (compile time linear in the blocks,
+    // not the layers).
+    std::map<const model::Block *, func::FuncOp> blockFunctions;
+    size_t firstOfLayer = fb.used;
+    forEachLayer(model, [&](int64_t layer, const model::Block &block) {
+      std::string prefix = formatv("blocks.{0}.", layer).str();
+      size_t count = 0;
+      while (firstOfLayer + count < specs.size() &&
+             llvm::StringRef(specs[firstOfLayer + count].name)
+                 .starts_with(prefix))
+        ++count;
+      ValueRange layerParams = entry->getArguments().slice(
+          firstParam + firstOfLayer, count);
+      func::FuncOp &callee = blockFunctions[&block];
+      if (!callee) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(module->getBody());
+        SmallVector<Type> types{x.getType()};
+        if (fb.padding())
+          types.push_back(fb.padding().getType());
+        for (Value p : layerParams)
+          types.push_back(p.getType());
+        callee = func::FuncOp::create(
+            b, loc, formatv("block{0}", blockFunctions.size() - 1).str(),
+            b.getFunctionType(types, {x.getType()}));
+        callee.setPrivate();
+        // Kept a call: inlining 16 copies back would undo the point.
+        callee->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(
+                                           "noinline")}));
+        Block *body = callee.addEntryBlock();
+        b.setInsertionPointToStart(body);
+        unsigned skip = fb.padding() ? 2 : 1;
+        ForwardBuilder inner(b, loc, model,
+                             body->getArguments().drop_front(skip));
+        if (fb.padding())
+          inner.setPadding(body->getArgument(1));
+        Value y = inner.layer(block, body->getArgument(0));
+        func::ReturnOp::create(b, loc, y);
+      }
+      SmallVector<Value> args{x};
+      if (fb.padding())
+        args.push_back(fb.padding());
+      args.append(layerParams.begin(), layerParams.end());
+      x = func::CallOp::create(b, loc, callee, args).getResult(0);
+      firstOfLayer += count;
+    });
+    fb.used = firstOfLayer;
+  }
   if (model.final_norm())
     x = fb.norm(x);
   x = fb.head(x);

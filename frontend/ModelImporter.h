@@ -69,9 +69,14 @@ std::vector<ParamSpec> modelParameters(const model::Model &model);
 /// `uoe.param = "<name>"`; the function carries `llvm.emit_c_interface`.
 /// `model` must be resolved; sizes that depend on the shape are checked here
 /// (errors name the field: `embedding.max_positions` when T exceeds it).
+/// With `outlineBlocks`, each block of the description becomes a private
+/// `func.func @block<i>(%x, [%key_padding], %layer_params...)` that
+/// @forward calls once per layer (compile time then grows with the blocks,
+/// not the layers); without, every layer is inline in @forward (what
+/// autodiff and the GPU pipeline take).
 llvm::Expected<OwningOpRef<ModuleOp>>
 importModel(MLIRContext &context, const model::Model &model, int64_t batch,
-            int64_t seq);
+            int64_t seq, bool outlineBlocks = false);
 
 } // namespace mlir::uoe
 
