@@ -47,6 +47,15 @@ Compilation::Compilation()
   context.loadAllAvailableDialects();
 }
 
+void Compilation::enableTiming() {
+  timing = std::make_unique<DefaultTimingManager>();
+  timing->setEnabled(true);
+}
+
+TimingScope Compilation::timingScope() {
+  return timing ? timing->getRootScope() : TimingScope();
+}
+
 llvm::Error Compilation::fail(const llvm::Twine &what) const {
   return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                  what + (diagnostics.empty() ? "" : ":\n") +
@@ -200,6 +209,9 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
                 "llvm.emit_c_interface)");
 
   PassManager pm(&context);
+  TimingScope root = timingScope();
+  if (timing)
+    pm.enableTiming(root);
   cpu::ObjectOptions objectOptions;
   if (target.isCuda()) {
     GpuPipelineOptions options;
@@ -245,7 +257,9 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
   // as a diagnostic that prints the whole function, which for a deep model
   // (hundreds of parameters) took longer than compiling it.
   dropUoEAttributes(module);
+  TimingScope llvmScope = root.nest("LLVM: optimise and emit the object");
   FailureOr<std::string> object = cpu::emitObject(module, objectOptions);
+  llvmScope.stop();
   if (failed(object))
     return fail("object code generation failed");
 

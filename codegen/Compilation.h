@@ -17,11 +17,13 @@
 #include "codegen/CompileModel.h"
 #include "runtime/executable.pb.h"
 
+#include "mlir/Support/Timing.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Error.h"
 
+#include <memory>
 #include <string>
 
 namespace mlir::uoe {
@@ -34,6 +36,14 @@ public:
   Compilation &operator=(const Compilation &) = delete;
 
   MLIRContext &getContext() { return context; }
+
+  /// Times every phase of the compilations that follow (each pass of the
+  /// pipeline, LLVM's optimisation and code generation) and prints the
+  /// report on stderr when this object goes (`--timing`).
+  void enableTiming();
+  /// The timing report's root scope (a no-op scope without enableTiming):
+  /// callers nest their own phases in it, e.g. the import.
+  TimingScope timingScope();
 
   /// `what`, followed by every diagnostic emitted so far (with its
   /// location), as an error.
@@ -58,6 +68,7 @@ public:
 
 private:
   MLIRContext context;
+  std::unique_ptr<DefaultTimingManager> timing;
   std::string diagnostics;
   ScopedDiagnosticHandler handler;
 };

@@ -60,12 +60,16 @@ llvm::Expected<rtp::Executable>
 mlir::uoe::compileModel(const model::Model &model, int64_t batch,
                               int64_t seq, const CompileArtifacts &artifacts) {
   Compilation compilation;
+  if (artifacts.timing)
+    compilation.enableTiming();
+  TimingScope importScope = compilation.timingScope().nest("import");
   // Blocks become functions called per layer on the CPU (compile time
   // linear in the blocks); autodiff and the GPU pipeline take them inline.
   bool outline = !artifacts.gradients && !artifacts.target.isCuda() &&
                  !artifacts.target.gpuEmulation;
   auto module =
       importModel(compilation.getContext(), model, batch, seq, outline);
+  importScope.stop();
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));
   if (artifacts.gradients) {

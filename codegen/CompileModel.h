@@ -61,6 +61,8 @@ struct CompileArtifacts {
   /// For a CUDA target, when non-null: receives the PTX of the kernels
   /// (then embedded as PTX alone, not as a fatbin).
   std::string *ptx = nullptr;
+  /// Print the time of every phase on stderr (`uoe-run --timing`).
+  bool timing = false;
 };
 
 /// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`

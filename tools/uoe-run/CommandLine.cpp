@@ -90,7 +90,7 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainExecutable(
 llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
     const model::Model &model, const std::vector<int64_t> &shape,
     const mlir::uoe::CompileTarget &target, const std::string &cacheDir,
-    bool gradients) {
+    bool gradients, bool timing) {
   using namespace mlir::uoe;
   int64_t batch = shape[0], seq = shape[1];
   std::string what = (model.name().empty() ? "model" : model.name()) +
@@ -102,6 +102,7 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
         CompileArtifacts artifacts;
         artifacts.target = target;
         artifacts.gradients = gradients;
+        artifacts.timing = timing;
         return compileModel(model, batch, seq, artifacts);
       });
 }

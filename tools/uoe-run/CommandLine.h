@@ -62,7 +62,8 @@ llvm::Expected<::uoe::rt::proto::Executable>
 obtainModelExecutable(const model::Model &model,
                       const std::vector<int64_t> &shape,
                       const mlir::uoe::CompileTarget &target,
-                      const std::string &cacheDir, bool gradients = false);
+                      const std::string &cacheDir, bool gradients = false,
+                      bool timing = false);
 
 /// The SM that `--device cuda` compiles for: `target` (the --target
 /// option) when given, else the first GPU's own; without a GPU, sm_90 with

@@ -139,6 +139,8 @@ OPTIONS
   --executable FILE   run a saved Executable instead of compiling
   --cache-dir DIR     compiled-model cache (default: $XDG_CACHE_HOME/uoe or ~/.cache/uoe)
   --no-cache          neither read nor write the cache
+  --timing            print the time of every compile phase (each pass, LLVM) on
+                      stderr when the model is compiled (with --no-cache: always)
   --seed S            init: random seed (default 0)
 
 IMPORT OPTIONS
@@ -173,7 +175,7 @@ bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
   ::uoe::tools::OptionSpec spec;
   spec.tool = "uoe-run";
   spec.takesCommand = true;
-  spec.switches = {"no-cache", "help", "gradients", "version"};
+  spec.switches = {"no-cache", "help", "gradients", "version", "timing"};
   spec.values = {"model",     "weights",         "input",
                  "attention-mask", "token-type-ids", "output",
                  "device",    "threads",         "emit",
@@ -527,7 +529,7 @@ int runInfer(const Options &opts) {
         opts.has("no-cache")
             ? ""
             : opts.get("cache-dir", ::uoe::tools::defaultCacheDir()),
-        opts.has("gradients"));
+        opts.has("gradients"), opts.has("timing"));
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
