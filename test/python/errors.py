@@ -94,6 +94,12 @@ expect_error(uoe.INVALID_ARGUMENT, ["input 'b' must be i64 [4], but it is i32 [4
 expect_error(uoe.INVALID_ARGUMENT, ["token ids int64 [B, T] or hidden states f32 [B, T, d]",
                                     "f32 [16]"],
              uoe.compile(tiny_uoe, cache_dir=cache), np.zeros(16, np.float32))
+deep = os.path.join(cache, "deep.pbtxt")
+with open(deep, "w") as f:
+    f.write(open(tiny_uoe).read().replace("repeat: 2", "repeat: 2147483647"))
+expect_error(uoe.INVALID_ARGUMENT,
+             ["blocks[0].repeat: 2147483647 would make more than the limit of 10000 layers"],
+             uoe.compile(deep, cache_dir=cache), np.zeros((2, 8, 16), np.float32))
 expect_error(uoe.INVALID_ARGUMENT, ["batch must be a positive int"],
              uoe.compile, tiny_uoe, cache_dir=cache, input_shape=(0, 4))
 weights = {}

@@ -604,6 +604,17 @@ TEST_F(CApiCompiledTest, CompileErrors) {
               UOE_INVALID_ARGUMENT, {"bogus"});
   expectError(uoe_session_compile_model_text(s, "d_model: -4", 1, 4, &exe),
               UOE_INVALID_ARGUMENT, {"d_model"});
+  // Hostile sizes: refused before anything is expanded or allocated.
+  std::string deep = std::string(kModel);
+  deep.insert(deep.rfind('}'), "  repeat: 2147483647\n");
+  expectError(
+      uoe_session_compile_model_text(s, deep.c_str(), 1, 4, &exe),
+      UOE_INVALID_ARGUMENT,
+      {"blocks[0].repeat", "2147483647", "limit of 10000 layers"});
+  expectError(uoe_session_compile_model_text(
+                  s, "d_model: 1099511627776 blocks { uome { hidden: 4 } }", 1,
+                  4, &exe),
+              UOE_INVALID_ARGUMENT, {"d_model", "exceeds the limit"});
   expectError(uoe_session_compile_model_text(s, kModel, 0, 4, &exe),
               UOE_INVALID_ARGUMENT, {"batch (0)", "positive"});
   expectError(uoe_session_compile_model_text(nullptr, kModel, 1, 4, &exe),
