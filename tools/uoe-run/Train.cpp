@@ -2,8 +2,8 @@
 //
 // The driver around the compiled training step: options, data, weights,
 // the step loop, evaluation, checkpoints and logs. Everything that can be
-// tested without a compiler lives in the runtime (runtime/ByteCorpus.h,
-// runtime/Checkpoint.h, runtime/TrainLog.h); this file wires it together.
+// tested without a compiler lives in the runtime (train/ByteCorpus.h,
+// runtime/Checkpoint.h, train/TrainLog.h); this file wires it together.
 //
 // Resuming is exact because everything a step depends on is restored: the
 // weights and optimizer state (from the checkpoint's tensors), the step
@@ -21,14 +21,14 @@
 #include "codegen/CompileTraining.h"
 #include "codegen/cpu/OrcLoader.h"
 #include "frontend/ModelImporter.h"
-#include "runtime/ByteCorpus.h"
+#include "train/ByteCorpus.h"
 #include "runtime/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
 #include "runtime/Executable.h"
 #include "runtime/FileUtil.h"
-#include "runtime/TrainLog.h"
+#include "train/TrainLog.h"
 #include "tools/uoe-run/InitWeights.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -369,10 +369,10 @@ public:
 
   /// Redraws the bar (terminal, at most 10 times a second unless `force`)
   /// or prints a log line (otherwise, when `logLine`).
-  void update(const rt::ProgressInfo &info, bool logLine, bool force) {
+  void update(const ::uoe::train::ProgressInfo &info, bool logLine, bool force) {
     if (!tty_) {
       if (logLine)
-        llvm::errs() << rt::formatProgressLine(info) << "\n";
+        llvm::errs() << ::uoe::train::formatProgressLine(info) << "\n";
       return;
     }
     auto now = std::chrono::steady_clock::now();
@@ -386,7 +386,7 @@ public:
     int columns = ::ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col
                       ? size.ws_col
                       : 80;
-    llvm::errs() << "\r" << rt::fitProgressBar(info, columns) << "\x1b[K";
+    llvm::errs() << "\r" << ::uoe::train::fitProgressBar(info, columns) << "\x1b[K";
     llvm::errs().flush();
   }
   /// Prints a line of its own below the bar, whose current state stays on
@@ -448,16 +448,16 @@ private:
   std::string dir_;
   model::Model model_;
   std::string modelSource_;
-  std::optional<rt::ByteCorpus> corpus_;
-  std::optional<rt::BatchSampler> sampler_;
-  std::vector<rt::TokenBatch> validation_;
+  std::optional<::uoe::train::ByteCorpus> corpus_;
+  std::optional<::uoe::train::BatchSampler> sampler_;
+  std::vector<::uoe::train::TokenBatch> validation_;
   std::optional<rt::Checkpoint> resumed_;
   std::unique_ptr<cpu::OrcLoader> loader_;
   std::unique_ptr<rt::Program> program_;
   /// What the steps are compiled for (--device, --target).
   CompileTarget target_;
   std::vector<std::string> paramNames_, stateNames_;
-  std::optional<rt::MetricsCsvWriter> csv_;
+  std::optional<::uoe::train::MetricsCsvWriter> csv_;
   Progress progress_;
   int64_t startStep_ = 0;
   double elapsedBefore_ = 0; // training time of earlier runs (resume)
@@ -574,7 +574,7 @@ int Trainer::prepare() {
   std::string dataPath = args_.get("data", resumed_ ? resumeDataPath : "");
   if (dataPath.empty())
     return fail("train needs --data FILE (a text file, read as bytes)");
-  auto corpus = rt::ByteCorpus::load(dataPath, config_.valFraction);
+  auto corpus = ::uoe::train::ByteCorpus::load(dataPath, config_.valFraction);
   if (!corpus.ok())
     return fail("--data: " + corpus.status().message());
   corpus_ = std::move(*corpus);
@@ -582,7 +582,7 @@ int Trainer::prepare() {
     return fail(dataPath + " is not the text " + resumed_->path +
                 " was trained on (fingerprint " + corpus_->fingerprint() +
                 ", recorded " + resumeFingerprint + ")");
-  auto sampler = rt::BatchSampler::create(*corpus_, config_.batch,
+  auto sampler = ::uoe::train::BatchSampler::create(*corpus_, config_.batch,
                                           config_.seq, config_.seed);
   if (!sampler.ok())
     return fail("--data: " + sampler.status().message());
@@ -596,7 +596,7 @@ int Trainer::prepare() {
       return fail(resumed_->path + ": " + restored.message());
   }
   if (config_.valFraction > 0) {
-    auto batches = rt::validationBatches(*corpus_, config_.batch, config_.seq,
+    auto batches = ::uoe::train::validationBatches(*corpus_, config_.batch, config_.seq,
                                          config_.evalBatches);
     if (!batches.ok())
       return fail("--data: " + batches.status().message());
@@ -688,7 +688,7 @@ rt::Status Trainer::bindInitialState() {
 
 rt::StatusOr<double> Trainer::evaluate() {
   double sum = 0;
-  for (const rt::TokenBatch &batch : validation_) {
+  for (const ::uoe::train::TokenBatch &batch : validation_) {
     std::vector<rt::HostTensor> inputs;
     UOE_ASSIGN_OR_RETURN(rt::HostTensor tokens, batch.tokens.clone());
     UOE_ASSIGN_OR_RETURN(rt::HostTensor targets, batch.targets.clone());
@@ -735,7 +735,7 @@ rt::Status Trainer::writePlot() {
   std::string title = (model_.name().empty() ? "model" : model_.name()) +
                       " on " + data.substr(data.find_last_of('/') + 1);
   return rt::writeFileAtomically(dir_ + "/loss.svg",
-                                 rt::renderLossCurveSvg(csv_->rows(), title));
+                                 ::uoe::train::renderLossCurveSvg(csv_->rows(), title));
 }
 
 /// Ctrl-C while training: the first SIGINT asks the loop to stop after the
@@ -824,7 +824,7 @@ int Trainer::run(int argc, char **argv) {
   if (std::error_code ec = llvm::sys::fs::create_directories(dir_))
     return fail("--checkpoint-dir: cannot create '" + dir_ + "': " +
                 ec.message());
-  auto csv = rt::MetricsCsvWriter::open(dir_ + "/metrics.csv",
+  auto csv = ::uoe::train::MetricsCsvWriter::open(dir_ + "/metrics.csv",
                                         resumed_ ? startStep_ : -1);
   if (!csv.ok())
     return fail(csv.status());
@@ -871,7 +871,7 @@ int Trainer::run(int argc, char **argv) {
     trainSeconds += stepSeconds;
     ++stepsThisRun;
 
-    rt::MetricsRow row;
+    ::uoe::train::MetricsRow row;
     row.step = n;
     row.trainLoss = scalarOf((*results)[lossAt]);
     row.gradNorm = scalarOf((*results)[normAt]);
@@ -910,7 +910,7 @@ int Trainer::run(int argc, char **argv) {
     if (rt::Status s = csv_->append(row); !s.ok())
       return fail(s);
 
-    rt::ProgressInfo info;
+    ::uoe::train::ProgressInfo info;
     info.step = n;
     // Under --stop-at the bar and the ETA count to the stop.
     info.totalSteps = endStep;
@@ -924,8 +924,8 @@ int Trainer::run(int argc, char **argv) {
       progress_.println(llvm::formatv(
           "step {0}: validation loss {1:f4}, perplexity {2:f2}, {3:f4} bits "
           "per byte",
-          n, *row.valLoss, rt::perplexity(*row.valLoss),
-          rt::bitsPerByte(*row.valLoss)));
+          n, *row.valLoss, ::uoe::train::perplexity(*row.valLoss),
+          ::uoe::train::bitsPerByte(*row.valLoss)));
     if (checkpointNow) {
       if (rt::Status s = saveCheckpoint(n); !s.ok())
         return fail(s);
@@ -942,13 +942,13 @@ int Trainer::run(int argc, char **argv) {
   llvm::outs() << llvm::formatv(
       "trained {0} steps ({1} to {2}) in {3}: {4} tokens/s (training steps "
       "only)",
-      stepsThisRun, startStep_ + 1, endStep, rt::formatDuration(wall),
-      rt::formatCount(tokensPerStep * stepsThisRun / trainSeconds));
+      stepsThisRun, startStep_ + 1, endStep, ::uoe::train::formatDuration(wall),
+      ::uoe::train::formatCount(tokensPerStep * stepsThisRun / trainSeconds));
   if (lastVal)
     llvm::outs() << llvm::formatv(
         "; validation loss (step {3}) {0:f4}, perplexity {1:f2}, {2:f4} bits "
         "per byte",
-        *lastVal, rt::perplexity(*lastVal), rt::bitsPerByte(*lastVal),
+        *lastVal, ::uoe::train::perplexity(*lastVal), ::uoe::train::bitsPerByte(*lastVal),
         lastValStep);
   llvm::outs() << "\nwrote " << lastCheckpoint_ << ", " << dir_
                << "/metrics.csv and " << dir_ << "/loss.svg\n";

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/ByteCorpus.h"
+#include "train/ByteCorpus.h"
 
 #include "runtime/FileUtil.h"
 
@@ -18,7 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using namespace ::uoe::rt;
 
 namespace {
 
@@ -268,4 +270,4 @@ StatusOr<std::vector<TokenBatch>> validationBatches(const ByteCorpus &corpus,
   return batches;
 }
 
-} // namespace uoe::rt
+} // namespace uoe::train

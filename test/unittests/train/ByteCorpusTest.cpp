@@ -8,20 +8,22 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/ByteCorpus.h"
+#include "train/ByteCorpus.h"
 
-#include "TestUtil.h"
+#include "test/unittests/runtime/TestUtil.h"
 
 #include "gtest/gtest.h"
 
 #include <set>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using namespace ::uoe::rt;
 namespace {
 
-using test::hasError;
-using test::TempDir;
-using test::writeBytes;
+using rt::test::hasError;
+using rt::test::TempDir;
+using rt::test::writeBytes;
 
 std::string sampleText(size_t n) {
   std::string text;
@@ -265,4 +267,4 @@ TEST(ValidationBatchesTest, NamesAValidationPartTooShort) {
 }
 
 } // namespace
-} // namespace uoe::rt
+} // namespace uoe::train

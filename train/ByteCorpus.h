@@ -27,7 +27,12 @@
 #include <string_view>
 #include <vector>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using rt::Status;
+using rt::StatusOr;
+using rt::HostTensor;
+
 
 /// xoshiro256** (Blackman and Vigna, 2018), seeded through splitmix64. A
 /// value type; its whole state is `state()`. Not thread-safe (distinct
@@ -149,6 +154,6 @@ StatusOr<TokenBatch> batchFromWindows(std::string_view bytes,
                                       const std::vector<uint64_t> &starts,
                                       int64_t seq);
 
-} // namespace uoe::rt
+} // namespace uoe::train
 
 #endif // UOE_RUNTIME_BYTECORPUS_H

@@ -27,7 +27,11 @@
 #include <string_view>
 #include <vector>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using rt::Status;
+using rt::StatusOr;
+
 
 /// The first line of metrics.csv.
 inline constexpr const char *kMetricsCsvHeader =
@@ -130,6 +134,6 @@ std::string fitProgressBar(const ProgressInfo &info, int columns);
 /// ETA 1m23s".
 std::string formatProgressLine(const ProgressInfo &info);
 
-} // namespace uoe::rt
+} // namespace uoe::train
 
 #endif // UOE_RUNTIME_TRAINLOG_H

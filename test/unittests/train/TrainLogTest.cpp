@@ -8,22 +8,24 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/TrainLog.h"
+#include "train/TrainLog.h"
 
-#include "TestUtil.h"
+#include "test/unittests/runtime/TestUtil.h"
 
 #include "gtest/gtest.h"
 
 #include <cmath>
 #include <map>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using namespace ::uoe::rt;
 namespace {
 
-using test::hasError;
-using test::readBytes;
-using test::TempDir;
-using test::writeBytes;
+using rt::test::hasError;
+using rt::test::readBytes;
+using rt::test::TempDir;
+using rt::test::writeBytes;
 
 MetricsRow row(int64_t step, double loss, std::optional<double> val = {}) {
   MetricsRow r;
@@ -325,9 +327,11 @@ TEST(ProgressTest, FormatsDurationsCountsAndLines) {
 }
 
 } // namespace
-} // namespace uoe::rt
+} // namespace uoe::train
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using namespace ::uoe::rt;
 namespace {
 
 // Tests that the bar fits terminals of every width: the bar shrinks, then
@@ -353,4 +357,4 @@ TEST(TrainLogTest, ProgressBarFitsTheTerminal) {
 }
 
 } // namespace
-} // namespace uoe::rt
+} // namespace uoe::train

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/TrainLog.h"
+#include "train/TrainLog.h"
 
 #include "runtime/FileUtil.h"
 
@@ -19,7 +19,9 @@
 #include <cstdlib>
 #include <utility>
 
-namespace uoe::rt {
+namespace uoe::train {
+
+using namespace ::uoe::rt;
 
 namespace {
 
@@ -516,4 +518,4 @@ std::string formatProgressLine(const ProgressInfo &info) {
                 progressTail(info));
 }
 
-} // namespace uoe::rt
+} // namespace uoe::train
