@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+#===- scripts/fuzz.sh - build and run the libFuzzer targets ---------------===#
+#
+#   scripts/fuzz.sh [SECONDS] [NAME...]
+#
+# Installs clang 22 and its libFuzzer runtime when missing (apt-get,
+# idempotent, no prompt; sudo only when not root), builds fuzz/ with
+# clang++-22 into build-fuzz/ (UOE_FUZZ_BUILD_DIR to change it), then runs
+# each fuzzer (all, or the NAMEs given: safetensors npy executable
+# checkpoint json) for SECONDS (default 20) on a copy of its seed corpus
+# fuzz/corpus/NAME, plus the crash inputs kept in fuzz/regressions/NAME,
+# which are only read. The committed files are never modified. Prints one
+# line per fuzzer,
+#
+#   fuzz: NAME: ok (N runs)
+#   fuzz: NAME: FAILED (crash file PATH)
+#
+# and exits non-zero if any fuzzer failed. Crash files and the full logs
+# stay in build-fuzz/artifacts/NAME/ and build-fuzz/logs/NAME.log.
+#
+#===------------------------------------------------------------------------===#
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${UOE_FUZZ_BUILD_DIR:-$root/build-fuzz}
+all_fuzzers=(safetensors npy executable checkpoint json)
+
+seconds=${1:-20}
+if [[ ! "$seconds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "usage: scripts/fuzz.sh [SECONDS] [NAME...]   (NAME: ${all_fuzzers[*]})" >&2
+  exit 2
+fi
+shift || true
+fuzzers=("$@")
+[[ ${#fuzzers[@]} -gt 0 ]] || fuzzers=("${all_fuzzers[@]}")
+for name in "${fuzzers[@]}"; do
+  [[ " ${all_fuzzers[*]} " == *" $name "* ]] || {
+    echo "fuzz: unknown fuzzer '$name' (have: ${all_fuzzers[*]})" >&2; exit 2; }
+done
+
+# --- Packages: as scripts/setup.sh, the fuzzing ones plus what fuzz/ builds with.
+packages=(clang-22 libclang-rt-22-dev cmake ninja-build libprotobuf-dev protobuf-compiler)
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "fuzz: installing ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "fuzz: need root or sudo to install packages" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- Build.
+start=$SECONDS
+cmake -G Ninja -S "$root/fuzz" -B "$build" -DCMAKE_CXX_COMPILER=clang++-22 >/dev/null
+mkdir -p "$build/logs"
+if ! ninja -C "$build" $(printf '%s_fuzzer ' "${fuzzers[@]}") >"$build/logs/build.log" 2>&1; then
+  cat "$build/logs/build.log" >&2
+  echo "fuzz: the build failed" >&2
+  exit 1
+fi
+echo "fuzz: built in $((SECONDS - start)) s; running each fuzzer for $seconds s"
+
+# --- Run.
+work=$(mktemp -d "${TMPDIR:-/tmp}/uoe-fuzz-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failed=0
+for name in "${fuzzers[@]}"; do
+  corpus="$work/$name/corpus"
+  artifacts="$build/artifacts/$name"
+  log="$build/logs/$name.log"
+  mkdir -p "$corpus" "$work/$name/tmp"
+  cp -R "$root/fuzz/corpus/$name/." "$corpus/"
+  rm -rf "$artifacts" && mkdir -p "$artifacts"
+  # libFuzzer adds what it finds to the first folder (the copy) only.
+  dirs=("$corpus")
+  [[ -d "$root/fuzz/regressions/$name" ]] && dirs+=("$root/fuzz/regressions/$name")
+  set +e
+  TMPDIR="$work/$name/tmp" "$build/${name}_fuzzer" \
+    -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$artifacts/" "${dirs[@]}" >"$log" 2>&1
+  rc=$?
+  set -e
+  runs=$(sed -nE 's/^stat::number_of_executed_units: *([0-9]+).*/\1/p' "$log" | tail -1)
+  crash=$(sed -nE 's/.*Test unit written to (.*)$/\1/p' "$log" | tail -1)
+  if [[ $rc -eq 0 && -z "$crash" ]]; then
+    echo "fuzz: $name: ok (${runs:-0} runs)"
+  else
+    failed=$((failed + 1))
+    if [[ -n "$crash" ]]; then
+      echo "fuzz: $name: FAILED (crash file $crash)"
+    else
+      echo "fuzz: $name: FAILED (exit $rc, no crash file; see $log)"
+    fi
+    # The report: the sanitizer's or libFuzzer's summary and the top frames.
+    { grep -m1 -E '^==[0-9]+==ERROR|runtime error:|^==[0-9]+== ERROR: libFuzzer' "$log"
+      grep -E '^ +#[0-9]+ ' "$log" | head -6
+      grep -m1 '^SUMMARY' "$log"; } | sed 's/^/    /' || true
+  fi
+done
+echo "fuzz: ${#fuzzers[@]} fuzzers, $failed failed (logs in $build/logs)"
+[[ $failed -eq 0 ]]
