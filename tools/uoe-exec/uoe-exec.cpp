@@ -37,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <new>
 #include <optional>
 #include <string>
 #include <vector>
@@ -113,7 +114,7 @@ NamedTensors randomWeights(const rt::proto::EntryPoint &entry, uint64_t seed) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   tools::OptionSpec spec;
   spec.tool = "uoe-exec";
   spec.values = {"executable", "weights", "input",  "output",
@@ -232,4 +233,17 @@ int main(int argc, char **argv) {
                 entry.c_str(), device.c_str(), median, times.front(),
                 iterations);
   return 0;
+}
+
+/// An allocation that fails anywhere below is the user's error message, not
+/// an uncaught exception (the runtime's own allocations return a Status;
+/// this catches those of the standard library and of protobuf).
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::fputs("uoe-exec: error: out of memory (the input, the model or its "
+               "weights need more memory than the machine has)\n", stderr);
+    return 1;
+  }
 }

@@ -57,7 +57,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstdio>
 #include <map>
+#include <new>
 #include <optional>
 #include <random>
 #include <set>
@@ -690,7 +692,7 @@ int runDevices(const Options &opts) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   // `train` has its own options (tools/uoe-run/Train.h).
@@ -723,4 +725,17 @@ int main(int argc, char **argv) {
   return fail(
       "unknown command '" + opts.command +
       "' (infer, init, train, generate, import or devices; see --help)");
+}
+
+/// An allocation that fails anywhere below is the user's error message, not
+/// an uncaught exception (the runtime's own allocations return a Status;
+/// this catches those of the standard library and of protobuf).
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc &) {
+    std::fputs("uoe-run: error: out of memory (the input, the model or its "
+               "weights need more memory than the machine has)\n", stderr);
+    return 1;
+  }
 }
