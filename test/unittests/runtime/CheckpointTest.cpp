@@ -63,6 +63,21 @@ TEST(CheckpointTest, RoundTripsTensorsStepAndMetadata) {
   EXPECT_TRUE(read->contents.tensors.at("opt.m.w").bitwiseEqual(m));
 }
 
+// Tests that a flipped bit in a checkpoint's tensor data is found when the
+// run resumes (DataLoss naming the file), instead of resuming silently.
+TEST(CheckpointTest, AFlippedBitIsFound) {
+  TempDir dir;
+  HostTensor w = filled({4, 4}, 3);
+  StatusOr<std::string> path = writeCheckpoint(dir.path(), 7, {{"w", &w}}, {});
+  ASSERT_OK(path);
+  std::string bytes = readBytes(*path);
+  bytes[bytes.size() - 9] ^= 0x01; // inside w's data, at the end of the file
+  writeBytes(*path, bytes);
+  EXPECT_TRUE(hasError(readLatestCheckpoint(dir.path()).status(),
+                       StatusCode::DataLoss,
+                       {"step-000007.safetensors", "checksum", "corrupt"}));
+}
+
 TEST(CheckpointTest, LatestNamesTheNewest) {
   TempDir dir;
   HostTensor w = filled({4}, 0);
