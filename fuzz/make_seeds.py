@@ -3,14 +3,19 @@
 
 Standard library only: the safetensors, .npy and .uoex files are put
 together byte by byte (the Executable's protobuf by hand, CRC-32C in
-Python), so the seeds do not depend on a build of uoe. Deterministic:
-running it again rewrites the same bytes. Usage:
+Python), so the seeds do not depend on a build of uoe. The model
+descriptions and the MLIR seeds are copies of the repository's own
+(examples/, test/e2e/Inputs/, test/dialect/, test/passes/: comment lines
+dropped from the MLIR), plus near-valid ones written here. Deterministic:
+running it again rewrites the same bytes (as long as those files are
+unchanged). Usage:
 
     python3 fuzz/make_seeds.py [OUT_DIR]     # default: fuzz/corpus
 """
 
 import json
 import os
+import re
 import struct
 import sys
 
@@ -280,6 +285,173 @@ def json_seeds():
     }
 
 
+# --------------------------------------------------------------------------
+# Model descriptions (frontend/model.proto, text format): the repository's
+# examples, and near-valid ones refused for one reason each, by
+# parseModelText (bad_syntax, bad_unknown_field), resolveModel (most) or
+# importModel (bad_patch_size, bad_capacity_none: for T = 8 tokens).
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_TINY_BLOCK = ("blocks {\n"
+               "  smha { heads: 4 experts: 2 top_k: 1 causal: true }\n"
+               "  uome { hidden: 64 experts: 4 top_k: 2 capacity: 0.5 }\n"
+               "}\n")
+
+
+def description_seeds():
+    seeds = {}
+    for folder in ("examples", "test/e2e/Inputs"):
+        path = os.path.join(_REPO, folder)
+        for file in sorted(os.listdir(path)):
+            if file.endswith(".pbtxt"):
+                with open(os.path.join(path, file), "rb") as f:
+                    seeds[file] = f.read()
+    bad = {
+        "bad_syntax": "d_model: 16\nblocks { dense_mlp { hidden: 32 }\n",
+        "bad_unknown_field": "d_model: 16\nblocks { dense_mlp { hidden: 32 } }\n"
+                             "colour: 3\n",
+        "bad_no_blocks": "name: \"empty\"\nd_model: 16\n",
+        "bad_dimension": "d_model: 100000000\nblocks { dense_mlp { hidden: 32 } }\n",
+        "bad_repeat_limit": "d_model: 4\nblocks { dense_mlp { hidden: 4 } "
+                            "repeat: 20000 }\n",
+        "bad_parameter_limit": "d_model: 16777216\nembedding { vocab_size: "
+                               "16777216 }\nblocks { dense_mlp { hidden: 1 } }\n",
+        "bad_heads": "d_model: 30\nblocks { dense_attention { heads: 4 } }\n",
+        "bad_rope_odd_head": "d_model: 12\nblocks { dense_attention { heads: 4 "
+                             "rope: ORIGINAL } }\n",
+        "bad_compacted_dense": "d_model: 16\nblocks { dense_attention { heads: 2 "
+                               "rope: COMPACTED } }\n",
+        "bad_top_k": "d_model: 16\nblocks { uome { hidden: 64 experts: 4 "
+                     "top_k: 5 } }\n",
+        "bad_smha_experts": "d_model: 16\nblocks { smha { heads: 4 experts: 3 } }\n",
+        "bad_causal_safe_patch": "d_model: 16\nblocks { uome { hidden: 64 "
+                                 "experts: 4 patch_size: 2 routing: "
+                                 "CAUSAL_SAFE } }\n",
+        "bad_lm_head_no_embedding": "d_model: 16\n" + _TINY_BLOCK + "lm_head { }\n",
+        "bad_max_positions": "d_model: 16\nembedding { vocab_size: 256 "
+                             "max_positions: 64 }\n" + _TINY_BLOCK,
+        "bad_token_types": "d_model: 16\nembedding { vocab_size: 256 }\n" +
+                           _TINY_BLOCK + "token_type_ids: true\n",
+        "bad_dropout": "d_model: 16\n" + _TINY_BLOCK + "dropout: 1.0\n",
+        "bad_patch_size": "d_model: 16\nblocks { uome { hidden: 64 experts: 4 "
+                          "patch_size: 3 } }\n",
+        "bad_capacity_none": "d_model: 16\nblocks { uome { hidden: 64 experts: 4 "
+                             "capacity: 0.05 } }\n",
+    }
+    for name, text in bad.items():
+        seeds[name + ".pbtxt"] = text.encode()
+    return seeds
+
+
+# --------------------------------------------------------------------------
+# uoe MLIR: the round-trip tests of test/dialect/ (one seed per file: its
+# first cases, up to 4 KB, as one module; comment and CHECK lines dropped),
+# a few pass tests' inputs for the upstream dialects (linalg, memref, scf,
+# math), and the first case of some -invalid.mlir tests (bad_*: refused by
+# the verifier, for one reason each).
+
+def _mlir_cases(path):
+    with open(path) as f:
+        text = f.read()
+    cases = []
+    for chunk in text.split("// -----"):
+        lines = [l for l in chunk.splitlines()
+                 if l.strip() and not l.lstrip().startswith("//")]
+        # A case per top-level function (a file without separators holds
+        # several).
+        case = []
+        for line in lines:
+            if line.startswith("func.func") and case:
+                cases.append("\n".join(case) + "\n")
+                case = []
+            case.append(line)
+        if case:
+            cases.append("\n".join(case) + "\n")
+    return cases
+
+
+def _first_cases(cases, limit=4000):
+    out = ""
+    for case in cases:
+        if out and len(out) + len(case) > limit:
+            break
+        out += case
+    return out
+
+
+def mlir_seeds():
+    seeds = {}
+    dialect = os.path.join(_REPO, "test", "dialect")
+    for file in sorted(os.listdir(dialect)):
+        if not file.endswith(".mlir") or file.endswith("-invalid.mlir"):
+            continue
+        if file == "canonicalize.mlir":
+            continue  # the same ops again, with constants
+        seeds[file] = _first_cases(_mlir_cases(os.path.join(dialect, file)))
+    passes = os.path.join(_REPO, "test", "passes")
+    for file in ("uoe-linalg-to-blas.mlir", "uoe-serialize-inner-parallel-loops.mlir",
+                 "uoe-approximate-math.mlir", "convert-uoe-to-linalg.mlir"):
+        seeds["passes_" + file] = _first_cases(
+            _mlir_cases(os.path.join(passes, file)))
+    for file in ("uome-invalid.mlir", "smha-invalid.mlir", "router-invalid.mlir",
+                 "combine-invalid.mlir", "embedding-invalid.mlir",
+                 "layer_norm-invalid.mlir"):
+        cases = _mlir_cases(os.path.join(dialect, file))
+        seeds["bad_" + file.replace("-invalid", "")] = cases[0]
+    # A syntax error: an op cut short.
+    seeds["bad_truncated.mlir"] = seeds["rms_norm.mlir"][:200]
+    return {name: text.encode() for name, text in seeds.items()}
+
+
+# --------------------------------------------------------------------------
+# libFuzzer dictionaries (fuzz/dict/NAME.dict; scripts/fuzz.sh passes one
+# with -dict when it exists): the words of a text format, so that mutations
+# make field names, op names and keywords rather than noise.
+
+def description_dict():
+    with open(os.path.join(_REPO, "frontend", "model.proto")) as f:
+        proto = f.read()
+    words = set()
+    for m in re.finditer(r"^\s*(?:optional\s+|repeated\s+)?"
+                         r"[A-Za-z_][\w.]*\s+(\w+)\s*=\s*\d+\s*;",
+                         proto, re.M):
+        words.add(m.group(1) + ": ")
+        words.add(m.group(1) + " { ")
+    for m in re.finditer(r"^\s*([A-Z][A-Z0-9_]*)\s*=\s*\d+\s*;", proto, re.M):
+        words.add(m.group(1))
+    words.update(["true", "false", "{", "}", "#", "0.5", "-1",
+                  "9223372036854775807", "1e308", "nan", "inf"])
+    return sorted(words)
+
+
+def mlir_dict():
+    words = set()
+    dialect = os.path.join(_REPO, "dialect")
+    for file in sorted(os.listdir(dialect)):
+        if not file.endswith(".td"):
+            continue
+        with open(os.path.join(dialect, file)) as f:
+            td = f.read()
+        words.update("uoe." + m for m in re.findall(r'UoE_Op<"(\w+)"', td))
+        words.update(re.findall(r"`(\w+)`", td))
+        words.update(re.findall(r'EnumAttrCase<"\w+",\s*\d+,\s*"(\w+)"', td))
+        words.update("#uoe." + m + "<"
+                     for m in re.findall(r'UoE_EnumAttr<\w+,\s*"(\w+)">', td))
+    words.update(["func.func @f(", "%arg0",
+                  "tensor<", "xf32>", "xbf16>", "xf16>", "xi64>", "xi1>", "?x",
+                  "0x", ": f64", ": i64", "{", "}", "(", ")", "[", "]", "->",
+                  "return", "arith.constant", "dense<", "-1", "0.0"])
+    return sorted(words)
+
+
+def write_dict(path, words):
+    with open(path, "w") as f:
+        for word in words:
+            escaped = "".join("\\" + c if c in '"\\' else c for c in word)
+            f.write('"%s"\n' % escaped)
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "corpus")
@@ -289,6 +461,8 @@ def main():
         "npy": npy_seeds(),
         "executable": executable_seeds(),
         "json": json_seeds(),
+        "description": description_seeds(),
+        "mlir": mlir_seeds(),
     }
     for name, seeds in corpora.items():
         folder = os.path.join(out, name)
@@ -298,6 +472,13 @@ def main():
             with open(os.path.join(folder, file), "wb") as f:
                 f.write(data)
         print("%s: %d seeds in %s" % (name, len(seeds), folder))
+    dicts = os.path.join(os.path.dirname(out), "dict") if len(sys.argv) <= 1 \
+        else os.path.join(out, "dict")
+    os.makedirs(dicts, exist_ok=True)
+    for name, words in (("description", description_dict()),
+                        ("mlir", mlir_dict())):
+        write_dict(os.path.join(dicts, name + ".dict"), words)
+        print("%s: %d dictionary words in %s" % (name, len(words), dicts))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 #===- scripts/setup.sh - install the build dependencies from Debian -------===#
 #
+#   scripts/setup.sh [EXTRA_PACKAGE...]
+#
 # Installs what is missing, idempotently and without prompts: LLVM/MLIR 22,
-# protobuf, the build tools and the test and benchmark libraries. Does
+# protobuf, the build tools and the test and benchmark libraries, and the
+# extra packages named (scripts/fuzz.sh adds clang 22 and libFuzzer). Does
 # nothing (and needs no network) when everything is already there.
 #
 #===------------------------------------------------------------------------===#
@@ -15,6 +18,7 @@ packages=(
   libgtest-dev libbenchmark-dev libomp-22-dev
   zlib1g-dev libzstd-dev
   python3-numpy python3-pip
+  "$@"
 )
 
 missing=()
