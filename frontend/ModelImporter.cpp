@@ -1061,6 +1061,11 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
         // Kept a call: inlining 16 copies back would undo the point.
         callee->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(
                                            "noinline")}));
+        // Static shapes: memrefs cross the call as bare pointers, not as
+        // descriptors spread over a dozen scalars each (hundreds of stack
+        // stores per call in @forward, which LLVM's code generation handles
+        // in time quadratic in their number).
+        callee->setAttr("llvm.bareptr", b.getUnitAttr());
         Block *body = callee.addEntryBlock();
         b.setInsertionPointToStart(body);
         unsigned skip = fb.padding() ? 2 : 1;
