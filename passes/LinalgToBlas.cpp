@@ -3,7 +3,8 @@
 // GEMMs carry almost all of the FLOPs of a UoE layer. Rather than tiling
 // and vectorising them ourselves, the CPU pipeline hands every f32
 // `linalg.batch_matmul` on buffers to the runtime's `uoe_cpu_sgemm_batched`
-// (OpenBLAS underneath; see runtime/CpuBlas.h for the contract). Addresses,
+// (the runtime's own GEMM, runtime/CpuGemm.h; see runtime/CpuBlas.h for the
+// contract). Addresses,
 // sizes and strides are read from the memrefs' strided metadata, so views
 // with any offsets and leading strides work; only a unit innermost stride
 // is required, which is checked statically.

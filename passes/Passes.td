@@ -200,9 +200,10 @@ def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
     After bufferization, rewrites every `linalg.batch_matmul` on f32 memrefs
     whose rows are contiguous (unit innermost stride) into a call of the
     runtime function `uoe_cpu_sgemm_batched` (runtime/CpuBlas.h), passing
-    the buffers' addresses, sizes and strides. The runtime binds it to a
-    tuned BLAS (OpenBLAS), which reaches the cores' peak where generated
-    loops would not. Matmuls of other types or layouts are left alone and
+    the buffers' addresses, sizes and strides. The runtime binds it to its
+    own GEMM (runtime/CpuGemm.h: microkernels chosen from the CPU's
+    features, batch-invariant), which reaches near the cores' peak where
+    generated loops would not. Matmuls of other types or layouts are left alone and
     lowered to loops.
 
     Before:

@@ -5,7 +5,7 @@ or without build isolation, and needs neither setuptools nor wheel.
 The wheel holds python/uoe/*.py and libuoe_c.so copied from
 $UOE_BUILD_DIR/lib (default: <repo>/build/lib) to uoe/_lib/, where the
 package finds it at import time. The library is native code linked against
-the system's LLVM/MLIR, protobuf and OpenBLAS, so the wheel is tagged for
+the system's LLVM/MLIR, protobuf and libomp, so the wheel is tagged for
 this platform. An editable install (`pip install -e ./python`) instead adds
 python/ to sys.path; the package then finds <repo>/build/lib/libuoe_c.so
 (or $UOE_LIBRARY) at import time.

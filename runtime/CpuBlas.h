@@ -84,7 +84,7 @@ struct SgemmPlan {
 
 /// Checks the arguments of a uoe_cpu_sgemm_batched call against the rules
 /// stated there; every implementation of the symbol (this file's on
-/// OpenBLAS, the cuda device's on cuBLAS, runtime/CudaRuntime.h) shares
+/// CpuGemm.h, the cuda device's on cuBLAS, runtime/CudaRuntime.h) shares
 /// it, so that they accept and reject the same calls. InvalidArgument,
 /// "uoe_cpu_sgemm_batched: <what>", naming the first bad argument and its
 /// value.

@@ -6,7 +6,7 @@
 #
 # - bin/uoe-exec from a runtime-only build (build-rt/, configured here with
 #   -DUOE_BUILD_COMPILER=OFF) and lib/ with the shared libraries it needs that
-#   a GPU machine may lack (protobuf, OpenBLAS, libomp, gfortran);
+#   a GPU machine may lack (protobuf, libomp);
 # - models/: small models compiled for $SM (default sm_90) with their weights
 #   and inputs, and ref/: their outputs on this CPU;
 # - bench/: the benchmark layers (issue, paper, large) compiled for $SM with

@@ -44,7 +44,8 @@ inline constexpr const char *kSavedExpectedFile =
     "elf_loader_layer.expected.npy";
 /// The CPU the committed object is compiled for (LLVM's name).
 inline constexpr const char *kSavedCpu = "x86-64";
-/// Another machine may take other OpenBLAS kernels and another libm, so
+/// Another machine may have another libm (the GEMM gives the same bits on
+/// every ISA, runtime/CpuGemm.h), so
 /// results there agree to rounding only: |y - expected| <= tol * (1 + |e|).
 inline constexpr float kSavedTolerance = 1e-4f;
 
