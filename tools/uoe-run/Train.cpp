@@ -602,10 +602,11 @@ int Trainer::prepare() {
       return fail("--data: " + batches.status().message());
     validation_ = std::move(*batches);
   }
-  // Always set the thread count, also to the default: it also makes every
-  // GEMM single-threaded inside (one OpenMP pool; see CpuBlas.h), which is
-  // what makes a step reproducible. A resumed run keeps the recorded count
-  // unless --threads says otherwise.
+  // Always set the thread count, also to the default (one OpenMP pool for
+  // the GEMMs and the loops; see CpuBlas.h). The bits do not depend on it
+  // (test/e2e/train-threads.test); a resumed run still keeps the recorded
+  // count unless --threads says otherwise, and warns when it changes, since
+  // that is tested, not proven for every op.
   int threads = config_.threads;
   std::string recordedThreads;
   if (resumed_) {
