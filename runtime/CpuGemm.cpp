@@ -170,7 +170,7 @@ inline const float *aElement(const float *ap, int64_t lda, int r, int64_t p) {
 struct GenericIsa {
   static constexpr int MR = 4, NR = 8, MC = 128, NC = 1024;
 
-  template <int R, bool Direct>
+  template <int R, bool Direct, bool Narrow>
   static void kernel(int64_t kc, const float *ap, int64_t lda,
                      const float *bp, int64_t bStride, float *c, int64_t ldc,
                      int cols, Update update, float beta) {
@@ -196,11 +196,13 @@ struct GenericIsa {
 struct Avx2Isa {
   static constexpr int MR = 6, NR = 16, MC = 144, NC = 1024;
 
-  template <int R, bool Direct>
+  template <int R, bool Direct, bool Narrow>
   UOE_AVX2 static void kernel(int64_t kc, const float *ap, int64_t lda,
                               const float *bp, int64_t bStride, float *c,
                               int64_t ldc, int cols, Update update,
                               float beta) {
+    // Narrow: at most 8 columns, so the second vector of the tile is not
+    // computed (its columns are padding).
     __m256 acc[R][2];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
@@ -208,12 +210,14 @@ struct Avx2Isa {
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       const float *brow = bp + p * bStride;
-      __m256 b0 = _mm256_loadu_ps(brow), b1 = _mm256_loadu_ps(brow + 8);
+      __m256 b0 = _mm256_loadu_ps(brow);
+      __m256 b1 = Narrow ? b0 : _mm256_loadu_ps(brow + 8);
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         __m256 av = _mm256_broadcast_ss(aElement<Direct, MR>(ap, lda, r, p));
         acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+        if (!Narrow)
+          acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
       }
     }
     if (cols == NR) {
@@ -246,11 +250,13 @@ struct Avx2Isa {
 struct Avx512Isa {
   static constexpr int MR = 12, NR = 32, MC = 192, NC = 1024;
 
-  template <int R, bool Direct>
+  template <int R, bool Direct, bool Narrow>
   UOE_AVX512 static void kernel(int64_t kc, const float *ap, int64_t lda,
                                 const float *bp, int64_t bStride, float *c,
                                 int64_t ldc, int cols, Update update,
                                 float beta) {
+    // Narrow: at most 16 columns, so the second vector of the tile is not
+    // computed (its columns are padding).
     __m512 acc[R][2];
 #pragma GCC unroll 12
     for (int r = 0; r < R; ++r)
@@ -259,12 +265,14 @@ struct Avx512Isa {
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       const float *brow = bp + p * bStride;
-      __m512 b0 = _mm512_loadu_ps(brow), b1 = _mm512_loadu_ps(brow + 16);
+      __m512 b0 = _mm512_loadu_ps(brow);
+      __m512 b1 = Narrow ? b0 : _mm512_loadu_ps(brow + 16);
 #pragma GCC unroll 12
       for (int r = 0; r < R; ++r) {
         __m512 av = _mm512_set1_ps(*aElement<Direct, MR>(ap, lda, r, p));
         acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        if (!Narrow)
+          acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
       }
     }
     __mmask16 m0 = cols >= 16 ? __mmask16(0xffff)
@@ -310,11 +318,12 @@ void unpackedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
 }
 
 /// The kernels of one ISA for 1..MR rows, indexed by rows - 1, for packed
-/// A panels or (Direct) a row-major A read in place.
-template <class Isa, bool Direct, int... Rows>
+/// A panels or (Direct) a row-major A read in place, and for full panels or
+/// (Narrow) panels of at most NR / 2 columns.
+template <class Isa, bool Direct, bool Narrow, int... Rows>
 constexpr auto kernelTable(std::integer_sequence<int, Rows...>) {
   return std::array<Kernel, sizeof...(Rows)>{
-      &Isa::template kernel<Rows + 1, Direct>...};
+      &Isa::template kernel<Rows + 1, Direct, Narrow>...};
 }
 
 /// Up to this many rows, a row-major op(B) is read in place: packing it
@@ -328,16 +337,18 @@ template <class Isa>
 void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                   const GemmOperand &b, float *c, int64_t ldc, float beta) {
   constexpr int MR = Isa::MR, NR = Isa::NR, MC = Isa::MC, NC = Isa::NC;
-  static constexpr auto packedKernels =
-      kernelTable<Isa, false>(std::make_integer_sequence<int, MR>());
-  static constexpr auto directKernels =
-      kernelTable<Isa, true>(std::make_integer_sequence<int, MR>());
+  using Rows = std::make_integer_sequence<int, MR>;
+  static constexpr auto packedKernels = kernelTable<Isa, false, false>(Rows());
+  static constexpr auto directKernels = kernelTable<Isa, true, false>(Rows());
+  static constexpr auto packedNarrow = kernelTable<Isa, false, true>(Rows());
+  static constexpr auto directNarrow = kernelTable<Isa, true, true>(Rows());
   bool directB = !b.trans && m <= kDirectBRows;
   // A row-major A feeding few columns is read in place (its rows are the
   // kernel's broadcast streams): packing would cost more than it saves.
   // Wider products reuse each packed panel often enough to pack it.
   bool directA = !a.trans && n <= kDirectANColumns;
   const auto &kernels = directA ? directKernels : packedKernels;
+  const auto &narrowKernels = directA ? directNarrow : packedNarrow;
   float *aPack = aBuffer.get(static_cast<size_t>(MC) * kKc);
   // The panel buffer serves B, or B's last narrow panel when B is read in
   // place.
@@ -377,7 +388,9 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
             int rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             const float *ap = directA ? a.data + (ic + ir) * a.ld + pc
                                       : aPack + ir * kc;
-            kernels[rows - 1](kc, ap, a.ld, bp, bStride,
+            // A last panel of at most half the width skips the empty half.
+            const auto &table = cols <= NR / 2 ? narrowKernels : kernels;
+            table[rows - 1](kc, ap, a.ld, bp, bStride,
                               c + (ic + ir) * ldc + jc + jr, ldc, cols, update,
                               beta);
           }
