@@ -12,11 +12,11 @@
 
 #include <climits>
 #include <filesystem>
+#include <set>
 #include <vector>
 
 #include <sys/stat.h>
 #include <unistd.h>
-#include <set>
 
 using namespace uoe::rt;
 
@@ -70,29 +70,16 @@ constexpr char kMagic[4] = {'U', 'O', 'E', 'X'};
 constexpr uint32_t kFrameVersion = 1;
 constexpr size_t kFrameHeaderSize = 24;
 
-void putLittleEndian(std::string &out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i)
-    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-uint64_t getLittleEndian(std::string_view in, size_t at, int bytes) {
-  uint64_t value = 0;
-  for (int i = 0; i < bytes; ++i)
-    value |= static_cast<uint64_t>(static_cast<unsigned char>(in[at + i]))
-             << (8 * i);
-  return value;
-}
-
 } // namespace
 
 std::string uoe::rt::serializeExecutable(const proto::Executable &executable) {
   std::string payload;
   executable.SerializeToString(&payload);
   std::string bytes(kMagic, sizeof kMagic);
-  putLittleEndian(bytes, kFrameVersion, 4);
-  putLittleEndian(bytes, payload.size(), 8);
-  putLittleEndian(bytes, crc32c(0, payload), 4);
-  putLittleEndian(bytes, 0, 4);
+  appendLittleEndian(bytes, kFrameVersion, 4);
+  appendLittleEndian(bytes, payload.size(), 8);
+  appendLittleEndian(bytes, crc32c(0, payload), 4);
+  appendLittleEndian(bytes, 0, 4);
   return bytes + payload;
 }
 
@@ -103,19 +90,19 @@ uoe::rt::parseExecutable(std::string_view bytes, const std::string &source) {
     return dataLossError(strCat(
         source, ": not a uoe Executable (no 'UOEX' header; an Executable "
                 "saved by uoe before 0.2 has none: compile it again)"));
-  uint64_t version = getLittleEndian(bytes, 4, 4);
+  uint64_t version = readLittleEndian(bytes.data() + 4, 4);
   if (version != kFrameVersion)
     return dataLossError(strCat(source, ": Executable frame version ", version,
                                 " is not supported (this runtime reads ",
                                 kFrameVersion, ")"));
-  uint64_t size = getLittleEndian(bytes, 8, 8);
+  uint64_t size = readLittleEndian(bytes.data() + 8, 8);
   std::string_view payload = bytes.substr(kFrameHeaderSize);
   if (size != payload.size())
     return dataLossError(strCat(source, ": the Executable is truncated or "
                                         "padded (its header says ",
                                 size, " bytes, ", payload.size(),
                                 " follow)"));
-  uint32_t stored = static_cast<uint32_t>(getLittleEndian(bytes, 16, 4));
+  uint32_t stored = static_cast<uint32_t>(readLittleEndian(bytes.data() + 16, 4));
   uint32_t computed = crc32c(0, payload);
   if (stored != computed)
     return dataLossError(strCat(

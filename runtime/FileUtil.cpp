@@ -186,6 +186,19 @@ Status InputFile::readAt(uint64_t offset, void *dest, size_t size) const {
 // Whole files
 //===----------------------------------------------------------------------===//
 
+uint64_t readLittleEndian(const void *bytes, size_t count) {
+  const auto *b = static_cast<const unsigned char *>(bytes);
+  uint64_t value = 0;
+  for (size_t i = 0; i < count; ++i)
+    value |= static_cast<uint64_t>(b[i]) << (8 * i);
+  return value;
+}
+
+void appendLittleEndian(std::string &out, uint64_t value, size_t count) {
+  for (size_t i = 0; i < count; ++i)
+    out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
 StatusOr<std::string> readFile(const std::string &path) {
   UOE_ASSIGN_OR_RETURN(InputFile file, InputFile::open(path));
   if (file.size() > std::string().max_size())

@@ -59,6 +59,15 @@ private:
   uint64_t size_ = 0;
 };
 
+/// The unsigned integer stored in the `count` (at most 8) bytes at `bytes`,
+/// least significant first: the byte order of the headers of our files
+/// (.npy, safetensors, the Executable frame).
+uint64_t readLittleEndian(const void *bytes, size_t count);
+
+/// Appends the `count` (at most 8) low bytes of `value` to `out`, least
+/// significant first.
+void appendLittleEndian(std::string &out, uint64_t value, size_t count);
+
 /// Reads the whole regular file `path` into a string (binary-safe). Errors
 /// as InputFile::open and InputFile::readAt.
 StatusOr<std::string> readFile(const std::string &path);

@@ -248,13 +248,6 @@ StatusOr<DType> dtypeFromDescr(std::string_view descr) {
   return unimplementedError(strCat("unsupported dtype '", descr, "'"));
 }
 
-uint32_t readLittleEndian(const unsigned char *bytes, size_t count) {
-  uint32_t value = 0;
-  for (size_t i = 0; i < count; ++i)
-    value |= static_cast<uint32_t>(bytes[i]) << (8 * i);
-  return value;
-}
-
 } // namespace
 
 StatusOr<HostTensor> readNpy(const std::string &path) {
@@ -369,8 +362,7 @@ StatusOr<std::string> encodeNpyHeader(const HostTensor &tensor) {
   std::string header(kMagic, kMagicSize);
   header += static_cast<char>(major);
   header += '\0';
-  for (size_t i = 0; i < preambleSize - 8; ++i)
-    header += static_cast<char>((dictLength >> (8 * i)) & 0xff);
+  appendLittleEndian(header, dictLength, preambleSize - 8);
   header += dict;
   header.append(total - header.size() - 1, ' ');
   header += '\n';

@@ -221,9 +221,7 @@ StatusOr<SafetensorsHeader> readHeader(const InputFile &file) {
                              "length")));
   unsigned char lengthBytes[8];
   UOE_RETURN_IF_ERROR(file.readAt(0, lengthBytes, sizeof(lengthBytes)));
-  uint64_t headerSize = 0;
-  for (int i = 0; i < 8; ++i)
-    headerSize |= static_cast<uint64_t>(lengthBytes[i]) << (8 * i);
+  uint64_t headerSize = readLittleEndian(lengthBytes, sizeof(lengthBytes));
   if (headerSize > fileSize - 8)
     return inFile(
         dataLossError(strCat("header length ", headerSize, " exceeds the ",
@@ -410,12 +408,10 @@ Status writeSafetensors(
 
   std::string text = formatJson(header);
   text.append((8 - text.size() % 8) % 8, ' ');
-  unsigned char lengthBytes[8];
-  for (int i = 0; i < 8; ++i)
-    lengthBytes[i] = static_cast<unsigned char>(
-        (static_cast<uint64_t>(text.size()) >> (8 * i)) & 0xff);
+  std::string lengthBytes;
+  appendLittleEndian(lengthBytes, text.size(), 8);
 
-  std::vector<ByteChunk> chunks = {{lengthBytes, sizeof(lengthBytes)},
+  std::vector<ByteChunk> chunks = {{lengthBytes.data(), lengthBytes.size()},
                                    {text.data(), text.size()}};
   for (const auto *entry : order)
     chunks.push_back({entry->second->rawData(), entry->second->sizeInBytes()});
