@@ -345,19 +345,14 @@ llvm::Error checkSizeFields(const model::Model &model) {
 /// The parameters in all against kMaxModelParameters (sizes are bounded by
 /// then, so the sums cannot overflow), naming the largest tensor.
 llvm::Error checkParameterCount(const model::Model &model) {
-  int64_t total = 0, largest = 0;
+  std::vector<ParamSpec> params = modelParameters(model);
+  int64_t total = parameterCount(params), largest = 0;
   std::string largestName;
-  for (const ParamSpec &p : modelParameters(model)) {
-    int64_t n = 1;
-    for (int64_t dim : p.shape)
-      if (__builtin_mul_overflow(n, dim, &n))
-        n = INT64_MAX;
-    if (n > largest) {
+  for (const ParamSpec &p : params)
+    if (int64_t n = parameterCount({p}); n > largest) {
       largest = n;
       largestName = p.name;
     }
-    total = n > INT64_MAX - total ? INT64_MAX : total + n;
-  }
   if (total > kMaxModelParameters)
     return fieldError("model",
                       formatv("{0} parameters exceed the limit of {1} (the "
@@ -431,6 +426,18 @@ void addNorm(std::vector<ParamSpec> &params, const std::string &prefix,
 }
 
 } // namespace
+
+int64_t mlir::uoe::parameterCount(const std::vector<ParamSpec> &params) {
+  int64_t total = 0;
+  for (const ParamSpec &p : params) {
+    int64_t n = 1;
+    for (int64_t dim : p.shape)
+      if (__builtin_mul_overflow(n, dim, &n))
+        n = INT64_MAX;
+    total = n > INT64_MAX - total ? INT64_MAX : total + n;
+  }
+  return total;
+}
 
 std::vector<ParamSpec> mlir::uoe::modelParameters(const model::Model &model) {
   std::vector<ParamSpec> params;

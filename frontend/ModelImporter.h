@@ -57,6 +57,10 @@ llvm::Error resolveModel(model::Model &model);
 /// the final norm, the head.
 std::vector<ParamSpec> modelParameters(const model::Model &model);
 
+/// The number of values in `params` (saturating at INT64_MAX rather than
+/// overflowing), e.g. the parameters of a model.
+int64_t parameterCount(const std::vector<ParamSpec> &params);
+
 /// Builds `func.func @forward(%input, [%attention_mask], [%token_type_ids],
 /// %params...) -> %result` for `batch` sequences of `seq` tokens. `%input`
 /// is token ids `tensor<B x T x i64>` (`uoe.input = "tokens"`) when the

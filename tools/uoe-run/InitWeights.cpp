@@ -21,13 +21,7 @@ mlir::uoe::initialWeights(const model::Model &model, uint64_t seed) {
   std::normal_distribution<float> normal(0.0f, 0.02f);
   std::vector<std::pair<std::string, rt::HostTensor>> weights;
   std::vector<ParamSpec> params = modelParameters(model);
-  double total = 0;
-  for (const ParamSpec &p : params) {
-    double n = 1;
-    for (int64_t dim : p.shape)
-      n *= static_cast<double>(dim);
-    total += n;
-  }
+  double total = static_cast<double>(parameterCount(params));
   for (const ParamSpec &p : params) {
     auto t = rt::HostTensor::create(rt::DType::F32, p.shape);
     if (!t.ok())
