@@ -15,15 +15,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/ElfObjectLoader.h"
 #include "runtime/Program.h"
-#include "runtime/Npy.h"
-#include "runtime/Safetensors.h"
+#include "formats/Npy.h"
+#include "formats/Safetensors.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"

@@ -17,7 +17,7 @@
 #include <set>
 #include <string>
 
-#include "runtime/HostTensor.h"
+#include "support/HostTensor.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -11,7 +11,7 @@
 
 #include "FuzzUtil.h"
 
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -17,8 +17,8 @@
 
 #include "FuzzUtil.h"
 
-#include "runtime/Checksum.h"
-#include "runtime/Executable.h"
+#include "support/Checksum.h"
+#include "formats/Executable.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -10,7 +10,7 @@
 
 #include "FuzzUtil.h"
 
-#include "runtime/Json.h"
+#include "formats/Json.h"
 
 #include <cstdio>
 #include <cstdlib>

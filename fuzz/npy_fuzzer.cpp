@@ -10,7 +10,7 @@
 
 #include "FuzzUtil.h"
 
-#include "runtime/Npy.h"
+#include "formats/Npy.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -10,7 +10,7 @@
 
 #include "FuzzUtil.h"
 
-#include "runtime/Safetensors.h"
+#include "formats/Safetensors.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -19,7 +19,7 @@
 #define UOE_RUNTIME_CPUBLAS_H
 
 #include "runtime/ObjectLoader.h"
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <cstdint>
 

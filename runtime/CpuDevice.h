@@ -13,8 +13,8 @@
 #ifndef UOE_RUNTIME_CPUDEVICE_H
 #define UOE_RUNTIME_CPUDEVICE_H
 
-#include "runtime/Executable.h"
-#include "runtime/HostTensor.h"
+#include "formats/Executable.h"
+#include "support/HostTensor.h"
 #include "runtime/ObjectLoader.h"
 #include "runtime/Program.h"
 

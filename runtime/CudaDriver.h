@@ -24,7 +24,7 @@
 #ifndef UOE_RUNTIME_CUDADRIVER_H
 #define UOE_RUNTIME_CUDADRIVER_H
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -61,7 +61,7 @@
 
 #include "runtime/CudaDriver.h"
 #include "runtime/ObjectLoader.h"
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <cstddef>
 #include <map>

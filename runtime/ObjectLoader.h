@@ -14,7 +14,7 @@
 #ifndef UOE_RUNTIME_OBJECTLOADER_H
 #define UOE_RUNTIME_OBJECTLOADER_H
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <functional>
 #include <map>

@@ -11,8 +11,8 @@
 #ifndef UOE_RUNTIME_PROGRAM_H
 #define UOE_RUNTIME_PROGRAM_H
 
-#include "runtime/Executable.h"
-#include "runtime/HostTensor.h"
+#include "formats/Executable.h"
+#include "support/HostTensor.h"
 #include "runtime/ObjectLoader.h"
 
 #include <map>

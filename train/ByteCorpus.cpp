@@ -10,7 +10,7 @@
 
 #include "train/ByteCorpus.h"
 
-#include "runtime/FileUtil.h"
+#include "support/FileUtil.h"
 
 #include <cerrno>
 #include <cinttypes>

@@ -18,8 +18,8 @@
 #ifndef UOE_RUNTIME_BYTECORPUS_H
 #define UOE_RUNTIME_BYTECORPUS_H
 
-#include "runtime/HostTensor.h"
-#include "runtime/Status.h"
+#include "support/HostTensor.h"
+#include "support/Status.h"
 
 #include <array>
 #include <cstdint>

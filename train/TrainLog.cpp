@@ -10,7 +10,7 @@
 
 #include "train/TrainLog.h"
 
-#include "runtime/FileUtil.h"
+#include "support/FileUtil.h"
 
 #include <algorithm>
 #include <cerrno>

@@ -18,7 +18,7 @@
 #ifndef UOE_RUNTIME_TRAINLOG_H
 #define UOE_RUNTIME_TRAINLOG_H
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <cstdint>
 #include <cstdio>

@@ -18,7 +18,7 @@
 #include "frontend/hf/HfImport.h"
 
 #include "frontend/ModelImporter.h"
-#include "runtime/Safetensors.h"
+#include "formats/Safetensors.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"

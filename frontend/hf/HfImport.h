@@ -16,7 +16,7 @@
 #define UOE_FRONTEND_HF_HFIMPORT_H
 
 #include "frontend/model.pb.h"
-#include "runtime/HostTensor.h"
+#include "support/HostTensor.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"

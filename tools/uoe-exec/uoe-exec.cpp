@@ -19,13 +19,13 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/ElfObjectLoader.h"
-#include "runtime/Executable.h"
-#include "runtime/Npy.h"
+#include "formats/Executable.h"
+#include "formats/Npy.h"
 #include "runtime/Program.h"
-#include "runtime/Safetensors.h"
+#include "formats/Safetensors.h"
 #include "tools/common/Options.h"
 
 #include <algorithm>

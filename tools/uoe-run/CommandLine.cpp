@@ -6,18 +6,15 @@
 
 #include "CommandLine.h"
 
-#include "codegen/CompileModel.h"
+#include "driver/CompileModel.h"
 #include "runtime/CudaDriver.h"
-#include "runtime/Executable.h"
-#include "runtime/HostTensor.h"
+#include "support/HostTensor.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdlib>
 
 namespace rt = ::uoe::rt;
 
@@ -43,50 +40,6 @@ std::optional<std::string> uoe::tools::parseCommandOptions(
   return std::nullopt;
 }
 
-std::string uoe::tools::defaultCacheDir() {
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/uoe";
-  if (const char *home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/uoe";
-  return "";
-}
-
-llvm::Expected<rt::proto::Executable> uoe::tools::obtainExecutable(
-    const std::string &key, const std::string &cacheDir,
-    const std::string &what,
-    llvm::function_ref<llvm::Expected<rt::proto::Executable>()> compile) {
-  if (!cacheDir.empty()) {
-    auto cached = rt::loadCachedExecutable(cacheDir, key);
-    if (cached.ok()) {
-      llvm::errs() << "uoe-run: compiled-model cache hit ("
-                   << rt::cachedExecutablePath(cacheDir, key) << ")\n";
-      return std::move(*cached);
-    }
-    if (cached.status().code() != rt::StatusCode::NotFound)
-      llvm::errs() << "uoe-run: ignoring the cache entry ("
-                   << cached.status().toString() << ")\n";
-  }
-  // Compiling can take a while: say so before, not only after.
-  llvm::errs() << "uoe-run: compiling " << what << " ...\n";
-  auto start = std::chrono::steady_clock::now();
-  auto exe = compile();
-  if (!exe)
-    return exe.takeError();
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  llvm::errs() << llvm::formatv("uoe-run: compiled {0} in {1:f2} s (cache "
-                                "miss)\n",
-                                what, seconds);
-  if (!cacheDir.empty()) {
-    rt::Status s = rt::storeCachedExecutable(cacheDir, *exe);
-    if (!s.ok())
-      llvm::errs() << "uoe-run: warning: cannot write the cache: "
-                   << s.toString() << "\n";
-  }
-  return exe;
-}
-
 llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
     const model::Model &model, const std::vector<int64_t> &shape,
     const mlir::uoe::CompileTarget &target, const std::string &cacheDir,
@@ -97,14 +50,15 @@ llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
                      " for " + rt::shapeToString(shape) +
                      (target.isCuda() ? " on cuda " + target.cudaChip : "");
   return obtainExecutable(
-      compileCacheKey(model, batch, seq, gradients, target), cacheDir, what,
+      compileCacheKey(model, batch, seq, gradients, target), cacheDir,
       [&]() -> llvm::Expected<rt::proto::Executable> {
         CompileArtifacts artifacts;
         artifacts.target = target;
         artifacts.gradients = gradients;
         artifacts.timing = timing;
         return compileModel(model, batch, seq, artifacts);
-      });
+      },
+      {&llvm::errs(), "uoe-run", what});
 }
 
 llvm::Expected<std::string> uoe::tools::cudaChipFor(const std::string &target,

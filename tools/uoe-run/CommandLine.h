@@ -1,20 +1,20 @@
 //===- CommandLine.h - what uoe-run's commands share -------------*- C++ -*-===//
 //
 // The `--flag VALUE` / `--flag=VALUE` / `--switch` parser of the train and
-// generate commands, the default compiled-model cache directory, loading or
-// compiling (and caching) a model's Executable, and the SM that --device
-// cuda compiles for.
+// generate commands, a model's Executable from the compiled-model cache
+// (driver/ExecutableCache.h) with uoe-run's messages, and the SM that
+// --device cuda compiles for.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef UOE_TOOLS_UOE_RUN_COMMANDLINE_H
 #define UOE_TOOLS_UOE_RUN_COMMANDLINE_H
 
-#include "codegen/CompileModel.h"
+#include "driver/CompileModel.h"
+#include "driver/ExecutableCache.h"
 #include "frontend/model.pb.h"
-#include "runtime/executable.pb.h"
+#include "formats/executable.pb.h"
 
-#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include "tools/common/Options.h"
@@ -38,19 +38,6 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
                     const std::set<std::string> &switchFlags,
                     std::map<std::string, std::string> &values,
                     std::set<std::string> *given = nullptr);
-
-/// `$XDG_CACHE_HOME/uoe`, else `~/.cache/uoe`, else "" (no cache).
-std::string defaultCacheDir();
-
-/// The Executable cached under `key` in the compiled-model cache
-/// `cacheDir` (none if empty) when it is there, else what `compile` makes,
-/// then stored there (a failed store is a warning). Says on stderr which:
-/// "compiled-model cache hit (PATH)" or "compiled WHAT in S s (cache miss)".
-llvm::Expected<::uoe::rt::proto::Executable> obtainExecutable(
-    const std::string &key, const std::string &cacheDir,
-    const std::string &what,
-    llvm::function_ref<llvm::Expected<::uoe::rt::proto::Executable>()>
-        compile);
 
 /// The Executable of `model` for inputs of `shape` ([B, T] token ids or
 /// [B, T, d] hidden states) and `target`, with `forward_grad` when

@@ -14,15 +14,15 @@
 #include "CommandLine.h"
 #include "tools/uoe-run/Generate.h"
 
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
-#include "runtime/Executable.h"
-#include "runtime/Safetensors.h"
+#include "formats/Executable.h"
+#include "formats/Safetensors.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -254,7 +254,7 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   std::string cacheDir = values.count("no-cache")
                              ? ""
                              : (values.count("cache-dir") ? values["cache-dir"]
-                                                          : ::uoe::tools::defaultCacheDir());
+                                                          : mlir::uoe::defaultCacheDir());
   std::string device = values.count("device") ? values["device"] : "cpu";
   CompileTarget target;
   if (device == "cuda") {

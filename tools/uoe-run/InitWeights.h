@@ -12,7 +12,7 @@
 #define UOE_TOOLS_UOE_RUN_INITWEIGHTS_H
 
 #include "frontend/ModelImporter.h"
-#include "runtime/HostTensor.h"
+#include "support/HostTensor.h"
 
 #include <cstdint>
 #include <string>

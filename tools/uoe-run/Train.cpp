@@ -18,16 +18,16 @@
 #include "CommandLine.h"
 #include "tools/uoe-run/Train.h"
 
-#include "codegen/CompileTraining.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileTraining.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "train/ByteCorpus.h"
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
-#include "runtime/Executable.h"
-#include "runtime/FileUtil.h"
+#include "formats/Executable.h"
+#include "support/FileUtil.h"
 #include "train/TrainLog.h"
 #include "tools/uoe-run/InitWeights.h"
 
@@ -629,7 +629,7 @@ int Trainer::prepare() {
 
 llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
   std::string cacheDir =
-      args_.has("no-cache") ? "" : args_.get("cache-dir", ::uoe::tools::defaultCacheDir());
+      args_.has("no-cache") ? "" : args_.get("cache-dir", mlir::uoe::defaultCacheDir());
   std::string what =
       llvm::formatv("{0} for training on [{1}, {2}]{3}",
                     model_.name().empty() ? "model" : model_.name(),
@@ -637,13 +637,15 @@ llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
                     target_.isCuda() ? " on cuda " + target_.cudaChip
                                      : std::string())
           .str();
-  return ::uoe::tools::obtainExecutable(
+  return mlir::uoe::obtainExecutable(
       trainingCacheKey(model_, config_.train, config_.batch, config_.seq,
                        target_),
-      cacheDir, what, [&] {
-        return compileTrainingForCpu(model_, config_.train, config_.batch,
-                                     config_.seq, target_);
-      });
+      cacheDir,
+      [&] {
+        return compileTraining(model_, config_.train, config_.batch,
+                               config_.seq, target_);
+      },
+      {&llvm::errs(), "uoe-run", what});
 }
 
 rt::Status Trainer::bindInitialState() {

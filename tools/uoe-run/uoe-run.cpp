@@ -27,20 +27,20 @@
 //===----------------------------------------------------------------------===//
 
 #include "CommandLine.h"
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "frontend/hf/HfImport.h"
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuGemm.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
 #include "runtime/CudaDriver.h"
-#include "runtime/Executable.h"
-#include "runtime/FileUtil.h"
-#include "runtime/Npy.h"
-#include "runtime/Safetensors.h"
+#include "formats/Executable.h"
+#include "support/FileUtil.h"
+#include "formats/Npy.h"
+#include "formats/Safetensors.h"
 #include "tools/uoe-run/Generate.h"
 #include "tools/uoe-run/InitWeights.h"
 #include "tools/uoe-run/Train.h"
@@ -530,7 +530,7 @@ int runInfer(const Options &opts) {
         *model, prepared->shape(), target,
         opts.has("no-cache")
             ? ""
-            : opts.get("cache-dir", ::uoe::tools::defaultCacheDir()),
+            : opts.get("cache-dir", mlir::uoe::defaultCacheDir()),
         opts.has("gradients"), opts.has("timing"));
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));

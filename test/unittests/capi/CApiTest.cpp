@@ -17,13 +17,13 @@
 #include "uoe-c/uoe.h"
 
 #include "runtime/CudaDriver.h"
-#include "runtime/Executable.h"
-#include "runtime/Safetensors.h"
+#include "formats/Executable.h"
+#include "formats/Safetensors.h"
 #include "test/unittests/runtime/TestUtil.h"
 
 #ifdef UOE_CAPI_TEST_HAVE_COMPILER
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
 #endif

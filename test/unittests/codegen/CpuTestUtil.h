@@ -11,7 +11,7 @@
 #define UOE_TEST_UNITTESTS_CODEGEN_CPUTESTUTIL_H
 
 #include "codegen/cpu/ObjectEmitter.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/OrcLoader.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/MemRefDescriptor.h"
 

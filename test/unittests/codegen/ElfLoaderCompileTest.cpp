@@ -6,7 +6,7 @@
 // bit for bit the same (the code is the same, only its address differs).
 // Covered: a UoE language model (embedding, SMHA + UoME with OpenMP parallel
 // loops, GEMM calls into the runtime, libm, a tied head), and the training
-// entry points of compileTrainingForCpu (train_step with in-place updates
+// entry points of compileTraining (train_step with in-place updates
 // and the load-balancing loss, eval_loss, forward) over several steps.
 //
 // Also the generator and guard of the runtime-only build's committed
@@ -18,16 +18,16 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/CompileModel.h"
-#include "codegen/CompileTraining.h"
+#include "driver/CompileModel.h"
+#include "driver/CompileTraining.h"
 #include "codegen/cpu/ObjectEmitter.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/CudaRuntime.h"
 #include "runtime/ElfObjectLoader.h"
-#include "runtime/Executable.h"
-#include "runtime/Npy.h"
+#include "formats/Executable.h"
+#include "formats/Npy.h"
 #include "test/unittests/runtime/SavedExecutable.h"
 
 #include "mlir/Dialect/DLTI/DLTI.h"
@@ -202,7 +202,7 @@ TEST(ElfLoaderCompileTest, TrainingMatchesOrcBitForBit) {
   mlir::uoe::TrainOptions options;
   options.lr = 3e-3;
   options.loadBalance = 0.01;
-  auto exe = mlir::uoe::compileTrainingForCpu(m, options, kB, kT);
+  auto exe = mlir::uoe::compileTraining(m, options, kB, kT);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   TwoPrograms p;
   loadBoth(*exe, p);

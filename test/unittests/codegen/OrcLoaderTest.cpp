@@ -9,7 +9,7 @@
 
 #include "CpuTestUtil.h"
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include <thread>
 

@@ -6,7 +6,7 @@
 
 #include "CompileHarness.h"
 
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/OrcLoader.h"
 #include "dialect/UoEOps.h"
 #include "passes/Passes.h"
 #include "runtime/CpuAllocator.h"

@@ -12,8 +12,8 @@
 
 #include "E2eTestUtil.h"
 
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
 

@@ -1,6 +1,6 @@
 //===- TrainModelTest.cpp - compiled training of whole models -------------===//
 //
-// Model descriptions compiled with compileTrainingForCpu and run through
+// Model descriptions compiled with compileTraining and run through
 // CpuProgram as `uoe-run train` runs them: `train_step` updates the bound
 // weights and optimizer state in place (TensorSpec.updates), `eval_loss`
 // and `forward` then see the trained weights. A small UoE language model
@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "codegen/CompileTraining.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileTraining.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
 
@@ -84,7 +84,7 @@ void makeTrainer(const mlir::uoe::TrainOptions &options, Trainer &t,
   if (cached == compiled.end()) {
     mlir::uoe::CompileTarget target;
     target.gpuEmulation = gpuEmulation;
-    auto exe = mlir::uoe::compileTrainingForCpu(m, options, kB, kT, target);
+    auto exe = mlir::uoe::compileTraining(m, options, kB, kT, target);
     ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
     cached = compiled.emplace(key, std::move(*exe)).first;
   }
@@ -329,7 +329,7 @@ TEST(TrainModelTest, TrainingStepCompilesForSm90) {
       << llvm::toString(std::move(resolved));
   mlir::uoe::CompileTarget target;
   target.cudaChip = "sm_90";
-  auto exe = mlir::uoe::compileTrainingForCpu(m, baseOptions(), kB, kT, target);
+  auto exe = mlir::uoe::compileTraining(m, baseOptions(), kB, kT, target);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   EXPECT_EQ(exe->target().rfind("cuda:sm_90:", 0), 0u) << exe->target();
   mlir::uoe::cpu::OrcLoader loader;

@@ -9,8 +9,8 @@
 #ifndef UOE_TEST_UNITTESTS_FRONTEND_COMPILEDMODEL_H
 #define UOE_TEST_UNITTESTS_FRONTEND_COMPILEDMODEL_H
 
-#include "codegen/CompileModel.h"
-#include "codegen/cpu/OrcLoader.h"
+#include "driver/CompileModel.h"
+#include "driver/OrcLoader.h"
 #include "frontend/ModelImporter.h"
 #include "runtime/CpuDevice.h"
 #include "test/reference/Reference.h"

@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Checkpoint.h"
+#include "formats/Checkpoint.h"
 
 #include "TestUtil.h"
 

@@ -25,8 +25,8 @@
 #include "runtime/CpuAllocator.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/ElfObjectLoader.h"
-#include "runtime/Executable.h"
-#include "runtime/Npy.h"
+#include "formats/Executable.h"
+#include "formats/Npy.h"
 
 #include "gtest/gtest.h"
 

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/DType.h"
+#include "support/DType.h"
 
 #include "gtest/gtest.h"
 

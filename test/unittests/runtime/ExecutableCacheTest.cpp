@@ -1,6 +1,6 @@
 //===- ExecutableCacheTest.cpp - the compiled-model cache ----------------===//
 
-#include "runtime/Executable.h"
+#include "formats/Executable.h"
 
 #include "TestUtil.h"
 

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/FileUtil.h"
+#include "support/FileUtil.h"
 
 #include "TestUtil.h"
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/HostTensor.h"
+#include "support/HostTensor.h"
 
 #include "TestUtil.h"
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Json.h"
+#include "formats/Json.h"
 
 #include "TestUtil.h"
 

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Npy.h"
+#include "formats/Npy.h"
 
 #include "TestUtil.h"
 

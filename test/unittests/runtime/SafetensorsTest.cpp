@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Safetensors.h"
+#include "formats/Safetensors.h"
 
 #include "TestUtil.h"
 

@@ -16,8 +16,8 @@
 #define UOE_TEST_UNITTESTS_RUNTIME_SAVEDEXECUTABLE_H
 
 #include "runtime/CpuDevice.h"
-#include "runtime/HostTensor.h"
-#include "runtime/executable.pb.h"
+#include "support/HostTensor.h"
+#include "formats/executable.pb.h"
 
 #include <cmath>
 #include <cstdint>

@@ -14,8 +14,8 @@
 
 #include "runtime/CpuDevice.h"
 #include "runtime/ElfObjectLoader.h"
-#include "runtime/Executable.h"
-#include "runtime/Npy.h"
+#include "formats/Executable.h"
+#include "formats/Npy.h"
 
 #include "gtest/gtest.h"
 

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include "TestUtil.h"
 

@@ -9,7 +9,7 @@
 #ifndef UOE_TEST_UNITTESTS_RUNTIME_TESTUTIL_H
 #define UOE_TEST_UNITTESTS_RUNTIME_TESTUTIL_H
 
-#include "runtime/Status.h"
+#include "support/Status.h"
 
 #include "gtest/gtest.h"
 
