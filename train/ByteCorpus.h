@@ -15,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef UOE_RUNTIME_BYTECORPUS_H
-#define UOE_RUNTIME_BYTECORPUS_H
+#ifndef UOE_TRAIN_BYTECORPUS_H
+#define UOE_TRAIN_BYTECORPUS_H
 
 #include "support/HostTensor.h"
 #include "support/Status.h"
@@ -156,4 +156,4 @@ StatusOr<TokenBatch> batchFromWindows(std::string_view bytes,
 
 } // namespace uoe::train
 
-#endif // UOE_RUNTIME_BYTECORPUS_H
+#endif // UOE_TRAIN_BYTECORPUS_H

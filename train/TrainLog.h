@@ -15,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef UOE_RUNTIME_TRAINLOG_H
-#define UOE_RUNTIME_TRAINLOG_H
+#ifndef UOE_TRAIN_TRAINLOG_H
+#define UOE_TRAIN_TRAINLOG_H
 
 #include "support/Status.h"
 
@@ -136,4 +136,4 @@ std::string formatProgressLine(const ProgressInfo &info);
 
 } // namespace uoe::train
 
-#endif // UOE_RUNTIME_TRAINLOG_H
+#endif // UOE_TRAIN_TRAINLOG_H

@@ -1,9 +1,11 @@
 //===- Train.cpp - the `uoe-run train` command ----------------------------===//
 //
-// The driver around the compiled training step: options, data, weights,
-// the step loop, evaluation, checkpoints and logs. Everything that can be
-// tested without a compiler lives in the runtime (train/ByteCorpus.h,
-// runtime/Checkpoint.h, train/TrainLog.h); this file wires it together.
+// The command line around the training application (train/): options and
+// their checks, the model, the compiled step (driver/CompileTraining.h,
+// from the compiled-model cache), the initial or resumed weights, and the
+// progress bar; the step loop, evaluation and checkpoints are
+// train/TrainLoop.h's, the corpus train/ByteCorpus.h's, the checkpoint
+// format formats/Checkpoint.h's.
 //
 // Resuming is exact because everything a step depends on is restored: the
 // weights and optimizer state (from the checkpoint's tensors), the step
@@ -29,6 +31,7 @@
 #include "formats/Executable.h"
 #include "support/FileUtil.h"
 #include "train/TrainLog.h"
+#include "train/TrainLoop.h"
 #include "tools/uoe-run/InitWeights.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -149,17 +152,6 @@ std::optional<std::string> parseArgs(int argc, char **argv, Args &args) {
                                          &args.given);
 }
 
-/// The shortest of %.15g, %.16g, %.17g that reads back as `value`.
-std::string canonicalReal(double value) {
-  char buffer[40];
-  for (int digits = 15; digits <= 17; ++digits) {
-    std::snprintf(buffer, sizeof(buffer), "%.*g", digits, value);
-    if (std::strtod(buffer, nullptr) == value)
-      break;
-  }
-  return buffer;
-}
-
 /// Reads numeric and enumerated options, with errors that name the flag.
 class OptionReader {
 public:
@@ -218,7 +210,7 @@ private:
     return v;
   }
   double record(const std::string &key, double v) {
-    canonical_[key] = canonicalReal(v);
+    canonical_[key] = ::uoe::train::canonicalReal(v);
     return v;
   }
   void error(const std::string &message) {
@@ -408,19 +400,34 @@ private:
   std::chrono::steady_clock::time_point lastDraw_;
 };
 
+/// The training loop's reports on the terminal or in the log.
+class ProgressObserver : public ::uoe::train::LoopObserver {
+public:
+  explicit ProgressObserver(Progress &progress) : progress_(progress) {}
+
+  void onStep(const ::uoe::train::MetricsRow &row,
+              const ::uoe::train::ProgressInfo &info, bool logLine,
+              bool milestone) override {
+    progress_.update(info, logLine, milestone);
+  }
+  void onValidation(int64_t step, double loss) override {
+    progress_.println(llvm::formatv(
+        "step {0}: validation loss {1:f4}, perplexity {2:f2}, {3:f4} bits "
+        "per byte",
+        step, loss, ::uoe::train::perplexity(loss),
+        ::uoe::train::bitsPerByte(loss)));
+  }
+  void onCheckpoint(int64_t step, const std::string &path) override {
+    progress_.println("step " + std::to_string(step) + ": checkpoint " + path);
+  }
+
+private:
+  Progress &progress_;
+};
+
 //===----------------------------------------------------------------------===//
 // The run
 //===----------------------------------------------------------------------===//
-
-double seconds(std::chrono::steady_clock::duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-/// The first element of a scalar result as a double.
-double scalarOf(const rt::HostTensor &t) {
-  auto f = t.toF32();
-  return f.ok() && f->numElements() > 0 ? f->data<float>()[0] : NAN;
-}
 
 /// The index of the result named `name` of `entry` (`fallback` if none).
 int resultIndex(const rt::proto::EntryPoint &entry, const std::string &name,
@@ -439,9 +446,7 @@ private:
   int prepare();
   llvm::Expected<rt::proto::Executable> obtainExecutable();
   rt::Status bindInitialState();
-  rt::StatusOr<double> evaluate();
-  rt::Status saveCheckpoint(int64_t step);
-  rt::Status writePlot();
+  ::uoe::train::LoopOptions loopOptions() const;
 
   Args args_;
   RunConfig config_;
@@ -457,12 +462,9 @@ private:
   /// What the steps are compiled for (--device, --target).
   CompileTarget target_;
   std::vector<std::string> paramNames_, stateNames_;
-  std::optional<::uoe::train::MetricsCsvWriter> csv_;
   Progress progress_;
   int64_t startStep_ = 0;
   double elapsedBefore_ = 0; // training time of earlier runs (resume)
-  std::chrono::steady_clock::time_point runStart_;
-  std::string lastCheckpoint_;
 };
 
 int Trainer::prepare() {
@@ -689,56 +691,35 @@ rt::Status Trainer::bindInitialState() {
       .withContext(source);
 }
 
-rt::StatusOr<double> Trainer::evaluate() {
-  double sum = 0;
-  for (const ::uoe::train::TokenBatch &batch : validation_) {
-    std::vector<rt::HostTensor> inputs;
-    UOE_ASSIGN_OR_RETURN(rt::HostTensor tokens, batch.tokens.clone());
-    UOE_ASSIGN_OR_RETURN(rt::HostTensor targets, batch.targets.clone());
-    inputs.push_back(std::move(tokens));
-    inputs.push_back(std::move(targets));
-    UOE_ASSIGN_OR_RETURN(std::vector<rt::HostTensor> results,
-                         program_->run("eval_loss", inputs));
-    if (results.empty())
-      return rt::internalError("eval_loss returned no loss");
-    sum += scalarOf(results[0]);
+::uoe::train::LoopOptions Trainer::loopOptions() const {
+  ::uoe::train::LoopOptions o;
+  o.startStep = startStep_;
+  o.steps = config_.steps;
+  o.stopAt = config_.stopAt;
+  o.evalEvery = config_.evalEvery;
+  o.checkpointEvery = config_.checkpointEvery;
+  o.logEvery = config_.logEvery;
+  o.checkpointDir = dir_;
+  std::string data = corpus_->source();
+  o.plotTitle = (model_.name().empty() ? "model" : model_.name()) + " on " +
+                data.substr(data.find_last_of('/') + 1);
+  o.tokensPerStep = config_.batch * config_.seq;
+  o.elapsedBefore = elapsedBefore_;
+  o.checkpointTensors = paramNames_;
+  o.checkpointTensors.insert(o.checkpointTensors.end(), stateNames_.begin(),
+                             stateNames_.end());
+  auto &meta = o.checkpointMetadata;
+  for (const char *key : kRecordedFlags) {
+    auto it = config_.canonical.find(key);
+    meta[std::string("train.") + key] =
+        it == config_.canonical.end() ? "" : it->second;
   }
-  return sum / static_cast<double>(validation_.size());
-}
-
-rt::Status Trainer::saveCheckpoint(int64_t step) {
-  std::vector<rt::HostTensor> owned;
-  owned.reserve(paramNames_.size() + stateNames_.size());
-  std::vector<std::pair<std::string, const rt::HostTensor *>> named;
-  for (const auto *names : {&paramNames_, &stateNames_})
-    for (const std::string &name : *names) {
-      UOE_ASSIGN_OR_RETURN(rt::HostTensor t,
-                           program_->boundParameter("train_step", name));
-      owned.push_back(std::move(t));
-      named.push_back({name, &owned.back()});
-    }
-  std::map<std::string, std::string, std::less<>> meta;
-  for (const char *key : kRecordedFlags)
-    meta[std::string("train.") + key] = config_.canonical[key];
   meta["uoe.model"] = modelText(model_);
   meta["data.path"] = corpus_->source();
   meta["data.fingerprint"] = corpus_->fingerprint();
   meta["data.size"] = std::to_string(corpus_->size());
-  meta["data.sampler"] = sampler_->state();
   meta["train.threads"] = std::to_string(rt::cpuThreads());
-  meta["train.elapsed_s"] = canonicalReal(
-      elapsedBefore_ + seconds(std::chrono::steady_clock::now() - runStart_));
-  UOE_ASSIGN_OR_RETURN(lastCheckpoint_,
-                       rt::writeCheckpoint(dir_, step, named, meta));
-  return rt::okStatus();
-}
-
-rt::Status Trainer::writePlot() {
-  std::string data = corpus_->source();
-  std::string title = (model_.name().empty() ? "model" : model_.name()) +
-                      " on " + data.substr(data.find_last_of('/') + 1);
-  return rt::writeFileAtomically(dir_ + "/loss.svg",
-                                 ::uoe::train::renderLossCurveSvg(csv_->rows(), title));
+  return o;
 }
 
 /// Ctrl-C while training: the first SIGINT asks the loop to stop after the
@@ -828,15 +809,17 @@ int Trainer::run(int argc, char **argv) {
     return fail("--checkpoint-dir: cannot create '" + dir_ + "': " +
                 ec.message());
   auto csv = ::uoe::train::MetricsCsvWriter::open(dir_ + "/metrics.csv",
-                                        resumed_ ? startStep_ : -1);
+                                                 resumed_ ? startStep_ : -1);
   if (!csv.ok())
     return fail(csv.status());
-  csv_ = std::move(*csv);
 
-  int64_t tokensPerStep = config_.batch * config_.seq;
+  ::uoe::train::LoopOptions options = loopOptions();
   int64_t endStep = config_.stopAt > 0 && config_.stopAt < config_.steps
                         ? config_.stopAt
                         : config_.steps;
+  options.lossResult = lossAt;
+  options.gradNormResult = normAt;
+  options.lrResult = lrAt;
   llvm::errs() << llvm::formatv(
       "uoe-run: training {0} on {1} ({2} bytes: {3} train, {4} validation), "
       "steps {5}..{6} of batch {7} x {8} tokens, {9} threads{10}\n",
@@ -846,123 +829,54 @@ int Trainer::run(int argc, char **argv) {
       rt::cpuThreads(),
       resumed_ ? ", resumed from " + resumed_->path : std::string());
 
-  runStart_ = std::chrono::steady_clock::now();
-  double trainSeconds = 0; // time in batches and steps, this run
-  int64_t stepsThisRun = 0;
-  std::optional<double> lastVal;
-  int64_t lastValStep = 0;
+  ProgressObserver observer(progress_);
   InterruptScope interruptScope;
   interrupts = 0;
-  for (int64_t n = startStep_ + 1; n <= endStep; ++n) {
-    auto stepStart = std::chrono::steady_clock::now();
-    auto batch = sampler_->next();
-    if (!batch.ok())
-      return fail(batch.status());
-    std::vector<rt::HostTensor> inputs;
-    inputs.push_back(std::move(batch->tokens));
-    inputs.push_back(std::move(batch->targets));
-    auto stepTensor =
-        rt::HostTensor::fromVector<int64_t>(rt::DType::I64, {}, {n});
-    if (!stepTensor.ok())
-      return fail(stepTensor.status());
-    inputs.push_back(std::move(*stepTensor));
-    auto results = program_->run("train_step", inputs);
-    if (!results.ok())
-      return fail(results.status().withContext(
-          llvm::formatv("train_step {0}", n).str()));
-    double stepSeconds = seconds(std::chrono::steady_clock::now() - stepStart);
-    trainSeconds += stepSeconds;
-    ++stepsThisRun;
-
-    ::uoe::train::MetricsRow row;
-    row.step = n;
-    row.trainLoss = scalarOf((*results)[lossAt]);
-    row.gradNorm = scalarOf((*results)[normAt]);
-    row.lr = scalarOf((*results)[lrAt]);
-    row.tokensPerSecond = tokensPerStep / std::max(stepSeconds, 1e-9);
-    if (!std::isfinite(row.trainLoss)) {
-      progress_.finish();
-      llvm::errs() << llvm::formatv(
-          "uoe-run: error: step {0}: the loss is {1} (try a lower --lr or "
-          "--clip-norm); stopped without a checkpoint of this step{2}\n",
-          n, row.trainLoss,
-          lastCheckpoint_.empty() ? std::string()
-                                  : "; the last one is " + lastCheckpoint_);
-      return 2;
-    }
-
-    bool interrupted = interrupts > 0;
-    if (interrupted)
-      endStep = n;
-    bool last = n == config_.steps, stop = n == endStep;
-    bool evalNow = !validation_.empty() &&
-                   (last || (config_.evalEvery > 0 && n % config_.evalEvery == 0));
-    bool checkpointNow =
-        stop ||
-        (config_.checkpointEvery > 0 && n % config_.checkpointEvery == 0);
-    if (evalNow) {
-      auto val = evaluate();
-      if (!val.ok())
-        return fail(val.status());
-      row.valLoss = *val;
-      lastVal = *val;
-      lastValStep = n;
-    }
-    row.elapsedSeconds =
-        elapsedBefore_ + seconds(std::chrono::steady_clock::now() - runStart_);
-    if (rt::Status s = csv_->append(row); !s.ok())
-      return fail(s);
-
-    ::uoe::train::ProgressInfo info;
-    info.step = n;
-    // Under --stop-at the bar and the ETA count to the stop.
-    info.totalSteps = endStep;
-    info.loss = row.trainLoss;
-    info.lr = row.lr;
-    info.tokensPerSecond = tokensPerStep * stepsThisRun / trainSeconds;
-    info.etaSeconds = (endStep - n) * trainSeconds / stepsThisRun;
-    progress_.update(info, stop || n % config_.logEvery == 0,
-                     stop || evalNow || checkpointNow);
-    if (evalNow)
-      progress_.println(llvm::formatv(
-          "step {0}: validation loss {1:f4}, perplexity {2:f2}, {3:f4} bits "
-          "per byte",
-          n, *row.valLoss, ::uoe::train::perplexity(*row.valLoss),
-          ::uoe::train::bitsPerByte(*row.valLoss)));
-    if (checkpointNow) {
-      if (rt::Status s = saveCheckpoint(n); !s.ok())
-        return fail(s);
-      progress_.println("step " + std::to_string(n) + ": checkpoint " +
-                        lastCheckpoint_);
-    }
-    if (evalNow || checkpointNow) {
-      if (rt::Status s = writePlot(); !s.ok())
-        return fail(s);
-    }
-  }
+  auto ran = ::uoe::train::runTrainLoop(*program_, *sampler_, validation_,
+                                        *csv, options, observer, &interrupts);
   progress_.finish();
-  double wall = seconds(std::chrono::steady_clock::now() - runStart_);
+  if (!ran.ok())
+    return fail(ran.status());
+  using End = ::uoe::train::LoopResult::End;
+  const ::uoe::train::LoopResult &result = *ran;
+  if (result.end == End::NonFiniteLoss) {
+    llvm::errs() << llvm::formatv(
+        "uoe-run: error: step {0}: the loss is {1} (try a lower --lr or "
+        "--clip-norm); stopped without a checkpoint of this step{2}\n",
+        result.lastStep, result.loss,
+        result.lastCheckpoint.empty()
+            ? std::string()
+            : "; the last one is " + result.lastCheckpoint);
+    return 2;
+  }
+  if (result.end == End::Interrupted)
+    endStep = result.lastStep;
+  int64_t tokensPerStep = options.tokensPerStep;
   llvm::outs() << llvm::formatv(
       "trained {0} steps ({1} to {2}) in {3}: {4} tokens/s (training steps "
       "only)",
-      stepsThisRun, startStep_ + 1, endStep, ::uoe::train::formatDuration(wall),
-      ::uoe::train::formatCount(tokensPerStep * stepsThisRun / trainSeconds));
-  if (lastVal)
+      result.stepsRun, startStep_ + 1, endStep,
+      ::uoe::train::formatDuration(result.wallSeconds),
+      ::uoe::train::formatCount(tokensPerStep * result.stepsRun /
+                                result.trainSeconds));
+  if (result.lastValidation)
     llvm::outs() << llvm::formatv(
         "; validation loss (step {3}) {0:f4}, perplexity {1:f2}, {2:f4} bits "
         "per byte",
-        *lastVal, ::uoe::train::perplexity(*lastVal), ::uoe::train::bitsPerByte(*lastVal),
-        lastValStep);
-  llvm::outs() << "\nwrote " << lastCheckpoint_ << ", " << dir_
+        *result.lastValidation,
+        ::uoe::train::perplexity(*result.lastValidation),
+        ::uoe::train::bitsPerByte(*result.lastValidation),
+        result.lastValidationStep);
+  llvm::outs() << "\nwrote " << result.lastCheckpoint << ", " << dir_
                << "/metrics.csv and " << dir_ << "/loss.svg\n";
-  if (interrupts > 0) {
+  if (result.end == End::Interrupted) {
     llvm::outs() << "interrupted at step " << endStep << " of "
                  << config_.steps << " (Ctrl-C): checkpoint "
-                 << lastCheckpoint_ << "; continue with --resume\n";
+                 << result.lastCheckpoint << "; continue with --resume\n";
     llvm::outs().flush();
     return 130;
   }
-  if (endStep < config_.steps)
+  if (result.end == End::Stopped)
     llvm::outs() << "stopped at step " << endStep << " of " << config_.steps
                  << " (--stop-at); continue with --resume\n";
   return 0;

@@ -1,0 +1,2 @@
+// A support header that reaches up into the runtime: must be reported.
+#include "runtime/Program.h"
