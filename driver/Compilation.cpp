@@ -9,6 +9,7 @@
 #include "driver/CompileModel.h"
 #include "codegen/cpu/ObjectEmitter.h"
 #include "codegen/gpu/CudaToolkit.h"
+#include "formats/Executable.h"
 #include "passes/Passes.h"
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
@@ -22,9 +23,6 @@
 using namespace mlir;
 using namespace mlir::uoe;
 namespace rtp = ::uoe::rt::proto;
-
-/// The name of the one kernel holding every entry point's code.
-static constexpr const char *kKernelName = "module";
 
 static DialectRegistry compilerDialects() {
   DialectRegistry registry;
@@ -165,9 +163,8 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
       continue;
     rtp::EntryPoint *entry = executable.add_entry_points();
     signaturesOk &= succeeded(describe(func, *entry));
-    auto *call = entry->add_steps()->mutable_call_packed();
-    call->set_kernel(kKernelName);
-    call->set_symbol(std::string(cpu::kPackedPrefix) + func.getSymName().str());
+    entry->set_symbol(std::string(cpu::kPackedPrefix) +
+                      func.getSymName().str());
   }
   if (!signaturesOk)
     return fail("unsupported entry point signature");
@@ -226,14 +223,11 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
   if (failed(object))
     return fail("object code generation failed");
 
-  executable.set_format_version(1);
+  executable.set_format_version(::uoe::rt::kFormatVersion);
   executable.set_target(target.isCuda()
                             ? target.cudaTargetDescription()
                             : "cpu:" + cpu::hostTargetDescription());
   executable.set_compiler(compilerIdentity());
-  rtp::Kernel *kernel = executable.add_kernels();
-  kernel->set_name(kKernelName);
-  kernel->set_format(rtp::Kernel::CPU_OBJECT);
-  kernel->set_code(*object);
+  executable.set_object(std::move(*object));
   return executable;
 }

@@ -38,11 +38,6 @@ Status uoe::rt::validateExecutable(const proto::Executable &executable) {
         "executable format version ", executable.format_version(),
         " is not the supported version ", kFormatVersion,
         " (recompile the model with this uoe)"));
-  std::set<std::string> kernels;
-  for (const proto::Kernel &kernel : executable.kernels())
-    if (!kernels.insert(kernel.name()).second)
-      return invalidArgumentError(
-          strCat("kernel '", kernel.name(), "' is defined twice"));
   for (const proto::EntryPoint &entry : executable.entry_points()) {
     std::string where = strCat("entry point '", entry.name(), "'");
     for (const auto &spec : entry.inputs())
@@ -51,15 +46,8 @@ Status uoe::rt::validateExecutable(const proto::Executable &executable) {
       UOE_RETURN_IF_ERROR(checkSpec(spec, where + " parameter"));
     for (const auto &spec : entry.results())
       UOE_RETURN_IF_ERROR(checkSpec(spec, where + " result"));
-    if (entry.steps().empty())
-      return invalidArgumentError(where + " has no steps");
-    for (const proto::Step &step : entry.steps()) {
-      if (!step.has_call_packed())
-        return invalidArgumentError(where + " has a step of an unknown kind");
-      if (!kernels.count(step.call_packed().kernel()))
-        return invalidArgumentError(strCat(where, " calls the unknown kernel '",
-                                           step.call_packed().kernel(), "'"));
-    }
+    if (entry.symbol().empty())
+      return invalidArgumentError(where + " names no function (symbol)");
   }
   return okStatus();
 }

@@ -1,8 +1,8 @@
 //===- Executable.h - loading, saving and checking Executables -*- C++ -*-===//
 //
-// Reads and writes `runtime/executable.proto` messages and checks the
-// invariants the runtime relies on (format version, every step names an
-// existing kernel, tensor specs are well formed) so that a corrupt or
+// Reads and writes `formats/executable.proto` messages and checks the
+// invariants the runtime relies on (format version, every entry point names
+// its function, tensor specs are well formed) so that a corrupt or
 // foreign `.uoex` file is an error, never a crash.
 //
 //===----------------------------------------------------------------------===//
@@ -19,13 +19,13 @@
 namespace uoe::rt {
 
 /// The Executable format this runtime reads and writes.
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 /// Checks an Executable's invariants; InvalidArgument naming the problem.
 Status validateExecutable(const proto::Executable &executable);
 
 /// The bytes of a `.uoex` file: a 24-byte header (the magic "UOEX", the
-/// frame version 1, the payload's size and its CRC-32C, runtime/Checksum.h;
+/// frame version 1, the payload's size and its CRC-32C, support/Checksum.h;
 /// little-endian) followed by the serialised Executable, so that a flipped
 /// bit or a truncated file is found on load. An Executable holds native
 /// code: loading one runs its code, so load only Executables you made.

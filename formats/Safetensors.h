@@ -47,7 +47,7 @@ struct SafetensorsEntry {
 };
 
 /// The metadata key under which writeSafetensors stores the checksum of
-/// the tensor data ("crc32c:0a1b2c3d", runtime/Checksum.h): the CRC-32C of
+/// the tensor data ("crc32c:0a1b2c3d", support/Checksum.h): the CRC-32C of
 /// the tensors' bytes in the order of their offsets. Readers check it when
 /// present (files from other tools have none) and take it out of the
 /// metadata they return.

@@ -3,7 +3,7 @@
 // The input is a checkpoint file (a safetensors file whose __metadata__
 // holds "uoe.checkpoint", "step", ...): it is written as
 // step-000001.safetensors in a scratch directory and read with
-// readCheckpoint (runtime/Checkpoint.h). An error Status is fine; a crash,
+// readCheckpoint (formats/Checkpoint.h). An error Status is fine; a crash,
 // a sanitizer report, a leak or a timeout is a bug. A checkpoint read
 // successfully must have a non-negative step and metadata that says so.
 //

@@ -1,6 +1,6 @@
 //===- executable_fuzzer.cpp - fuzzes the .uoex reader --------------------===//
 //
-// Two passes over every input with parseExecutable (runtime/Executable.h):
+// Two passes over every input with parseExecutable (formats/Executable.h):
 //
 //  1. the bytes as they are: a framed .uoex ("UOEX", frame version, payload
 //     size, CRC-32C, then the serialised Executable); this fuzzes the frame;
@@ -52,11 +52,9 @@ uint64_t check(std::string_view bytes, const char *what) {
   fuzz::report(what, executable.status());
   if (!executable.ok())
     return executable.status().message().size();
-  uint64_t sum = executable->kernels_size() + executable->target().size();
-  for (const rt::proto::Kernel &kernel : executable->kernels())
-    sum += kernel.code().size();
+  uint64_t sum = executable->object().size() + executable->target().size();
   for (const rt::proto::EntryPoint &entry : executable->entry_points()) {
-    sum += entry.steps_size() + entry.inputs_size() + entry.results_size();
+    sum += entry.symbol().size() + entry.inputs_size() + entry.results_size();
     rt::StatusOr<const rt::proto::EntryPoint *> found =
         rt::findEntryPoint(*executable, entry.name());
     if (!found.ok() || (*found)->name() != entry.name()) {

@@ -1,6 +1,6 @@
 //===- json_fuzzer.cpp - fuzzes the strict JSON parser --------------------===//
 //
-// The input is JSON text for parseJson (runtime/Json.h), which reads
+// The input is JSON text for parseJson (formats/Json.h), which reads
 // safetensors headers and the runtime's config files. An error Status is
 // fine; a crash, a sanitizer report, a leak or a timeout is a bug. A value
 // parsed successfully is walked (every accessor of its kind) and must

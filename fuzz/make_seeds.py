@@ -20,7 +20,7 @@ import struct
 import sys
 
 # --------------------------------------------------------------------------
-# CRC-32C (Castagnoli, reflected), as runtime/Checksum.cpp.
+# CRC-32C (Castagnoli, reflected), as support/Checksum.cpp.
 
 _TABLE = []
 for _i in range(256):
@@ -161,7 +161,7 @@ def npy_seeds():
 
 # --------------------------------------------------------------------------
 # .uoex: "UOEX", frame version 1, payload size, CRC-32C, 0, then the
-# Executable message (runtime/executable.proto) encoded by hand.
+# Executable message (formats/executable.proto, format 2) encoded by hand.
 
 def varint(n):
     n &= (1 << 64) - 1
@@ -195,30 +195,23 @@ def tensor_spec(name, dtype, shape, updates="", index_bound=0):
     return out
 
 
-def kernel(name, fmt, code):
-    return field_bytes(1, name) + (field_varint(2, fmt) if fmt else b"") + \
-        field_bytes(3, code)
-
-
-def step(kernel_name, symbol):
-    return field_bytes(1, field_bytes(1, kernel_name) + field_bytes(2, symbol))
-
-
-def entry_point(name, inputs=(), parameters=(), results=(), steps=()):
+def entry_point(name, inputs=(), parameters=(), results=(), symbol=None):
     out = field_bytes(1, name)
     out += b"".join(field_bytes(2, s) for s in inputs)
     out += b"".join(field_bytes(3, s) for s in parameters)
     out += b"".join(field_bytes(4, s) for s in results)
-    out += b"".join(field_bytes(5, s) for s in steps)
+    if symbol is not None:
+        out += field_bytes(6, symbol)
     return out
 
 
-def executable(version=1, kernels=(), entries=(), target="cpu:x86_64-unknown-linux-gnu:generic",
+def executable(version=2, obj=b"", entries=(), target="cpu:x86_64-unknown-linux-gnu:generic",
                cache_key="0123456789abcdef", model="tiny", compiler="uoe 0.2"):
     out = field_varint(1, version) + field_bytes(2, target) + \
         field_bytes(3, cache_key) + field_bytes(4, model) + field_bytes(5, compiler)
-    out += b"".join(field_bytes(6, k) for k in kernels)
     out += b"".join(field_bytes(7, e) for e in entries)
+    if obj:
+        out += field_bytes(8, obj)
     return out
 
 
@@ -237,33 +230,29 @@ def executable_seeds():
         inputs=[tensor_spec("ids", "i64", [1, 8], index_bound=256)],
         parameters=[tensor_spec("emb.weight", "f32", [256, 4])],
         results=[tensor_spec("logits", "f32", [1, 8, 256])],
-        steps=[step("k0", "forward_0"), step("k0", "forward_1")])
+        symbol="uoe_packed_forward")
     train = entry_point(
         "train_step",
         inputs=[tensor_spec("ids", "i64", [2, 4])],
         parameters=[tensor_spec("w", "bf16", [4, 4])],
         results=[tensor_spec("loss", "f32", []),
                  tensor_spec("w.new", "bf16", [4, 4], updates="w")],
-        steps=[step("k1", "train")])
-    valid = executable(kernels=[kernel("k0", 0, ELF_STUB)], entries=[forward])
-    two = executable(kernels=[kernel("k0", 0, ELF_STUB),
-                              kernel("k1", 1, b".version 8.0\n.target sm_80\n")],
-                     entries=[forward, train])
+        symbol="uoe_packed_train_step")
+    valid = executable(obj=ELF_STUB, entries=[forward])
+    two = executable(obj=ELF_STUB, entries=[forward, train])
     return {
         "forward.uoex": frame(valid),
         "forward_train.uoex": frame(two),
         "minimal.uoex": frame(executable(
-            kernels=[kernel("k", 2, b"\x00")],
-            entries=[entry_point("f", steps=[step("k", "f")])], target="",
+            entries=[entry_point("f", symbol="f")], target="",
             cache_key="", model="", compiler="")),
         # Near-valid: refused.
         "bad_crc.uoex": frame(valid, crc=crc32c(valid) ^ 1),
         "bad_frame_version.uoex": frame(valid, version=2),
         "bad_size.uoex": frame(valid, size=len(valid) + 1),
-        "bad_unknown_kernel.uoex": frame(executable(
-            kernels=[kernel("k0", 0, ELF_STUB)],
-            entries=[entry_point("f", steps=[step("k9", "f")])])),
-        "bad_format_version.uoex": frame(executable(version=2)),
+        "bad_no_symbol.uoex": frame(executable(
+            obj=ELF_STUB, entries=[entry_point("f")])),
+        "bad_format_version.uoex": frame(executable(version=1)),
     }
 
 

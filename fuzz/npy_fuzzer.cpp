@@ -1,6 +1,6 @@
 //===- npy_fuzzer.cpp - fuzzes the .npy reader ----------------------------===//
 //
-// The input is a whole .npy file, read with readNpy (runtime/Npy.h) from a
+// The input is a whole .npy file, read with readNpy (formats/Npy.h) from a
 // scratch file. An error Status is fine; a crash, a sanitizer report, a
 // leak or a timeout is a bug. A tensor read successfully is touched byte
 // by byte and must round-trip: encodeNpyHeader + its bytes read back give

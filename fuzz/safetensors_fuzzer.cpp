@@ -1,7 +1,7 @@
 //===- safetensors_fuzzer.cpp - fuzzes the safetensors reader ------------===//
 //
 // The input is a whole .safetensors file: readSafetensorsHeader and
-// readSafetensors (runtime/Safetensors.h) read it from a scratch file. An
+// readSafetensors (formats/Safetensors.h) read it from a scratch file. An
 // error Status is the expected answer to most inputs; a crash, a sanitizer
 // report, a leak or a timeout is a bug. On success the two readers must
 // agree on the tensors, and every tensor's bytes are read.

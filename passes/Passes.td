@@ -108,7 +108,7 @@ def UoEBuildTrainStepPass : Pass<"uoe-build-train-step", "::mlir::ModuleOp"> {
     tensors are parameters named `opt.<slot>.<param>` (slots `m`, `v`,
     `vmax` or `momentum`); every updated tensor is a result with
     `uoe.updates = "<name>"`, which the runtime writes back into the bound
-    parameter after a run (codegen/CompileTraining.h).
+    parameter after a run (driver/CompileTraining.h).
 
     Before:
     ```mlir

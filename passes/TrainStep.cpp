@@ -2,7 +2,7 @@
 //
 // `--uoe-build-train-step` turns a model's `@forward(inputs..., params...)
 // -> logits` into the two functions training needs
-// (codegen/CompileTraining.h documents their signatures):
+// (driver/CompileTraining.h documents their signatures):
 //
 //   @eval_loss(inputs..., targets, params...) -> loss
 //   @train_step(inputs..., targets, step, params..., state...)

@@ -1,6 +1,6 @@
 //===- CpuDevice.cpp - running Executables on the host CPU ---------------===//
 //
-// Calling convention of a `call_packed` step (the C interface MLIR emits
+// Calling convention of an entry point's function (the C interface MLIR emits
 // for functions with `llvm.emit_c_interface`, behind a packed wrapper): the
 // wrapper takes `void **args`; args[0] points to a pointer to the result
 // descriptors (laid out one after the other), then one entry per input and
@@ -82,39 +82,27 @@ CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader,
   std::unique_ptr<CpuProgram> program(new CpuProgram());
   program->executable_ = executable;
   program->memory_ = &memory;
-  for (const proto::Kernel &kernel : executable.kernels()) {
-    if (kernel.format() != proto::Kernel::CPU_OBJECT)
-      return invalidArgumentError(strCat(
-          "kernel '", kernel.name(),
-          "' is not CPU code; run this executable on the device it was "
-          "compiled for (", executable.target(), ")"));
-    auto object = loader.load(kernel.code(), runtimeSymbols);
-    if (!object.ok())
-      return Status(object.status().code(),
-                    strCat("cannot load kernel '", kernel.name(),
-                           "': ", object.status().message()));
-    LoadedObject &loaded = **object;
-    program->objects_[kernel.name()] = std::move(*object);
-    // The object's own setup (the cuda device's host code loads its GPU
-    // kernels there) and, for later, its teardown.
-    if (StatusOr<void *> init = loaded.lookup(kObjectInitSymbol); init.ok())
-      reinterpret_cast<void (*)()>(*init)();
-    if (StatusOr<void *> fini = loaded.lookup(kObjectFiniSymbol); fini.ok())
-      program->finalizers_.push_back(*fini);
+  auto object = loader.load(executable.object(), runtimeSymbols);
+  if (!object.ok())
+    return Status(object.status().code(),
+                  strCat("cannot load the executable's object code: ",
+                         object.status().message()));
+  program->object_ = std::move(*object);
+  // The object's own setup (the cuda device's host code loads its GPU
+  // kernels there) and, for later, its teardown.
+  if (StatusOr<void *> init = program->object_->lookup(kObjectInitSymbol);
+      init.ok())
+    reinterpret_cast<void (*)()>(*init)();
+  if (StatusOr<void *> fini = program->object_->lookup(kObjectFiniSymbol);
+      fini.ok())
+    program->finalizers_.push_back(*fini);
+  // Resolve every entry point's function once, so that a missing symbol is
+  // an error here and runs do no lookups.
+  for (const proto::EntryPoint &entry : executable.entry_points()) {
+    UOE_ASSIGN_OR_RETURN(void *address,
+                         program->object_->lookup(entry.symbol()));
+    program->functions_[entry.name()] = address;
   }
-  // Resolve every step's function once, so that a missing symbol is an
-  // error here and runs do no lookups.
-  for (const proto::EntryPoint &entry : executable.entry_points())
-    for (const proto::Step &step : entry.steps()) {
-      const auto &call = step.call_packed();
-      auto key = std::make_pair(call.kernel(), call.symbol());
-      if (program->functions_.count(key))
-        continue;
-      UOE_ASSIGN_OR_RETURN(
-          void *address,
-          program->objects_.at(call.kernel())->lookup(call.symbol()));
-      program->functions_[key] = address;
-    }
   return program;
 }
 
@@ -228,11 +216,8 @@ CpuProgram::run(const std::string &entryName,
     packed.addMemRef(d);
 
   memory_->beginRun();
-  for (const proto::Step &step : entry->steps()) {
-    const auto &call = step.call_packed();
-    void *function = functions_.at({call.kernel(), call.symbol()});
-    reinterpret_cast<void (*)(void **)>(function)(packed.data());
-  }
+  void *function = functions_.at(entry->name());
+  reinterpret_cast<void (*)(void **)>(function)(packed.data());
   Status blas = memory_->endRun();
 
   // Copy the results out of the callee's buffers and release those (once

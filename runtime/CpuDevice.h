@@ -2,7 +2,7 @@
 //
 // The `cpu` device: loads the CPU object code of an Executable through an
 // ObjectLoader (the compiler build provides one on LLVM's ORC JIT; see
-// codegen/cpu/OrcLoader.h) and runs entry points on host tensors. GEMMs in
+// driver/OrcLoader.h) and runs entry points on host tensors. GEMMs in
 // the compiled code call the runtime's BLAS binding (runtime/CpuBlas.h),
 // which uses every core the caller allows (setCpuThreads).
 //
@@ -109,12 +109,12 @@ private:
   Status applyUpdates(const proto::EntryPoint &entry,
                       const std::vector<HostTensor> &results);
   proto::Executable executable_;
-  std::map<std::string, std::unique_ptr<LoadedObject>> objects_;
-  /// The kObjectFiniSymbol function of every object that has one, in load
-  /// order; the destructor calls them in reverse.
+  std::unique_ptr<LoadedObject> object_;
+  /// The object's kObjectFiniSymbol function if it has one; the destructor
+  /// calls it.
   std::vector<void *> finalizers_;
-  /// The address of every step's function, by (kernel, symbol).
-  std::map<std::pair<std::string, std::string>, void *> functions_;
+  /// The address of every entry point's function, by entry point name.
+  std::map<std::string, void *> functions_;
   std::map<std::string, NamedTensors> parameters_;
   /// Where the compiled code reads each bound parameter (stage()), by entry
   /// point and name.

@@ -5,7 +5,7 @@
 // end emits (codegen/cpu/ObjectEmitter.h: position-independent, small code
 // model). The runtime-only build (-DUOE_BUILD_COMPILER=OFF) runs CPU
 // Executables with it; the compiler build uses LLVM's ORC by default
-// (codegen/cpu/OrcLoader.h) and may use this one instead (both give the
+// (driver/OrcLoader.h) and may use this one instead (both give the
 // same bits: the code is the same, only its address differs).
 //
 // What it supports:

@@ -5,7 +5,7 @@
 // codegen/cpu/ObjectEmitter.h), links it into the running process and hands
 // out the addresses of the symbols it defines. The interface has no LLVM in
 // it, so that the runtime builds without LLVM; the compiler build provides
-// the implementation on LLVM's ORC JIT (codegen/cpu/OrcLoader.h), and a
+// the implementation on LLVM's ORC JIT (driver/OrcLoader.h), and a
 // runtime-only build may provide another (e.g. one on dlopen of a shared
 // object).
 //

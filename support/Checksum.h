@@ -1,8 +1,8 @@
 //===- Checksum.h - CRC-32C of file contents --------------------*- C++ -*-===//
 //
 // The checksum our files carry so that a flipped bit is found on load
-// (Executables, runtime/Executable.h; safetensors files we write,
-// runtime/Safetensors.h): CRC-32C (Castagnoli), with the SSE4.2 crc32
+// (Executables, formats/Executable.h; safetensors files we write,
+// formats/Safetensors.h): CRC-32C (Castagnoli), with the SSE4.2 crc32
 // instruction where the CPU has it and a table elsewhere (same values).
 //
 //===----------------------------------------------------------------------===//

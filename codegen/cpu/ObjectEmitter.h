@@ -3,7 +3,7 @@
 // The last step of the CPU back end: a module that the CPU pipeline has
 // lowered entirely to the LLVM dialect becomes an ELF relocatable object for
 // the host CPU, which the runtime links into the process with an
-// ObjectLoader (runtime/ObjectLoader.h, codegen/cpu/OrcLoader.h).
+// ObjectLoader (runtime/ObjectLoader.h, driver/OrcLoader.h).
 //
 // On the way the emitter gives every function with a C interface (one that
 // carried `llvm.emit_c_interface` before lowering, hence has a

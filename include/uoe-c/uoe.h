@@ -6,7 +6,7 @@
  *
  *   uoe_session_t     options shared by compilations and runs: device,
  *                     threads, compiled-model cache directory.
- *   uoe_executable_t  a compiled model (runtime/executable.proto): entry
+ *   uoe_executable_t  a compiled model (formats/executable.proto): entry
  *                     points with their inputs, parameters and results.
  *                     Compiled from a model description or `uoe` MLIR text,
  *                     or loaded from a `.uoex` file; saved to one.
@@ -71,7 +71,7 @@ UOE_C_EXPORT int uoe_api_version(void);
 /*===--- Status -------------------------------------------------------------===*/
 
 /* What went wrong, coarsely; the message says exactly what. The values match
- * the runtime's StatusCode (runtime/Status.h). */
+ * the runtime's StatusCode (support/Status.h). */
 typedef enum uoe_status_code_t {
   UOE_OK = 0,
   UOE_INVALID_ARGUMENT = 1,    /* the caller passed something malformed */
@@ -101,7 +101,7 @@ UOE_C_EXPORT void uoe_status_free(uoe_status_t *status);
 
 /*===--- Element types and tensors -------------------------------------------===*/
 
-/* Element types (runtime/DType.h). Values are little-endian; f16 and bf16 are
+/* Element types (support/DType.h). Values are little-endian; f16 and bf16 are
  * 16-bit patterns; bool is one byte, 0 or 1. */
 typedef enum uoe_dtype_t {
   UOE_DTYPE_F32 = 0,

@@ -86,7 +86,7 @@ def _fspath(path, what):
 
 
 class Executable:
-    """A compiled model (runtime/executable.proto): entry points with their
+    """A compiled model (formats/executable.proto): entry points with their
     inputs, parameters and results, and the object code. Immutable; save it
     with `save` and load it with `load_executable` (or `uoe.compile`)."""
 

@@ -5,7 +5,7 @@
 //   uoe-run train --model M.pbtxt --data corpus.txt --steps N
 //                 --checkpoint-dir DIR [--resume] [options]
 //
-// compiles the model's training step (codegen/CompileTraining.h) or takes it
+// compiles the model's training step (driver/CompileTraining.h) or takes it
 // from the compiled-model cache, initialises the weights as `uoe-run init`
 // does (or restores them, the optimizer state, the step and the data
 // sampler from DIR/latest with --resume), runs `train_step` on random

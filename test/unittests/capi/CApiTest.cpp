@@ -253,16 +253,13 @@ TEST(CApiTest, LoadErrors) {
 }
 
 TEST(CApiTest, HandBuiltExecutable) {
-  // An Executable with a kernel for another device: introspection works,
-  // creating a model says why it cannot.
+  // An Executable for another device: introspection works, creating a
+  // model says why it cannot.
   rt::proto::Executable proto;
   proto.set_format_version(rt::kFormatVersion);
   proto.set_target("cuda:sm_90");
   proto.set_model_name("handmade");
-  rt::proto::Kernel *kernel = proto.add_kernels();
-  kernel->set_name("k");
-  kernel->set_format(rt::proto::Kernel::PTX);
-  kernel->set_code("// ptx");
+  proto.set_object("not an ELF object");
   rt::proto::EntryPoint *entry = proto.add_entry_points();
   entry->set_name("forward");
   rt::proto::TensorSpec *in = entry->add_inputs();
@@ -274,9 +271,7 @@ TEST(CApiTest, HandBuiltExecutable) {
   out->set_name("y");
   out->set_dtype("f32");
   out->add_shape(2);
-  auto *call = entry->add_steps()->mutable_call_packed();
-  call->set_kernel("k");
-  call->set_symbol("f");
+  entry->set_symbol("f");
   std::string bytes = rt::serializeExecutable(proto);
 
   uoe_executable_t *raw = nullptr;

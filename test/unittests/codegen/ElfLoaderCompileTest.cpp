@@ -1,6 +1,6 @@
 //===- ElfLoaderCompileTest.cpp - the runtime's ELF loader against ORC ----===//
 //
-// Real compiled models linked twice, by LLVM's ORC (codegen/cpu/OrcLoader.h)
+// Real compiled models linked twice, by LLVM's ORC (driver/OrcLoader.h)
 // and by the runtime's own loader (runtime/ElfObjectLoader.h), then run
 // through CpuProgram on the same weights and inputs: the results must be
 // bit for bit the same (the code is the same, only its address differs).
@@ -183,8 +183,7 @@ TEST(ElfLoaderCompileTest, GpuHostObjectLinksWithBothLoaders) {
   artifacts.target.cudaChip = "sm_90";
   auto exe = mlir::uoe::compileModel(m, kB, kT, artifacts);
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
-  ASSERT_EQ(exe->kernels_size(), 1);
-  const std::string &code = exe->kernels(0).code();
+  const std::string &code = exe->object();
   mlir::uoe::cpu::OrcLoader orc;
   rt::ElfObjectLoader elf;
   for (rt::ObjectLoader *loader : {static_cast<rt::ObjectLoader *>(&orc),
@@ -263,8 +262,7 @@ rt::proto::Executable buildSavedExecutable() {
   EXPECT_TRUE(mlir::succeeded(object));
   if (mlir::failed(object))
     return {};
-  EXPECT_EQ(exe->kernels_size(), 1);
-  exe->mutable_kernels(0)->set_code(*object);
+  exe->set_object(*object);
   // "cpu:<triple>:<cpu>:<features digest>" -> the generic CPU.
   std::string target = exe->target();
   size_t triple = target.find(':') + 1;
@@ -276,7 +274,7 @@ rt::proto::Executable buildSavedExecutable() {
 
 TEST(ElfLoaderCompileTest, SavedExecutableOfTheRuntimeTests) {
   rt::proto::Executable exe = buildSavedExecutable();
-  ASSERT_EQ(exe.kernels_size(), 1);
+  ASSERT_FALSE(exe.object().empty());
   TwoPrograms p;
   loadBoth(exe, p);
   const rt::proto::EntryPoint &forward = entryPoint(exe, "forward");

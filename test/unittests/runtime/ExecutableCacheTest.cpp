@@ -19,14 +19,9 @@ proto::Executable executableWithKey(const std::string &key) {
   proto::Executable exe;
   exe.set_format_version(kFormatVersion);
   exe.set_cache_key(key);
-  proto::Kernel *kernel = exe.add_kernels();
-  kernel->set_name("k");
-  kernel->set_format(proto::Kernel::CPU_OBJECT);
   proto::EntryPoint *entry = exe.add_entry_points();
   entry->set_name("forward");
-  auto *call = entry->add_steps()->mutable_call_packed();
-  call->set_kernel("k");
-  call->set_symbol("uoe_packed_forward");
+  entry->set_symbol("uoe_packed_forward");
   return exe;
 }
 
