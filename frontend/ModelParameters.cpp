@@ -8,10 +8,13 @@
 
 #include "frontend/ModelParameters.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 #include <cstdint>
 
 using namespace mlir::uoe;
 namespace model = ::uoe::model;
+using llvm::formatv;
 
 //===----------------------------------------------------------------------===//
 // Parameters
