@@ -28,21 +28,6 @@ using namespace mlir::uoe;
 // Shared pieces
 //===----------------------------------------------------------------------===//
 
-/// Identity loop list `0..n-1`.
-static SmallVector<int64_t> iota(int64_t n, int64_t start = 0) {
-  SmallVector<int64_t> dims;
-  for (int64_t i = 0; i < n; ++i)
-    dims.push_back(start + i);
-  return dims;
-}
-
-/// Iterators: `parallel` for `numPar` loops followed by `numRed` reductions.
-static SmallVector<IteratorType> iterators(int64_t numPar, int64_t numRed) {
-  SmallVector<IteratorType> its(numPar, kPar);
-  its.append(numRed, kRed);
-  return its;
-}
-
 Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
   auto type = cast<RankedTensorType>(logits.getType());
   Type elt = type.getElementType();
@@ -54,7 +39,7 @@ Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
   Value maxInit = filledTensor(b, rowSizes, elt,
                                b.getFloatAttr(elt, -INFINITY));
   Value rowMax = buildGeneric(b, logits, maxInit, {all, rows},
-                              iterators(rank - 1, 1),
+                              iteratorTypes(rank - 1, 1),
                               [](ImplicitLocOpBuilder &b, ValueRange a) {
                                 return SmallVector<Value>{
                                     arith::MaximumFOp::create(b, a[0], a[1])};
@@ -62,7 +47,7 @@ Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
   // exp(x - max), with fully masked (-inf) rows giving zeros, not NaNs.
   Value expInit = emptyTensor(b, sizes, elt);
   Value exps = buildGeneric(
-      b, {logits, rowMax}, expInit, {all, rows, all}, iterators(rank, 0),
+      b, {logits, rowMax}, expInit, {all, rows, all}, iteratorTypes(rank, 0),
       [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value negInf = constFloat(b, elt, -INFINITY);
         Value isMasked =
@@ -73,14 +58,14 @@ Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
       })[0];
   Value sumInit = filledTensor(b, rowSizes, elt, b.getFloatAttr(elt, 0.0));
   Value rowSum = buildGeneric(b, exps, sumInit, {all, rows},
-                              iterators(rank - 1, 1),
+                              iteratorTypes(rank - 1, 1),
                               [](ImplicitLocOpBuilder &b, ValueRange a) {
                                 return SmallVector<Value>{
                                     arith::AddFOp::create(b, a[0], a[1])};
                               })[0];
   return buildGeneric(
       b, {exps, rowSum}, emptyTensor(b, sizes, elt), {all, rows, all},
-      iterators(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
+      iteratorTypes(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value zero = constFloat(b, elt, 0.0);
         Value empty =
             arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, a[1], zero);
@@ -98,7 +83,7 @@ Value uoe::stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
   SmallVector<int64_t> self = iota(rank), other = iota(rank - 1);
   other.push_back(rank);
   return buildGeneric(
-      b, {scores, scores}, init, {self, other, self}, iterators(rank, 1),
+      b, {scores, scores}, init, {self, other, self}, iteratorTypes(rank, 1),
       [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value i = loopIndex(b, rank - 1), j = loopIndex(b, rank);
         Value greater =
@@ -121,7 +106,7 @@ Value uoe::keepTopK(ImplicitLocOpBuilder &b, Value values, Value ranks,
   SmallVector<int64_t> all = iota(type.getRank());
   return buildGeneric(
       b, {values, ranks}, emptyTensor(b, tensorSizes(b, ranks), elt),
-      {all, all, all}, iterators(type.getRank(), 0),
+      {all, all, all}, iteratorTypes(type.getRank(), 0),
       [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value keep = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, a[1],
                                            constInt(b, b.getI64Type(), top));
@@ -149,13 +134,13 @@ Value uoe::normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
   inMap[axis] = rank - 1;
   Value sums = buildGeneric(
       b, s, filledTensor(b, reduced, elt, b.getFloatAttr(elt, 0.0)),
-      {inMap, iota(rank - 1)}, iterators(rank - 1, 1),
+      {inMap, iota(rank - 1)}, iteratorTypes(rank - 1, 1),
       [](ImplicitLocOpBuilder &b, ValueRange a) {
         return SmallVector<Value>{arith::AddFOp::create(b, a[0], a[1])};
       })[0];
   return buildGeneric(
       b, {s, sums}, emptyTensor(b, sizes, elt), {all, kept, all},
-      iterators(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
+      iteratorTypes(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value zero = constFloat(b, elt, 0.0);
         Value den = arith::AddFOp::create(b, a[1], constFloat(b, elt, eps));
         Value isZero =
@@ -191,11 +176,11 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
                          logitMap = iota(rank - 1), outMap = iota(rank);
     xMap.push_back(rank - 1);
     logitMap.push_back(rank);
-    SmallVector<IteratorType> logitLoops = iterators(rank - 1, 1);
+    SmallVector<IteratorType> logitLoops = iteratorTypes(rank - 1, 1);
     logitLoops.push_back(kPar);
     Value bias = buildGeneric(
         b, op.getBias(), emptyTensor(b, tensorSizes(b, op.getProbs()), elt),
-        {{rank - 1}, outMap}, iterators(rank, 0),
+        {{rank - 1}, outMap}, iteratorTypes(rank, 0),
         [](ImplicitLocOpBuilder &, ValueRange a) {
           return SmallVector<Value>{a[0]};
         })[0];
@@ -211,7 +196,7 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
     } else {
       probs = buildGeneric(
           b, logits, emptyTensor(b, tensorSizes(b, logits), elt),
-          {outMap, outMap}, iterators(rank, 0),
+          {outMap, outMap}, iteratorTypes(rank, 0),
           [&](ImplicitLocOpBuilder &b, ValueRange a) {
             Value one = constFloat(b, elt, 1.0);
             Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
@@ -268,7 +253,7 @@ struct ExpertSelectToLinalg : OpRewritePattern<ExpertSelectOp> {
         b, {op.getProbs(), ranks},
         {filledTensor(b, sizes, b.getI64Type(), b.getI64IntegerAttr(0)),
          filledTensor(b, sizes, elt, b.getFloatAttr(elt, 0.0))},
-        {inMap, inMap, outMap, outMap}, iterators(rank, 1),
+        {inMap, inMap, outMap, outMap}, iteratorTypes(rank, 1),
         [&](ImplicitLocOpBuilder &b, ValueRange a) {
           Value slot = arith::IndexCastOp::create(b, b.getI64Type(),
                                                   loopIndex(b, rank - 1));
