@@ -4,11 +4,14 @@
 // activation (the autodiff pass splits it out of `uoe.expert_matmul` to keep
 // the pre-activation for the backward), and the vector-Jacobian products
 // (`*_grad`) of the ops whose backward is not a short chain of other ops.
-// `--uoe-autodiff` emits them; `--convert-uoe-to-linalg` lowers them like
-// every other op (GradToLinalg.cpp). Every `*_grad` op recomputes what it
-// needs from the forward operands (softmax probabilities, norm statistics,
-// top-k masks) instead of taking saved intermediates, so that it stands
-// alone and its lowering can fuse the recomputation.
+// The forward ops' gradient rules (`UoE_DifferentiableOpInterface`,
+// dialect/UoEGradients.cpp) emit them in `--uoe-autodiff`;
+// `--convert-uoe-to-linalg` lowers each one in the file of its forward op's
+// family, beside the forward (passes/<Family>ToLinalg.cpp; the loss in
+// LossToLinalg.cpp). Every `*_grad` op recomputes what it needs from the
+// forward operands (softmax probabilities, norm statistics, top-k masks)
+// instead of taking saved intermediates, so that it stands alone and its
+// lowering can fuse the recomputation.
 //
 // Notation: `dX` is the gradient (adjoint) of a scalar loss with respect to
 // `X`, of `X`'s type.
@@ -19,6 +22,7 @@
 #define UOE_DIALECT_UOEGRADOPS_TD
 
 include "dialect/UoEBase.td"
+include "dialect/UoEInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -26,7 +30,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // uoe.activation, uoe.activation_grad
 //===----------------------------------------------------------------------===//
 
-def UoE_ActivationOp : UoE_Op<"activation", [Pure]> {
+def UoE_ActivationOp : UoE_Op<"activation",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "an expert activation on its own (spec §5)";
   let description = [{
     Applies `activation` elementwise to `input: [..., N]`, as the epilogue of
@@ -344,7 +349,8 @@ def UoE_DataSelectGradOp : UoE_Op<"data_select_grad", [Pure]> {
 // Loss
 //===----------------------------------------------------------------------===//
 
-def UoE_CrossEntropyOp : UoE_Op<"cross_entropy", [Pure]> {
+def UoE_CrossEntropyOp : UoE_Op<"cross_entropy",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "mean token (or class) cross-entropy of logits against targets";
   let description = [{
     `logits: [..., V]`, `targets: [...]` (class indices). The loss is the

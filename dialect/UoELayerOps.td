@@ -3,8 +3,11 @@
 // Level 1 of the IR: what a model description says. UoE layers (`uome`,
 // `smha`), the token-choice MoE baseline (`moe`), the dense layers they are
 // decomposed from (`dense_mlp`, `attention`), the norms of the two block
-// layouts and the token embedding in front of the blocks (`embedding`). `--uoe-expand-layers` rewrites the expert layers into routing and
-// expert ops.
+// layouts and the token embedding in front of the blocks (`embedding`).
+// `--uoe-expand-layers` rewrites the expert layers into routing and expert
+// ops. The norms and the embedding declare `UoE_DifferentiableOpInterface`
+// (rules in UoEGradients.cpp); the other layer ops are differentiated in
+// their expanded form.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +15,7 @@
 #define UOE_DIALECT_UOELAYEROPS_TD
 
 include "dialect/UoEBase.td"
+include "dialect/UoEInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -302,7 +306,7 @@ def UoE_MoeOp : UoE_Op<"moe",
 //===----------------------------------------------------------------------===//
 
 def UoE_LayerNormOp : UoE_Op<"layer_norm",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "LayerNorm over the last dimension";
   let description = [{
     `(x - mean) / sqrt(var + eps) * gamma + beta` over the last dimension `d`
@@ -331,7 +335,7 @@ def UoE_LayerNormOp : UoE_Op<"layer_norm",
 }
 
 def UoE_RmsNormOp : UoE_Op<"rms_norm",
-    [Pure, AllTypesMatch<["input", "result"]>]> {
+    [Pure, AllTypesMatch<["input", "result"]>, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "RMSNorm over the last dimension";
   let description = [{
     `x / sqrt(mean(x^2) + eps) * gamma` over the last dimension, computed in
@@ -361,7 +365,8 @@ def UoE_RmsNormOp : UoE_Op<"rms_norm",
 // uoe.embedding
 //===----------------------------------------------------------------------===//
 
-def UoE_EmbeddingOp : UoE_Op<"embedding", [Pure]> {
+def UoE_EmbeddingOp : UoE_Op<"embedding",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "token embedding lookup, optionally plus learned positions";
   let description = [{
     `ids: [..., T]` (token ids, `i64` or `i32`), `table: [V, d]`; the result

@@ -1,8 +1,10 @@
 //===- UoEOps.h - ops of the uoe dialect ----------------------*- C++ -*-===//
 //
-// The generated op classes of the `uoe` dialect (layer ops and routing /
-// expert ops). Their semantics and numbered constraints are documented in
-// the .td files and docs/Dialect.md.
+// The generated op classes of the `uoe` dialect (layer ops, routing /
+// expert ops, loss and gradient ops). Their semantics and numbered
+// constraints are documented in the .td files and docs/Dialect.md; the ops
+// with a gradient implement `DifferentiableOpInterface`
+// (UoEInterfaces.h, rules in UoEGradients.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +12,7 @@
 #define UOE_DIALECT_UOEOPS_H
 
 #include "dialect/UoEDialect.h"
+#include "dialect/UoEInterfaces.h"
 #include "mlir/Bytecode/BytecodeOpInterface.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpDefinition.h"

@@ -5,7 +5,9 @@
 // (`data_select`), data movement (`dispatch`, `combine`) and expert compute
 // (`expert_matmul`, `selective_attention`). Each constraint `(Cn)` of an op is
 // checked in UoEOps.cpp under the label `<op>_cn` and tested in
-// test/dialect/<op>-invalid.mlir by a function of the same name.
+// test/dialect/<op>-invalid.mlir by a function of the same name. An op with
+// a gradient declares `UoE_DifferentiableOpInterface` (UoEInterfaces.td);
+// its rule is in UoEGradients.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +15,7 @@
 #define UOE_DIALECT_UOEROUTINGOPS_TD
 
 include "dialect/UoEBase.td"
+include "dialect/UoEInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -20,7 +23,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // uoe.router
 //===----------------------------------------------------------------------===//
 
-def UoE_RouterOp : UoE_Op<"router", [Pure]> {
+def UoE_RouterOp : UoE_Op<"router",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "router probabilities over experts (spec §2)";
   let description = [{
     Computes `logits = input * weight^T + bias` and applies `score` (softmax
@@ -55,7 +59,7 @@ def UoE_RouterOp : UoE_Op<"router", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def UoE_TokenChoiceOp : UoE_Op<"token_choice",
-    [Pure, AllTypesMatch<["probs", "result"]>]> {
+    [Pure, AllTypesMatch<["probs", "result"]>, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "keep each item's k largest scores, optionally normalise (spec §2)";
   let description = [{
     Keeps, for every index of the leading axes, the `top` largest entries of
@@ -99,7 +103,8 @@ def UoE_TokenChoiceOp : UoE_Op<"token_choice",
 // uoe.data_select
 //===----------------------------------------------------------------------===//
 
-def UoE_DataSelectOp : UoE_Op<"data_select", [Pure]> {
+def UoE_DataSelectOp : UoE_Op<"data_select",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "expert-choice selection of patches (spec §3)";
   let description = [{
     `scores: [R, N, E]` holds a routing score per row `r`, token `n` and expert
@@ -193,7 +198,8 @@ def UoE_ExpertSelectOp : UoE_Op<"expert_select", [Pure]> {
 // uoe.dispatch
 //===----------------------------------------------------------------------===//
 
-def UoE_DispatchOp : UoE_Op<"dispatch", [Pure]> {
+def UoE_DispatchOp : UoE_Op<"dispatch",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "gather the selected patches of every expert (spec §3)";
   let description = [{
     `result[e, r, j*P + t, :] = input[r, positions[e, r, j]*P + t, :]` for
@@ -227,7 +233,8 @@ def UoE_DispatchOp : UoE_Op<"dispatch", [Pure]> {
 // uoe.expert_matmul
 //===----------------------------------------------------------------------===//
 
-def UoE_ExpertMatmulOp : UoE_Op<"expert_matmul", [Pure]> {
+def UoE_ExpertMatmulOp : UoE_Op<"expert_matmul",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "one GEMM per expert over stacked weights, with bias and activation";
   let description = [{
     For every expert `e`: `result[e] = act(lhs[e] * rhs[e] + bias[e])`, where
@@ -268,7 +275,8 @@ def UoE_ExpertMatmulOp : UoE_Op<"expert_matmul", [Pure]> {
 // uoe.selective_attention
 //===----------------------------------------------------------------------===//
 
-def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention", [Pure]> {
+def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "multi-head attention over each expert's selected tokens (spec §6)";
   let description = [{
     `query`, `key`, `value: [E, B, L, D]` are the projections of the tokens
@@ -317,7 +325,8 @@ def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention", [Pure]> {
 // uoe.combine
 //===----------------------------------------------------------------------===//
 
-def UoE_CombineOp : UoE_Op<"combine", [Pure]> {
+def UoE_CombineOp : UoE_Op<"combine",
+    [Pure, DeclareOpInterfaceMethods<UoE_DifferentiableOpInterface>]> {
   let summary = "ordered scatter-add of expert outputs (spec §5)";
   let description = [{
     Starting from zeros of shape `[R, N, d]`, adds for `e = 0..E-1` in order

@@ -1,4 +1,4 @@
-//===- AttentionToLinalg.cpp - attention to linalg -----------------------===//
+//===- AttentionToLinalg.cpp - attention and its gradient to linalg ------===//
 //
 // Lowers `uoe.selective_attention` for each (expert, row, head):
 //   1. rotary embedding of q and k (NeoX rotate-half) from a cos/sin table
@@ -11,6 +11,19 @@
 //   4. O = P v as a second batch matmul, back to [E, B, L, D].
 // Dense `uoe.attention` is rewritten into the same ops with one expert that
 // selects every token (positions 0..T-1).
+//
+// `uoe.selective_attention_grad` recomputes steps 1-3 with the same pieces,
+// then:
+//   5. dP = dO V^T (batch matmul); dS = P * (dP - rowsum(P * dP)) * scale,
+//      in one reduction and one elementwise generic (rowsum(P * dP) is
+//      rowsum(dO * O) without forming O; masked entries have P = 0, so
+//      dS = 0 there);
+//   6. dV = P^T dO, dQ = dS K, dK = dS^T Q: three batch matmuls over
+//      E*B*heads (BLAS calls in f32);
+//   7. back to [E, B, L, D], and dQ, dK rotated back by R^T (the rotation
+//      is orthogonal per position).
+// Dense attention needs no backward of its own: autodiff differentiates
+// the selective form it expands into.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,7 +40,7 @@ using namespace mlir;
 using namespace mlir::uoe;
 
 //===----------------------------------------------------------------------===//
-// Shared pieces (also used by the backward, AttentionGradToLinalg.cpp)
+// Pieces of the forward and the backward
 //===----------------------------------------------------------------------===//
 
 /// The number of rotary positions needed: L (compacted) or
@@ -48,8 +61,11 @@ static Value ropeTableLength(ImplicitLocOpBuilder &b, Value query,
   return arith::IndexCastOp::create(b, b.getIndexType(), m);
 }
 
-Value uoe::ropeTable(ImplicitLocOpBuilder &b, Value query, Value positions,
-                     RopeMode rope, int64_t dh, double base, Type elt) {
+/// The rotary cos/sin table `[n, dh/2, 2]` for `rope` (n = L when
+/// compacted, max(positions) + 1 when original), computed in float64 and
+/// rounded once to `elt`.
+static Value ropeTable(ImplicitLocOpBuilder &b, Value query, Value positions,
+                       RopeMode rope, int64_t dh, double base, Type elt) {
   Value length = ropeTableLength(b, query, positions, rope);
   return buildGeneric(
       b, {},
@@ -78,8 +94,11 @@ Value uoe::ropeTable(ImplicitLocOpBuilder &b, Value query, Value positions,
       })[0];
 }
 
-Value uoe::applyRope(ImplicitLocOpBuilder &b, Value x, Value positions,
-                     Value table, RopeMode rope, int64_t dh, bool inverse) {
+/// Rotate-half rotary embedding of `x: [E, B, L, D]` (heads of width
+/// `dh`); with `inverse`, the transposed rotation R^T, which undoes it.
+static Value applyRope(ImplicitLocOpBuilder &b, Value x, Value positions,
+                       Value table, RopeMode rope, int64_t dh,
+                       bool inverse = false) {
   auto type = cast<RankedTensorType>(x.getType());
   bool compacted = rope == RopeMode::Compacted;
   int64_t half = dh / 2;
@@ -124,8 +143,9 @@ Value uoe::applyRope(ImplicitLocOpBuilder &b, Value x, Value positions,
       })[0];
 }
 
-Value uoe::toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
-                   bool transposed) {
+/// `[E, B, L, D]` -> `[E*B*h, L, dh]` (`[E*B*h, dh, L]` with `transposed`).
+static Value toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
+                     bool transposed) {
   auto type = cast<RankedTensorType>(x.getType());
   ArrayRef<int64_t> s = type.getShape();
   int64_t dh = s[3] / heads;
@@ -140,8 +160,9 @@ Value uoe::toHeads(ImplicitLocOpBuilder &b, Value x, int64_t heads,
   return collapse(b, v, {{0, 1, 2}, {3}, {4}});
 }
 
-Value uoe::fromHeads(ImplicitLocOpBuilder &b, Value x, RankedTensorType type,
-                     int64_t heads, OpFoldResult l) {
+/// `[E*B*h, L, dh]` -> `type` (`[E, B, L, D]`), `l` the size of L.
+static Value fromHeads(ImplicitLocOpBuilder &b, Value x, RankedTensorType type,
+                       int64_t heads, OpFoldResult l) {
   ArrayRef<int64_t> shape = type.getShape();
   int64_t e = shape[0], rows = shape[1], dh = shape[3] / heads;
   Type elt = type.getElementType();
@@ -157,7 +178,8 @@ Value uoe::fromHeads(ImplicitLocOpBuilder &b, Value x, RankedTensorType type,
   return out;
 }
 
-OpFoldResult uoe::attentionLength(ImplicitLocOpBuilder &b, Value query) {
+/// The size of L of `query: [E, B, L, D]`: static when it is.
+static OpFoldResult attentionLength(ImplicitLocOpBuilder &b, Value query) {
   // L is static for dense attention and dynamic after dynamic selection;
   // the reshapes must keep it static when it is, or their types would not
   // verify (a static dimension cannot expand into a `?`).
@@ -167,14 +189,18 @@ OpFoldResult uoe::attentionLength(ImplicitLocOpBuilder &b, Value query) {
   return b.getIndexAttr(lDim);
 }
 
-double uoe::attentionScale(std::optional<APFloat> scale, int64_t dh) {
+/// The score scale: `scale` or `1 / sqrt(dh)`.
+static double attentionScale(std::optional<APFloat> scale, int64_t dh) {
   return scale ? scale->convertToDouble()
                : 1.0 / std::sqrt(static_cast<double>(dh));
 }
 
-Value uoe::attentionProbs(ImplicitLocOpBuilder &b, Value q, Value k,
-                          Value positions, Value padding, int64_t heads,
-                          bool causal, double scale) {
+/// The attention probabilities `[E*B*h, L, L]` of (rotated) `q`, `k`:
+/// scaled scores `q k^T` as one batch matmul, the causal and key-padding
+/// masks by original position, then the masked-row-safe softmax.
+static Value attentionProbs(ImplicitLocOpBuilder &b, Value q, Value k,
+                            Value positions, Value padding, int64_t heads,
+                            bool causal, double scale) {
   auto type = cast<RankedTensorType>(q.getType());
   Type elt = type.getElementType();
   ArrayRef<int64_t> shape = type.getShape();
@@ -216,6 +242,7 @@ Value uoe::attentionProbs(ImplicitLocOpBuilder &b, Value q, Value k,
 
 namespace {
 
+/// The forward, steps 1-4 of the file comment.
 struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -238,6 +265,71 @@ struct SelectiveAttentionToLinalg : OpRewritePattern<SelectiveAttentionOp> {
     Value out = batchMatmul(b, probs, toHeads(b, op.getValue(), heads, false));
     rewriter.replaceOp(
         op, fromHeads(b, out, type, heads, attentionLength(b, op.getQuery())));
+    return success();
+  }
+};
+
+/// The backward, steps 1-3 recomputed then 5-7 of the file comment.
+struct SelectiveAttentionGradToLinalg
+    : OpRewritePattern<SelectiveAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SelectiveAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = cast<RankedTensorType>(op.getQuery().getType());
+    Type elt = type.getElementType();
+    int64_t heads = op.getHeads(), dh = type.getShape()[3] / heads;
+    RopeMode rope = op.getRope();
+    Value positions = op.getPositions();
+    Value q = op.getQuery(), k = op.getKey(), table;
+    if (rope != RopeMode::None) {
+      table = ropeTable(b, q, positions, rope, dh,
+                        op.getRopeBase().convertToDouble(), elt);
+      q = applyRope(b, q, positions, table, rope, dh);
+      k = applyRope(b, k, positions, table, rope, dh);
+    }
+    double scale = attentionScale(op.getScale(), dh);
+    // [N, L, L] with N = E*B*heads.
+    Value probs = attentionProbs(b, q, k, positions, op.getKeyPadding(), heads,
+                                 op.getCausal(), scale);
+    Value dO = toHeads(b, op.getResultGrad(), heads, false);
+    Value dP = batchMatmul(b, dO, toHeads(b, op.getValue(), heads, true));
+
+    // delta[n, i] = sum_j P[n, i, j] dP[n, i, j], in order of j.
+    SmallVector<OpFoldResult> sizes = tensorSizes(b, probs);
+    Value delta = buildGeneric(
+        b, {probs, dP},
+        filledTensor(b, {sizes[0], sizes[1]}, elt, b.getFloatAttr(elt, 0.0)),
+        {{0, 1, 2}, {0, 1, 2}, {0, 1}}, {kPar, kPar, kRed},
+        [](ImplicitLocOpBuilder &b, ValueRange a) {
+          return SmallVector<Value>{arith::AddFOp::create(
+              b, a[2], arith::MulFOp::create(b, a[0], a[1]))};
+        })[0];
+    // dS = P * (dP - delta) * scale: the gradient of the unscaled scores.
+    Value dS = buildGeneric(
+        b, {probs, dP, delta}, emptyTensor(b, sizes, elt),
+        {{0, 1, 2}, {0, 1, 2}, {0, 1}, {0, 1, 2}}, {kPar, kPar, kPar},
+        [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value centred = arith::SubFOp::create(b, a[1], a[2]);
+          return SmallVector<Value>{
+              arith::MulFOp::create(b, arith::MulFOp::create(b, a[0], centred),
+                                    constFloat(b, elt, scale))};
+        })[0];
+
+    OpFoldResult l = attentionLength(b, op.getQuery());
+    Value dV = batchMatmul(b, transpose(b, probs, {0, 2, 1}), dO);
+    Value dQ = batchMatmul(b, dS, toHeads(b, k, heads, false));
+    Value dK = batchMatmul(b, transpose(b, dS, {0, 2, 1}),
+                           toHeads(b, q, heads, false));
+    dQ = fromHeads(b, dQ, type, heads, l);
+    dK = fromHeads(b, dK, type, heads, l);
+    dV = fromHeads(b, dV, type, heads, l);
+    if (rope != RopeMode::None) {
+      dQ = applyRope(b, dQ, positions, table, rope, dh, /*inverse=*/true);
+      dK = applyRope(b, dK, positions, table, rope, dh, /*inverse=*/true);
+    }
+    rewriter.replaceOp(op, {dQ, dK, dV});
     return success();
   }
 };
@@ -313,8 +405,8 @@ struct AttentionToSelective : OpRewritePattern<AttentionOp> {
 } // namespace
 
 void uoe::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<SelectiveAttentionToLinalg, AttentionToSelective>(
-      patterns.getContext());
+  patterns.add<SelectiveAttentionToLinalg, SelectiveAttentionGradToLinalg,
+               AttentionToSelective>(patterns.getContext());
 }
 
 void uoe::populateDenseAttentionExpansionPatterns(RewritePatternSet &patterns) {

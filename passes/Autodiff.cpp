@@ -10,11 +10,16 @@
 // frontend and the expansions emit (elementwise arith, reshapes, slices,
 // transposes, broadcasts, batch matmuls, sum reductions). Each rule reads
 // the forward op's operands and results, which stay live in the same
-// function, and emits the adjoints of its float operands: either a `*_grad`
-// op of UoEGradOps.td (norms, attention, routing, embedding, loss) or a
-// short chain of ops that already exist (the transpose of `uoe.dispatch`
-// is a union `uoe.combine`, and the other way round; a GEMM's gradients
-// are GEMMs).
+// function, and emits the adjoints of its float operands.
+//
+// A uoe op states its rule where it is defined: it declares
+// `UoE_DifferentiableOpInterface` in ODS and implements `buildGradient` in
+// dialect/UoEGradients.cpp, emitting either a `*_grad` op of UoEGradOps.td
+// or a short chain of ops that already exist. The sweep (`Differentiator`)
+// is the `AdjointBuilder` those rules build with: it sums the adjoints and
+// builds the few linalg pieces they share with passes/LinalgBuilder.h, so
+// that the dialect does not depend on the passes. The upstream ops, which
+// we cannot annotate, keep their rules here, one TypeSwitch per dialect.
 //
 // Routing decisions (positions, top-k masks) are integers or piecewise
 // constant and carry no gradient: in union mode the router receives none
@@ -95,12 +100,20 @@ bool isFloatValue(Value v) {
   return isa<FloatType>(getElementTypeOrSelf(v.getType()));
 }
 
-class Differentiator {
+/// The reverse sweep over one block: the adjoint of every forward value
+/// that the objective depends on, built op by op in reverse order. The uoe
+/// ops state their gradients themselves (DifferentiableOpInterface, rules
+/// in dialect/UoEGradients.cpp) and build with this class as their
+/// `AdjointBuilder`; the upstream ops, which we cannot annotate, have their
+/// rules here (`visitArith`, `visitTensor`, `visitLinalg`).
+class Differentiator : public AdjointBuilder {
 public:
   explicit Differentiator(ImplicitLocOpBuilder &b) : b(b) {}
 
+  ImplicitLocOpBuilder &builder() override { return b; }
+
   /// Adds `adjoint` to the adjoint of `v` (a float value).
-  void accumulate(Value v, Value adjoint) {
+  void accumulate(Value v, Value adjoint) override {
     if (!v || !adjoint || !isFloatValue(v))
       return;
     auto [it, inserted] = adjoints.try_emplace(v, adjoint);
@@ -113,27 +126,32 @@ public:
 
   /// Zeros of `v`'s type (a fresh tensor, never a constant: adjoints may be
   /// returned, and returned buffers must be owned).
-  Value zerosLike(Value v) {
+  Value zerosLike(Value v) override {
     Type elt = getElementTypeOrSelf(v.getType());
     if (!isa<RankedTensorType>(v.getType()))
       return constFloat(b, elt, 0.0);
     return filledTensor(b, tensorSizes(b, v), elt, b.getFloatAttr(elt, 0.0));
   }
 
+  SmallVector<OpFoldResult> sizes(Value tensor) override {
+    return tensorSizes(b, tensor);
+  }
+  Value sumOver(Value v, ArrayRef<int64_t> reducedDims) override;
+  Value broadcastMul(Value x, Value w, ArrayRef<int64_t> wDims) override;
+  Value batchMatmul(Value lhs, Value rhs) override {
+    return uoe::batchMatmul(b, lhs, rhs);
+  }
+  Value transpose(Value tensor, ArrayRef<int64_t> permutation) override {
+    return uoe::transpose(b, tensor, permutation);
+  }
+
   LogicalResult visit(Operation *op);
 
 private:
-  // Helpers.
-  Value sumOver(Value v, ArrayRef<int64_t> reducedDims);
-  Value broadcastMul(Value x, Value w, ArrayRef<int64_t> wDims);
-
-  // Rules, one per op family.
+  // The rules of the upstream ops, one per dialect.
   LogicalResult visitArith(Operation *op, Value dy);
   LogicalResult visitTensor(Operation *op, Value dy);
   LogicalResult visitLinalg(Operation *op, Value dy);
-  LogicalResult visitExpertMatmul(ExpertMatmulOp op, Value dy);
-  LogicalResult visitCombine(CombineOp op, Value dy);
-  LogicalResult visitEmbedding(EmbeddingOp op, Value dy);
 
   ImplicitLocOpBuilder &b;
   DenseMap<Value, Value> adjoints;
@@ -272,7 +290,7 @@ LogicalResult Differentiator::visitLinalg(Operation *op, Value dy) {
         SmallVector<int64_t> inverse(perm.size());
         for (auto [i, p] : llvm::enumerate(perm))
           inverse[p] = static_cast<int64_t>(i);
-        accumulate(t.getInput(), transpose(b, dy, inverse));
+        accumulate(t.getInput(), uoe::transpose(b, dy, inverse));
         return success();
       })
       .Case([&](linalg::BroadcastOp bc) {
@@ -284,8 +302,10 @@ LogicalResult Differentiator::visitLinalg(Operation *op, Value dy) {
           return mm.emitOpError("cannot be differentiated: its indexing maps "
                                 "are not the default ones");
         Value lhs = mm.getDpsInputs()[0], rhs = mm.getDpsInputs()[1];
-        accumulate(lhs, batchMatmul(b, dy, transpose(b, rhs, {0, 2, 1})));
-        accumulate(rhs, batchMatmul(b, transpose(b, lhs, {0, 2, 1}), dy));
+        accumulate(lhs,
+                   uoe::batchMatmul(b, dy, uoe::transpose(b, rhs, {0, 2, 1})));
+        accumulate(rhs,
+                   uoe::batchMatmul(b, uoe::transpose(b, lhs, {0, 2, 1}), dy));
         accumulate(mm.getDpsInits()[0], dy);
         return success();
       })
@@ -307,97 +327,6 @@ LogicalResult Differentiator::visitLinalg(Operation *op, Value dy) {
       .Default([&](Operation *) { return failure(); });
 }
 
-LogicalResult Differentiator::visitExpertMatmul(ExpertMatmulOp op, Value dy) {
-  if (op.getActivation() != Activation::None)
-    return op.emitOpError("cannot be differentiated with a fused activation "
-                          "(prepareForAutodiff splits it out)");
-  // Flatten [E, ..., M, K] to [E, S, K]: dlhs = dy rhs^T, drhs = lhs^T dy,
-  // dbias = the column sums of dy.
-  Value lhs = op.getLhs();
-  auto lhsType = cast<RankedTensorType>(lhs.getType());
-  int64_t rank = lhsType.getRank();
-  auto flatten = [&](Value v) {
-    if (rank == 3)
-      return v;
-    ReassociationIndices rows;
-    for (int64_t i = 1; i < rank - 1; ++i)
-      rows.push_back(i);
-    return collapse(b, v, {{0}, rows, {rank - 1}});
-  };
-  Value lhs3 = flatten(lhs), dy3 = flatten(dy);
-  Value dlhs = batchMatmul(b, dy3, transpose(b, op.getRhs(), {0, 2, 1}));
-  if (rank != 3) {
-    ReassociationIndices rows;
-    for (int64_t i = 1; i < rank - 1; ++i)
-      rows.push_back(i);
-    dlhs = expand(b, dlhs, lhsType, {{0}, rows, {rank - 1}},
-                  tensorSizes(b, lhs));
-  }
-  accumulate(lhs, dlhs);
-  accumulate(op.getRhs(), batchMatmul(b, transpose(b, lhs3, {0, 2, 1}), dy3));
-  if (Value bias = op.getBias())
-    accumulate(bias, sumOver(dy3, {1}));
-  return success();
-}
-
-LogicalResult Differentiator::visitCombine(CombineOp op, Value dy) {
-  // The transpose of the scatter is the gather of the same positions.
-  Value ys = op.getInput();
-  Value gathered = DispatchOp::create(b, ys.getType(), dy, op.getPositions(),
-                                      op.getPatchAttr());
-  Value weights = op.getWeights();
-  if (!weights) {
-    accumulate(ys, gathered);
-    return success();
-  }
-  // Gated: out += w * y, so dy_e = w * gathered and dw = <gathered, y> over
-  // the patch's rows and the channels. View [E, R, L*P, d] as
-  // [E, R, L, P, d] to line the rows up with their patch's weight.
-  auto ysType = cast<RankedTensorType>(ys.getType());
-  int64_t patch = op.getPatch(), d = ysType.getShape()[3];
-  SmallVector<OpFoldResult> posSizes = tensorSizes(b, op.getPositions());
-  SmallVector<OpFoldResult> viewSizes(posSizes);
-  viewSizes.push_back(b.getIndexAttr(patch));
-  viewSizes.push_back(b.getIndexAttr(d));
-  SmallVector<int64_t> viewShape(
-      cast<RankedTensorType>(op.getPositions().getType()).getShape());
-  viewShape.push_back(patch);
-  viewShape.push_back(d);
-  auto viewType = RankedTensorType::get(viewShape, ysType.getElementType());
-  SmallVector<ReassociationIndices> groups{{0}, {1}, {2, 3}, {4}};
-  Value gatheredView = expand(b, gathered, viewType, groups, viewSizes);
-  Value ysView = expand(b, ys, viewType, groups, viewSizes);
-  Value scaled = broadcastMul(gatheredView, weights, {0, 1, 2});
-  accumulate(ys, collapse(b, scaled, groups));
-  Value product = arith::MulFOp::create(b, gatheredView, ysView);
-  accumulate(weights, sumOver(product, {3, 4}));
-  return success();
-}
-
-LogicalResult Differentiator::visitEmbedding(EmbeddingOp op, Value dy) {
-  accumulate(op.getTable(),
-             EmbeddingGradOp::create(b, op.getTable().getType(), op.getIds(),
-                                     dy));
-  Value positions = op.getPositions();
-  if (!positions)
-    return success();
-  // Row t of the position table is added at position t of every sequence.
-  auto dyType = cast<RankedTensorType>(dy.getType());
-  SmallVector<int64_t> leading;
-  for (int64_t i = 0; i + 2 < dyType.getRank(); ++i)
-    leading.push_back(i);
-  Value perPosition = leading.empty() ? dy : sumOver(dy, leading);
-  int64_t t = dyType.getShape()[dyType.getRank() - 2],
-          d = dyType.getShape().back();
-  SmallVector<OpFoldResult> offsets(2, b.getIndexAttr(0)),
-      sizes{b.getIndexAttr(t), b.getIndexAttr(d)},
-      strides(2, b.getIndexAttr(1));
-  accumulate(positions,
-             tensor::InsertSliceOp::create(b, perPosition, zerosLike(positions),
-                                           offsets, sizes, strides));
-  return success();
-}
-
 LogicalResult Differentiator::visit(Operation *op) {
   // Only ops some result of which the objective depends on.
   SmallVector<Value> resultAdjoints;
@@ -412,108 +341,22 @@ LogicalResult Differentiator::visit(Operation *op) {
   // have nothing to propagate to.
   if (llvm::none_of(op->getOperands(), isFloatValue))
     return success();
-  Value dy = resultAdjoints.front();
-  MLIRContext *ctx = op->getContext();
-
-  LogicalResult handled =
-      llvm::TypeSwitch<Operation *, LogicalResult>(op)
-          .Case([&](ExpertMatmulOp mm) { return visitExpertMatmul(mm, dy); })
-          .Case([&](ActivationOp act) {
-            accumulate(act.getInput(),
-                       ActivationGradOp::create(b, act.getInput().getType(),
-                                                act.getInput(), dy,
-                                                act.getActivationAttr()));
-            return success();
-          })
-          .Case([&](DispatchOp dispatch) {
-            accumulate(dispatch.getInput(),
-                       CombineOp::create(
-                           b, dispatch.getInput().getType(), dy,
-                           dispatch.getPositions(), Value(),
-                           CombineModeAttr::get(ctx, CombineMode::Union),
-                           dispatch.getPatchAttr()));
-            return success();
-          })
-          .Case([&](CombineOp combine) { return visitCombine(combine, dy); })
-          .Case([&](DataSelectOp select) {
-            // Only the weights are differentiable; the positions are not.
-            if (Value dw = resultAdjoints[1])
-              accumulate(select.getScores(),
-                         DataSelectGradOp::create(
-                             b, select.getScores().getType(),
-                             select.getPositions(), dw, select.getPatchAttr()));
-            return success();
-          })
-          .Case([&](TokenChoiceOp choice) {
-            accumulate(choice.getProbs(),
-                       TokenChoiceGradOp::create(
-                           b, choice.getProbs().getType(), choice.getProbs(),
-                           dy, choice.getTopAttr(), choice.getRenormalizeAttr(),
-                           choice.getAxisAttr(), choice.getEpsAttr(),
-                           choice.getCapacityAttr()));
-            return success();
-          })
-          .Case([&](RouterOp router) {
-            auto grads = RouterGradOp::create(
-                b, router.getInput().getType(), router.getWeight().getType(),
-                router.getBias().getType(), router.getInput(),
-                router.getWeight(), router.getProbs(), dy,
-                router.getScoreAttr());
-            accumulate(router.getInput(), grads.getInputGrad());
-            accumulate(router.getWeight(), grads.getWeightGrad());
-            accumulate(router.getBias(), grads.getBiasGrad());
-            return success();
-          })
-          .Case([&](SelectiveAttentionOp attn) {
-            Type type = attn.getQuery().getType();
-            auto grads = SelectiveAttentionGradOp::create(
-                b, type, type, type, attn.getQuery(), attn.getKey(),
-                attn.getValue(), attn.getPositions(), attn.getKeyPadding(), dy,
-                attn.getHeadsAttr(), attn.getCausalAttr(), attn.getRopeAttr(),
-                attn.getRopeBaseAttr(), attn.getScaleAttr());
-            accumulate(attn.getQuery(), grads.getQueryGrad());
-            accumulate(attn.getKey(), grads.getKeyGrad());
-            accumulate(attn.getValue(), grads.getValueGrad());
-            return success();
-          })
-          .Case([&](LayerNormOp norm) {
-            Type gammaType = norm.getGamma().getType();
-            auto grads = LayerNormGradOp::create(
-                b, norm.getInput().getType(), gammaType, gammaType,
-                norm.getInput(), norm.getGamma(), dy, norm.getEpsAttr());
-            accumulate(norm.getInput(), grads.getInputGrad());
-            accumulate(norm.getGamma(), grads.getGammaGrad());
-            accumulate(norm.getBeta(), grads.getBetaGrad());
-            return success();
-          })
-          .Case([&](RmsNormOp norm) {
-            auto grads = RmsNormGradOp::create(
-                b, norm.getInput().getType(), norm.getGamma().getType(),
-                norm.getInput(), norm.getGamma(), dy, norm.getEpsAttr());
-            accumulate(norm.getInput(), grads.getInputGrad());
-            accumulate(norm.getGamma(), grads.getGammaGrad());
-            return success();
-          })
-          .Case([&](EmbeddingOp embedding) {
-            return visitEmbedding(embedding, dy);
-          })
-          .Case([&](CrossEntropyOp loss) {
-            accumulate(loss.getLogits(),
-                       CrossEntropyGradOp::create(
-                           b, loss.getLogits().getType(), loss.getLogits(),
-                           loss.getTargets(), dy));
-            return success();
-          })
-          .Default([&](Operation *op) -> LogicalResult {
-            Dialect *dialect = op->getDialect();
-            if (isa_and_nonnull<arith::ArithDialect>(dialect))
-              return visitArith(op, dy);
-            if (isa_and_nonnull<tensor::TensorDialect>(dialect))
-              return visitTensor(op, dy);
-            if (isa_and_nonnull<linalg::LinalgDialect>(dialect))
-              return visitLinalg(op, dy);
-            return failure();
-          });
+  // A uoe op states its own rule; an upstream op goes to the rules of its
+  // dialect here. Any other op (a uoe op without a gradient among them)
+  // has none.
+  LogicalResult handled = failure();
+  if (auto differentiable = dyn_cast<DifferentiableOpInterface>(op)) {
+    handled = differentiable.buildGradient(*this, resultAdjoints);
+  } else {
+    Value dy = resultAdjoints.front();
+    Dialect *dialect = op->getDialect();
+    if (isa_and_nonnull<arith::ArithDialect>(dialect))
+      handled = visitArith(op, dy);
+    else if (isa_and_nonnull<tensor::TensorDialect>(dialect))
+      handled = visitTensor(op, dy);
+    else if (isa_and_nonnull<linalg::LinalgDialect>(dialect))
+      handled = visitLinalg(op, dy);
+  }
   if (succeeded(handled))
     return success();
   return op->emitOpError()

@@ -31,8 +31,7 @@ void uoe::populateUoEToLinalgPatterns(RewritePatternSet &patterns) {
   populateAttentionToLinalgPatterns(patterns);
   populateNormsToLinalgPatterns(patterns);
   populateEmbeddingToLinalgPatterns(patterns);
-  populateGradToLinalgPatterns(patterns);
-  populateAttentionGradToLinalgPatterns(patterns);
+  populateLossToLinalgPatterns(patterns);
 }
 
 namespace {

@@ -1,14 +1,23 @@
-//===- ExpertComputeToLinalg.cpp - expert compute to linalg --------------===//
+//===- ExpertComputeToLinalg.cpp - expert compute and its gradient -------===//
 //
-// Lowers the data movement and compute of experts:
+// Lowers the data movement and compute of experts, forward and backward:
 // - `uoe.dispatch`: a gather, one generic whose body reads the selected row;
 // - `uoe.expert_matmul`: `linalg.batch_matmul` over experts (the batch
 //   dimensions between E and M are folded into M) plus one epilogue generic
 //   for bias and activation (shared with `uoe.activation`);
-// - `uoe.combine`: an inverse index (which slot of expert e holds patch p)
-//   and one generic that sums the experts' contributions in order
-//   e = 0..E-1, as a reduction loop, so the result is deterministic;
-// - `uoe.dense_mlp`: rewritten as two single-expert `uoe.expert_matmul`s.
+// - `uoe.combine`: an inverse index (which slot of expert e holds patch p,
+//   passes/Lowerings.h) and one generic that sums the experts' contributions
+//   in order e = 0..E-1, as a reduction loop, so the result is
+//   deterministic;
+// - `uoe.dense_mlp`: rewritten as two single-expert `uoe.expert_matmul`s;
+// - `uoe.activation`: the GEMM's epilogue alone (the autodiff pass splits
+//   it out of `uoe.expert_matmul` to keep the pre-activation);
+// - `uoe.activation_grad`: `dy * act'(x)` in one elementwise generic, with
+//   the derivative written out per activation; SwiGLU's generic writes the
+//   gate and up halves of the gradient in one pass.
+// The gradients of dispatch, combine and expert_matmul are chains of ops
+// that exist already (a union combine, a dispatch, GEMMs; their rules are in
+// dialect/UoEGradients.cpp), so they have no `*_grad` op to lower.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,7 +33,12 @@
 using namespace mlir;
 using namespace mlir::uoe;
 
-Value uoe::applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
+//===----------------------------------------------------------------------===//
+// Pieces of the forward and the backward
+//===----------------------------------------------------------------------===//
+
+/// `act` on a scalar `x` (not SwiGLU, which needs two inputs).
+static Value applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
   Type t = x.getType();
   switch (act) {
   case Activation::None:
@@ -60,8 +74,11 @@ Value uoe::applyActivation(ImplicitLocOpBuilder &b, Activation act, Value x) {
   llvm_unreachable("unknown activation");
 }
 
-Value uoe::activationEpilogue(ImplicitLocOpBuilder &b, Value x, Value bias,
-                              ArrayRef<int64_t> biasDims, Activation act) {
+/// `act(x + bias)` elementwise over `x: [..., N]`, `bias` (optional)
+/// indexed by the loops `biasDims`; SwiGLU takes the `[gate | up]` halves
+/// of the last dimension and yields `[..., N / 2]`.
+static Value activationEpilogue(ImplicitLocOpBuilder &b, Value x, Value bias,
+                                ArrayRef<int64_t> biasDims, Activation act) {
   auto type = cast<RankedTensorType>(x.getType());
   Type elt = type.getElementType();
   int64_t rank = type.getRank(), n = type.getShape().back();
@@ -123,24 +140,67 @@ Value uoe::activationEpilogue(ImplicitLocOpBuilder &b, Value x, Value bias,
                       })[0];
 }
 
-Value uoe::inversePositions(ImplicitLocOpBuilder &b, Value positions,
-                            int64_t numPatches) {
-  auto type = cast<RankedTensorType>(positions.getType());
-  int64_t e = type.getShape()[0], r = type.getShape()[1];
-  Type i64 = b.getI64Type();
-  return buildGeneric(
-      b, positions,
-      filledTensor(
-          b, {b.getIndexAttr(e), b.getIndexAttr(r), b.getIndexAttr(numPatches)},
-          i64, b.getI64IntegerAttr(-1)),
-      {{0, 1, 3}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
-      [&](ImplicitLocOpBuilder &b, ValueRange a) {
-        Value p = arith::IndexCastOp::create(b, i64, loopIndex(b, 2));
-        Value i = arith::IndexCastOp::create(b, i64, loopIndex(b, 3));
-        Value hit = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, a[0], p);
-        return SmallVector<Value>{arith::SelectOp::create(b, hit, i, a[1])};
-      })[0];
+/// The logistic function `1 / (1 + exp(-x))`.
+static Value sigmoid(ImplicitLocOpBuilder &b, Value x) {
+  Type t = x.getType();
+  Value one = constFloat(b, t, 1.0);
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, x));
+  return arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, e));
 }
+
+/// `act'(x)` for the elementwise activations (not SwiGLU).
+static Value activationDerivative(ImplicitLocOpBuilder &b, Activation act,
+                                  Value x) {
+  Type t = x.getType();
+  auto c = [&](double v) { return constFloat(b, t, v); };
+  auto mul = [&](Value l, Value r) {
+    return arith::MulFOp::create(b, l, r).getResult();
+  };
+  auto addf = [&](Value l, Value r) {
+    return arith::AddFOp::create(b, l, r).getResult();
+  };
+  switch (act) {
+  case Activation::None:
+  case Activation::SwiGlu:
+    return c(1.0);
+  case Activation::Gelu: {
+    // d/dx x Phi(x) = Phi(x) + x phi(x).
+    Value cdf =
+        mul(c(0.5), addf(c(1.0), math::ErfOp::create(b, mul(x, c(M_SQRT1_2)))));
+    Value pdf = mul(c(0.5 * M_2_SQRTPI * M_SQRT1_2),
+                    math::ExpOp::create(b, mul(c(-0.5), mul(x, x))));
+    return addf(cdf, mul(x, pdf));
+  }
+  case Activation::GeluTanh: {
+    // y = x/2 (1 + tanh(u)), u = k (x + a x^3):
+    // y' = (1 + tanh(u)) / 2 + x/2 (1 - tanh(u)^2) k (1 + 3 a x^2).
+    double k = std::sqrt(2.0 / M_PI), a = 0.044715;
+    Value x2 = mul(x, x);
+    Value u = mul(c(k), addf(x, mul(c(a), mul(x2, x))));
+    Value th = math::TanhOp::create(b, u);
+    Value du = mul(c(k), addf(c(1.0), mul(c(3.0 * a), x2)));
+    Value sech2 = arith::SubFOp::create(b, c(1.0), mul(th, th));
+    return addf(mul(c(0.5), addf(c(1.0), th)),
+                mul(mul(c(0.5), x), mul(sech2, du)));
+  }
+  case Activation::Relu: {
+    // 0 at x = 0, as PyTorch's threshold backward.
+    Value positive =
+        arith::CmpFOp::create(b, arith::CmpFPredicate::OGT, x, c(0.0));
+    return arith::SelectOp::create(b, positive, c(1.0), c(0.0));
+  }
+  case Activation::Silu: {
+    // silu' = s (1 + x (1 - s)), s = sigmoid(x).
+    Value s = sigmoid(b, x);
+    return mul(s, addf(c(1.0), mul(x, arith::SubFOp::create(b, c(1.0), s))));
+  }
+  }
+  llvm_unreachable("unknown activation");
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
 
 namespace {
 
@@ -343,11 +403,88 @@ struct DenseMlpToExpertMatmul : OpRewritePattern<DenseMlpOp> {
   }
 };
 
+/// The expert matmul's epilogue without the GEMM and bias; `none` is the
+/// input itself.
+struct ActivationToLinalg : OpRewritePattern<ActivationOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ActivationOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getActivation() == Activation::None) {
+      rewriter.replaceOp(op, op.getInput());
+      return success();
+    }
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    rewriter.replaceOp(op, activationEpilogue(b, op.getInput(), Value(), {},
+                                              op.getActivation()));
+    return success();
+  }
+};
+
+/// `dx = dy * act'(x)`; SwiGLU: `d gate = dy * up * silu'(gate)`,
+/// `d up = dy * silu(gate)`, written into the two halves.
+struct ActivationGradToLinalg : OpRewritePattern<ActivationGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ActivationGradOp op,
+                                PatternRewriter &rewriter) const override {
+    Activation act = op.getActivation();
+    if (act == Activation::None) {
+      rewriter.replaceOp(op, op.getResultGrad());
+      return success();
+    }
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value x = op.getInput(), dy = op.getResultGrad();
+    Type elt = op.getType().getElementType();
+    if (act != Activation::SwiGlu) {
+      rewriter.replaceOp(
+          op, elementwise(b, {{x, Role::Full}, {dy, Role::Full}}, x, elt,
+                          [&](ImplicitLocOpBuilder &b, ValueRange a) {
+                            return SmallVector<Value>{arith::MulFOp::create(
+                                b, a[1], activationDerivative(b, act, a[0]))};
+                          })[0]);
+      return success();
+    }
+    // One generic over [..., 2W] whose channel c reads its gate and up
+    // partners (c and c + W, or c - W and c); writing two halves into one
+    // tensor with insert_slice costs copies after bufferization.
+    int64_t width = op.getType().getShape().back() / 2;
+    int64_t rank = op.getType().getRank();
+    Value result =
+        elementwise(b, {}, x, elt, [&](ImplicitLocOpBuilder &b, ValueRange) {
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i)
+            at.push_back(loopIndex(b, i));
+          Value c = at.back(), w = constIndex(b, width);
+          Value isGate =
+              arith::CmpIOp::create(b, arith::CmpIPredicate::ult, c, w);
+          Value gc = arith::SelectOp::create(b, isGate, c,
+                                             arith::SubIOp::create(b, c, w));
+          at.back() = gc;
+          Value gate = tensor::ExtractOp::create(b, x, at);
+          Value g = tensor::ExtractOp::create(b, dy, at);
+          at.back() = arith::AddIOp::create(b, gc, w);
+          Value up = tensor::ExtractOp::create(b, x, at);
+          Value dGate = arith::MulFOp::create(
+              b, arith::MulFOp::create(b, g, up),
+              activationDerivative(b, Activation::Silu, gate));
+          Value dUp = arith::MulFOp::create(
+              b, g, applyActivation(b, Activation::Silu, gate));
+          return SmallVector<Value>{
+              arith::SelectOp::create(b, isGate, dGate, dUp)};
+        })[0];
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void uoe::populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
-               DenseMlpToExpertMatmul>(patterns.getContext());
+  patterns
+      .add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
+           DenseMlpToExpertMatmul, ActivationToLinalg, ActivationGradToLinalg>(
+          patterns.getContext());
 }
 
 void uoe::populateDenseMlpExpansionPatterns(RewritePatternSet &patterns) {

@@ -11,6 +11,19 @@
 using namespace mlir;
 using namespace mlir::uoe;
 
+SmallVector<int64_t> uoe::iota(int64_t n, int64_t start) {
+  SmallVector<int64_t> dims;
+  for (int64_t i = 0; i < n; ++i)
+    dims.push_back(start + i);
+  return dims;
+}
+
+SmallVector<IteratorType> uoe::iteratorTypes(int64_t numPar, int64_t numRed) {
+  SmallVector<IteratorType> its(numPar, kPar);
+  its.append(numRed, kRed);
+  return its;
+}
+
 SmallVector<Value> uoe::buildGenericMaps(ImplicitLocOpBuilder &b,
                                          ValueRange inputs, ValueRange inits,
                                          ArrayRef<AffineMap> maps,
@@ -118,4 +131,79 @@ Value uoe::batchMatmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs) {
   return linalg::BatchMatmulOp::create(b, TypeRange{init.getType()},
                                        ValueRange{lhs, rhs}, ValueRange{init})
       .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// Generics over the loops of a tensor `[..., d]`
+//===----------------------------------------------------------------------===//
+
+/// The loops of `role` in a nest over a rank-`rank` tensor.
+static SmallVector<int64_t> loopsOf(Role role, int64_t rank) {
+  SmallVector<int64_t> dims;
+  switch (role) {
+  case Role::Full:
+    for (int64_t i = 0; i < rank; ++i)
+      dims.push_back(i);
+    break;
+  case Role::Row:
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      dims.push_back(i);
+    break;
+  case Role::Col:
+    dims.push_back(rank - 1);
+    break;
+  case Role::Scalar:
+    break;
+  }
+  return dims;
+}
+
+/// The sizes of a `role` tensor in a nest over `like`.
+static SmallVector<OpFoldResult> sizesOf(ImplicitLocOpBuilder &b, Value like,
+                                         Role role) {
+  SmallVector<OpFoldResult> all = tensorSizes(b, like), sizes;
+  for (int64_t d : loopsOf(role, all.size()))
+    sizes.push_back(all[d]);
+  return sizes;
+}
+
+SmallVector<Value> uoe::elementwise(ImplicitLocOpBuilder &b,
+                                    ArrayRef<Operand> inputs, Value like,
+                                    Type elt, GenericBody body,
+                                    int64_t numResults) {
+  int64_t rank = cast<RankedTensorType>(like.getType()).getRank();
+  SmallVector<Value> ins, inits;
+  SmallVector<SmallVector<int64_t>> maps;
+  for (const Operand &in : inputs) {
+    ins.push_back(in.value);
+    maps.push_back(loopsOf(in.role, rank));
+  }
+  for (int64_t i = 0; i < numResults; ++i) {
+    inits.push_back(emptyTensor(b, tensorSizes(b, like), elt));
+    maps.push_back(loopsOf(Role::Full, rank));
+  }
+  return buildGeneric(b, ins, inits, maps,
+                      SmallVector<IteratorType>(rank, kPar), body);
+}
+
+SmallVector<Value> uoe::reduce(ImplicitLocOpBuilder &b,
+                               ArrayRef<Operand> inputs, Value like, Role out,
+                               ArrayRef<double> inits, Type elt,
+                               GenericBody body) {
+  int64_t rank = cast<RankedTensorType>(like.getType()).getRank();
+  SmallVector<Value> ins, outs;
+  SmallVector<SmallVector<int64_t>> maps;
+  for (const Operand &in : inputs) {
+    ins.push_back(in.value);
+    maps.push_back(loopsOf(in.role, rank));
+  }
+  SmallVector<OpFoldResult> sizes = sizesOf(b, like, out);
+  for (double init : inits) {
+    outs.push_back(filledTensor(b, sizes, elt, b.getFloatAttr(elt, init)));
+    maps.push_back(loopsOf(out, rank));
+  }
+  SmallVector<IteratorType> its(rank, kRed);
+  for (int64_t d : loopsOf(out, rank))
+    its[d] = kPar;
+  return buildGeneric(b, ins, outs, maps, its, body);
 }

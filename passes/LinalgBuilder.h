@@ -1,11 +1,16 @@
 //===- LinalgBuilder.h - small helpers to build linalg on tensors -*- C++ -*-===//
 //
-// The lowerings of passes/*ToLinalg.cpp build many `linalg.generic` ops over
-// tensors with a few dynamic sizes. These helpers keep that code about the
+// The one builder of `linalg` on tensors that the lowerings of
+// passes/*ToLinalg.cpp, the reverse sweep (Autodiff.cpp) and the other
+// passes share. The lowerings build many `linalg.generic` ops over tensors
+// with a few dynamic sizes; these helpers keep that code about the
 // algorithm: empty tensors from mixed static/dynamic sizes, affine maps
-// from dimension lists, generics from a body lambda, scalar constants.
+// from dimension lists, generics from a body lambda, scalar constants, and
+// for the common shapes of a row-wise computation over `[..., d]` (norms,
+// losses, gradients) elementwise and reduction generics whose operands are
+// named by how the loops index them (`Role`).
 // All helpers create ops through the given builder (and so notify a
-// rewriter that owns it).
+// rewriter that owns it); none of them keeps state.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +31,12 @@ inline constexpr IteratorType kRed = IteratorType::reduction;
 /// Body of a generic: block arguments (inputs then outputs) to yielded values.
 using GenericBody =
     llvm::function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, ValueRange)>;
+
+/// The loop list `start, ..., start + n - 1` (an identity map for `start` 0).
+SmallVector<int64_t> iota(int64_t n, int64_t start = 0);
+
+/// Iterators: `parallel` for `numPar` loops followed by `numRed` reductions.
+SmallVector<IteratorType> iteratorTypes(int64_t numPar, int64_t numRed);
 
 /// Builds `linalg.generic` over `numLoops` loops and returns its results.
 /// `maps[i]` lists, for operand i (inputs then inits), the loop dimension of
@@ -78,6 +89,37 @@ Value transpose(ImplicitLocOpBuilder &b, Value tensor,
 
 /// `linalg.batch_matmul` `[B, M, K] x [B, K, N] -> [B, M, N]` into zeros.
 Value batchMatmul(ImplicitLocOpBuilder &b, Value lhs, Value rhs);
+
+//===----------------------------------------------------------------------===//
+// Generics over the loops of a tensor `[..., d]`
+//===----------------------------------------------------------------------===//
+
+/// How an operand of `elementwise` or `reduce` is indexed by the loops of a
+/// tensor `[..., d]`: all of them, the leading ones (a per-row value), the
+/// last one (a per-column parameter) or none (a scalar).
+enum class Role { Full, Row, Col, Scalar };
+
+/// An input of `elementwise` or `reduce` and how the loops index it.
+struct Operand {
+  Value value;
+  Role role;
+};
+
+/// One parallel generic over the shape of `like` with `numResults` results
+/// of `like`'s shape and element type `elt`; `body` gets the inputs'
+/// elements (and the unused outputs' after them).
+SmallVector<Value> elementwise(ImplicitLocOpBuilder &b,
+                               ArrayRef<Operand> inputs, Value like, Type elt,
+                               GenericBody body, int64_t numResults = 1);
+
+/// Reduces over the loops of `like` that `out` does not index (the last
+/// one for `Row`, the leading ones for `Col`, all for `Scalar`), in loop
+/// order, into accumulators of element type `elt` starting at `inits` (one
+/// per result); `body` gets the operands' elements then the accumulators and
+/// returns the new accumulators.
+SmallVector<Value> reduce(ImplicitLocOpBuilder &b, ArrayRef<Operand> inputs,
+                          Value like, Role out, ArrayRef<double> inits,
+                          Type elt, GenericBody body);
 
 } // namespace mlir::uoe
 

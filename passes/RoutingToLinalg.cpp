@@ -1,7 +1,8 @@
-//===- RoutingToLinalg.cpp - routing ops to linalg on tensors ------------===//
+//===- RoutingToLinalg.cpp - routing ops and their gradients to linalg ---===//
 //
 // Lowers `uoe.router`, `uoe.token_choice`, `uoe.expert_select` and
-// `uoe.data_select` to `linalg.generic` ops on tensors.
+// `uoe.data_select`, and the gradients `uoe.router_grad`,
+// `uoe.token_choice_grad` and `uoe.data_select_grad`, to linalg on tensors.
 //
 // Every top-k here is rank based, which makes ties stable by construction:
 // the rank of item `i` is the number of items that beat it, where `j` beats
@@ -12,6 +13,19 @@
 // handful of generics with no sort and no data-dependent control flow; its
 // cost is O(n^2) per (expert, row), small against the expert GEMMs at the
 // sizes UoE selects over.
+//
+// The backward recomputes the forward's pieces (the probabilities it is
+// given, the stable ranks, the top-k mask, the normalisations) and applies
+// their Jacobians:
+// - router: `dlogits` from the probabilities (softmax or sigmoid), then
+//   `dx = dlogits W` and `dW = dlogits^T x` as `linalg.batch_matmul`s (BLAS
+//   in f32) and `db` as a column sum;
+// - token choice: the normalisations' Jacobians in reverse order, then the
+//   recomputed top-k mask (the selection itself carries no gradient);
+// - data selection: a gather of the weights' gradient through the inverse
+//   index of the positions (passes/Lowerings.h), divided by the patch size.
+// Every sum runs in a fixed order (reduction loops), so results are
+// deterministic.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,71 +39,12 @@ using namespace mlir;
 using namespace mlir::uoe;
 
 //===----------------------------------------------------------------------===//
-// Shared pieces
+// Pieces of the forward and the backward
 //===----------------------------------------------------------------------===//
 
-/// Identity loop list `0..n-1`.
-static SmallVector<int64_t> iota(int64_t n, int64_t start = 0) {
-  SmallVector<int64_t> dims;
-  for (int64_t i = 0; i < n; ++i)
-    dims.push_back(start + i);
-  return dims;
-}
-
-/// Iterators: `parallel` for `numPar` loops followed by `numRed` reductions.
-static SmallVector<IteratorType> iterators(int64_t numPar, int64_t numRed) {
-  SmallVector<IteratorType> its(numPar, kPar);
-  its.append(numRed, kRed);
-  return its;
-}
-
-Value uoe::softmaxLastDim(ImplicitLocOpBuilder &b, Value logits) {
-  auto type = cast<RankedTensorType>(logits.getType());
-  Type elt = type.getElementType();
-  int64_t rank = type.getRank();
-  SmallVector<OpFoldResult> sizes = tensorSizes(b, logits);
-  SmallVector<OpFoldResult> rowSizes(sizes.begin(), sizes.end() - 1);
-  SmallVector<int64_t> all = iota(rank), rows = iota(rank - 1);
-
-  Value maxInit = filledTensor(b, rowSizes, elt,
-                               b.getFloatAttr(elt, -INFINITY));
-  Value rowMax = buildGeneric(b, logits, maxInit, {all, rows},
-                              iterators(rank - 1, 1),
-                              [](ImplicitLocOpBuilder &b, ValueRange a) {
-                                return SmallVector<Value>{
-                                    arith::MaximumFOp::create(b, a[0], a[1])};
-                              })[0];
-  // exp(x - max), with fully masked (-inf) rows giving zeros, not NaNs.
-  Value expInit = emptyTensor(b, sizes, elt);
-  Value exps = buildGeneric(
-      b, {logits, rowMax}, expInit, {all, rows, all}, iterators(rank, 0),
-      [&](ImplicitLocOpBuilder &b, ValueRange a) {
-        Value negInf = constFloat(b, elt, -INFINITY);
-        Value isMasked =
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, a[0], negInf);
-        Value e = math::ExpOp::create(b, arith::SubFOp::create(b, a[0], a[1]));
-        return SmallVector<Value>{
-            arith::SelectOp::create(b, isMasked, constFloat(b, elt, 0.0), e)};
-      })[0];
-  Value sumInit = filledTensor(b, rowSizes, elt, b.getFloatAttr(elt, 0.0));
-  Value rowSum = buildGeneric(b, exps, sumInit, {all, rows},
-                              iterators(rank - 1, 1),
-                              [](ImplicitLocOpBuilder &b, ValueRange a) {
-                                return SmallVector<Value>{
-                                    arith::AddFOp::create(b, a[0], a[1])};
-                              })[0];
-  return buildGeneric(
-      b, {exps, rowSum}, emptyTensor(b, sizes, elt), {all, rows, all},
-      iterators(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
-        Value zero = constFloat(b, elt, 0.0);
-        Value empty =
-            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, a[1], zero);
-        Value q = arith::DivFOp::create(b, a[0], a[1]);
-        return SmallVector<Value>{arith::SelectOp::create(b, empty, zero, q)};
-      })[0];
-}
-
-Value uoe::stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
+/// The stable rank (i64) of every entry of `scores` along its last
+/// dimension: how many entries of its row beat it (see the file comment).
+static Value stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
   auto type = cast<RankedTensorType>(scores.getType());
   int64_t rank = type.getRank();
   SmallVector<OpFoldResult> sizes = tensorSizes(b, scores);
@@ -98,7 +53,7 @@ Value uoe::stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
   SmallVector<int64_t> self = iota(rank), other = iota(rank - 1);
   other.push_back(rank);
   return buildGeneric(
-      b, {scores, scores}, init, {self, other, self}, iterators(rank, 1),
+      b, {scores, scores}, init, {self, other, self}, iteratorTypes(rank, 1),
       [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value i = loopIndex(b, rank - 1), j = loopIndex(b, rank);
         Value greater =
@@ -114,14 +69,15 @@ Value uoe::stableRankLastDim(ImplicitLocOpBuilder &b, Value scores) {
       })[0];
 }
 
-Value uoe::keepTopK(ImplicitLocOpBuilder &b, Value values, Value ranks,
-                    int64_t top) {
+/// `values` where `ranks < top`, else 0: the top-k mask of token choice.
+static Value keepTopK(ImplicitLocOpBuilder &b, Value values, Value ranks,
+                      int64_t top) {
   auto type = cast<RankedTensorType>(values.getType());
   Type elt = type.getElementType();
   SmallVector<int64_t> all = iota(type.getRank());
   return buildGeneric(
       b, {values, ranks}, emptyTensor(b, tensorSizes(b, ranks), elt),
-      {all, all, all}, iterators(type.getRank(), 0),
+      {all, all, all}, iteratorTypes(type.getRank(), 0),
       [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value keep = arith::CmpIOp::create(b, arith::CmpIPredicate::slt, a[1],
                                            constInt(b, b.getI64Type(), top));
@@ -130,8 +86,10 @@ Value uoe::keepTopK(ImplicitLocOpBuilder &b, Value values, Value ranks,
       })[0];
 }
 
-Value uoe::normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
-                         double eps, double scale) {
+/// Divides every entry of `s` by the sum over dimension `axis` (plus
+/// `eps`), times `scale`; a zero denominator gives zero.
+static Value normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
+                           double eps, double scale) {
   auto type = cast<RankedTensorType>(s.getType());
   Type elt = type.getElementType();
   int64_t rank = type.getRank();
@@ -149,13 +107,13 @@ Value uoe::normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
   inMap[axis] = rank - 1;
   Value sums = buildGeneric(
       b, s, filledTensor(b, reduced, elt, b.getFloatAttr(elt, 0.0)),
-      {inMap, iota(rank - 1)}, iterators(rank - 1, 1),
+      {inMap, iota(rank - 1)}, iteratorTypes(rank - 1, 1),
       [](ImplicitLocOpBuilder &b, ValueRange a) {
         return SmallVector<Value>{arith::AddFOp::create(b, a[0], a[1])};
       })[0];
   return buildGeneric(
       b, {s, sums}, emptyTensor(b, sizes, elt), {all, kept, all},
-      iterators(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
+      iteratorTypes(rank, 0), [&](ImplicitLocOpBuilder &b, ValueRange a) {
         Value zero = constFloat(b, elt, 0.0);
         Value den = arith::AddFOp::create(b, a[1], constFloat(b, elt, eps));
         Value isZero =
@@ -164,6 +122,96 @@ Value uoe::normalizeOver(ImplicitLocOpBuilder &b, Value s, int64_t axis,
                                         constFloat(b, elt, scale));
         return SmallVector<Value>{arith::SelectOp::create(b, isZero, zero, q)};
       })[0];
+}
+
+/// The gradient of `normalizeOver(s, axis, eps, scale)` for the result
+/// gradient `dout`: with `D = sum_axis(s) + eps`,
+/// `ds = scale / D * (dout - sum_axis(dout * s) / D)`, and 0 where `D = 0`
+/// (the forward gives 0 there).
+static Value normalizeOverGrad(ImplicitLocOpBuilder &b, Value s, Value dout,
+                               int64_t axis, double eps, double scale) {
+  auto type = cast<RankedTensorType>(s.getType());
+  Type elt = type.getElementType();
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> sizes = tensorSizes(b, s), reduced;
+  SmallVector<int64_t> all, kept;
+  for (int64_t d = 0; d < rank; ++d) {
+    all.push_back(d);
+    if (d != axis) {
+      kept.push_back(d);
+      reduced.push_back(sizes[d]);
+    }
+  }
+  // Loops: the kept dims in order, then the reduced axis last (as the
+  // forward's normalizeOver, so that D is bit for bit the forward's).
+  SmallVector<int64_t> inMap(rank), outMap;
+  for (auto [pos, d] : llvm::enumerate(kept))
+    inMap[d] = pos;
+  inMap[axis] = rank - 1;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    outMap.push_back(i);
+  SmallVector<IteratorType> its(rank - 1, kPar);
+  its.push_back(kRed);
+  Value zeros = filledTensor(b, reduced, elt, b.getFloatAttr(elt, 0.0));
+  SmallVector<Value> sums =
+      buildGeneric(b, {s, dout}, {zeros, zeros}, {inMap, inMap, outMap, outMap},
+                   its, [](ImplicitLocOpBuilder &b, ValueRange a) {
+                     return SmallVector<Value>{
+                         arith::AddFOp::create(b, a[2], a[0]),
+                         arith::AddFOp::create(
+                             b, a[3], arith::MulFOp::create(b, a[1], a[0]))};
+                   });
+  return buildGeneric(
+      b, {dout, sums[0], sums[1]}, emptyTensor(b, sizes, elt),
+      {all, kept, kept, all}, SmallVector<IteratorType>(rank, kPar),
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value zero = constFloat(b, elt, 0.0);
+        Value den = arith::AddFOp::create(b, a[1], constFloat(b, elt, eps));
+        Value isZero =
+            arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, den, zero);
+        Value centred =
+            arith::SubFOp::create(b, a[0], arith::DivFOp::create(b, a[2], den));
+        Value g =
+            arith::MulFOp::create(b, arith::DivFOp::create(b, centred, den),
+                                  constFloat(b, elt, scale));
+        return SmallVector<Value>{arith::SelectOp::create(b, isZero, zero, g)};
+      })[0];
+}
+
+/// A static tensor `[..., K]` as the single batch `[1, M, K]` of a batch
+/// matmul (M the product of the leading sizes, 1 for a vector).
+static Value asBatch(ImplicitLocOpBuilder &b, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = type.getRank(), k = type.getShape().back();
+  int64_t m = type.getNumElements() / k;
+  auto batch = RankedTensorType::get({1, m, k}, type.getElementType());
+  if (rank == 1)
+    return tensor::ExpandShapeOp::create(
+        b, batch, v, SmallVector<ReassociationIndices>{{0, 1, 2}});
+  if (rank > 2) {
+    ReassociationIndices rows;
+    for (int64_t i = 0; i + 1 < rank; ++i)
+      rows.push_back(i);
+    v = collapse(b, v, {rows, {rank - 1}});
+  }
+  return tensor::ExpandShapeOp::create(
+      b, batch, v, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// The inverse of `asBatch`: `[1, M, K]` back to `type`.
+static Value fromBatch(ImplicitLocOpBuilder &b, Value v,
+                       RankedTensorType type) {
+  int64_t rank = type.getRank();
+  if (rank == 1)
+    return collapse(b, v, {{0, 1, 2}});
+  v = collapse(b, v, {{0, 1}, {2}});
+  if (rank == 2)
+    return v;
+  ReassociationIndices rows;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    rows.push_back(i);
+  return tensor::ExpandShapeOp::create(
+      b, type, v, SmallVector<ReassociationIndices>{rows, {rank - 1}});
 }
 
 //===----------------------------------------------------------------------===//
@@ -191,11 +239,11 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
                          logitMap = iota(rank - 1), outMap = iota(rank);
     xMap.push_back(rank - 1);
     logitMap.push_back(rank);
-    SmallVector<IteratorType> logitLoops = iterators(rank - 1, 1);
+    SmallVector<IteratorType> logitLoops = iteratorTypes(rank - 1, 1);
     logitLoops.push_back(kPar);
     Value bias = buildGeneric(
         b, op.getBias(), emptyTensor(b, tensorSizes(b, op.getProbs()), elt),
-        {{rank - 1}, outMap}, iterators(rank, 0),
+        {{rank - 1}, outMap}, iteratorTypes(rank, 0),
         [](ImplicitLocOpBuilder &, ValueRange a) {
           return SmallVector<Value>{a[0]};
         })[0];
@@ -211,7 +259,7 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
     } else {
       probs = buildGeneric(
           b, logits, emptyTensor(b, tensorSizes(b, logits), elt),
-          {outMap, outMap}, iterators(rank, 0),
+          {outMap, outMap}, iteratorTypes(rank, 0),
           [&](ImplicitLocOpBuilder &b, ValueRange a) {
             Value one = constFloat(b, elt, 1.0);
             Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
@@ -220,6 +268,55 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
           })[0];
     }
     rewriter.replaceOp(op, probs);
+    return success();
+  }
+};
+
+/// `dlogits` from the probabilities, then two batch matmuls and a sum.
+struct RouterGradToLinalg : OpRewritePattern<RouterGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouterGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value p = op.getProbs(), dp = op.getProbsGrad();
+    Type elt = op.getProbs().getType().getElementType();
+    Value dlogits;
+    if (op.getScore() == RouterScore::Softmax) {
+      // dlogits = p * (dp - sum_e p dp).
+      Value dot = reduce(b, {{p, Role::Full}, {dp, Role::Full}}, p, Role::Row,
+                         {0.0}, elt, [](ImplicitLocOpBuilder &b, ValueRange a) {
+                           return SmallVector<Value>{arith::AddFOp::create(
+                               b, a[2], arith::MulFOp::create(b, a[0], a[1]))};
+                         })[0];
+      dlogits =
+          elementwise(b, {{p, Role::Full}, {dp, Role::Full}, {dot, Role::Row}},
+                      p, elt, [](ImplicitLocOpBuilder &b, ValueRange a) {
+                        return SmallVector<Value>{arith::MulFOp::create(
+                            b, a[0], arith::SubFOp::create(b, a[1], a[2]))};
+                      })[0];
+    } else {
+      // dlogits = dp * p * (1 - p).
+      dlogits = elementwise(b, {{p, Role::Full}, {dp, Role::Full}}, p, elt,
+                            [&](ImplicitLocOpBuilder &b, ValueRange a) {
+                              Value q = arith::SubFOp::create(
+                                  b, constFloat(b, elt, 1.0), a[0]);
+                              return SmallVector<Value>{arith::MulFOp::create(
+                                  b, a[1], arith::MulFOp::create(b, a[0], q))};
+                            })[0];
+    }
+    // [..., E] and [..., d] as [1, M, E] and [1, M, d].
+    Value dl = asBatch(b, dlogits), x = asBatch(b, op.getInput());
+    Value w = asBatch(b, op.getWeight());
+    Value dx = fromBatch(b, batchMatmul(b, dl, w), op.getInput().getType());
+    Value dw = fromBatch(b, batchMatmul(b, transpose(b, dl, {0, 2, 1}), x),
+                         op.getWeight().getType());
+    Value db = reduce(b, {{dlogits, Role::Full}}, dlogits, Role::Col, {0.0},
+                      elt, [](ImplicitLocOpBuilder &b, ValueRange a) {
+                        return SmallVector<Value>{
+                            arith::AddFOp::create(b, a[1], a[0])};
+                      })[0];
+    rewriter.replaceOp(op, {dx, dw, db});
     return success();
   }
 };
@@ -249,6 +346,35 @@ struct TokenChoiceToLinalg : OpRewritePattern<TokenChoiceOp> {
   }
 };
 
+/// The forward's chain (top-k mask, renormalisation, normalisation over
+/// the axis) recomputed, then its Jacobians applied in reverse order.
+struct TokenChoiceGradToLinalg : OpRewritePattern<TokenChoiceGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(TokenChoiceGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    int64_t rank = type.getRank();
+    Value ranks = stableRankLastDim(b, op.getProbs());
+    Value s0 = keepTopK(b, op.getProbs(), ranks, op.getTop());
+    Value s1 = op.getRenormalize()
+                   ? normalizeOver(b, s0, rank - 1, /*eps=*/0.0, /*scale=*/1.0)
+                   : s0;
+    Value grad = op.getResultGrad();
+    if (std::optional<int64_t> axis = op.getAxis()) {
+      double n = static_cast<double>(type.getShape()[*axis]);
+      double scale = std::floor(op.getCapacity().convertToDouble() * n);
+      grad = normalizeOverGrad(b, s1, grad, *axis,
+                               op.getEps().convertToDouble(), scale);
+    }
+    if (op.getRenormalize())
+      grad = normalizeOverGrad(b, s0, grad, rank - 1, 0.0, 1.0);
+    rewriter.replaceOp(op, keepTopK(b, grad, ranks, op.getTop()));
+    return success();
+  }
+};
+
 /// experts[..., i] = the expert of stable rank i; weights its probability.
 struct ExpertSelectToLinalg : OpRewritePattern<ExpertSelectOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -268,7 +394,7 @@ struct ExpertSelectToLinalg : OpRewritePattern<ExpertSelectOp> {
         b, {op.getProbs(), ranks},
         {filledTensor(b, sizes, b.getI64Type(), b.getI64IntegerAttr(0)),
          filledTensor(b, sizes, elt, b.getFloatAttr(elt, 0.0))},
-        {inMap, inMap, outMap, outMap}, iterators(rank, 1),
+        {inMap, inMap, outMap, outMap}, iteratorTypes(rank, 1),
         [&](ImplicitLocOpBuilder &b, ValueRange a) {
           Value slot = arith::IndexCastOp::create(b, b.getI64Type(),
                                                   loopIndex(b, rank - 1));
@@ -395,9 +521,54 @@ struct DataSelectToLinalg : OpRewritePattern<DataSelectOp> {
   }
 };
 
+/// `scores_grad[r, n, e] = weights_grad[e, r, slotOf[e, r, n / P]] / P`, 0
+/// for a patch no slot holds (the combine's inverse index).
+struct DataSelectGradToLinalg : OpRewritePattern<DataSelectGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DataSelectGradOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType(), i64 = b.getI64Type();
+    int64_t patch = op.getPatch();
+    int64_t r = type.getShape()[0], n = type.getShape()[1],
+            e = type.getShape()[2];
+    Value inverse = inversePositions(b, op.getPositions(), n / patch);
+    Value dw = op.getWeightsGrad();
+    MLIRContext *ctx = b.getContext();
+    AffineExpr d0 = b.getAffineDimExpr(0), d1 = b.getAffineDimExpr(1),
+               d2 = b.getAffineDimExpr(2);
+    Value result = buildGenericMaps(
+        b, inverse,
+        emptyTensor(
+            b, {b.getIndexAttr(r), b.getIndexAttr(n), b.getIndexAttr(e)}, elt),
+        {AffineMap::get(3, 0, {d2, d0, d1.floorDiv(patch)}, ctx),
+         AffineMap::get(3, 0, {d0, d1, d2}, ctx)},
+        {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          Value zero = constFloat(b, elt, 0.0);
+          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                              a[0], constInt(b, i64, 0));
+          Value slot = arith::IndexCastOp::create(
+              b, b.getIndexType(),
+              arith::SelectOp::create(b, valid, a[0], constInt(b, i64, 0)));
+          Value g = tensor::ExtractOp::create(
+              b, dw, ValueRange{loopIndex(b, 2), loopIndex(b, 0), slot});
+          if (patch > 1)
+            g = arith::DivFOp::create(
+                b, g, constFloat(b, elt, static_cast<double>(patch)));
+          return SmallVector<Value>{arith::SelectOp::create(b, valid, g, zero)};
+        })[0];
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void uoe::populateRoutingToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RouterToLinalg, TokenChoiceToLinalg, ExpertSelectToLinalg,
-               DataSelectToLinalg>(patterns.getContext());
+  patterns.add<RouterToLinalg, RouterGradToLinalg, TokenChoiceToLinalg,
+               TokenChoiceGradToLinalg, ExpertSelectToLinalg,
+               DataSelectToLinalg, DataSelectGradToLinalg>(
+      patterns.getContext());
 }

@@ -1,4 +1,4 @@
-// RUN: uoe-opt %s -split-input-file --convert-uoe-to-linalg --verify-diagnostics | FileCheck %s
+// RUN: uoe-opt %s -split-input-file --convert-uoe-to-linalg --verify-diagnostics | FileCheck %s --implicit-check-not=uoe.
 
 // Tests that a token embedding becomes one parallel generic that clamps the
 // id to [0, V - 1] and reads the table row with tensor.extract.
@@ -49,4 +49,25 @@ func.func @embedding_positions(%ids: tensor<2x5xi32>, %table: tensor<37x48xf32>,
 func.func @embedding_positions_exact(%ids: tensor<3xi64>, %table: tensor<10x4xf32>, %pos: tensor<3x4xf32>) -> tensor<3x4xf32> {
   %h = uoe.embedding %ids, %table positions %pos : tensor<3xi64>, tensor<10x4xf32>, tensor<3x4xf32> -> tensor<3x4xf32>
   return %h : tensor<3x4xf32>
+}
+
+// -----
+
+// Tests that the embedding backward is a loop over the 32 tokens carrying
+// the table, adding one clamped row per step in place.
+// CHECK-LABEL: func.func @embedding_grad
+// CHECK: [[IDS:%.+]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1]] : tensor<2x16xi64> into tensor<32xi64>
+// CHECK: [[ZERO:%.+]] = linalg.fill
+// CHECK: [[T:%.+]] = scf.for [[I:%.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args([[ACC:%.+]] = [[ZERO]]) -> (tensor<256x64xf32>)
+// CHECK: tensor.extract [[IDS]][[[I]]] : tensor<32xi64>
+// CHECK: arith.maxsi
+// CHECK: arith.minsi
+// CHECK: [[ROW:%.+]] = tensor.extract_slice [[ACC]]
+// CHECK: [[SUM:%.+]] = linalg.generic {{.+}} outs([[ROW]] : tensor<1x64xf32>)
+// CHECK: [[NEXT:%.+]] = tensor.insert_slice [[SUM]] into [[ACC]]
+// CHECK: scf.yield [[NEXT]]
+// CHECK: return [[T]]
+func.func @embedding_grad(%ids: tensor<2x16xi64>, %dh: tensor<2x16x64xf32>) -> tensor<256x64xf32> {
+  %dt = uoe.embedding_grad %ids, %dh : tensor<2x16xi64>, tensor<2x16x64xf32> -> tensor<256x64xf32>
+  return %dt : tensor<256x64xf32>
 }

@@ -1,22 +1,5 @@
 // RUN: uoe-opt %s -split-input-file --convert-uoe-to-linalg --verify-diagnostics | FileCheck %s
 
-// Tests that an expert GEMM becomes one batch matmul over experts, with the
-// batch dimensions folded into M, and a bias + activation epilogue.
-// CHECK-LABEL: func.func @expert_matmul
-// CHECK: %[[A:.+]] = tensor.collapse_shape %{{.+}} {{\[\[}}0], [1, 2], [3]] : tensor<3x4x8x32xf32> into tensor<3x32x32xf32>
-// CHECK: %[[C:.+]] = linalg.batch_matmul ins(%[[A]], %{{.+}} : tensor<3x32x32xf32>, tensor<3x32x16xf32>)
-// CHECK: %[[E:.+]] = linalg.generic {{.*}} ins(%[[C]], %{{.+}} : tensor<3x32x16xf32>, tensor<3x16xf32>)
-// CHECK: arith.addf
-// CHECK: arith.maximumf
-// CHECK: tensor.expand_shape %[[E]] {{.*}} into tensor<3x4x8x16xf32>
-// CHECK-NOT: uoe.
-func.func @expert_matmul(%x: tensor<3x4x8x32xf32>, %w: tensor<3x32x16xf32>, %b: tensor<3x16xf32>) -> tensor<3x4x8x16xf32> {
-  %h = uoe.expert_matmul %x, %w bias %b activation relu : tensor<3x4x8x32xf32>, tensor<3x32x16xf32>, tensor<3x16xf32> -> tensor<3x4x8x16xf32>
-  return %h : tensor<3x4x8x16xf32>
-}
-
-// -----
-
 // Tests that a whole UoE block lowers with no uoe op left, its GEMMs as
 // batch matmuls and its selection as generics.
 // CHECK-LABEL: func.func @block

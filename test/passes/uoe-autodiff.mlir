@@ -65,6 +65,45 @@ func.func @forward(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2
 
 // -----
 
+// Tests the rules of the embedding, the expert GEMM and the loss: the
+// loss's adjoint is its *_grad op; the GEMM's (batch dimensions folded into
+// M) are dlhs = dy rhs^T and drhs = lhs^T dy; the table's is
+// uoe.embedding_grad and the position table's the sum over the batch,
+// written into the first T = 5 of its 8 rows.
+// CHECK-LABEL: func.func @forward_grad
+// CHECK: %[[H:.+]] = uoe.embedding
+// CHECK: %[[LOGITS:.+]] = tensor.collapse_shape
+// CHECK: %[[DLOGITS:.+]] = uoe.cross_entropy_grad %[[LOGITS]]
+// CHECK: %[[WT:.+]] = linalg.transpose ins(%{{.+}} : tensor<1x6x11xf32>) outs(%{{.+}} : tensor<1x11x6xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.batch_matmul ins(%{{.+}}, %[[WT]] : tensor<1x10x11xf32>, tensor<1x11x6xf32>) outs(%{{.+}} : tensor<1x10x6xf32>)
+// CHECK: %[[XT:.+]] = linalg.transpose ins(%{{.+}} : tensor<1x10x6xf32>) outs(%{{.+}} : tensor<1x6x10xf32>) permutation = [0, 2, 1]
+// CHECK: %[[DW:.+]] = linalg.batch_matmul ins(%[[XT]], %{{.+}} : tensor<1x6x10xf32>, tensor<1x10x11xf32>) outs(%{{.+}} : tensor<1x6x11xf32>)
+// CHECK: %[[DTABLE:.+]] = uoe.embedding_grad
+// CHECK: %[[PERPOS:.+]] = linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]} ins(%{{.+}} : tensor<2x5x6xf32>) outs(%{{.+}} : tensor<5x6xf32>)
+// CHECK: %[[DPOS:.+]] = tensor.insert_slice %[[PERPOS]] into %{{.+}}[0, 0] [5, 6] [1, 1] : tensor<5x6xf32> into tensor<8x6xf32>
+// CHECK: return %{{.+}}, %[[DTABLE]], %[[DPOS]], %[[DW]]
+func.func @forward(%ids: tensor<2x5xi64>, %targets: tensor<2x5xi64>, %table: tensor<11x6xf32> {uoe.param = "table"},
+    %pos: tensor<8x6xf32> {uoe.param = "pos"}, %w: tensor<1x6x11xf32> {uoe.param = "w"}) -> tensor<f32> {
+  %h = uoe.embedding %ids, %table positions %pos : tensor<2x5xi64>, tensor<11x6xf32>, tensor<8x6xf32> -> tensor<2x5x6xf32>
+  %x = tensor.expand_shape %h [[0, 1], [2], [3]] output_shape [1, 2, 5, 6] : tensor<2x5x6xf32> into tensor<1x2x5x6xf32>
+  %l = uoe.expert_matmul %x, %w : tensor<1x2x5x6xf32>, tensor<1x6x11xf32> -> tensor<1x2x5x11xf32>
+  %logits = tensor.collapse_shape %l [[0, 1], [2], [3]] : tensor<1x2x5x11xf32> into tensor<2x5x11xf32>
+  %loss = uoe.cross_entropy %logits, %targets : tensor<2x5x11xf32>, tensor<2x5xi64> -> tensor<f32>
+  return %loss : tensor<f32>
+}
+
+// -----
+
+// Tests the error on a uoe op that declares no gradient (expert selection's
+// weights are reached here).
+func.func @forward(%p: tensor<16x4xf32>) -> tensor<16x2xf32> {
+  // expected-error @+1 {{'uoe.expert_select' op has no differentiation rule}}
+  %e, %w = uoe.expert_select %p top 2 : tensor<16x4xf32> -> tensor<16x2xi64>, tensor<16x2xf32>
+  return %w : tensor<16x2xf32>
+}
+
+// -----
+
 // Tests the error on an op without a rule.
 func.func @forward(%x: tensor<4xf32>) -> tensor<4xf32> {
   // expected-error @+1 {{'math.exp' op has no differentiation rule}}
