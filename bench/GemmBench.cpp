@@ -3,7 +3,7 @@
 // uoe-gemm-bench [--threads N] [--iterations I] [--isa avx512|avx2|generic]
 //                [MxNxK[xBATCH][tA][tB] ...]
 //
-// Times uoe_cpu_sgemm_batched (runtime/CpuBlas.h) on each shape (default:
+// Times uoe_sgemm_batched (runtime/CpuBlas.h) on each shape (default:
 // the GEMMs of bench/uoe_lm_layer.pbtxt's forward pass) and prints one JSON
 // object per line: {"shape": ..., "isa": ..., "threads": N, "median_ms":
 // ..., "gflops": ...}. bench/gemm_vs_torch.py runs it next to PyTorch.
@@ -107,11 +107,10 @@ int main(int argc, char **argv) {
     for (float &v : b)
       v = uniform(rng);
     auto run = [&] {
-      uoe_cpu_sgemm_batched(s.batch, s.m, s.n, s.k, address(a.data()),
-                            s.transA ? s.m : s.k, s.m * s.k, s.transA,
-                            address(b.data()), s.transB ? s.k : s.n,
-                            s.k * s.n, s.transB, address(c.data()), s.n,
-                            s.m * s.n, 0.0f);
+      uoe_sgemm_batched(s.batch, s.m, s.n, s.k, address(a.data()),
+                        s.transA ? s.m : s.k, s.m * s.k, s.transA,
+                        address(b.data()), s.transB ? s.k : s.n, s.k * s.n,
+                        s.transB, address(c.data()), s.n, s.m * s.n, 0.0f);
     };
     for (int i = 0; i < 3; ++i)
       run();

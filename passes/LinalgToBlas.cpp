@@ -2,7 +2,7 @@
 //
 // GEMMs carry almost all of the FLOPs of a UoE layer. Rather than tiling
 // and vectorising them ourselves, the CPU pipeline hands every f32
-// `linalg.batch_matmul` on buffers to the runtime's `uoe_cpu_sgemm_batched`
+// `linalg.batch_matmul` on buffers to the runtime's `uoe_sgemm_batched`
 // (the runtime's own GEMM, runtime/CpuGemm.h; see runtime/CpuBlas.h for the
 // contract). Addresses,
 // sizes and strides are read from the memrefs' strided metadata, so views
@@ -28,7 +28,7 @@ namespace mlir::uoe {
 using namespace mlir;
 using namespace mlir::uoe;
 
-static constexpr StringLiteral kSgemm = "uoe_cpu_sgemm_batched";
+static constexpr StringLiteral kSgemm = "uoe_sgemm_batched";
 
 /// True when `type` is an f32 rank-3 memref with a unit innermost stride.
 static bool isBlasOperand(Type type) {

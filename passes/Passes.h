@@ -53,7 +53,7 @@ void serializeParallelLoop(scf::ParallelOp op, bool keepOuter);
 #include "passes/Passes.h.inc"
 
 /// Appends the CPU pipeline to `pm`: uoe ops on tensors down to the LLVM
-/// dialect, with f32 GEMMs as calls to `uoe_cpu_sgemm_batched`. Entry
+/// dialect, with f32 GEMMs as calls to `uoe_sgemm_batched`. Entry
 /// functions that should be callable from the runtime carry the
 /// `llvm.emit_c_interface` attribute. Fails only if the built-in pipeline
 /// text does not parse (a bug).
@@ -77,7 +77,7 @@ struct GpuPipelineOptions {
 /// Appends the GPU pipeline to `pm`: uoe ops on tensors down to host code in
 /// the LLVM dialect whose parallel loop nests run as kernels (one
 /// `gpu.binary @uoe_kernels`) and whose f32 GEMMs call
-/// `uoe_cpu_sgemm_batched` (bound to cuBLAS by the cuda runtime). Buffers
+/// `uoe_sgemm_batched` (bound to cuBLAS by the cuda runtime). Buffers
 /// come from `_mlir_memref_to_llvm_alloc`, which the cuda runtime serves
 /// from managed memory, so that host code and kernels share them. Fails for
 /// a chip that is not "sm_<N>".

@@ -199,7 +199,7 @@ def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
   let description = [{
     After bufferization, rewrites every `linalg.batch_matmul` on f32 memrefs
     whose rows are contiguous (unit innermost stride) into a call of the
-    runtime function `uoe_cpu_sgemm_batched` (runtime/CpuBlas.h), passing
+    runtime function `uoe_sgemm_batched` (runtime/CpuBlas.h), passing
     the buffers' addresses, sizes and strides. The runtime binds it to its
     own GEMM (runtime/CpuGemm.h: microkernels chosen from the CPU's
     features, batch-invariant), which reaches near the cores' peak where
@@ -213,7 +213,7 @@ def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
     ```
     After:
     ```mlir
-    func.call @uoe_cpu_sgemm_batched(%batch, %m, %n, %k, %pa, %lda, %sa, %false,
+    func.call @uoe_sgemm_batched(%batch, %m, %n, %k, %pa, %lda, %sa, %false,
         %pb, %ldb, %sb, %false, %pc, %ldc, %sc, %one) : (...) -> ()
     ```
   }];

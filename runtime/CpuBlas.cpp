@@ -1,6 +1,6 @@
 //===- CpuBlas.cpp - the CPU runtime's BLAS binding -----------------------===//
 //
-// uoe_cpu_sgemm_batched on the runtime's own GEMM (CpuGemm.h): the
+// uoe_sgemm_batched on the runtime's own GEMM (CpuGemm.h): the
 // arguments are checked, then the matrices of the batch, cut into pieces
 // where that balances the threads, are computed on OpenMP's thread pool,
 // each piece by sgemmSingleThread on one thread. The cut never splits the
@@ -66,8 +66,8 @@ StatusOr<int64_t> leadingDimension(const char *name, int64_t ld, int64_t rows,
   if (rows <= 1)
     return std::max(ld, least);
   if (ld < least)
-    return invalidArgumentError(strCat("uoe_cpu_sgemm_batched: ", name, " = ",
-                                       ld, " is less than the ", cols,
+    return invalidArgumentError(strCat("uoe_sgemm_batched: ", name, " = ", ld,
+                                       " is less than the ", cols,
                                        " columns of the stored matrix"));
   return ld;
 }
@@ -109,12 +109,12 @@ Split splitFor(int64_t batch, int64_t m, int64_t n, int threads) {
 
 } // namespace
 
-extern "C" void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n,
-                                      int64_t k, int64_t a, int64_t lda,
-                                      int64_t strideA, int64_t transA,
-                                      int64_t b, int64_t ldb, int64_t strideB,
-                                      int64_t transB, int64_t c, int64_t ldc,
-                                      int64_t strideC, float beta) {
+extern "C" void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n,
+                                  int64_t k, int64_t a, int64_t lda,
+                                  int64_t strideA, int64_t transA, int64_t b,
+                                  int64_t ldb, int64_t strideB, int64_t transB,
+                                  int64_t c, int64_t ldc, int64_t strideC,
+                                  float beta) {
   StatusOr<SgemmPlan> plan =
       planSgemmBatched(batch, m, n, k, lda, transA, ldb, transB, ldc);
   if (!plan.ok()) {
@@ -168,11 +168,11 @@ StatusOr<SgemmPlan> uoe::rt::planSgemmBatched(int64_t batch, int64_t m,
                                               int64_t transB, int64_t ldc) {
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return invalidArgumentError(
-        strCat("uoe_cpu_sgemm_batched: negative size (batch ", batch, ", m ", m,
+        strCat("uoe_sgemm_batched: negative size (batch ", batch, ", m ", m,
                ", n ", n, ", k ", k, ")"));
   if ((transA != 0 && transA != 1) || (transB != 0 && transB != 1))
     return invalidArgumentError(
-        strCat("uoe_cpu_sgemm_batched: transposition flags must be 0 or 1, "
+        strCat("uoe_sgemm_batched: transposition flags must be 0 or 1, "
                "got transA ",
                transA, ", transB ", transB));
   SgemmPlan plan;
@@ -193,8 +193,7 @@ StatusOr<SgemmPlan> uoe::rt::planSgemmBatched(int64_t batch, int64_t m,
 
 const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
   static const SymbolMap *symbols = new SymbolMap{
-      {"uoe_cpu_sgemm_batched",
-       reinterpret_cast<void *>(&uoe_cpu_sgemm_batched)},
+      {"uoe_sgemm_batched", reinterpret_cast<void *>(&uoe_sgemm_batched)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

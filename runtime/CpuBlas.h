@@ -2,11 +2,13 @@
 //
 // Compiled CPU code does not generate its own GEMMs: the pass
 // `uoe-linalg-to-blas` turns f32 batch matmuls into calls of
-// `uoe_cpu_sgemm_batched`, defined here on the runtime's own GEMM
-// (CpuGemm.h: microkernels chosen from the CPU's features, batch-invariant
-// and deterministic), and the loader binds the call through
-// cpuRuntimeSymbols(). The symbol's name and argument list are an ABI
-// between the compiler and the runtime: change both together.
+// `uoe_sgemm_batched`, the runtime's GEMM entry point, which each device
+// binds to its own GEMM: the cpu device to the one defined here on the
+// runtime's own kernels (CpuGemm.h: microkernels chosen from the CPU's
+// features, batch-invariant and deterministic), through
+// cpuRuntimeSymbols(); the cuda device to cuBLAS (CudaRuntime.h). The
+// symbol's name and argument list are an ABI between the compiler and the
+// runtime: change both together.
 //
 // Threading: each call spreads its work over OpenMP's thread pool, the one
 // compiled loops use, whose size setCpuThreads() sets for the whole process
@@ -43,18 +45,17 @@ extern "C" {
 /// dimension, a transposition flag other than 0/1) are a compiler bug: the
 /// call then leaves C unchanged and records the error for
 /// takeCpuBlasError(), since it has no way to return one.
-void uoe_cpu_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
-                           int64_t a, int64_t lda, int64_t strideA,
-                           int64_t transA, int64_t b, int64_t ldb,
-                           int64_t strideB, int64_t transB, int64_t c,
-                           int64_t ldc, int64_t strideC, float beta);
+void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
+                       int64_t a, int64_t lda, int64_t strideA, int64_t transA,
+                       int64_t b, int64_t ldb, int64_t strideB, int64_t transB,
+                       int64_t c, int64_t ldc, int64_t strideC, float beta);
 
 } // extern "C"
 
 namespace uoe::rt {
 
 /// The runtime functions compiled CPU code may call, by symbol name, for
-/// ObjectLoader::load: {"uoe_cpu_sgemm_batched", ...} and the allocation
+/// ObjectLoader::load: {"uoe_sgemm_batched", ...} and the allocation
 /// functions of runtime/CpuAllocator.h. The map lives as long as the
 /// process.
 const SymbolMap &cpuRuntimeSymbols();
@@ -67,7 +68,7 @@ const SymbolMap &cpuRuntimeSymbols();
 /// process, e.g. PyTorch's). Null if it cannot be found.
 void *openMpLibraryHandle();
 
-/// What a uoe_cpu_sgemm_batched call has to do once its arguments are
+/// What a uoe_sgemm_batched call has to do once its arguments are
 /// checked (planSgemmBatched).
 struct SgemmPlan {
   enum Work {
@@ -82,11 +83,11 @@ struct SgemmPlan {
   int64_t lda = 0, ldb = 0, ldc = 0;
 };
 
-/// Checks the arguments of a uoe_cpu_sgemm_batched call against the rules
+/// Checks the arguments of a uoe_sgemm_batched call against the rules
 /// stated there; every implementation of the symbol (this file's on
 /// CpuGemm.h, the cuda device's on cuBLAS, runtime/CudaRuntime.h) shares
 /// it, so that they accept and reject the same calls. InvalidArgument,
-/// "uoe_cpu_sgemm_batched: <what>", naming the first bad argument and its
+/// "uoe_sgemm_batched: <what>", naming the first bad argument and its
 /// value.
 StatusOr<SgemmPlan> planSgemmBatched(int64_t batch, int64_t m, int64_t n,
                                      int64_t k, int64_t lda, int64_t transA,
@@ -100,7 +101,7 @@ void setCpuThreads(int threads);
 int cpuThreads();
 
 /// The first GEMM call rejected for bad arguments (see
-/// uoe_cpu_sgemm_batched) since the last call of this function, as an
+/// uoe_sgemm_batched) since the last call of this function, as an
 /// Internal error naming the argument, and how many were rejected; OK if
 /// none. Resets the record. Thread-safe.
 Status takeCpuBlasError();

@@ -1,6 +1,6 @@
 //===- CpuGemm.h - the CPU runtime's own f32 GEMM ---------------*- C++ -*-===//
 //
-// The GEMM behind uoe_cpu_sgemm_batched (runtime/CpuBlas.h): packed panels
+// The GEMM behind uoe_sgemm_batched (runtime/CpuBlas.h): packed panels
 // and register-blocked microkernels of our own, for AVX-512, AVX2+FMA and
 // plain x86-64, chosen once per process from the CPU features it sees
 // (CPUID), never from environment variables or a library's CPU table.

@@ -583,7 +583,7 @@ struct CudaCallbacks {
   static void *cublasHandle(CudaContext &context, const CublasApi *&api) {
     auto cublas = loadCublas();
     if (!cublas.ok()) {
-      recordFailure(cublas.status().withContext("uoe_cpu_sgemm_batched"));
+      recordFailure(cublas.status().withContext("uoe_sgemm_batched"));
       return nullptr;
     }
     api = *cublas;
@@ -621,7 +621,7 @@ struct CudaCallbacks {
     auto *cData = reinterpret_cast<float *>(static_cast<intptr_t>(c));
     if (plan->work == SgemmPlan::Nothing)
       return;
-    CudaContext *context = current("uoe_cpu_sgemm_batched");
+    CudaContext *context = current("uoe_sgemm_batched");
     if (!context)
       return;
     if (plan->work == SgemmPlan::ScaleC) {
@@ -630,10 +630,10 @@ struct CudaCallbacks {
     }
     if (!fitsInt(batch) || !fitsInt(m) || !fitsInt(n) || !fitsInt(k) ||
         !fitsInt(plan->lda) || !fitsInt(plan->ldb) || !fitsInt(plan->ldc)) {
-      recordFailure(unimplementedError(strCat(
-          "uoe_cpu_sgemm_batched: sizes beyond cuBLAS's 32-bit ints (batch ",
-          batch, ", m ", m, ", n ", n, ", k ", k, ", lda ", plan->lda, ", ldb ",
-          plan->ldb, ", ldc ", plan->ldc, ")")));
+      recordFailure(unimplementedError(
+          strCat("uoe_sgemm_batched: sizes beyond cuBLAS's 32-bit ints (batch ",
+                 batch, ", m ", m, ", n ", n, ", k ", k, ", lda ", plan->lda,
+                 ", ldb ", plan->ldb, ", ldc ", plan->ldc, ")")));
       return;
     }
     const CublasApi *api = nullptr;
@@ -682,7 +682,7 @@ const SymbolMap &uoe::rt::cudaRuntimeSymbols() {
        address(&CudaCallbacks::alignedAlloc)},
       {"_mlir_memref_to_llvm_free", address(&CudaCallbacks::free)},
       {"memrefCopy", address(&memrefCopy)},
-      {"uoe_cpu_sgemm_batched", address(&CudaCallbacks::sgemmBatched)},
+      {"uoe_sgemm_batched", address(&CudaCallbacks::sgemmBatched)},
   };
   return *symbols;
 }

@@ -19,7 +19,7 @@
 //
 // plus MLIR's generic allocation functions (_mlir_memref_to_llvm_alloc,
 // _mlir_memref_to_llvm_aligned_alloc, _mlir_memref_to_llvm_free),
-// `memrefCopy` and `uoe_cpu_sgemm_batched` (the ABI of runtime/CpuBlas.h).
+// `memrefCopy` and `uoe_sgemm_batched` (the ABI of runtime/CpuBlas.h).
 // cudaRuntimeSymbols() binds every one of them, for ObjectLoader::load, to
 // this file's implementations on the CUDA driver (runtime/CudaDriver.h) and
 // cuBLAS; none is exported from the library under these names.
@@ -35,7 +35,7 @@
 //   destroys the stream around every launch; mgpuStreamCreate returns the
 //   context's one non-blocking stream, created once, and mgpuStreamDestroy
 //   does nothing, so that this costs nothing.
-// - GEMMs: uoe_cpu_sgemm_batched is cublasSgemmStridedBatched on the same
+// - GEMMs: uoe_sgemm_batched is cublasSgemmStridedBatched on the same
 //   stream (cuBLAS is dlopen()ed at run time, libcublas.so.13 then
 //   libcublas.so, never linked), in cuBLAS's default math mode (no TF32:
 //   results agree with the CPU's to float rounding), then waited for.

@@ -25,7 +25,7 @@
 namespace uoe::rt {
 
 /// Functions and data of the runtime that loaded code may refer to, by their
-/// (unmangled, C) symbol name, e.g. {"uoe_cpu_sgemm_batched", &fn}. The
+/// (unmangled, C) symbol name, e.g. {"uoe_sgemm_batched", &fn}. The
 /// addresses must stay valid while any object loaded with the map is alive.
 using SymbolMap = std::map<std::string, void *, std::less<>>;
 

@@ -8,7 +8,7 @@
 // CHECK-NOT: linalg.
 // CHECK-NOT: llvm.call @erff
 // CHECK-NOT: llvm.call @expf
-// CHECK: llvm.call @uoe_cpu_sgemm_batched
+// CHECK: llvm.call @uoe_sgemm_batched
 // CHECK: llvm.intr.fma
 // CHECK-LABEL: llvm.func @_mlir_ciface_forward
 func.func @forward(%x: tensor<16x4x32xf32>, %wg: tensor<4x32xf32>, %bg: tensor<4xf32>, %w1: tensor<4x32x16xf32>, %b1: tensor<4x16xf32>, %w2: tensor<4x16x32xf32>, %b2: tensor<4x32xf32>) -> tensor<16x4x32xf32> attributes {llvm.emit_c_interface} {

@@ -10,7 +10,7 @@
 // Tests that the GPU pipeline takes a UoME block to host code in the LLVM
 // dialect: no uoe, linalg, scf or memref op left, every loop nest a launch
 // of a kernel in the one gpu.binary (PTX for sm_90 by default), GEMMs as
-// calls of the runtime's uoe_cpu_sgemm_batched (cuBLAS in the cuda
+// calls of the runtime's uoe_sgemm_batched (cuBLAS in the cuda
 // runtime), buffers from _mlir_memref_to_llvm_alloc (managed memory there).
 // CHECK-NOT: uoe.
 // CHECK-NOT: linalg.
@@ -19,7 +19,7 @@
 // CHECK-LABEL: llvm.func @forward
 // CHECK: llvm.call @_mlir_memref_to_llvm_alloc
 // CHECK: gpu.launch_func @uoe_kernels::@forward_kernel blocks in
-// CHECK: llvm.call @uoe_cpu_sgemm_batched
+// CHECK: llvm.call @uoe_sgemm_batched
 // CHECK: gpu.binary @uoe_kernels [#gpu.object<#nvvm.target<O = 3, chip = "sm_90">
 // CHECK-SAME: .target sm_90
 // CHECK-SAME: .visible .entry forward_kernel(

@@ -2,11 +2,11 @@
 
 // Tests that an f32 batch matmul on buffers becomes one call with the sizes,
 // leading dimensions and batch strides of its operands, accumulating (beta 1).
-// CHECK-LABEL: func.func private @uoe_cpu_sgemm_batched(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32)
+// CHECK-LABEL: func.func private @uoe_sgemm_batched(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32)
 // CHECK-LABEL: func.func @f32
 // CHECK-NOT: linalg.batch_matmul
 // CHECK-DAG: %[[BETA:.+]] = arith.constant 1.000000e+00 : f32
-// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[BETA]]) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32) -> ()
+// CHECK: call @uoe_sgemm_batched({{.*}}, %[[BETA]]) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32) -> ()
 func.func @f32(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64x16xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%c : memref<4x64x16xf32>)
   return
@@ -16,7 +16,7 @@ func.func @f32(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64
 
 // Tests that f64 matmuls and matmuls on tensors are left alone.
 // CHECK-LABEL: func.func @not_applied
-// CHECK-NOT: uoe_cpu_sgemm_batched
+// CHECK-NOT: uoe_sgemm_batched
 // CHECK: linalg.batch_matmul {{.*}} memref<2x3x4xf64>
 // CHECK: linalg.batch_matmul {{.*}} tensor<2x3x4xf32>
 func.func @not_applied(%a: memref<2x3x4xf64>, %b: memref<2x4x5xf64>, %c: memref<2x3x5xf64>, %ta: tensor<2x3x4xf32>, %tb: tensor<2x4x5xf32>, %tc: tensor<2x3x5xf32>) -> tensor<2x3x5xf32> {
@@ -32,7 +32,7 @@ func.func @not_applied(%a: memref<2x3x4xf64>, %b: memref<2x4x5xf64>, %c: memref<
 // CHECK-LABEL: func.func @zero_filled
 // CHECK-NOT: linalg.fill
 // CHECK-DAG: %[[BETA:.+]] = arith.constant 0.000000e+00 : f32
-// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[BETA]])
+// CHECK: call @uoe_sgemm_batched({{.*}}, %[[BETA]])
 func.func @zero_filled(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>) -> memref<4x64x16xf32> {
   %zero = arith.constant 0.0 : f32
   %c = memref.alloc() : memref<4x64x16xf32>
@@ -51,9 +51,9 @@ func.func @zero_filled(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>) -> memr
 // CHECK-DAG: %[[ONE:.+]] = arith.constant 1.000000e+00 : f32
 // CHECK: linalg.fill ins(%[[ZERO]] : f32)
 // CHECK: memref.copy
-// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[ONE]])
+// CHECK: call @uoe_sgemm_batched({{.*}}, %[[ONE]])
 // CHECK: linalg.fill ins(%[[ONE]] : f32)
-// CHECK: call @uoe_cpu_sgemm_batched({{.*}}, %[[ONE]])
+// CHECK: call @uoe_sgemm_batched({{.*}}, %[[ONE]])
 func.func @not_folded(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64x16xf32>, %d: memref<4x64x16xf32>) {
   %zero = arith.constant 0.0 : f32
   %one = arith.constant 1.0 : f32

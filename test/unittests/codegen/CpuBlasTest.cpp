@@ -1,6 +1,6 @@
 //===- CpuBlasTest.cpp - the runtime's GEMM entry point ------------------===//
 //
-// uoe_cpu_sgemm_batched called directly (no compiled code): edge cases of
+// uoe_sgemm_batched called directly (no compiled code): edge cases of
 // the contract in runtime/CpuBlas.h, thread settings and the symbol map.
 // The full matrix of transpositions runs through compiled code in
 // CpuKernelTest.
@@ -30,9 +30,9 @@ TEST(CpuBlasTest, BatchedGemmMatchesTheReference) {
   for (int64_t i = 0; i < batch; ++i)
     referenceGemm(m, n, k, &a[i * m * k], k, false, &b[i * k * n], n, false,
                   &expected[i * m * n], n, 1.0f);
-  uoe_cpu_sgemm_batched(batch, m, n, k, address(a.data()), k, m * k, 0,
-                        address(b.data()), n, k * n, 0, address(c.data()), n,
-                        m * n, 1.0f);
+  uoe_sgemm_batched(batch, m, n, k, address(a.data()), k, m * k, 0,
+                    address(b.data()), n, k * n, 0, address(c.data()), n, m * n,
+                    1.0f);
   for (size_t i = 0; i < c.size(); ++i)
     EXPECT_NEAR(c[i], expected[i], 1e-5) << i;
   EXPECT_TRUE(::uoe::rt::takeCpuBlasError().ok());
@@ -46,22 +46,20 @@ TEST(CpuBlasTest, BetaZeroAndEmptyInnerDimension) {
   std::vector<float> expected(m * n);
   referenceGemm(m, n, k, a.data(), k, false, b.data(), n, false,
                 expected.data(), n, 0.0f);
-  uoe_cpu_sgemm_batched(1, m, n, k, address(a.data()), k, 0, 0,
-                        address(b.data()), n, 0, 0, address(c.data()), n, 0,
-                        0.0f);
+  uoe_sgemm_batched(1, m, n, k, address(a.data()), k, 0, 0, address(b.data()),
+                    n, 0, 0, address(c.data()), n, 0, 0.0f);
   for (int64_t i = 0; i < m * n; ++i)
     EXPECT_NEAR(c[i], expected[i], 1e-5) << i;
 
   // k == 0 with zero strides (what strided metadata gives for empty A, B).
   std::vector<float> d(m * n, 2.0f);
-  uoe_cpu_sgemm_batched(1, m, n, 0, address(a.data()), 0, 0, 0,
-                        address(b.data()), 0, 0, 0, address(d.data()), n, 0,
-                        0.5f);
+  uoe_sgemm_batched(1, m, n, 0, address(a.data()), 0, 0, 0, address(b.data()),
+                    0, 0, 0, address(d.data()), n, 0, 0.5f);
   for (float v : d)
     EXPECT_EQ(v, 1.0f);
   std::fill(d.begin(), d.end(), std::numeric_limits<float>::quiet_NaN());
-  uoe_cpu_sgemm_batched(1, m, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, address(d.data()),
-                        n, 0, 0.0f);
+  uoe_sgemm_batched(1, m, n, 0, 0, 0, 0, 0, 0, 0, 0, 0, address(d.data()), n, 0,
+                    0.0f);
   for (float v : d)
     EXPECT_EQ(v, 0.0f);
   EXPECT_TRUE(::uoe::rt::takeCpuBlasError().ok());
@@ -75,9 +73,8 @@ TEST(CpuBlasTest, SingleRowIgnoresTheLeadingDimension) {
   std::vector<float> c(n), expected(n);
   referenceGemm(1, n, k, a.data(), k, false, b.data(), n, false,
                 expected.data(), n, 0.0f);
-  uoe_cpu_sgemm_batched(1, 1, n, k, address(a.data()), 1, 0, 0,
-                        address(b.data()), n, 0, 0, address(c.data()), 0, 0,
-                        0.0f);
+  uoe_sgemm_batched(1, 1, n, k, address(a.data()), 1, 0, 0, address(b.data()),
+                    n, 0, 0, address(c.data()), 0, 0, 0.0f);
   for (int64_t i = 0; i < n; ++i)
     EXPECT_NEAR(c[i], expected[i], 1e-5) << i;
   EXPECT_TRUE(::uoe::rt::takeCpuBlasError().ok());
@@ -88,15 +85,12 @@ TEST(CpuBlasTest, SingleRowIgnoresTheLeadingDimension) {
 TEST(CpuBlasTest, BadArgumentsAreRecordedNotFatal) {
   std::vector<float> a(16, 1.0f), b(16, 1.0f), c(16, 7.0f);
   // lda 2 < k 4 for a 4x4 A.
-  uoe_cpu_sgemm_batched(1, 4, 4, 4, address(a.data()), 2, 0, 0,
-                        address(b.data()), 4, 0, 0, address(c.data()), 4, 0,
-                        0.0f);
-  uoe_cpu_sgemm_batched(1, -1, 4, 4, address(a.data()), 4, 0, 0,
-                        address(b.data()), 4, 0, 0, address(c.data()), 4, 0,
-                        0.0f);
-  uoe_cpu_sgemm_batched(1, 4, 4, 4, address(a.data()), 4, 0, 2,
-                        address(b.data()), 4, 0, 0, address(c.data()), 4, 0,
-                        0.0f);
+  uoe_sgemm_batched(1, 4, 4, 4, address(a.data()), 2, 0, 0, address(b.data()),
+                    4, 0, 0, address(c.data()), 4, 0, 0.0f);
+  uoe_sgemm_batched(1, -1, 4, 4, address(a.data()), 4, 0, 0, address(b.data()),
+                    4, 0, 0, address(c.data()), 4, 0, 0.0f);
+  uoe_sgemm_batched(1, 4, 4, 4, address(a.data()), 4, 0, 2, address(b.data()),
+                    4, 0, 0, address(c.data()), 4, 0, 0.0f);
   for (float v : c)
     EXPECT_EQ(v, 7.0f);
   ::uoe::rt::Status status = ::uoe::rt::takeCpuBlasError();
@@ -116,9 +110,9 @@ TEST(CpuBlasTest, ThreadsAndSymbols) {
   ::uoe::rt::setCpuThreads(0);
   EXPECT_GE(::uoe::rt::cpuThreads(), 1);
   const ::uoe::rt::SymbolMap &symbols = ::uoe::rt::cpuRuntimeSymbols();
-  auto it = symbols.find("uoe_cpu_sgemm_batched");
+  auto it = symbols.find("uoe_sgemm_batched");
   ASSERT_NE(it, symbols.end());
-  EXPECT_EQ(it->second, reinterpret_cast<void *>(&uoe_cpu_sgemm_batched));
+  EXPECT_EQ(it->second, reinterpret_cast<void *>(&uoe_sgemm_batched));
 }
 
 } // namespace

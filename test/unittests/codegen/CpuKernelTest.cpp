@@ -177,7 +177,7 @@ TEST_F(CpuKernelTest, ScalarResultGoesToTheSlotAfterTheArguments) {
 }
 
 constexpr const char *kGemm = R"mlir(
-func.func private @uoe_cpu_sgemm_batched(i64, i64, i64, i64, i64, i64, i64,
+func.func private @uoe_sgemm_batched(i64, i64, i64, i64, i64, i64, i64,
     i64, i64, i64, i64, i64, i64, i64, i64, f32)
 
 func.func @gemm(%a: memref<?xf32>, %b: memref<?xf32>, %c: memref<?xf32>,
@@ -192,7 +192,7 @@ func.func @gemm(%a: memref<?xf32>, %b: memref<?xf32>, %c: memref<?xf32>,
   %ia = arith.index_cast %pa : index to i64
   %ib = arith.index_cast %pb : index to i64
   %ic = arith.index_cast %pc : index to i64
-  func.call @uoe_cpu_sgemm_batched(%batch, %m, %n, %k, %ia, %lda, %sa, %ta,
+  func.call @uoe_sgemm_batched(%batch, %m, %n, %k, %ia, %lda, %sa, %ta,
       %ib, %ldb, %sb, %tb, %ic, %ldc, %sc, %beta)
       : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64,
          i64, f32) -> ()

@@ -68,7 +68,7 @@ private:
 /// `count` floats uniform in [-1, 1) from `seed`.
 std::vector<float> randomFloats(size_t count, unsigned seed);
 
-/// The float64 reference of uoe_cpu_sgemm_batched for one matrix.
+/// The float64 reference of uoe_sgemm_batched for one matrix.
 void referenceGemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                    bool transA, const float *b, int64_t ldb, bool transB,
                    float *c, int64_t ldc, float beta);

@@ -185,9 +185,9 @@ TEST(CpuGemmTest, ThreadsAndBatchDoNotChangeResults) {
   auto run = [&](int threads, int64_t count) {
     setCpuThreads(threads);
     std::vector<float> c(batch * m * n, 0.0f);
-    uoe_cpu_sgemm_batched(count, m, n, k, address(a.data()), k, m * k, 0,
-                          address(b.data()), n, k * n, 0, address(c.data()), n,
-                          m * n, 0.0f);
+    uoe_sgemm_batched(count, m, n, k, address(a.data()), k, m * k, 0,
+                      address(b.data()), n, k * n, 0, address(c.data()), n,
+                      m * n, 0.0f);
     c.resize(count * m * n);
     return c;
   };

@@ -185,7 +185,7 @@ TEST(CudaProgramTest, CpuProgramRefusesACudaExecutable) {
 TEST(SgemmPlanTest, RejectsWhatTheAbiForbids) {
   EXPECT_TRUE(hasError(planSgemmBatched(1, -1, 4, 4, 4, 0, 4, 0, 4).status(),
                        StatusCode::InvalidArgument,
-                       {"uoe_cpu_sgemm_batched: negative size (batch 1, m -1, "
+                       {"uoe_sgemm_batched: negative size (batch 1, m -1, "
                         "n 4, k 4)"}));
   EXPECT_TRUE(hasError(planSgemmBatched(1, 4, 4, 4, 4, 2, 4, 0, 4).status(),
                        StatusCode::InvalidArgument,
@@ -231,20 +231,20 @@ int64_t address(const void *p) {
 
 TEST(SgemmPlanTest, BothBindingsRejectTheSameCall) {
   std::vector<float> a(16, 1.0f), b(16, 1.0f), c(16, 7.0f);
-  auto cuda = reinterpret_cast<SgemmFn>(
-      cudaRuntimeSymbols().at("uoe_cpu_sgemm_batched"));
+  auto cuda =
+      reinterpret_cast<SgemmFn>(cudaRuntimeSymbols().at("uoe_sgemm_batched"));
   (void)takeCpuBlasError();
   (void)takeCudaRuntimeError();
-  for (SgemmFn sgemm : {&uoe_cpu_sgemm_batched, cuda})
+  for (SgemmFn sgemm : {&uoe_sgemm_batched, cuda})
     sgemm(1, 4, 4, 4, address(a.data()), 2, 0, 0, address(b.data()), 4, 0, 0,
           address(c.data()), 4, 0, 0.0f);
   Status cpuError = takeCpuBlasError();
   Status cudaError = takeCudaRuntimeError();
   EXPECT_TRUE(hasError(cpuError, StatusCode::Internal,
-                       {"uoe_cpu_sgemm_batched: lda = 2 is less than the 4 "
+                       {"uoe_sgemm_batched: lda = 2 is less than the 4 "
                         "columns of the stored matrix"}));
   EXPECT_TRUE(hasError(cudaError, StatusCode::Internal,
-                       {"uoe_cpu_sgemm_batched: lda = 2 is less than the 4 "
+                       {"uoe_sgemm_batched: lda = 2 is less than the 4 "
                         "columns of the stored matrix"}));
   for (float v : c)
     EXPECT_EQ(v, 7.0f);
@@ -261,7 +261,7 @@ TEST(CudaRuntimeTest, BindsEveryFunctionWithoutExportingIt) {
         "mgpuModuleGetFunction", "mgpuStreamCreate", "mgpuStreamDestroy",
         "mgpuStreamSynchronize", "mgpuLaunchKernel",
         "_mlir_memref_to_llvm_alloc", "_mlir_memref_to_llvm_aligned_alloc",
-        "_mlir_memref_to_llvm_free", "memrefCopy", "uoe_cpu_sgemm_batched"}) {
+        "_mlir_memref_to_llvm_free", "memrefCopy", "uoe_sgemm_batched"}) {
     auto it = symbols.find(name);
     ASSERT_NE(it, symbols.end()) << name;
     EXPECT_NE(it->second, nullptr) << name;
@@ -271,8 +271,8 @@ TEST(CudaRuntimeTest, BindsEveryFunctionWithoutExportingIt) {
   EXPECT_EQ(symbols.at("memrefCopy"), reinterpret_cast<void *>(&memrefCopy));
   EXPECT_NE(symbols.at("_mlir_memref_to_llvm_alloc"),
             reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc));
-  EXPECT_NE(symbols.at("uoe_cpu_sgemm_batched"),
-            reinterpret_cast<void *>(&uoe_cpu_sgemm_batched));
+  EXPECT_NE(symbols.at("uoe_sgemm_batched"),
+            reinterpret_cast<void *>(&uoe_sgemm_batched));
   // Nothing in the process answers to MLIR's GPU runtime names.
   EXPECT_EQ(dlsym(RTLD_DEFAULT, "mgpuLaunchKernel"), nullptr);
   EXPECT_EQ(dlsym(RTLD_DEFAULT, "mgpuModuleLoadJIT"), nullptr);
@@ -874,8 +874,8 @@ std::vector<double> referenceGemm(int64_t m, int64_t n, int64_t k,
 
 TEST(CudaGpuTest, SgemmOnCublasMatchesAFloat64Reference) {
   UOE_REQUIRE_GPU(context);
-  auto sgemm = reinterpret_cast<SgemmFn>(
-      cudaRuntimeSymbols().at("uoe_cpu_sgemm_batched"));
+  auto sgemm =
+      reinterpret_cast<SgemmFn>(cudaRuntimeSymbols().at("uoe_sgemm_batched"));
   CudaContextScope scope(context);
   ASSERT_OK(scope.status());
   (void)takeCudaRuntimeError();
