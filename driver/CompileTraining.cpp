@@ -95,12 +95,20 @@ std::string mlir::uoe::trainingCacheKey(const model::Model &model,
 llvm::Expected<rtp::Executable>
 mlir::uoe::compileTraining(const model::Model &model,
                                  const TrainOptions &options, int64_t batch,
-                                 int64_t seq, const CompileTarget &target) {
+                                 int64_t seq, const CompileTarget &target,
+                                 bool timing) {
   Compilation compilation;
+  if (timing)
+    compilation.enableTiming();
+  TimingScope importScope = compilation.timingScope().nest("import");
   auto module = importModel(compilation.getContext(), model, batch, seq);
+  importScope.stop();
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));
   PassManager pm(&compilation.getContext());
+  TimingScope root = compilation.timingScope();
+  if (timing)
+    pm.enableTiming(root);
   pm.addPass(createUoEBuildTrainStepPass(passOptions(options)));
   if (failed(pm.run(**module)))
     return compilation.fail("could not build the training step");

@@ -69,11 +69,12 @@ struct TrainOptions {
 
 /// Compiles the training and evaluation entry points of `model` (resolved,
 /// with an embedding and a head) for `batch` sequences of `seq` tokens, for
-/// `target` (default: the host CPU).
+/// `target` (default: the host CPU). With `timing`, prints the time of every
+/// phase on stderr (`uoe-run train --timing`).
 llvm::Expected<::uoe::rt::proto::Executable>
 compileTraining(const model::Model &model, const TrainOptions &options,
-                      int64_t batch, int64_t seq,
-                      const CompileTarget &target = {});
+                int64_t batch, int64_t seq, const CompileTarget &target = {},
+                bool timing = false);
 
 /// The optimizer state slots of `options` (`m`, `v`, ...), in order.
 std::vector<std::string> optimizerSlots(const TrainOptions &options);

@@ -99,7 +99,7 @@ TRAINING OPTIONS (uoe-run train; docs/TRAINING.md)
                       checkpoint's count, for bit-identical results)
   --device cpu|cuda   where the steps run (default cpu); --target sm_N as
                       for infer
-  --cache-dir DIR, --no-cache  as for infer
+  --cache-dir DIR, --no-cache, --timing  as for infer
 )";
 
 namespace {
@@ -120,7 +120,7 @@ const std::set<std::string> kValueFlags = {
     "target"};
 const std::set<std::string> kSwitchFlags = {"resume",   "overwrite",
                                             "amsgrad",  "no-cache",
-                                            "help"};
+                                            "help",     "timing"};
 /// The options a resumed run must keep: recorded in every checkpoint as
 /// `train.<flag>` (their canonical text).
 const char *const kRecordedFlags[] = {
@@ -645,7 +645,7 @@ llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
       cacheDir,
       [&] {
         return compileTraining(model_, config_.train, config_.batch,
-                               config_.seq, target_);
+                               config_.seq, target_, args_.has("timing"));
       },
       {&llvm::errs(), "uoe-run", what});
 }
