@@ -39,27 +39,36 @@ namespace rt = ::uoe::rt;
 
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> modelPath("model", cl::desc("model description"),
+/// uoe-bench's own options (--help lists only these, not LLVM's).
+static cl::OptionCategory benchOptions("uoe-bench options");
+
+static cl::opt<std::string> modelPath("model", cl::cat(benchOptions),
+                                      cl::desc("model description"),
                                       cl::Required);
-static cl::opt<std::string> weightsPath("weights", cl::desc("safetensors"),
-                                        cl::Required);
-static cl::opt<std::string> inputPath("input", cl::desc(".npy input"),
-                                      cl::Required);
-static cl::opt<std::string> outputPath("output",
+static cl::opt<std::string> weightsPath("weights", cl::cat(benchOptions),
+                                        cl::desc("safetensors"), cl::Required);
+static cl::opt<std::string> inputPath("input", cl::cat(benchOptions),
+                                      cl::desc(".npy input"), cl::Required);
+static cl::opt<std::string> outputPath("output", cl::cat(benchOptions),
                                        cl::desc(".npy result of the last run"));
-static cl::opt<int> threads("bench-threads", cl::desc("GEMM threads (0: all cores)"),
+static cl::opt<int> threads("bench-threads", cl::cat(benchOptions),
+                            cl::desc("GEMM threads (0: all cores)"),
                             cl::init(0));
-static cl::opt<int> warmup("warmup", cl::desc("untimed runs"), cl::init(3));
-static cl::opt<std::string> device("device", cl::desc("cpu or cuda"),
-                                   cl::init("cpu"));
-static cl::opt<std::string> target("target",
-                                   cl::desc("cuda: the SM (default: the GPU's)"));
-static cl::opt<bool> backward(
-    "backward", cl::desc("time forward_grad (forward + backward)"));
-static cl::opt<std::string> gradOutputPath(
-    "grad-output", cl::desc("--backward: .npy gradient of the input"));
-static cl::opt<int> iterations("iterations", cl::desc("timed runs"),
-                               cl::init(20));
+static cl::opt<int> warmup("warmup", cl::cat(benchOptions),
+                           cl::desc("untimed runs"), cl::init(3));
+static cl::opt<std::string> device("device", cl::cat(benchOptions),
+                                   cl::desc("cpu or cuda"), cl::init("cpu"));
+static cl::opt<std::string>
+    target("target", cl::cat(benchOptions),
+           cl::desc("cuda: the SM (default: the GPU's)"));
+static cl::opt<bool>
+    backward("backward", cl::cat(benchOptions),
+             cl::desc("time forward_grad (forward + backward)"));
+static cl::opt<std::string>
+    gradOutputPath("grad-output", cl::cat(benchOptions),
+                   cl::desc("--backward: .npy gradient of the input"));
+static cl::opt<int> iterations("iterations", cl::cat(benchOptions),
+                               cl::desc("timed runs"), cl::init(20));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "uoe-bench: error: " << message << "\n";
@@ -75,6 +84,7 @@ static double msSince(std::chrono::steady_clock::time_point start) {
 int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  cl::HideUnrelatedOptions(benchOptions);
   cl::ParseCommandLineOptions(argc, argv, "time a compiled forward pass\n");
   if (iterations < 1)
     return fail("--iterations must be at least 1");
