@@ -63,6 +63,7 @@ std::string resolveAll(void *handle, CudaDriverApi &api) {
   resolve(handle, "cuMemAlloc_v2", api.memAlloc, missing);
   resolve(handle, "cuMemFree_v2", api.memFree, missing);
   resolve(handle, "cuMemAllocManaged", api.memAllocManaged, missing);
+  resolve(handle, "cuMemGetInfo_v2", api.memGetInfo, missing);
   resolve(handle, "cuMemcpyHtoD_v2", api.memcpyHtoD, missing);
   resolve(handle, "cuMemcpyDtoH_v2", api.memcpyDtoH, missing);
   resolve(handle, "cuMemcpyHtoDAsync_v2", api.memcpyHtoDAsync, missing);

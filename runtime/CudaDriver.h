@@ -165,6 +165,8 @@ struct CudaDriverApi {
   CUresult (*memFree)(CUdeviceptr ptr);
   /// cuMemAllocManaged
   CUresult (*memAllocManaged)(CUdeviceptr *ptr, size_t bytes, unsigned flags);
+  /// cuMemGetInfo_v2: the current context's device's free and total bytes
+  CUresult (*memGetInfo)(size_t *freeBytes, size_t *totalBytes);
   /// cuMemcpyHtoD_v2
   CUresult (*memcpyHtoD)(CUdeviceptr dst, const void *src, size_t bytes);
   /// cuMemcpyDtoH_v2

@@ -277,11 +277,15 @@ StatusOr<void *> CudaContext::allocate(size_t bytes, size_t alignment) {
   if (api.ctxGetCurrent(&current) == CUDA_SUCCESS && current != context_)
     UOE_RETURN_IF_ERROR(
         driver_.check("cuCtxSetCurrent", api.ctxSetCurrent(context_)));
+  // Never ask for more managed memory than the device has free: the
+  // driver may grant it and then oversubscribe the device, which can hang
+  // the GPU rather than fail. The cache may hold what this needs, in blocks
+  // of other sizes: give it back first.
+  UOE_RETURN_IF_ERROR(ensureFree(blockBytes, bytes));
   CUdeviceptr base = 0;
   CUresult result =
       api.memAllocManaged(&base, blockBytes, CU_MEM_ATTACH_GLOBAL);
   if (result == CUDA_ERROR_OUT_OF_MEMORY) {
-    // The cache may hold the memory this needs, in blocks of other sizes.
     (void)trimCache();
     result = api.memAllocManaged(&base, blockBytes, CU_MEM_ATTACH_GLOBAL);
   }
@@ -295,6 +299,24 @@ StatusOr<void *> CudaContext::allocate(size_t bytes, size_t alignment) {
   std::lock_guard<std::mutex> lock(mutex_);
   live_[pointer] = {base, blockBytes, cached};
   return pointer;
+}
+
+Status CudaContext::ensureFree(size_t blockBytes, size_t requested) {
+  const CudaDriverApi &api = driver_.api();
+  size_t freeBytes = 0, totalBytes = 0;
+  UOE_RETURN_IF_ERROR(driver_.check("cuMemGetInfo",
+                                    api.memGetInfo(&freeBytes, &totalBytes)));
+  if (blockBytes <= freeBytes)
+    return okStatus();
+  (void)trimCache();
+  UOE_RETURN_IF_ERROR(driver_.check("cuMemGetInfo",
+                                    api.memGetInfo(&freeBytes, &totalBytes)));
+  if (blockBytes <= freeBytes)
+    return okStatus();
+  return unavailableError(strCat(
+      "out of GPU memory: allocating ", requested, " bytes, but cuda:",
+      ordinal_, " has ", freeBytes, " of ", totalBytes,
+      " bytes free (smaller batches or sequences need less)"));
 }
 
 Status CudaContext::freeBlock(CUdeviceptr base) {

@@ -113,8 +113,13 @@ public:
   /// `bytes` of managed memory (at least one byte's block), aligned to
   /// `alignment` (a power of two). Blocks are 256-byte aligned; a larger
   /// alignment gets a block of its own that is not cached. Reuses a cached
-  /// block of the same rounded size; when the driver is out of memory,
-  /// empties the cache and tries once more. Errors name cuMemAllocManaged.
+  /// block of the same rounded size. Never asks the driver for more than
+  /// the device has free (cuMemGetInfo; more managed memory than that can
+  /// hang the GPU instead of failing): when the block would not fit, empties
+  /// the cache and looks again, then fails with Unavailable "out of GPU
+  /// memory" naming the request and the free and total bytes. When the
+  /// driver is out of memory all the same, empties the cache and tries once
+  /// more. Errors name cuMemAllocManaged.
   StatusOr<void *> allocate(size_t bytes, size_t alignment = kAlignment);
 
   /// Puts a block of allocate() back into the cache; null is ignored.
@@ -148,6 +153,10 @@ private:
     bool cached = false; ///< Goes back to the cache when released.
   };
   Status freeBlock(cuda::CUdeviceptr base);
+  /// OK if the device has `blockBytes` free (after trimming the cache if
+  /// needed), else Unavailable naming `requested`, the free and the total
+  /// bytes.
+  Status ensureFree(size_t blockBytes, size_t requested);
 
   const CudaDriver &driver_;
   int ordinal_;

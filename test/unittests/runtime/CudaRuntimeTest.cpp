@@ -456,6 +456,7 @@ TEST(ProgramMemoryTest, AStagingFailureNamesTheTensorAndLeaksNothing) {
 struct FakeDriver {
   std::unique_ptr<CudaDriver> driver;
   int (*liveAllocations)() = nullptr;
+  void (*setTotalMemory)(size_t) = nullptr;
 };
 
 const FakeDriver &fakeDriver() {
@@ -468,6 +469,8 @@ const FakeDriver &fakeDriver() {
     void *handle = dlopen(UOE_FAKE_CUDA_DRIVER, RTLD_NOW | RTLD_LOCAL);
     f->liveAllocations = reinterpret_cast<int (*)()>(
         handle ? dlsym(handle, "fakeCudaLiveAllocations") : nullptr);
+    f->setTotalMemory = reinterpret_cast<void (*)(size_t)>(
+        handle ? dlsym(handle, "fakeCudaSetTotalMemory") : nullptr);
     return f;
   }();
   return *fake;
@@ -503,6 +506,40 @@ TEST(FakeCudaTest, ContextAllocatesManagedMemoryAndCachesIt) {
     // A live block is freed with the context.
   }
   EXPECT_EQ(fake.liveAllocations(), before);
+}
+
+TEST(FakeCudaTest, NeverAsksForMoreThanTheDeviceHasFree) {
+  const FakeDriver &fake = fakeDriver();
+  ASSERT_TRUE(fake.driver && fake.liveAllocations && fake.setTotalMemory);
+  fake.setTotalMemory(size_t(1) << 20); // a 1 MiB device
+  {
+    auto context = CudaContext::create(*fake.driver, 0);
+    ASSERT_OK(context);
+    CudaContextScope scope(**context);
+    ASSERT_OK(scope.status());
+    int before = fake.liveAllocations();
+    // More than the device has: a clear error, and no driver allocation.
+    EXPECT_TRUE(hasError((*context)->allocate(size_t(2) << 20).status(),
+                         StatusCode::Unavailable,
+                         {"out of GPU memory", "allocating 2097152 bytes",
+                          "cuda:0 has 1048576 of 1048576 bytes free"}));
+    EXPECT_EQ(fake.liveAllocations(), before);
+    // What fits is allocated; released, it stays in the cache.
+    auto half = (*context)->allocate(size_t(512) << 10);
+    ASSERT_OK(half);
+    ASSERT_OK((*context)->release(*half));
+    EXPECT_EQ((*context)->cachedBytes(), size_t(512) << 10);
+    // 768 KiB fits only once the cached block is given back.
+    auto most = (*context)->allocate(size_t(768) << 10);
+    ASSERT_OK(most);
+    EXPECT_EQ((*context)->cachedBytes(), 0u);
+    // The rest of the device is not enough for another 512 KiB.
+    EXPECT_TRUE(hasError((*context)->allocate(size_t(512) << 10).status(),
+                         StatusCode::Unavailable,
+                         {"out of GPU memory", "262144 of 1048576 bytes"}));
+    ASSERT_OK((*context)->release(*most));
+  }
+  fake.setTotalMemory(size_t(80) << 30);
 }
 
 /// The runtime functions of cudaRuntimeSymbols() that compiled code calls,

@@ -7,7 +7,9 @@
 // fails with a JIT log otherwise; the one kernel, "add_f32" (the signature
 // of CudaRuntimeTest's PTX: a, b, out, n), runs on the host. Everything
 // else succeeds and does nothing. fakeCudaLiveAllocations() counts the
-// blocks not freed. Not thread-safe beyond what the tests need.
+// blocks not freed; cuMemGetInfo reports 80 GiB (fakeCudaSetTotalMemory
+// sets another total) less the live blocks. Not thread-safe beyond what
+// the tests need.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +24,9 @@ constexpr CUresult kSuccess = 0, kInvalidValue = 1, kInvalidPtx = 218,
                    kNotFound = 500;
 
 int liveAllocations = 0;
+/// The device's memory (cuMemGetInfo) and what live blocks take of it.
+size_t totalMemory = size_t(80) << 30;
+size_t usedMemory = 0;
 thread_local void *currentContext = nullptr;
 int contextObject, moduleObject, streamObject;
 /// The one kernel's handle.
@@ -32,6 +37,8 @@ int addF32;
 extern "C" {
 
 int fakeCudaLiveAllocations() { return liveAllocations; }
+/// Sets the memory the fake device reports as its total (default 80 GiB).
+void fakeCudaSetTotalMemory(size_t bytes) { totalMemory = bytes; }
 
 CUresult cuInit(unsigned) { return kSuccess; }
 CUresult cuDriverGetVersion(int *version) {
@@ -139,9 +146,14 @@ CUresult cuLaunchKernel(void *function, unsigned gridX, unsigned gridY,
   return kSuccess;
 }
 CUresult cuMemAllocManaged(uint64_t *pointer, size_t bytes, unsigned) {
-  void *block = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+  size_t rounded = (bytes + 255) / 256 * 256;
+  // A block header in front of the block keeps its size for cuMemFree.
+  void *block = std::aligned_alloc(256, rounded + 256);
   if (!block)
     return 2; // CUDA_ERROR_OUT_OF_MEMORY
+  *static_cast<size_t *>(block) = rounded;
+  block = static_cast<char *>(block) + 256;
+  usedMemory += rounded;
   ++liveAllocations;
   *pointer = reinterpret_cast<uintptr_t>(block);
   return kSuccess;
@@ -151,7 +163,14 @@ CUresult cuMemAlloc_v2(uint64_t *pointer, size_t bytes) {
 }
 CUresult cuMemFree_v2(uint64_t pointer) {
   --liveAllocations;
-  std::free(reinterpret_cast<void *>(static_cast<uintptr_t>(pointer)));
+  char *block = reinterpret_cast<char *>(static_cast<uintptr_t>(pointer)) - 256;
+  usedMemory -= *reinterpret_cast<size_t *>(block);
+  std::free(block);
+  return kSuccess;
+}
+CUresult cuMemGetInfo_v2(size_t *freeBytes, size_t *totalBytes) {
+  *totalBytes = totalMemory;
+  *freeBytes = usedMemory < totalMemory ? totalMemory - usedMemory : 0;
   return kSuccess;
 }
 CUresult cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) {
