@@ -109,12 +109,20 @@ Split splitFor(int64_t batch, int64_t m, int64_t n, int threads) {
 
 } // namespace
 
-extern "C" void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n,
-                                  int64_t k, int64_t a, int64_t lda,
-                                  int64_t strideA, int64_t transA, int64_t b,
-                                  int64_t ldb, int64_t strideB, int64_t transB,
-                                  int64_t c, int64_t ldc, int64_t strideC,
-                                  float beta) {
+namespace {
+
+/// One product of a batched GEMM on the calling thread.
+using SingleThreadGemm = void (*)(int64_t m, int64_t n, int64_t k,
+                                  GemmOperand a, GemmOperand b, float *c,
+                                  int64_t ldc, float beta);
+
+/// uoe_sgemm_batched and uoe_gemm_batched_bf16: the checks, the split over
+/// threads, and `gemm` for each piece.
+void gemmBatched(SingleThreadGemm gemm, int64_t batch, int64_t m, int64_t n,
+                 int64_t k, int64_t a, int64_t lda, int64_t strideA,
+                 int64_t transA, int64_t b, int64_t ldb, int64_t strideB,
+                 int64_t transB, int64_t c, int64_t ldc, int64_t strideC,
+                 float beta) {
   StatusOr<SgemmPlan> plan =
       planSgemmBatched(batch, m, n, k, lda, transA, ldb, transB, ldc);
   if (!plan.ok()) {
@@ -153,13 +161,35 @@ extern "C" void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n,
     if (split.byRows) {
       // Rows first.. of op(A): rows of A, or columns when transposed.
       opA.data += transA ? first : first * lda;
-      sgemmSingleThread(count, n, k, opA, opB, ci + first * ldc, ldc, beta);
+      gemm(count, n, k, opA, opB, ci + first * ldc, ldc, beta);
     } else {
       // Columns first.. of op(B): columns of B, or rows when transposed.
       opB.data += transB ? first * ldb : first;
-      sgemmSingleThread(m, count, k, opA, opB, ci + first, ldc, beta);
+      gemm(m, count, k, opA, opB, ci + first, ldc, beta);
     }
   }
+}
+
+} // namespace
+
+extern "C" void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n,
+                                  int64_t k, int64_t a, int64_t lda,
+                                  int64_t strideA, int64_t transA, int64_t b,
+                                  int64_t ldb, int64_t strideB, int64_t transB,
+                                  int64_t c, int64_t ldc, int64_t strideC,
+                                  float beta) {
+  gemmBatched(sgemmSingleThread, batch, m, n, k, a, lda, strideA, transA, b,
+              ldb, strideB, transB, c, ldc, strideC, beta);
+}
+
+extern "C" void uoe_gemm_batched_bf16(int64_t batch, int64_t m, int64_t n,
+                                      int64_t k, int64_t a, int64_t lda,
+                                      int64_t strideA, int64_t transA,
+                                      int64_t b, int64_t ldb, int64_t strideB,
+                                      int64_t transB, int64_t c, int64_t ldc,
+                                      int64_t strideC, float beta) {
+  gemmBatched(bf16GemmSingleThread, batch, m, n, k, a, lda, strideA, transA,
+              b, ldb, strideB, transB, c, ldc, strideC, beta);
 }
 
 StatusOr<SgemmPlan> uoe::rt::planSgemmBatched(int64_t batch, int64_t m,
@@ -194,6 +224,8 @@ StatusOr<SgemmPlan> uoe::rt::planSgemmBatched(int64_t batch, int64_t m,
 const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
   static const SymbolMap *symbols = new SymbolMap{
       {"uoe_sgemm_batched", reinterpret_cast<void *>(&uoe_sgemm_batched)},
+      {"uoe_gemm_batched_bf16",
+       reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

@@ -50,6 +50,16 @@ void uoe_sgemm_batched(int64_t batch, int64_t m, int64_t n, int64_t k,
                        int64_t b, int64_t ldb, int64_t strideB, int64_t transB,
                        int64_t c, int64_t ldc, int64_t strideC, float beta);
 
+/// uoe_sgemm_batched with bf16 products: every element of op(A_i) and
+/// op(B_i) is rounded to bf16 and the sums accumulate in f32
+/// (bf16GemmSingleThread in CpuGemm.h); C stays f32. What `--precision bf16`
+/// compiles GEMMs to. The cpu device only.
+void uoe_gemm_batched_bf16(int64_t batch, int64_t m, int64_t n, int64_t k,
+                           int64_t a, int64_t lda, int64_t strideA,
+                           int64_t transA, int64_t b, int64_t ldb,
+                           int64_t strideB, int64_t transB, int64_t c,
+                           int64_t ldc, int64_t strideC, float beta);
+
 } // extern "C"
 
 namespace uoe::rt {

@@ -28,6 +28,8 @@
 
 #include "runtime/CpuGemm.h"
 
+#include "support/DType.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -464,5 +466,231 @@ void uoe::rt::sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
     return blockedSgemm<Avx2Isa>(m, n, k, a, b, c, ldc, beta);
   case GemmIsa::Generic:
     return blockedSgemm<GenericIsa>(m, n, k, a, b, c, ldc, beta);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// bf16 products with f32 accumulation (see CpuGemm.h)
+//
+// The same blocking as the f32 GEMM, with panels of bf16 pairs: element
+// (r, p) of an A panel sits at ap[(p / 2) * 2 * MR + 2 * r + p % 2], of a B
+// panel at bp[(p / 2) * 2 * NR + 2 * c + p % 2], so that one 32-bit word
+// holds a row's (or column's) pair of k and vdpbf16ps multiplies 16 column
+// pairs by a broadcast row pair. An odd kc is padded with a zero pair half.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct Bf16Buffer {
+  uint16_t *data = nullptr;
+  size_t size = 0;
+  ~Bf16Buffer() { std::free(data); }
+  uint16_t *get(size_t halves) {
+    if (halves > size) {
+      std::free(data);
+      size_t bytes = (halves * sizeof(uint16_t) + 63) / 64 * 64;
+      data = static_cast<uint16_t *>(std::aligned_alloc(64, bytes));
+      size = data ? halves : 0;
+    }
+    return data;
+  }
+};
+
+thread_local Bf16Buffer aBf16Buffer, bBf16Buffer;
+
+/// Element (i, p) of op(X).
+inline float elementOf(const GemmOperand &x, int64_t i, int64_t p) {
+  return x.trans ? x.data[p * x.ld + i] : x.data[i * x.ld + p];
+}
+
+/// Packs `count` rows (of op(A)) or columns (of op(B), transposed view)
+/// starting at `first`, k-range [p0, p0 + kc), into pair-interleaved
+/// panels of `width` lanes; lanes past `count` and the pad half are zero.
+/// `x` is viewed so that element (lane, p) is elementOf(x, first + lane,
+/// p0 + p).
+void packPairs(const GemmOperand &x, int64_t first, int count, int width,
+               int64_t p0, int64_t kc, uint16_t *dst) {
+  int64_t pairs = (kc + 1) / 2;
+  std::memset(dst, 0, static_cast<size_t>(pairs) * 2 * width *
+                          sizeof(uint16_t));
+  for (int lane = 0; lane < count; ++lane)
+    for (int64_t p = 0; p < kc; ++p)
+      dst[(p / 2) * 2 * width + 2 * lane + p % 2] =
+          f32ToBf16Bits(elementOf(x, first + lane, p0 + p));
+}
+
+/// op(B) seen column-major (element (j, p) = op(B)[p][j]).
+GemmOperand columnsOf(const GemmOperand &b) {
+  return GemmOperand{b.data, b.ld, !b.trans};
+}
+
+using Bf16Kernel = void (*)(int64_t pairs, const uint16_t *ap,
+                            const uint16_t *bp, float *c, int64_t ldc,
+                            int rows, int cols, Update update, float beta);
+
+constexpr int kBf16Mr = 12, kBf16Nr = 32, kBf16Mc = 192, kBf16Nc = 1024;
+
+void bf16KernelGeneric(int64_t pairs, const uint16_t *ap, const uint16_t *bp,
+                       float *c, int64_t ldc, int rows, int cols,
+                       Update update, float beta) {
+  // A tile of accumulators updated one k pair at a time, as the vector
+  // kernel does (a loop nest GCC vectorizes across columns correctly).
+  float acc[kBf16Mr][kBf16Nr] = {};
+  float bOdd[kBf16Nr], bEven[kBf16Nr];
+  for (int64_t q = 0; q < pairs; ++q) {
+    const uint16_t *brow = bp + q * 2 * kBf16Nr;
+    for (int j = 0; j < kBf16Nr; ++j) {
+      bOdd[j] = bf16BitsToF32(brow[2 * j + 1]);
+      bEven[j] = bf16BitsToF32(brow[2 * j]);
+    }
+    const uint16_t *arow = ap + q * 2 * kBf16Mr;
+    for (int r = 0; r < rows; ++r) {
+      float aOdd = bf16BitsToF32(arow[2 * r + 1]);
+      float aEven = bf16BitsToF32(arow[2 * r]);
+      for (int j = 0; j < kBf16Nr; ++j) {
+        float sum = acc[r][j] + aOdd * bOdd[j];
+        acc[r][j] = sum + aEven * bEven[j];
+      }
+    }
+  }
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < cols; ++j)
+      updateScalar(c[r * ldc + j], acc[r][j], update, beta);
+}
+
+#define UOE_AVX512BF16 \
+  __attribute__((target("avx512f,avx512bf16,avx512bw,avx512vl,avx2,fma")))
+
+UOE_AVX512BF16 void bf16KernelAvx512(int64_t pairs, const uint16_t *ap,
+                                     const uint16_t *bp, float *c,
+                                     int64_t ldc, int rows, int cols,
+                                     Update update, float beta) {
+  __m512 acc[kBf16Mr][2];
+  for (int r = 0; r < kBf16Mr; ++r)
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t q = 0; q < pairs; ++q) {
+    const uint16_t *brow = bp + q * 2 * kBf16Nr;
+    __m512bh b0 = (__m512bh)_mm512_loadu_si512(brow);
+    __m512bh b1 = (__m512bh)_mm512_loadu_si512(brow + 32);
+    const uint16_t *arow = ap + q * 2 * kBf16Mr;
+#pragma GCC unroll 12
+    for (int r = 0; r < kBf16Mr; ++r) {
+      uint32_t pair;
+      std::memcpy(&pair, arow + 2 * r, sizeof pair);
+      __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(pair));
+      acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+      acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+    }
+  }
+  __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
+  __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
+                 : cols <= 16 ? __mmask16(0)
+                              : __mmask16((1u << (cols - 16)) - 1u);
+  __m512 vbeta = _mm512_set1_ps(beta);
+  for (int r = 0; r < rows; ++r) {
+    float *out = c + r * ldc;
+    __m512 v0 = acc[r][0], v1 = acc[r][1];
+    if (update == Update::Add) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
+    } else if (update == Update::ScaleAdd) {
+      v0 = _mm512_add_ps(_mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)),
+                         v0);
+      v1 = _mm512_add_ps(
+          _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
+    }
+    _mm512_mask_storeu_ps(out, m0, v0);
+    _mm512_mask_storeu_ps(out + 16, m1, v1);
+  }
+}
+
+bool cpuCanRunBf16(Bf16GemmIsa isa) {
+  if (isa == Bf16GemmIsa::Generic)
+    return true;
+  return cpuCanRun(GemmIsa::Avx512) &&
+         __builtin_cpu_supports("avx512bf16") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl");
+}
+
+Bf16GemmIsa &selectedBf16Isa() {
+  static Bf16GemmIsa isa = detectedBf16GemmIsa();
+  return isa;
+}
+
+} // namespace
+
+Bf16GemmIsa uoe::rt::detectedBf16GemmIsa() {
+  static const Bf16GemmIsa isa = [] {
+    __builtin_cpu_init();
+    return cpuCanRunBf16(Bf16GemmIsa::Avx512Bf16) ? Bf16GemmIsa::Avx512Bf16
+                                                  : Bf16GemmIsa::Generic;
+  }();
+  return isa;
+}
+
+Bf16GemmIsa uoe::rt::bf16GemmIsa() { return selectedBf16Isa(); }
+
+bool uoe::rt::setBf16GemmIsa(Bf16GemmIsa isa) {
+  __builtin_cpu_init();
+  if (!cpuCanRunBf16(isa))
+    return false;
+  selectedBf16Isa() = isa;
+  return true;
+}
+
+const char *uoe::rt::bf16GemmIsaName(Bf16GemmIsa isa) {
+  return isa == Bf16GemmIsa::Avx512Bf16 ? "avx512bf16" : "generic";
+}
+
+void uoe::rt::bf16GemmSingleThread(int64_t m, int64_t n, int64_t k,
+                                   GemmOperand a, GemmOperand b, float *c,
+                                   int64_t ldc, float beta) {
+  constexpr int MR = kBf16Mr, NR = kBf16Nr, MC = kBf16Mc, NC = kBf16Nc;
+  Bf16Kernel kernel = bf16GemmIsa() == Bf16GemmIsa::Avx512Bf16
+                          ? bf16KernelAvx512
+                          : bf16KernelGeneric;
+  // Panels hold kKc (even) values of k per lane.
+  uint16_t *aPack = aBf16Buffer.get(static_cast<size_t>(MC) * kKc);
+  uint16_t *bPack = bBf16Buffer.get(static_cast<size_t>(NC) * kKc);
+  if (!aPack || !bPack) {
+    // No memory for the panels: the generic kernel on one-lane panels.
+    uint16_t ap[2 * MR * kKc / 2 + 2 * MR], bp[2 * NR * kKc / 2 + 2 * NR];
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t pc = 0; pc < k; pc += kKc) {
+          int64_t kc = std::min<int64_t>(kKc, k - pc);
+          packPairs(a, i, 1, MR, pc, kc, ap);
+          packPairs(columnsOf(b), j, 1, NR, pc, kc, bp);
+          bf16KernelGeneric((kc + 1) / 2, ap, bp, c + i * ldc + j, ldc, 1, 1,
+                            updateFor(pc == 0, beta), beta);
+        }
+    return;
+  }
+  GemmOperand bColumns = columnsOf(b);
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = std::min<int64_t>(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = std::min<int64_t>(kKc, k - pc), pairs = (kc + 1) / 2;
+      Update update = updateFor(pc == 0, beta);
+      for (int64_t jr = 0; jr < nc; jr += NR)
+        packPairs(bColumns, jc + jr,
+                  static_cast<int>(std::min<int64_t>(NR, nc - jr)), NR, pc, kc,
+                  bPack + jr * 2 * pairs);
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        int64_t mc = std::min<int64_t>(MC, m - ic);
+        for (int64_t ir = 0; ir < mc; ir += MR)
+          packPairs(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+                    MR, pc, kc, aPack + ir * 2 * pairs);
+        for (int64_t jr = 0; jr < nc; jr += NR)
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            kernel(pairs, aPack + ir * 2 * pairs, bPack + jr * 2 * pairs,
+                   c + (ic + ir) * ldc + jc + jr, ldc,
+                   static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+                   static_cast<int>(std::min<int64_t>(NR, nc - jr)), update,
+                   beta);
+      }
+    }
   }
 }

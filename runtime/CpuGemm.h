@@ -75,6 +75,41 @@ struct GemmOperand {
 void sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
                        GemmOperand b, float *c, int64_t ldc, float beta);
 
+//===----------------------------------------------------------------------===//
+// bf16 products with f32 accumulation
+//===----------------------------------------------------------------------===//
+
+/// The instruction sets the bf16 GEMM has microkernels for.
+enum class Bf16GemmIsa {
+  Generic,    ///< Plain C++: the same products and sums with f32 scalars.
+  Avx512Bf16, ///< AVX512-BF16 (vdpbf16ps): 12 x 32 register tile.
+};
+
+/// The best bf16 ISA this process may use, from CPUID; decided once.
+Bf16GemmIsa detectedBf16GemmIsa();
+/// The bf16 ISA in use: detectedBf16GemmIsa() unless setBf16GemmIsa
+/// changed it.
+Bf16GemmIsa bf16GemmIsa();
+/// As setGemmIsa, for the bf16 GEMM.
+bool setBf16GemmIsa(Bf16GemmIsa isa);
+/// "avx512bf16" or "generic".
+const char *bf16GemmIsaName(Bf16GemmIsa isa);
+
+/// C = bf16(op(A)) * bf16(op(B)) + beta * C: as sgemmSingleThread, but every
+/// element of op(A) and op(B) is first rounded to bf16 (f32ToBf16Bits in
+/// support/DType.h: to nearest, ties to even), and
+/// each sum runs over k in pairs (2q, 2q + 1), in blocks of kGemmKc terms,
+/// with f32 accumulators:
+///
+///   acc = acc + a_{i,2q+1} b_{2q+1,j};  acc = acc + a_{i,2q} b_{2q,j}
+///
+/// (the order of vdpbf16ps; the products of bf16 values are exact in f32).
+/// AVX512-BF16 flushes denormal inputs and results to zero, the generic
+/// path does not, so the two ISAs may differ in the last bits; each is
+/// batch-invariant and deterministic like the f32 GEMM.
+void bf16GemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
+                          GemmOperand b, float *c, int64_t ldc, float beta);
+
 } // namespace uoe::rt
 
 #endif // UOE_RUNTIME_CPUGEMM_H

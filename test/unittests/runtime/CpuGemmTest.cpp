@@ -9,9 +9,11 @@
 
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuGemm.h"
+#include "support/DType.h"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -215,3 +217,105 @@ TEST(CpuGemmTest, DetectsTheBestIsa) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// bf16 products with f32 accumulation
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The bf16 ISAs this CPU can run, restoring the detected one afterwards.
+class Bf16IsaScope {
+public:
+  ~Bf16IsaScope() { setBf16GemmIsa(detectedBf16GemmIsa()); }
+  std::vector<Bf16GemmIsa> supported() const {
+    std::vector<Bf16GemmIsa> isas;
+    for (Bf16GemmIsa isa : {Bf16GemmIsa::Generic, Bf16GemmIsa::Avx512Bf16})
+      if (setBf16GemmIsa(isa))
+        isas.push_back(isa);
+    setBf16GemmIsa(detectedBf16GemmIsa());
+    return isas;
+  }
+};
+
+} // namespace
+
+TEST(Bf16GemmTest, EveryIsaMatchesTheFloat64ReferenceOfRoundedInputs) {
+  Bf16IsaScope scope;
+  for (Bf16GemmIsa isa : scope.supported()) {
+    ASSERT_TRUE(setBf16GemmIsa(isa));
+    SCOPED_TRACE(bf16GemmIsaName(isa));
+    for (auto [m, n, k] : {std::array<int64_t, 3>{37, 45, 301},
+                           std::array<int64_t, 3>{1, 70, 513},
+                           std::array<int64_t, 3>{13, 33, 7},
+                           std::array<int64_t, 3>{200, 3, 256}})
+      for (bool transA : {false, true})
+        for (bool transB : {false, true})
+          for (float beta : {0.0f, 1.0f, 0.5f}) {
+            Problem p(m, n, k, transA, transB, beta, 17);
+            std::vector<float> c = p.c;
+            bf16GemmSingleThread(m, n, k, p.opA(), p.opB(), c.data(), n, beta);
+            for (int64_t i = 0; i < m; ++i)
+              for (int64_t j = 0; j < n; ++j) {
+                double sum = 0.0, magnitude = std::fabs(p.c[i * n + j]);
+                for (int64_t q = 0; q < k; ++q) {
+                  double x = bf16BitsToF32(f32ToBf16Bits(
+                      transA ? p.a[q * m + i] : p.a[i * k + q]));
+                  double y = bf16BitsToF32(f32ToBf16Bits(
+                      transB ? p.b[j * k + q] : p.b[q * n + j]));
+                  sum += x * y;
+                  magnitude += std::fabs(x * y);
+                }
+                double expected = sum + beta * double(p.c[i * n + j]);
+                double bound = 4.0 * (k + 2) * 6e-8 * magnitude;
+                ASSERT_NEAR(c[i * n + j], expected, bound)
+                    << "m " << m << " n " << n << " k " << k << " transA "
+                    << transA << " transB " << transB << " beta " << beta
+                    << " at (" << i << ", " << j << ")";
+              }
+          }
+  }
+}
+
+TEST(Bf16GemmTest, RowsDoNotDependOnTheirNeighbours) {
+  Bf16IsaScope scope;
+  for (Bf16GemmIsa isa : scope.supported()) {
+    ASSERT_TRUE(setBf16GemmIsa(isa));
+    Problem p(29, 50, 300, false, false, 0.0f, 5);
+    std::vector<float> all(p.m * p.n), some(p.m * p.n, 0.0f);
+    bf16GemmSingleThread(p.m, p.n, p.k, p.opA(), p.opB(), all.data(), p.n,
+                         0.0f);
+    // Rows 7..20 alone, and columns 11..49 alone: the same bits.
+    GemmOperand rows = p.opA();
+    rows.data += 7 * p.k;
+    bf16GemmSingleThread(14, p.n, p.k, rows, p.opB(), some.data() + 7 * p.n,
+                         p.n, 0.0f);
+    EXPECT_EQ(0, std::memcmp(all.data() + 7 * p.n, some.data() + 7 * p.n,
+                             14 * p.n * sizeof(float)));
+    GemmOperand cols = p.opB();
+    cols.data += 11;
+    std::vector<float> right(p.m * p.n, 0.0f);
+    bf16GemmSingleThread(p.m, 39, p.k, p.opA(), cols, right.data() + 11, p.n,
+                         0.0f);
+    for (int64_t i = 0; i < p.m; ++i)
+      EXPECT_EQ(0, std::memcmp(all.data() + i * p.n + 11,
+                               right.data() + i * p.n + 11,
+                               39 * sizeof(float)));
+  }
+}
+
+TEST(Bf16GemmTest, BatchedEntryPointThreadsDoNotChangeTheBits) {
+  Problem p(3 * 40, 64, 130, false, true, 0.0f, 9);
+  std::vector<float> one(p.m * p.n), two(p.m * p.n);
+  for (auto [threads, out] : {std::pair<int, float *>{1, one.data()},
+                              std::pair<int, float *>{2, two.data()}}) {
+    setCpuThreads(threads);
+    // Three products of 40 x 64 x 130, B shared (stride 0).
+    uoe_gemm_batched_bf16(3, 40, 64, 130, address(p.a.data()), 130, 40 * 130,
+                          0, address(p.b.data()), 130, 0, 1, address(out), 64,
+                          40 * 64, 0.0f);
+  }
+  setCpuThreads(0);
+  EXPECT_TRUE(takeCpuBlasError().ok());
+  EXPECT_EQ(0, std::memcmp(one.data(), two.data(), one.size() * sizeof(float)));
+}
