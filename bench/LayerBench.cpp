@@ -69,6 +69,10 @@ static cl::opt<std::string>
                    cl::desc("--backward: .npy gradient of the input"));
 static cl::opt<int> iterations("iterations", cl::cat(benchOptions),
                                cl::desc("timed runs"), cl::init(20));
+static cl::opt<std::string>
+    precision("precision", cl::cat(benchOptions),
+              cl::desc("the GEMMs' products: f32 or bf16 (cpu)"),
+              cl::init("f32"));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "uoe-bench: error: " << message << "\n";
@@ -105,6 +109,7 @@ int main(int argc, char **argv) {
 
   CompileArtifacts artifacts;
   artifacts.gradients = backward;
+  artifacts.precision = precision;
   if (device == "cuda") {
     std::string chip = target;
     if (chip.empty()) {

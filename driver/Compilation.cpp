@@ -154,7 +154,13 @@ static void dropUoEAttributes(ModuleOp module) {
 
 llvm::Expected<rtp::Executable>
 Compilation::compile(ModuleOp module, std::string *loweredMlir,
-                     const CompileTarget &target, std::string *ptx) {
+                     const CompileTarget &target, std::string *ptx,
+                     llvm::StringRef precision) {
+  if (precision != "f32" && precision != "bf16")
+    return fail("unknown precision '" + precision + "' (f32 or bf16)");
+  if (precision == "bf16" && (target.isCuda() || target.gpuEmulation))
+    return fail("precision bf16 is for the host CPU; GPU code computes its "
+                "GEMMs in f32");
   rtp::Executable executable;
   bool signaturesOk = true;
   for (auto func : module.getOps<func::FuncOp>()) {
@@ -205,7 +211,8 @@ Compilation::compile(ModuleOp module, std::string *loweredMlir,
   } else if (target.gpuEmulation) {
     if (failed(buildGpuEmulationPipeline(pm)) || failed(pm.run(module)))
       return fail("the GPU emulation pipeline failed");
-  } else if (failed(buildCpuPipeline(pm)) || failed(pm.run(module))) {
+  } else if (failed(buildCpuPipeline(pm, precision)) ||
+             failed(pm.run(module))) {
     return fail("the CPU pipeline failed");
   }
   if (loweredMlir) {

@@ -62,9 +62,13 @@ public:
   /// For a CUDA `target`, the kernels are embedded as a fatbin (cubin and
   /// PTX) when the CUDA toolkit's ptxas is found, else as PTX; `ptx`, when
   /// non-null, receives the PTX of every kernel (one module).
+  ///
+  /// `precision` is the GEMMs' ("f32", or "bf16" for the host CPU:
+  /// buildCpuPipeline); anything else is an error naming it.
   llvm::Expected<::uoe::rt::proto::Executable>
   compile(ModuleOp module, std::string *loweredMlir = nullptr,
-          const CompileTarget &target = {}, std::string *ptx = nullptr);
+          const CompileTarget &target = {}, std::string *ptx = nullptr,
+          llvm::StringRef precision = "f32");
 
 private:
   MLIRContext context;

@@ -28,7 +28,8 @@ namespace rtp = ::uoe::rt::proto;
 std::string mlir::uoe::compileCacheKey(const model::Model &model,
                                        int64_t batch, int64_t seq,
                                        bool gradients,
-                                       const CompileTarget &target) {
+                                       const CompileTarget &target,
+                                       llvm::StringRef precision) {
   std::string text;
   google::protobuf::TextFormat::PrintToString(model, &text);
   llvm::SHA256 hash;
@@ -42,6 +43,8 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
     hash.update("|" + target.cudaTargetDescription());
   if (target.gpuEmulation)
     hash.update("|gpu-emulation");
+  if (precision != "f32")
+    hash.update("|precision=" + precision.str());
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
@@ -67,13 +70,14 @@ mlir::uoe::compileModel(const model::Model &model, int64_t batch,
     if (failed(pm.run(**module)))
       return compilation.fail("could not differentiate the model");
   }
-  auto executable = compilation.compile(**module, artifacts.loweredMlir,
-                                        artifacts.target, artifacts.ptx);
+  auto executable =
+      compilation.compile(**module, artifacts.loweredMlir, artifacts.target,
+                          artifacts.ptx, artifacts.precision);
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(
       compileCacheKey(model, batch, seq, artifacts.gradients,
-                      artifacts.target));
+                      artifacts.target, artifacts.precision));
   executable->set_model_name(model.name());
   return executable;
 }

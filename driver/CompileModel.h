@@ -38,6 +38,10 @@ struct CompileArtifacts {
   std::string *ptx = nullptr;
   /// Print the time of every phase on stderr (`uoe-run --timing`).
   bool timing = false;
+  /// The GEMMs' products: "f32", or "bf16" (every GEMM operand rounded to
+  /// bf16, sums in f32, everything else f32: `uoe-run --precision bf16`).
+  /// bf16 is for the host CPU only.
+  std::string precision = "f32";
 };
 
 /// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`
@@ -52,12 +56,13 @@ compileModel(const model::Model &model, int64_t batch, int64_t seq,
              const CompileArtifacts &artifacts = {});
 
 /// A hex SHA-256 over the resolved description, the input shape, the target
-/// (host CPU, or CUDA chip),
-/// the compiler version and whether `forward_grad` is compiled: equal keys
-/// mean interchangeable Executables.
+/// (host CPU, or CUDA chip), the compiler version, whether `forward_grad` is
+/// compiled and the GEMMs' precision: equal keys mean interchangeable
+/// Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
                             int64_t seq, bool gradients = false,
-                            const CompileTarget &target = {});
+                            const CompileTarget &target = {},
+                            llvm::StringRef precision = "f32");
 
 } // namespace mlir::uoe
 

@@ -29,6 +29,7 @@ using namespace mlir;
 using namespace mlir::uoe;
 
 static constexpr StringLiteral kSgemm = "uoe_sgemm_batched";
+static constexpr StringLiteral kBf16Gemm = "uoe_gemm_batched_bf16";
 
 /// True when `type` is an f32 rank-3 memref with a unit innermost stride.
 static bool isBlasOperand(Type type) {
@@ -92,7 +93,10 @@ linalg::FillOp zeroFillBefore(linalg::BatchMatmulOp op, Value c) {
 }
 
 struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
-  using OpRewritePattern::OpRewritePattern;
+  BatchMatmulToCall(MLIRContext *context, StringRef callee)
+      : OpRewritePattern(context), callee(callee) {}
+  /// The runtime function called: kSgemm or kBf16Gemm.
+  StringRef callee;
 
   LogicalResult matchAndRewrite(linalg::BatchMatmulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -123,7 +127,7 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
                             a.address,  a.ld,       a.batchStride, no,
                             w.address,  w.ld,       w.batchStride, no,
                             c.address,  c.ld,       c.batchStride, beta};
-    func::CallOp::create(b, kSgemm, TypeRange{}, args);
+    func::CallOp::create(b, callee, TypeRange{}, args);
     rewriter.eraseOp(op);
     return success();
   }
@@ -131,25 +135,32 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
 
 struct UoELinalgToBlasPass
     : uoe::impl::UoELinalgToBlasPassBase<UoELinalgToBlasPass> {
+  using UoELinalgToBlasPassBase::UoELinalgToBlasPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (precision != "f32" && precision != "bf16") {
+      module.emitError() << "uoe-linalg-to-blas: unknown precision '"
+                         << precision << "' (f32 or bf16)";
+      return signalPassFailure();
+    }
+    StringRef callee = precision == "bf16" ? kBf16Gemm : kSgemm;
     RewritePatternSet patterns(&getContext());
-    patterns.add<BatchMatmulToCall>(&getContext());
+    patterns.add<BatchMatmulToCall>(&getContext(), callee);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
 
     // Declare the runtime function once, if anything calls it.
     bool used = false;
     module.walk([&](func::CallOp call) {
-      used |= call.getCallee() == kSgemm;
+      used |= call.getCallee() == callee;
     });
-    if (!used || module.lookupSymbol(kSgemm))
+    if (!used || module.lookupSymbol(callee))
       return;
     OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
     Type i64 = b.getI64Type();
     SmallVector<Type> params(15, i64);
     params.push_back(b.getF32Type());
-    auto decl = func::FuncOp::create(b, module.getLoc(), kSgemm,
+    auto decl = func::FuncOp::create(b, module.getLoc(), callee,
                                      b.getFunctionType(params, {}));
     decl.setPrivate();
   }

@@ -53,11 +53,13 @@ void serializeParallelLoop(scf::ParallelOp op, bool keepOuter);
 #include "passes/Passes.h.inc"
 
 /// Appends the CPU pipeline to `pm`: uoe ops on tensors down to the LLVM
-/// dialect, with f32 GEMMs as calls to `uoe_sgemm_batched`. Entry
-/// functions that should be callable from the runtime carry the
-/// `llvm.emit_c_interface` attribute. Fails only if the built-in pipeline
-/// text does not parse (a bug).
-LogicalResult buildCpuPipeline(OpPassManager &pm);
+/// dialect, with f32 GEMMs as calls to `uoe_sgemm_batched` (with
+/// `precision` "bf16": `uoe_gemm_batched_bf16`, bf16 products accumulated
+/// in f32). Entry functions that should be callable from the runtime carry
+/// the `llvm.emit_c_interface` attribute. Fails if the built-in pipeline
+/// text does not parse (a bug) or `precision` is neither "f32" nor "bf16".
+LogicalResult buildCpuPipeline(OpPassManager &pm,
+                               llvm::StringRef precision = "f32");
 
 /// What the GPU pipeline compiles for.
 struct GpuPipelineOptions {

@@ -216,7 +216,14 @@ def UoELinalgToBlasPass : Pass<"uoe-linalg-to-blas", "::mlir::ModuleOp"> {
     func.call @uoe_sgemm_batched(%batch, %m, %n, %k, %pa, %lda, %sa, %false,
         %pb, %ldb, %sb, %false, %pc, %ldc, %sc, %one) : (...) -> ()
     ```
+    With `precision=bf16`, the call is of `uoe_gemm_batched_bf16` (same
+    arguments): the runtime rounds every element of A and B to bf16 and
+    accumulates in f32 (AVX512-BF16 where the CPU has it); C stays f32.
   }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "The GEMMs' products: f32, or bf16 with f32 accumulation">,
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];

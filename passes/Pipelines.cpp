@@ -30,6 +30,14 @@ using namespace mlir;
 
 namespace {
 /// The options of `--uoe-gpu-pipeline` in uoe-opt.
+struct CpuPipelineCliOptions
+    : public PassPipelineOptions<CpuPipelineCliOptions> {
+  Option<std::string> precision{
+      *this, "precision",
+      llvm::cl::desc("The GEMMs' products: f32, or bf16 with f32 "
+                     "accumulation"),
+      llvm::cl::init("f32")};
+};
 struct GpuPipelineCliOptions
     : public PassPipelineOptions<GpuPipelineCliOptions> {
   Option<std::string> chip{*this, "chip",
@@ -60,7 +68,7 @@ static constexpr const char *kToParallelLoops =
     "uoe-protect-arguments,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "uoe-linalg-to-blas,"
+    "uoe-linalg-to-blas{precision=%PRECISION%},"
     "buffer-deallocation-pipeline,convert-bufferization-to-memref,"
     "convert-linalg-to-parallel-loops,";
 
@@ -115,11 +123,21 @@ static void ensurePassesRegistered() {
   });
 }
 
-LogicalResult uoe::buildCpuPipeline(OpPassManager &pm) {
+/// kToParallelLoops with the GEMMs' precision filled in.
+static std::string toParallelLoops(llvm::StringRef precision = "f32") {
+  std::string text = kToParallelLoops;
+  static constexpr llvm::StringLiteral kHole = "%PRECISION%";
+  text.replace(text.find(kHole), kHole.size(), precision.str());
+  return text;
+}
+
+LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
+                                    llvm::StringRef precision) {
   ensurePassesRegistered();
+  if (precision != "f32" && precision != "bf16")
+    return failure();
   pm.addPass(createUoEConvertUoEToLinalgPass());
-  return parsePassPipeline(std::string(kToParallelLoops) + kCpuLoopsToLlvm,
-                           pm);
+  return parsePassPipeline(toParallelLoops(precision) + kCpuLoopsToLlvm, pm);
 }
 
 LogicalResult uoe::buildGpuPipeline(OpPassManager &pm,
@@ -128,7 +146,7 @@ LogicalResult uoe::buildGpuPipeline(OpPassManager &pm,
   if (!llvm::StringRef(options.chip).starts_with("sm_"))
     return failure();
   pm.addPass(createUoEConvertUoEToLinalgPass());
-  return parsePassPipeline(std::string(kToParallelLoops) + kLoopsToLaunches +
+  return parsePassPipeline(toParallelLoops() + kLoopsToLaunches +
                                gpuLaunchesToLlvm(options),
                            pm);
 }
@@ -136,7 +154,7 @@ LogicalResult uoe::buildGpuPipeline(OpPassManager &pm,
 LogicalResult uoe::buildGpuEmulationPipeline(OpPassManager &pm) {
   ensurePassesRegistered();
   pm.addPass(createUoEConvertUoEToLinalgPass());
-  return parsePassPipeline(std::string(kToParallelLoops) + kLoopsToLaunches +
+  return parsePassPipeline(toParallelLoops() + kLoopsToLaunches +
                                "uoe-gpu-launch-to-loops,canonicalize," +
                                kCpuLoopsToLlvm,
                            pm);
@@ -152,13 +170,14 @@ void uoe::registerPipelineDependencies(DialectRegistry &registry) {
 }
 
 void uoe::registerPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CpuPipelineCliOptions>(
       "uoe-cpu-pipeline",
       "Compile uoe ops on tensors to the LLVM dialect for the CPU (GEMMs as "
       "calls to the runtime's BLAS)",
-      [](OpPassManager &pm) {
-        if (failed(buildCpuPipeline(pm)))
-          llvm::report_fatal_error("invalid built-in CPU pipeline");
+      [](OpPassManager &pm, const CpuPipelineCliOptions &cli) {
+        if (failed(buildCpuPipeline(pm, cli.precision)))
+          llvm::report_fatal_error("invalid CPU pipeline options (precision "
+                                   "is f32 or bf16)");
       });
   PassPipelineRegistration<GpuPipelineCliOptions>(
       "uoe-gpu-pipeline",

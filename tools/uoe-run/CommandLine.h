@@ -44,13 +44,15 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
 /// `gradients`: from the compiled-model cache in
 /// `cacheDir` (none if empty) when it is there, else compiled and stored
 /// there. Says on stderr which ("compiled-model cache hit (PATH)", or
-/// "compiled NAME for SHAPE [on cuda sm_N] in S s (cache miss)").
+/// "compiled NAME for SHAPE [on cuda sm_N] [in bf16] in S s (cache miss)").
+/// `precision` as CompileArtifacts::precision.
 llvm::Expected<::uoe::rt::proto::Executable>
 obtainModelExecutable(const model::Model &model,
                       const std::vector<int64_t> &shape,
                       const mlir::uoe::CompileTarget &target,
                       const std::string &cacheDir, bool gradients = false,
-                      bool timing = false);
+                      bool timing = false,
+                      const std::string &precision = "f32");
 
 /// The SM that `--device cuda` compiles for: `target` (the --target
 /// option) when given, else the first GPU's own; without a GPU, sm_90 with

@@ -143,6 +143,9 @@ OPTIONS
   --no-cache          neither read nor write the cache
   --timing            print the time of every compile phase (each pass, LLVM) on
                       stderr when the model is compiled (with --no-cache: always)
+  --precision f32|bf16  infer on the cpu: the GEMMs' products (default f32); bf16
+                      rounds every GEMM operand to bf16 and sums in f32
+                      (AVX512-BF16 where the CPU has it); all else stays f32
   --seed S            init: random seed (default 0)
 
 IMPORT OPTIONS
@@ -185,7 +188,7 @@ bool parseArgs(int argc, char **argv, Options &opts, std::string &error) {
                  "seed",      "hf",              "inputs",
                  "name",      "decompose",       "attention-experts",
                  "top-k",     "attention-top-k", "capacity",
-                 "combine",   "target"};
+                 "combine",   "target",          "precision"};
   if (std::optional<std::string> problem =
           ::uoe::tools::parseOptions(argc, argv, 1, spec, opts)) {
     error = *problem;
@@ -436,6 +439,12 @@ int runInfer(const Options &opts) {
     return fail("infer needs --output Y.npy");
   if (std::optional<std::string> bad = checkThreads(opts))
     return fail(*bad);
+  std::string precision = opts.get("precision", "f32");
+  if (precision != "f32" && precision != "bf16")
+    return fail("--precision: '" + precision + "' is not f32 or bf16");
+  if (precision == "bf16" && device == "cuda")
+    return fail("--precision bf16 is for --device cpu (GPU code computes "
+                "its GEMMs in f32)");
   CompileTarget target;
   if (device == "cuda") {
     // No GPU (or no driver) is an error that says so, not a crash, before
@@ -513,6 +522,7 @@ int runInfer(const Options &opts) {
     std::string ir;
     CompileArtifacts artifacts;
     (emit == "ptx" ? artifacts.ptx : artifacts.loweredMlir) = &ir;
+    artifacts.precision = precision;
     artifacts.target = target;
     auto compiled = compileModel(*model, batch, seq, artifacts);
     if (!compiled)
@@ -531,7 +541,7 @@ int runInfer(const Options &opts) {
         opts.has("no-cache")
             ? ""
             : opts.get("cache-dir", mlir::uoe::defaultCacheDir()),
-        opts.has("gradients"), opts.has("timing"));
+        opts.has("gradients"), opts.has("timing"), precision);
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
