@@ -30,7 +30,10 @@
 
 #include "support/DType.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -605,9 +608,249 @@ UOE_AVX512BF16 void bf16KernelAvx512(int64_t pairs, const uint16_t *ap,
   }
 }
 
+/// AVX512-BF16 packing of the two common layouts: rows of a row-major
+/// op(A) (a row's k pairs are consecutive), and columns of a row-major
+/// op(B) (a pair is two consecutive rows). vcvtne2ps2bf16 rounds to nearest
+/// even, as f32ToBf16Bits does, but flushes denormals like vdpbf16ps.
+/// Returns false (nothing packed) for the other layouts.
+UOE_AVX512BF16 bool packPairsAvx512(const GemmOperand &x, int64_t first,
+                                    int count, int width, int64_t p0,
+                                    int64_t kc, uint16_t *dst) {
+  if (!x.trans) {
+    // Lanes are rows of x: element (lane, p) at data[(first + lane) * ld +
+    // p0 + p]. 32 values of k give 16 pair words, scattered to their lane.
+    int64_t pairs = (kc + 1) / 2;
+    std::memset(dst, 0, static_cast<size_t>(pairs) * 2 * width *
+                            sizeof(uint16_t));
+    auto *words = reinterpret_cast<int *>(dst);
+    __m512i index = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                          15),
+        _mm512_set1_epi32(width));
+    for (int lane = 0; lane < count; ++lane) {
+      const float *src = x.data + (first + lane) * x.ld + p0;
+      for (int64_t p = 0; p < kc; p += 32) {
+        int64_t left = kc - p;
+        __mmask16 lo = left >= 16 ? __mmask16(0xffff)
+                                  : __mmask16((1u << left) - 1u);
+        __mmask16 hi = left >= 32   ? __mmask16(0xffff)
+                       : left <= 16 ? __mmask16(0)
+                                    : __mmask16((1u << (left - 16)) - 1u);
+        __m512 v0 = _mm512_maskz_loadu_ps(lo, src + p);
+        __m512 v1 = _mm512_maskz_loadu_ps(hi, src + p + 16);
+        __m512i packed = (__m512i)_mm512_cvtne2ps_pbh(v1, v0);
+        int64_t wordCount = std::min<int64_t>(16, (left + 1) / 2);
+        __mmask16 store = wordCount >= 16
+                              ? __mmask16(0xffff)
+                              : __mmask16((1u << wordCount) - 1u);
+        _mm512_mask_i32scatter_epi32(words + (p / 2) * width + lane, store,
+                                     index, packed, 4);
+      }
+    }
+    return true;
+  }
+  // Lanes are columns of a row-major op(B) (x is its column view):
+  // element (lane, p) at data[(p0 + p) * ld + first + lane].
+  if (width % 16 != 0)
+    return false;
+  int64_t pairs = (kc + 1) / 2;
+  __m512i interleave = _mm512_set_epi16(
+      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  for (int64_t q = 0; q < pairs; ++q) {
+    const float *even = x.data + (p0 + 2 * q) * x.ld + first;
+    bool hasOdd = 2 * q + 1 < kc;
+    const float *odd = even + x.ld;
+    uint16_t *out = dst + q * 2 * width;
+    for (int c0 = 0; c0 < width; c0 += 16) {
+      int left = count - c0;
+      __mmask16 m = left >= 16 ? __mmask16(0xffff)
+                    : left <= 0 ? __mmask16(0)
+                                : __mmask16((1u << left) - 1u);
+      __m512 e = _mm512_maskz_loadu_ps(m, even + c0);
+      __m512 o = hasOdd ? _mm512_maskz_loadu_ps(m, odd + c0)
+                        : _mm512_setzero_ps();
+      __m512i both = (__m512i)_mm512_cvtne2ps_pbh(o, e);
+      _mm512_storeu_si512(out + 2 * c0,
+                          _mm512_permutexvar_epi16(interleave, both));
+    }
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// AMX (tdpbf16ps): 32 x 32 blocks of C in four 16 x 16 f32 tiles.
+//
+// A panels are 32 rows of bf16, row-major with a row of kcp = kc rounded up
+// to 32 (zero padded); B panels are the pair-interleaved panels above, 32
+// columns wide, with kcp / 2 pairs. Per 32 values of k: two A tiles (16 rows
+// x 32 bf16), two B tiles (16 pairs x 16 columns), four tdpbf16ps.
+//===----------------------------------------------------------------------===//
+
+#define UOE_AMX                                                               \
+  __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bf16,avx512bw,"     \
+                        "avx512vl,avx2,fma")))
+
+constexpr int kAmxMr = 32, kAmxNr = 32;
+
+/// The tile configuration: tiles 0-3 C (16 rows x 64 bytes), 4-5 A (16 x
+/// 64), 6-7 B (16 x 64).
+struct alignas(64) AmxConfig {
+  uint8_t palette = 1, startRow = 0, reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+/// Linux gives a process the AMX tile state only on request.
+bool requestAmxPermission() {
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+}
+
+UOE_AMX void loadAmxConfig() {
+  // Each thread's tile configuration is its own, and nothing else in the
+  // process configures tiles: load it once per thread.
+  thread_local bool loaded = false;
+  if (loaded)
+    return;
+  loaded = true;
+  AmxConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+}
+
+/// Rows [first, first + count) of op(A), k-range [p0, p0 + kc), as bf16
+/// rows of kcp values (zero padded, as are rows count..kAmxMr-1).
+UOE_AMX void packAmxA(const GemmOperand &a, int64_t first, int count,
+                      int64_t p0, int64_t kc, int64_t kcp, uint16_t *dst) {
+  std::memset(dst, 0, static_cast<size_t>(kAmxMr) * kcp * sizeof(uint16_t));
+  for (int r = 0; r < count; ++r) {
+    uint16_t *out = dst + r * kcp;
+    if (!a.trans) {
+      const float *src = a.data + (first + r) * a.ld + p0;
+      int64_t p = 0;
+      for (; p + 32 <= kc; p += 32)
+        _mm512_storeu_si512(out + p,
+                            (__m512i)_mm512_cvtne2ps_pbh(
+                                _mm512_loadu_ps(src + p + 16),
+                                _mm512_loadu_ps(src + p)));
+      for (; p < kc; ++p)
+        out[p] = f32ToBf16Bits(src[p]);
+    } else {
+      for (int64_t p = 0; p < kc; ++p)
+        out[p] = f32ToBf16Bits(a.data[(p0 + p) * a.ld + first + r]);
+    }
+  }
+}
+
+UOE_AMX void bf16KernelAmx(int64_t kcp, const uint16_t *ap,
+                           const uint16_t *bp, float *c, int64_t ldc,
+                           int rows, int cols, Update update, float beta) {
+  loadAmxConfig();
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  for (int64_t p = 0; p < kcp; p += 32) {
+    // A: rows 0-15 and 16-31, 32 bf16 each (stride: a row of the panel).
+    _tile_loadd(4, ap + p, kcp * sizeof(uint16_t));
+    _tile_loadd(5, ap + 16 * kcp + p, kcp * sizeof(uint16_t));
+    // B: 16 pairs from pair p / 2, columns 0-15 and 16-31.
+    const uint16_t *brow = bp + (p / 2) * 2 * kAmxNr;
+    _tile_loadd(6, brow, 2 * kAmxNr * sizeof(uint16_t));
+    _tile_loadd(7, brow + 32, 2 * kAmxNr * sizeof(uint16_t));
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  alignas(64) float tile[kAmxMr][kAmxNr];
+  _tile_stored(0, &tile[0][0], kAmxNr * sizeof(float));
+  _tile_stored(1, &tile[0][16], kAmxNr * sizeof(float));
+  _tile_stored(2, &tile[16][0], kAmxNr * sizeof(float));
+  _tile_stored(3, &tile[16][16], kAmxNr * sizeof(float));
+  // The same IEEE operations as updateScalar, 16 columns at a time.
+  __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
+  __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
+                 : cols <= 16 ? __mmask16(0)
+                              : __mmask16((1u << (cols - 16)) - 1u);
+  __m512 vbeta = _mm512_set1_ps(beta);
+  for (int r = 0; r < rows; ++r) {
+    float *out = c + r * ldc;
+    __m512 v0 = _mm512_load_ps(tile[r]), v1 = _mm512_load_ps(tile[r] + 16);
+    if (update == Update::Add) {
+      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
+    } else if (update == Update::ScaleAdd) {
+      v0 = _mm512_add_ps(_mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)),
+                         v0);
+      v1 = _mm512_add_ps(
+          _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
+    }
+    _mm512_mask_storeu_ps(out, m0, v0);
+    _mm512_mask_storeu_ps(out + 16, m1, v1);
+  }
+}
+
+void bf16GemmAmx(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
+                 const GemmOperand &b, float *c, int64_t ldc, float beta) {
+  constexpr int MR = kAmxMr, NR = kAmxNr, MC = 192, NC = 1024;
+  uint16_t *aPack = aBf16Buffer.get(static_cast<size_t>(MC) * kKc);
+  uint16_t *bPack = bBf16Buffer.get(static_cast<size_t>(NC) * kKc);
+  GemmOperand bColumns = columnsOf(b);
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    int64_t nc = std::min<int64_t>(NC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t kc = std::min<int64_t>(kKc, k - pc);
+      int64_t kcp = (kc + 31) / 32 * 32;
+      Update update = updateFor(pc == 0, beta);
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        uint16_t *panel = bPack + jr * kcp;
+        int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+        if (!packPairsAvx512(bColumns, jc + jr, cols, NR, pc, kc, panel))
+          packPairs(bColumns, jc + jr, cols, NR, pc, kc, panel);
+        // Zero pairs up to kcp / 2.
+        int64_t pairs = (kc + 1) / 2;
+        std::memset(panel + pairs * 2 * NR, 0,
+                    static_cast<size_t>(kcp / 2 - pairs) * 2 * NR *
+                        sizeof(uint16_t));
+      }
+      for (int64_t ic = 0; ic < m; ic += MC) {
+        int64_t mc = std::min<int64_t>(MC, m - ic);
+        for (int64_t ir = 0; ir < mc; ir += MR)
+          packAmxA(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+                   pc, kc, kcp, aPack + ir * kcp);
+        for (int64_t jr = 0; jr < nc; jr += NR)
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            bf16KernelAmx(kcp, aPack + ir * kcp, bPack + jr * kcp,
+                          c + (ic + ir) * ldc + jc + jr, ldc,
+                          static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+                          static_cast<int>(std::min<int64_t>(NR, nc - jr)),
+                          update, beta);
+      }
+    }
+  }
+}
+
+/// CPUID leaf 7: AMX-TILE (EDX bit 24) and AMX-BF16 (EDX bit 22).
+bool cpuHasAmxBf16() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return false;
+  return (edx >> 24 & 1u) && (edx >> 22 & 1u);
+}
+
 bool cpuCanRunBf16(Bf16GemmIsa isa) {
   if (isa == Bf16GemmIsa::Generic)
     return true;
+  if (isa == Bf16GemmIsa::Amx) {
+    static const bool amx = cpuCanRunBf16(Bf16GemmIsa::Avx512Bf16) &&
+                            cpuHasAmxBf16() && requestAmxPermission();
+    return amx;
+  }
   return cpuCanRun(GemmIsa::Avx512) &&
          __builtin_cpu_supports("avx512bf16") &&
          __builtin_cpu_supports("avx512bw") &&
@@ -624,6 +867,8 @@ Bf16GemmIsa &selectedBf16Isa() {
 Bf16GemmIsa uoe::rt::detectedBf16GemmIsa() {
   static const Bf16GemmIsa isa = [] {
     __builtin_cpu_init();
+    if (cpuCanRunBf16(Bf16GemmIsa::Amx))
+      return Bf16GemmIsa::Amx;
     return cpuCanRunBf16(Bf16GemmIsa::Avx512Bf16) ? Bf16GemmIsa::Avx512Bf16
                                                   : Bf16GemmIsa::Generic;
   }();
@@ -641,16 +886,32 @@ bool uoe::rt::setBf16GemmIsa(Bf16GemmIsa isa) {
 }
 
 const char *uoe::rt::bf16GemmIsaName(Bf16GemmIsa isa) {
-  return isa == Bf16GemmIsa::Avx512Bf16 ? "avx512bf16" : "generic";
+  switch (isa) {
+  case Bf16GemmIsa::Amx:
+    return "amx";
+  case Bf16GemmIsa::Avx512Bf16:
+    return "avx512bf16";
+  case Bf16GemmIsa::Generic:
+    return "generic";
+  }
+  return "unknown";
 }
 
 void uoe::rt::bf16GemmSingleThread(int64_t m, int64_t n, int64_t k,
                                    GemmOperand a, GemmOperand b, float *c,
                                    int64_t ldc, float beta) {
   constexpr int MR = kBf16Mr, NR = kBf16Nr, MC = kBf16Mc, NC = kBf16Nc;
-  Bf16Kernel kernel = bf16GemmIsa() == Bf16GemmIsa::Avx512Bf16
-                          ? bf16KernelAvx512
-                          : bf16KernelGeneric;
+  if (bf16GemmIsa() == Bf16GemmIsa::Amx &&
+      aBf16Buffer.get(static_cast<size_t>(192) * kKc) &&
+      bBf16Buffer.get(static_cast<size_t>(NC) * kKc))
+    return bf16GemmAmx(m, n, k, a, b, c, ldc, beta);
+  bool avx512 = bf16GemmIsa() == Bf16GemmIsa::Avx512Bf16;
+  Bf16Kernel kernel = avx512 ? bf16KernelAvx512 : bf16KernelGeneric;
+  auto pack = [avx512](const GemmOperand &x, int64_t first, int count,
+                       int width, int64_t p0, int64_t kc, uint16_t *dst) {
+    if (!avx512 || !packPairsAvx512(x, first, count, width, p0, kc, dst))
+      packPairs(x, first, count, width, p0, kc, dst);
+  };
   // Panels hold kKc (even) values of k per lane.
   uint16_t *aPack = aBf16Buffer.get(static_cast<size_t>(MC) * kKc);
   uint16_t *bPack = bBf16Buffer.get(static_cast<size_t>(NC) * kKc);
@@ -675,13 +936,13 @@ void uoe::rt::bf16GemmSingleThread(int64_t m, int64_t n, int64_t k,
       int64_t kc = std::min<int64_t>(kKc, k - pc), pairs = (kc + 1) / 2;
       Update update = updateFor(pc == 0, beta);
       for (int64_t jr = 0; jr < nc; jr += NR)
-        packPairs(bColumns, jc + jr,
+        pack(bColumns, jc + jr,
                   static_cast<int>(std::min<int64_t>(NR, nc - jr)), NR, pc, kc,
                   bPack + jr * 2 * pairs);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mc = std::min<int64_t>(MC, m - ic);
         for (int64_t ir = 0; ir < mc; ir += MR)
-          packPairs(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
+          pack(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
                     MR, pc, kc, aPack + ir * 2 * pairs);
         for (int64_t jr = 0; jr < nc; jr += NR)
           for (int64_t ir = 0; ir < mc; ir += MR)

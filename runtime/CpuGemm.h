@@ -83,6 +83,8 @@ void sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
 enum class Bf16GemmIsa {
   Generic,    ///< Plain C++: the same products and sums with f32 scalars.
   Avx512Bf16, ///< AVX512-BF16 (vdpbf16ps): 12 x 32 register tile.
+  Amx,        ///< AMX-BF16 (tdpbf16ps): 32 x 32 blocks in four tiles; Linux
+              ///< grants the tile state (arch_prctl) when first detected.
 };
 
 /// The best bf16 ISA this process may use, from CPUID; decided once.
@@ -92,7 +94,7 @@ Bf16GemmIsa detectedBf16GemmIsa();
 Bf16GemmIsa bf16GemmIsa();
 /// As setGemmIsa, for the bf16 GEMM.
 bool setBf16GemmIsa(Bf16GemmIsa isa);
-/// "avx512bf16" or "generic".
+/// "amx", "avx512bf16" or "generic".
 const char *bf16GemmIsaName(Bf16GemmIsa isa);
 
 /// C = bf16(op(A)) * bf16(op(B)) + beta * C: as sgemmSingleThread, but every
@@ -104,9 +106,10 @@ const char *bf16GemmIsaName(Bf16GemmIsa isa);
 ///   acc = acc + a_{i,2q+1} b_{2q+1,j};  acc = acc + a_{i,2q} b_{2q,j}
 ///
 /// (the order of vdpbf16ps; the products of bf16 values are exact in f32).
-/// AVX512-BF16 flushes denormal inputs and results to zero, the generic
-/// path does not, so the two ISAs may differ in the last bits; each is
-/// batch-invariant and deterministic like the f32 GEMM.
+/// AVX512-BF16 and AMX flush denormal inputs and results to zero, and AMX
+/// sums each run of 32 values of k in its own order, so the ISAs may
+/// differ in the last bits; each is batch-invariant and deterministic like
+/// the f32 GEMM.
 void bf16GemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
                           GemmOperand b, float *c, int64_t ldc, float beta);
 

@@ -1,4 +1,8 @@
 // RUN: uoe-opt %s -split-input-file --uoe-linalg-to-blas | FileCheck %s
+// RUN: uoe-opt %s -split-input-file --uoe-linalg-to-blas=precision=bf16 | FileCheck %s --check-prefix=BF16
+// RUN: not uoe-opt %s -split-input-file --uoe-linalg-to-blas=precision=fp8 2>&1 | FileCheck %s --check-prefix=BAD
+
+// BAD: uoe-linalg-to-blas: unknown precision 'fp8' (f32 or bf16)
 
 // Tests that an f32 batch matmul on buffers becomes one call with the sizes,
 // leading dimensions and batch strides of its operands, accumulating (beta 1).
@@ -7,6 +11,12 @@
 // CHECK-NOT: linalg.batch_matmul
 // CHECK-DAG: %[[BETA:.+]] = arith.constant 1.000000e+00 : f32
 // CHECK: call @uoe_sgemm_batched({{.*}}, %[[BETA]]) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32) -> ()
+// With precision=bf16, the same call of the bf16 GEMM (products of bf16,
+// sums in f32).
+// BF16-LABEL: func.func private @uoe_gemm_batched_bf16(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, f32)
+// BF16-LABEL: func.func @f32
+// BF16-NOT: uoe_sgemm_batched
+// BF16: call @uoe_gemm_batched_bf16(
 func.func @f32(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memref<4x64x16xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%c : memref<4x64x16xf32>)
   return

@@ -230,7 +230,8 @@ public:
   ~Bf16IsaScope() { setBf16GemmIsa(detectedBf16GemmIsa()); }
   std::vector<Bf16GemmIsa> supported() const {
     std::vector<Bf16GemmIsa> isas;
-    for (Bf16GemmIsa isa : {Bf16GemmIsa::Generic, Bf16GemmIsa::Avx512Bf16})
+    for (Bf16GemmIsa isa : {Bf16GemmIsa::Generic, Bf16GemmIsa::Avx512Bf16,
+                            Bf16GemmIsa::Amx})
       if (setBf16GemmIsa(isa))
         isas.push_back(isa);
     setBf16GemmIsa(detectedBf16GemmIsa());
