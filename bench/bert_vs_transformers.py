@@ -65,7 +65,8 @@ def main():
         hf, out = os.path.join(tmp, "hf"), os.path.join(tmp, "uoe")
         model.save_pretrained(hf, safe_serialization=True)
         subprocess.run([os.path.join(bin_dir, "uoe-run"), "import", "--hf", hf,
-                        "-o", out], check=True, stdout=subprocess.DEVNULL)
+                        "-o", out, "--inputs", "ids"], check=True,
+                       stdout=subprocess.DEVNULL)
         ids_path, y_path = os.path.join(tmp, "ids.npy"), os.path.join(tmp, "y.npy")
         np.save(ids_path, ids)
         command = [os.path.join(bin_dir, "uoe-bench"),

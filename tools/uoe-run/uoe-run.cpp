@@ -717,7 +717,8 @@ static int run(int argc, char **argv) {
   if (opts.has("version")) {
     llvm::outs() << "uoe-run " << mlir::uoe::compilerIdentity() << ", LLVM "
                  << LLVM_VERSION_STRING << ", CPU GEMM kernels "
-                 << rt::gemmIsaName(rt::gemmIsa()) << "\n";
+                 << rt::gemmIsaName(rt::gemmIsa()) << " (bf16: "
+                 << rt::bf16GemmIsaName(rt::bf16GemmIsa()) << ")\n";
     return 0;
   }
   if (opts.has("help") || opts.command.empty() || opts.command == "help") {
