@@ -251,6 +251,36 @@ struct Avx2Isa {
   }
 };
 
+/// The masks of the two 16-column halves of a 32-column tile with `cols`
+/// columns.
+inline std::pair<__mmask16, __mmask16> columnMasks(int cols) {
+  __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
+  __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
+                 : cols <= 16 ? __mmask16(0)
+                              : __mmask16((1u << (cols - 16)) - 1u);
+  return {m0, m1};
+}
+
+/// Updates the (up to) 32 columns at `out` with a row of sums `v0`, `v1`
+/// as updateScalar does, columns masked by columnMasks.
+UOE_AVX512 inline void updateRow512(float *out, __m512 v0, __m512 v1,
+                                    std::pair<__mmask16, __mmask16> masks,
+                                    Update update, float beta) {
+  auto [m0, m1] = masks;
+  if (update == Update::Add) {
+    v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
+    v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
+  } else if (update == Update::ScaleAdd) {
+    __m512 vbeta = _mm512_set1_ps(beta);
+    v0 = _mm512_add_ps(_mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)),
+                       v0);
+    v1 = _mm512_add_ps(
+        _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
+  }
+  _mm512_mask_storeu_ps(out, m0, v0);
+  _mm512_mask_storeu_ps(out + 16, m1, v1);
+}
+
 /// AVX-512F: 12 rows x 32 columns (24 accumulators in zmm registers).
 struct Avx512Isa {
   static constexpr int MR = 12, NR = 32, MC = 192, NC = 1024;
@@ -280,28 +310,10 @@ struct Avx512Isa {
           acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
       }
     }
-    __mmask16 m0 = cols >= 16 ? __mmask16(0xffff)
-                              : __mmask16((1u << cols) - 1u);
-    __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
-                   : cols <= 16 ? __mmask16(0)
-                                : __mmask16((1u << (cols - 16)) - 1u);
-    __m512 vbeta = _mm512_set1_ps(beta);
+    auto masks = columnMasks(cols);
 #pragma GCC unroll 12
-    for (int r = 0; r < R; ++r) {
-      float *out = c + r * ldc;
-      __m512 v0 = acc[r][0], v1 = acc[r][1];
-      if (update == Update::Add) {
-        v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
-        v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
-      } else if (update == Update::ScaleAdd) {
-        v0 = _mm512_add_ps(
-            _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)), v0);
-        v1 = _mm512_add_ps(
-            _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
-      }
-      _mm512_mask_storeu_ps(out, m0, v0);
-      _mm512_mask_storeu_ps(out + 16, m1, v1);
-    }
+    for (int r = 0; r < R; ++r)
+      updateRow512(c + r * ldc, acc[r][0], acc[r][1], masks, update, beta);
   }
 };
 
@@ -586,26 +598,9 @@ UOE_AVX512BF16 void bf16KernelAvx512(int64_t pairs, const uint16_t *ap,
       acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
     }
   }
-  __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
-  __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
-                 : cols <= 16 ? __mmask16(0)
-                              : __mmask16((1u << (cols - 16)) - 1u);
-  __m512 vbeta = _mm512_set1_ps(beta);
-  for (int r = 0; r < rows; ++r) {
-    float *out = c + r * ldc;
-    __m512 v0 = acc[r][0], v1 = acc[r][1];
-    if (update == Update::Add) {
-      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
-      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
-    } else if (update == Update::ScaleAdd) {
-      v0 = _mm512_add_ps(_mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)),
-                         v0);
-      v1 = _mm512_add_ps(
-          _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
-    }
-    _mm512_mask_storeu_ps(out, m0, v0);
-    _mm512_mask_storeu_ps(out + 16, m1, v1);
-  }
+  auto masks = columnMasks(cols);
+  for (int r = 0; r < rows; ++r)
+    updateRow512(c + r * ldc, acc[r][0], acc[r][1], masks, update, beta);
 }
 
 /// AVX512-BF16 packing of the two common layouts: rows of a row-major
@@ -772,27 +767,10 @@ UOE_AMX void bf16KernelAmx(int64_t kcp, const uint16_t *ap,
   _tile_stored(1, &tile[0][16], kAmxNr * sizeof(float));
   _tile_stored(2, &tile[16][0], kAmxNr * sizeof(float));
   _tile_stored(3, &tile[16][16], kAmxNr * sizeof(float));
-  // The same IEEE operations as updateScalar, 16 columns at a time.
-  __mmask16 m0 = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1u);
-  __mmask16 m1 = cols >= 32   ? __mmask16(0xffff)
-                 : cols <= 16 ? __mmask16(0)
-                              : __mmask16((1u << (cols - 16)) - 1u);
-  __m512 vbeta = _mm512_set1_ps(beta);
-  for (int r = 0; r < rows; ++r) {
-    float *out = c + r * ldc;
-    __m512 v0 = _mm512_load_ps(tile[r]), v1 = _mm512_load_ps(tile[r] + 16);
-    if (update == Update::Add) {
-      v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, out), v0);
-      v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, out + 16), v1);
-    } else if (update == Update::ScaleAdd) {
-      v0 = _mm512_add_ps(_mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m0, out)),
-                         v0);
-      v1 = _mm512_add_ps(
-          _mm512_mul_ps(vbeta, _mm512_maskz_loadu_ps(m1, out + 16)), v1);
-    }
-    _mm512_mask_storeu_ps(out, m0, v0);
-    _mm512_mask_storeu_ps(out + 16, m1, v1);
-  }
+  auto masks = columnMasks(cols);
+  for (int r = 0; r < rows; ++r)
+    updateRow512(c + r * ldc, _mm512_load_ps(tile[r]),
+                 _mm512_load_ps(tile[r] + 16), masks, update, beta);
 }
 
 void bf16GemmAmx(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
