@@ -89,6 +89,8 @@ std::string mlir::uoe::trainingCacheKey(const model::Model &model,
                   o.minLr, o.clipNorm, o.loadBalance,
                   "v2|" + std::to_string(o.seed))
                   .str());
+  if (o.precision != "f32")
+    hash.update("|precision=" + o.precision);
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
@@ -112,7 +114,8 @@ mlir::uoe::compileTraining(const model::Model &model,
   pm.addPass(createUoEBuildTrainStepPass(passOptions(options)));
   if (failed(pm.run(**module)))
     return compilation.fail("could not build the training step");
-  auto executable = compilation.compile(**module, nullptr, target);
+  auto executable = compilation.compile(**module, nullptr, target,
+                                        /*ptx=*/nullptr, options.precision);
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(

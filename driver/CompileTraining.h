@@ -65,6 +65,10 @@ struct TrainOptions {
   double clipNorm = 1.0;       // global-norm clipping; 0 = off
   double loadBalance = 0.0;    // weight of the Switch-style balance loss
   uint64_t seed = 0;           // dropout masks (model.dropout > 0)
+  /// The GEMMs' products, forward and backward: "f32", or "bf16" (bf16
+  /// operands, f32 sums; the host CPU only), as CompileArtifacts::precision.
+  /// Weights, gradients and the optimizer state stay f32.
+  std::string precision = "f32";
 };
 
 /// Compiles the training and evaluation entry points of `model` (resolved,

@@ -99,6 +99,9 @@ TRAINING OPTIONS (uoe-run train; docs/TRAINING.md)
                       checkpoint's count, for bit-identical results)
   --device cpu|cuda   where the steps run (default cpu); --target sm_N as
                       for infer
+  --precision f32|bf16  the GEMMs of the step, forward and backward (default
+                      f32; bf16 on the cpu: bf16 operands, f32 sums; weights,
+                      gradients and optimizer state stay f32)
   --cache-dir DIR, --no-cache, --timing  as for infer
 )";
 
@@ -117,7 +120,7 @@ const std::set<std::string> kValueFlags = {
     "min-lr",        "clip-norm",     "load-balance",   "seed",
     "eval-every",    "eval-batches",  "checkpoint-every", "log-every",
     "threads",       "cache-dir",     "stop-at",        "device",
-    "target"};
+    "target",        "precision"};
 const std::set<std::string> kSwitchFlags = {"resume",   "overwrite",
                                             "amsgrad",  "no-cache",
                                             "help",     "timing"};
@@ -257,6 +260,10 @@ std::optional<std::string> readConfig(const Args &args, RunConfig &config) {
       r.integer("threads", 0, 1, "a positive integer"));
   config.device = r.choice("device", "cpu", {"cpu", "cuda"});
   config.target = args.get("target");
+  config.train.precision = r.choice("precision", "f32", {"f32", "bf16"});
+  if (config.train.precision == "bf16" && config.device == "cuda")
+    return std::string("--precision bf16 is for --device cpu (GPU code "
+                       "computes its GEMMs in f32)");
 
   TrainOptions &t = config.train;
   t.seed = config.seed;  // dropout masks (model.dropout)
@@ -513,6 +520,16 @@ int Trainer::prepare() {
       auto it = meta.find(key);
       return it == meta.end() ? std::string() : it->second;
     };
+    // Recorded since --precision exists; older checkpoints are f32 runs.
+    std::string recordedPrecision = get("train.precision");
+    if (recordedPrecision.empty())
+      recordedPrecision = "f32";
+    if (!args_.given.count("precision"))
+      args_.values["precision"] = recordedPrecision;
+    else if (args_.get("precision") != recordedPrecision)
+      return fail("--precision " + args_.get("precision") + " differs from " +
+                  recordedPrecision + " in " + resumed_->path +
+                  " (a resumed run keeps the options it started with)");
     resumeModelText = get("uoe.model");
     resumeDataPath = get("data.path");
     resumeFingerprint = get("data.fingerprint");
@@ -636,8 +653,11 @@ llvm::Expected<rt::proto::Executable> Trainer::obtainExecutable() {
       llvm::formatv("{0} for training on [{1}, {2}]{3}",
                     model_.name().empty() ? "model" : model_.name(),
                     config_.batch, config_.seq,
-                    target_.isCuda() ? " on cuda " + target_.cudaChip
-                                     : std::string())
+                    (target_.isCuda() ? " on cuda " + target_.cudaChip
+                                      : std::string()) +
+                        (config_.train.precision != "f32"
+                             ? " in " + config_.train.precision
+                             : std::string()))
           .str();
   return mlir::uoe::obtainExecutable(
       trainingCacheKey(model_, config_.train, config_.batch, config_.seq,
@@ -719,6 +739,7 @@ rt::Status Trainer::bindInitialState() {
   meta["data.fingerprint"] = corpus_->fingerprint();
   meta["data.size"] = std::to_string(corpus_->size());
   meta["train.threads"] = std::to_string(rt::cpuThreads());
+  meta["train.precision"] = config_.train.precision;
   return o;
 }
 
