@@ -208,14 +208,20 @@ rt::Status compileInto(const char *function, uoe_session_t *session,
     return nullArgument(function, sourceName);
   if (!out)
     return nullArgument(function, "out_executable");
-  if (flags & ~static_cast<uint32_t>(UOE_COMPILE_GRADIENTS))
+  if (flags & ~static_cast<uint32_t>(UOE_COMPILE_GRADIENTS | UOE_COMPILE_BF16))
     return rt::invalidArgumentError(
         strCat(function, ": unknown flags (", flags,
-               "; the only flag is UOE_COMPILE_GRADIENTS = 1)"));
+               "; the flags are UOE_COMPILE_GRADIENTS = 1 and "
+               "UOE_COMPILE_BF16 = 2)"));
+  bool bf16 = (flags & UOE_COMPILE_BF16) != 0;
+  if (bf16 && !session->cudaChip.empty())
+    return rt::invalidArgumentError(
+        strCat(function, ": UOE_COMPILE_BF16 is for cpu sessions (GPU code "
+                         "computes its GEMMs in f32)"));
   return newExecutable(capi::compile(kind, source, batch, seq,
                                      session->cacheDir,
                                      (flags & UOE_COMPILE_GRADIENTS) != 0,
-                                     session->cudaChip),
+                                     session->cudaChip, bf16 ? "bf16" : "f32"),
                        out);
 }
 

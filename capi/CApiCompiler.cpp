@@ -51,7 +51,7 @@ rt::StatusOr<model::Model> resolvedModel(capi::SourceKind kind,
 rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
               int64_t seq, const std::string &cacheDir, bool gradients,
-              const std::string &cudaChip) {
+              const std::string &cudaChip, const std::string &precision) {
   CompileTarget target;
   target.cudaChip = cudaChip;
   std::optional<model::Model> model;
@@ -64,7 +64,7 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
           rt::strCat("batch (", batch, ") and seq (", seq,
                      ") must be positive"));
     UOE_ASSIGN_OR_RETURN(model, resolvedModel(kind, source));
-    key = compileCacheKey(*model, batch, seq, gradients, target);
+    key = compileCacheKey(*model, batch, seq, gradients, target, precision);
   }
 
   // Silent: an embedder decides what to print.
@@ -72,6 +72,7 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
     CompileArtifacts artifacts;
     artifacts.gradients = gradients;
     artifacts.target = target;
+    artifacts.precision = precision;
     return kind == SourceKind::MlirText
                ? compileMlir(source, "<mlir>", target)
                : compileModel(*model, batch, seq, artifacts);

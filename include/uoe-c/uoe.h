@@ -63,7 +63,7 @@ extern "C" {
 #endif
 
 /* The version of this header: major * 10000 + minor * 100 + patch. */
-#define UOE_C_API_VERSION 101 /* 0.1.1 */
+#define UOE_C_API_VERSION 102 /* 0.1.2 */
 
 /* The version of the library linked in (UOE_C_API_VERSION of its header). */
 UOE_C_EXPORT int uoe_api_version(void);
@@ -203,9 +203,15 @@ uoe_session_compile_model_file(uoe_session_t *session, const char *path,
  * parameter (zeros where the result does not depend on it, e.g. a router in
  * union mode). */
 #define UOE_COMPILE_GRADIENTS 0x1u
+/* Compute every GEMM on bf16 operands with f32 sums (AMX or AVX512-BF16
+ * where the CPU has them); everything else stays f32 (`uoe-run --precision
+ * bf16`). CPU sessions only: with a cuda device, INVALID_ARGUMENT. Since
+ * 0.1.2. */
+#define UOE_COMPILE_BF16 0x2u
 /* As uoe_session_compile_model_text (`source_is_file` = 0) or
  * uoe_session_compile_model_file (non-zero), with `flags`
- * (UOE_COMPILE_GRADIENTS). Unknown flags are INVALID_ARGUMENT. Since 0.1.1. */
+ * (UOE_COMPILE_GRADIENTS, UOE_COMPILE_BF16). Unknown flags are
+ * INVALID_ARGUMENT. Since 0.1.1. */
 UOE_C_EXPORT uoe_status_t *
 uoe_session_compile_model_ex(uoe_session_t *session, const char *source,
                              int source_is_file, int64_t batch, int64_t seq,

@@ -384,7 +384,8 @@ _DEFAULT = object()
 
 
 def compile(description, weights=None, *, device="cpu", threads=0,
-            cache_dir=_DEFAULT, kind=None, input_shape=None, gradients=False):
+            cache_dir=_DEFAULT, kind=None, input_shape=None, gradients=False,
+            precision="f32"):
     """Compiles a model and binds its weights; returns a callable `Model`.
 
     description: a model description (docs/MODEL_FORMAT.md) as a .pbtxt path
@@ -406,6 +407,9 @@ def compile(description, weights=None, *, device="cpu", threads=0,
         (missing weights, ...) show here rather than on the first call.
     gradients: for a description, also compile the entry point
         `forward_grad` (compiled gradients; see `Model.vjp`).
+    precision: for a description on the cpu, "f32" (default) or "bf16":
+        every GEMM on bf16 operands with f32 sums (AMX or AVX512-BF16 where
+        the CPU has them); everything else stays f32.
     """
     if cache_dir is _DEFAULT:
         cache_dir = default_cache_dir()
@@ -414,8 +418,14 @@ def compile(description, weights=None, *, device="cpu", threads=0,
     if gradients and what not in ("model-file", "model-text"):
         raise Error(INVALID_ARGUMENT, "gradients=True needs a model description "
                     "(MLIR and Executables carry the entry points they were built with)")
+    if precision not in ("f32", "bf16"):
+        raise Error(INVALID_ARGUMENT, f"precision must be 'f32' or 'bf16', not {precision!r}")
+    if precision != "f32" and what not in ("model-file", "model-text"):
+        raise Error(INVALID_ARGUMENT, "precision='bf16' needs a model description "
+                    "(MLIR and Executables carry the code they were built with)")
     if what in ("model-file", "model-text"):
-        model = Model(session, what, payload, _weights_snapshot(weights), gradients)
+        model = Model(session, what, payload, _weights_snapshot(weights), gradients,
+                      precision)
         if input_shape is not None:
             shape = tuple(input_shape)
             if len(shape) < 2:
@@ -445,10 +455,12 @@ class Model:
     compiled on first use. Returns one array, or a tuple for several results.
     """
 
-    def __init__(self, session, what, payload, weights, gradients=False):
+    def __init__(self, session, what, payload, weights, gradients=False,
+                 precision="f32"):
         self._session = session
         self._weights = weights
         self._gradients = bool(gradients)
+        self._precision = precision
         self._lock = threading.Lock()
         self._description = None
         self._variants = {}  # (batch, seq) -> _Loaded, for descriptions
@@ -505,11 +517,14 @@ class Model:
             what, payload = self._description
             source = os.fsencode(payload) if what == "model-file" else payload.encode()
             flags = _capi.COMPILE_GRADIENTS if self._gradients else 0
+            if self._precision == "bf16":
+                flags |= _capi.COMPILE_BF16
             out = ctypes.c_void_p()
             # Compiling can take a while (the cache makes a second time quick).
             _log.info("uoe: compiling %s for input [%d, %d]%s ...",
                       payload if what == "model-file" else "a model description",
-                      key[0], key[1], " with gradients" if self._gradients else "")
+                      key[0], key[1], (" with gradients" if self._gradients else "") +
+                      (" in bf16" if self._precision == "bf16" else ""))
             _check(_lib.uoe_session_compile_model_ex(
                 self._session._handle, source, int(what == "model-file"), key[0], key[1],
                 flags, ctypes.byref(out)))

@@ -17,7 +17,7 @@ import ctypes
 import os
 
 # The version of include/uoe-c/uoe.h this binding was written against.
-API_VERSION = 101
+API_VERSION = 102
 
 # uoe_status_code_t
 OK = 0
@@ -95,7 +95,8 @@ _p = ctypes.c_void_p
 _pp = ctypes.POINTER(ctypes.c_void_p)
 _str = ctypes.c_char_p
 
-COMPILE_GRADIENTS = 0x1  # uoe_session_compile_model_ex's flag
+COMPILE_GRADIENTS = 0x1  # uoe_session_compile_model_ex's flags
+COMPILE_BF16 = 0x2
 
 # name: (result type, argument types)
 _FUNCTIONS = {

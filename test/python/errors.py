@@ -115,5 +115,18 @@ expect_error(uoe.OUT_OF_RANGE, ["input 'tokens': 300 at [0, 2] is outside [0, 25
 expect_error(uoe.INVALID_ARGUMENT, ["'attention_mask' is missing"], clf, ids % 256)
 expect_error(uoe.INVALID_ARGUMENT, ["input 'attention_mask' must be i64 [1, 4], but it is i64 [1, 5]"],
              clf, ids % 256, np.ones((1, 5), np.int64))
+
+# Precision: f32 or bf16, for descriptions only.
+expect_error(uoe.INVALID_ARGUMENT, ["precision must be 'f32' or 'bf16'"],
+             uoe.compile, tiny_uoe, precision="fp8")
+expect_error(uoe.INVALID_ARGUMENT, ["precision='bf16' needs a model description"],
+             uoe.compile, "func.func @f() { return }", kind="mlir", precision="bf16")
+# bf16 GEMMs: the same logits within bf16's rounding, not the same bits.
+clf16 = uoe.compile(classifier, weights=weights, cache_dir=cache, precision="bf16")
+mask = np.ones((1, 4), np.int64)
+y32, y16 = clf(ids % 256, mask), clf16(ids % 256, mask)
+assert np.abs(y32 - y16).max() < 0.05 * max(1.0, float(np.abs(y32).max())), (y32, y16)
+print("bf16: within tolerance")
+# CHECK: bf16: within tolerance
 print("errors: ok")
 # CHECK: errors: ok

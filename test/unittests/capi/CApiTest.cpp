@@ -591,6 +591,27 @@ TEST_F(CApiCompiledTest, CompileWithGradients) {
               UOE_INVALID_ARGUMENT, {"unknown flags (6"});
 }
 
+TEST_F(CApiCompiledTest, CompileWithBf16Gemms) {
+  // UOE_COMPILE_BF16: another Executable (its own cache key), the same
+  // entry point.
+  uoe_executable_t *raw = nullptr;
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4,
+                                             UOE_COMPILE_BF16, &raw));
+  Executable bf16(raw);
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4,
+                                             0, &raw));
+  Executable f32(raw);
+  uoe_executable_info_t a, b;
+  ASSERT_UOE_OK(uoe_executable_info(bf16.get(), &a));
+  ASSERT_UOE_OK(uoe_executable_info(f32.get(), &b));
+  EXPECT_STRNE(a.cache_key, b.cache_key);
+  EXPECT_EQ(a.num_entry_points, 1u);
+  size_t inputs = 0;
+  ASSERT_UOE_OK(uoe_executable_tensor_count(bf16.get(), "forward",
+                                            UOE_ROLE_INPUT, &inputs));
+  EXPECT_EQ(inputs, 1u);
+}
+
 TEST_F(CApiCompiledTest, CompileErrors) {
   uoe_executable_t *exe = nullptr;
   uoe_session_t *s = session_.get();
