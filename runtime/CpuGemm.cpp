@@ -75,23 +75,35 @@ inline void updateScalar(float &c, float acc, Update update, float beta) {
   }
 }
 
-/// A thread's packing buffers, 64-byte aligned, grown on demand.
-struct PackBuffer {
-  float *data = nullptr;
+/// A thread's packing buffer of T (f32 values, or bf16 bit patterns),
+/// 64-byte aligned, grown on demand; null when out of memory.
+template <typename T> struct PackBuffer {
+  T *data = nullptr;
   size_t size = 0;
   ~PackBuffer() { std::free(data); }
-  float *get(size_t floats) {
-    if (floats > size) {
+  T *get(size_t count) {
+    if (count > size) {
       std::free(data);
-      size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-      data = static_cast<float *>(std::aligned_alloc(64, bytes));
-      size = data ? floats : 0;
+      size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
+      data = static_cast<T *>(std::aligned_alloc(64, bytes));
+      size = data ? count : 0;
     }
     return data;
   }
 };
 
-thread_local PackBuffer aBuffer, bBuffer;
+thread_local PackBuffer<float> aBuffer, bBuffer;
+
+/// Element (i, p) of op(X).
+inline float elementOf(const GemmOperand &x, int64_t i, int64_t p) {
+  return x.trans ? x.data[p * x.ld + i] : x.data[i * x.ld + p];
+}
+
+/// op(B) seen as rows of columns: element (j, p) of columnsOf(b) is
+/// element (p, j) of op(B).
+GemmOperand columnsOf(const GemmOperand &b) {
+  return GemmOperand{b.data, b.ld, !b.trans};
+}
 
 /// Packs rows [i0, i0 + rows) of op(A), k-range [p0, p0 + kc), into
 /// dst[p * MR + r], with zeros in rows rows..MR-1.
@@ -326,9 +338,8 @@ void unpackedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
       for (int64_t pc = 0; pc < k; pc += kKc) {
         float acc = 0.0f;
         for (int64_t p = pc; p < std::min(k, pc + kKc); ++p) {
-          float x = a.trans ? a.data[p * a.ld + i] : a.data[i * a.ld + p];
-          float y = b.trans ? b.data[j * b.ld + p] : b.data[p * b.ld + j];
-          acc = std::fmaf(x, y, acc);
+          acc = std::fmaf(elementOf(a, i, p), elementOf(columnsOf(b), j, p),
+                          acc);
         }
         updateScalar(c[i * ldc + j], acc, updateFor(pc == 0, beta), beta);
       }
@@ -496,27 +507,7 @@ void uoe::rt::sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
 
 namespace {
 
-struct Bf16Buffer {
-  uint16_t *data = nullptr;
-  size_t size = 0;
-  ~Bf16Buffer() { std::free(data); }
-  uint16_t *get(size_t halves) {
-    if (halves > size) {
-      std::free(data);
-      size_t bytes = (halves * sizeof(uint16_t) + 63) / 64 * 64;
-      data = static_cast<uint16_t *>(std::aligned_alloc(64, bytes));
-      size = data ? halves : 0;
-    }
-    return data;
-  }
-};
-
-thread_local Bf16Buffer aBf16Buffer, bBf16Buffer;
-
-/// Element (i, p) of op(X).
-inline float elementOf(const GemmOperand &x, int64_t i, int64_t p) {
-  return x.trans ? x.data[p * x.ld + i] : x.data[i * x.ld + p];
-}
+thread_local PackBuffer<uint16_t> aBf16Buffer, bBf16Buffer;
 
 /// Packs `count` rows (of op(A)) or columns (of op(B), transposed view)
 /// starting at `first`, k-range [p0, p0 + kc), into pair-interleaved
@@ -532,11 +523,6 @@ void packPairs(const GemmOperand &x, int64_t first, int count, int width,
     for (int64_t p = 0; p < kc; ++p)
       dst[(p / 2) * 2 * width + 2 * lane + p % 2] =
           f32ToBf16Bits(elementOf(x, first + lane, p0 + p));
-}
-
-/// op(B) seen column-major (element (j, p) = op(B)[p][j]).
-GemmOperand columnsOf(const GemmOperand &b) {
-  return GemmOperand{b.data, b.ld, !b.trans};
 }
 
 using Bf16Kernel = void (*)(int64_t pairs, const uint16_t *ap,
@@ -673,6 +659,14 @@ UOE_AVX512BF16 bool packPairsAvx512(const GemmOperand &x, int64_t first,
   return true;
 }
 
+/// packPairs, with the AVX512-BF16 conversion for the layouts it handles
+/// when `avx512` (the ISA has it).
+void packPairsFor(bool avx512, const GemmOperand &x, int64_t first, int count,
+                  int width, int64_t p0, int64_t kc, uint16_t *dst) {
+  if (!avx512 || !packPairsAvx512(x, first, count, width, p0, kc, dst))
+    packPairs(x, first, count, width, p0, kc, dst);
+}
+
 //===----------------------------------------------------------------------===//
 // AMX (tdpbf16ps): 32 x 32 blocks of C in four 16 x 16 f32 tiles.
 //
@@ -773,11 +767,12 @@ UOE_AMX void bf16KernelAmx(int64_t kcp, const uint16_t *ap,
                  _mm512_load_ps(tile[r] + 16), masks, update, beta);
 }
 
+/// The AMX product with panel buffers of kBf16Mc * kKc (A) and kBf16Nc *
+/// kKc (B) values.
 void bf16GemmAmx(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
-                 const GemmOperand &b, float *c, int64_t ldc, float beta) {
-  constexpr int MR = kAmxMr, NR = kAmxNr, MC = 192, NC = 1024;
-  uint16_t *aPack = aBf16Buffer.get(static_cast<size_t>(MC) * kKc);
-  uint16_t *bPack = bBf16Buffer.get(static_cast<size_t>(NC) * kKc);
+                 const GemmOperand &b, float *c, int64_t ldc, float beta,
+                 uint16_t *aPack, uint16_t *bPack) {
+  constexpr int MR = kAmxMr, NR = kAmxNr, MC = kBf16Mc, NC = kBf16Nc;
   GemmOperand bColumns = columnsOf(b);
   for (int64_t jc = 0; jc < n; jc += NC) {
     int64_t nc = std::min<int64_t>(NC, n - jc);
@@ -788,8 +783,8 @@ void bf16GemmAmx(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
       for (int64_t jr = 0; jr < nc; jr += NR) {
         uint16_t *panel = bPack + jr * kcp;
         int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-        if (!packPairsAvx512(bColumns, jc + jr, cols, NR, pc, kc, panel))
-          packPairs(bColumns, jc + jr, cols, NR, pc, kc, panel);
+        packPairsFor(/*avx512=*/true, bColumns, jc + jr, cols, NR, pc, kc,
+                     panel);
         // Zero pairs up to kcp / 2.
         int64_t pairs = (kc + 1) / 2;
         std::memset(panel + pairs * 2 * NR, 0,
@@ -879,20 +874,14 @@ void uoe::rt::bf16GemmSingleThread(int64_t m, int64_t n, int64_t k,
                                    GemmOperand a, GemmOperand b, float *c,
                                    int64_t ldc, float beta) {
   constexpr int MR = kBf16Mr, NR = kBf16Nr, MC = kBf16Mc, NC = kBf16Nc;
-  if (bf16GemmIsa() == Bf16GemmIsa::Amx &&
-      aBf16Buffer.get(static_cast<size_t>(192) * kKc) &&
-      bBf16Buffer.get(static_cast<size_t>(NC) * kKc))
-    return bf16GemmAmx(m, n, k, a, b, c, ldc, beta);
-  bool avx512 = bf16GemmIsa() == Bf16GemmIsa::Avx512Bf16;
-  Bf16Kernel kernel = avx512 ? bf16KernelAvx512 : bf16KernelGeneric;
-  auto pack = [avx512](const GemmOperand &x, int64_t first, int count,
-                       int width, int64_t p0, int64_t kc, uint16_t *dst) {
-    if (!avx512 || !packPairsAvx512(x, first, count, width, p0, kc, dst))
-      packPairs(x, first, count, width, p0, kc, dst);
-  };
   // Panels hold kKc (even) values of k per lane.
   uint16_t *aPack = aBf16Buffer.get(static_cast<size_t>(MC) * kKc);
   uint16_t *bPack = bBf16Buffer.get(static_cast<size_t>(NC) * kKc);
+  Bf16GemmIsa isa = bf16GemmIsa();
+  if (aPack && bPack && isa == Bf16GemmIsa::Amx)
+    return bf16GemmAmx(m, n, k, a, b, c, ldc, beta, aPack, bPack);
+  bool avx512 = isa == Bf16GemmIsa::Avx512Bf16;
+  Bf16Kernel kernel = avx512 ? bf16KernelAvx512 : bf16KernelGeneric;
   if (!aPack || !bPack) {
     // No memory for the panels: the generic kernel on one-lane panels.
     uint16_t ap[2 * MR * kKc / 2 + 2 * MR], bp[2 * NR * kKc / 2 + 2 * NR];
@@ -914,14 +903,15 @@ void uoe::rt::bf16GemmSingleThread(int64_t m, int64_t n, int64_t k,
       int64_t kc = std::min<int64_t>(kKc, k - pc), pairs = (kc + 1) / 2;
       Update update = updateFor(pc == 0, beta);
       for (int64_t jr = 0; jr < nc; jr += NR)
-        pack(bColumns, jc + jr,
-                  static_cast<int>(std::min<int64_t>(NR, nc - jr)), NR, pc, kc,
-                  bPack + jr * 2 * pairs);
+        packPairsFor(avx512, bColumns, jc + jr,
+                     static_cast<int>(std::min<int64_t>(NR, nc - jr)), NR, pc,
+                     kc, bPack + jr * 2 * pairs);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mc = std::min<int64_t>(MC, m - ic);
         for (int64_t ir = 0; ir < mc; ir += MR)
-          pack(a, ic + ir, static_cast<int>(std::min<int64_t>(MR, mc - ir)),
-                    MR, pc, kc, aPack + ir * 2 * pairs);
+          packPairsFor(avx512, a, ic + ir,
+                       static_cast<int>(std::min<int64_t>(MR, mc - ir)), MR,
+                       pc, kc, aPack + ir * 2 * pairs);
         for (int64_t jr = 0; jr < nc; jr += NR)
           for (int64_t ir = 0; ir < mc; ir += MR)
             kernel(pairs, aPack + ir * 2 * pairs, bPack + jr * 2 * pairs,
