@@ -124,13 +124,36 @@ const std::set<std::string> kValueFlags = {
 const std::set<std::string> kSwitchFlags = {"resume",   "overwrite",
                                             "amsgrad",  "no-cache",
                                             "help",     "timing"};
-/// The options a resumed run must keep: recorded in every checkpoint as
-/// `train.<flag>` (their canonical text).
-const char *const kRecordedFlags[] = {
-    "batch",     "seq",        "val-fraction", "optimizer",    "lr",
-    "weight-decay", "beta1",   "beta2",        "adam-eps",     "amsgrad",
-    "momentum",  "schedule",   "warmup-steps", "min-lr",       "clip-norm",
-    "load-balance", "seed",    "steps"};
+/// An option a resumed run must keep: recorded in every checkpoint as
+/// `train.<name>` (its canonical text). `absent` is what a checkpoint
+/// written before the option existed implies (null: every checkpoint of
+/// uoe-run train records it).
+struct RecordedFlag {
+  const char *name;
+  const char *absent = nullptr;
+};
+const RecordedFlag kRecordedFlags[] = {
+    {"batch"},        {"seq"},      {"val-fraction"}, {"optimizer"},
+    {"lr"},           {"weight-decay"}, {"beta1"},    {"beta2"},
+    {"adam-eps"},     {"amsgrad"},  {"momentum"},     {"schedule"},
+    {"warmup-steps"}, {"min-lr"},   {"clip-norm"},    {"load-balance"},
+    {"seed"},         {"steps"},
+    // Since --precision: older checkpoints are f32 runs.
+    {"precision", "f32"}};
+
+/// What `meta` (a checkpoint's metadata) records for `flag`, or nothing
+/// when it has no record of it and must (not a checkpoint of uoe-run
+/// train).
+std::optional<std::string>
+recordedValue(const std::map<std::string, std::string, std::less<>> &meta,
+              const RecordedFlag &flag) {
+  auto it = meta.find(std::string("train.") + flag.name);
+  if (it != meta.end())
+    return it->second;
+  if (flag.absent)
+    return std::string(flag.absent);
+  return std::nullopt;
+}
 
 struct Args {
   std::map<std::string, std::string> values;
@@ -502,42 +525,34 @@ int Trainer::prepare() {
       return fail("--resume: " + checkpoint.status().message());
     resumed_ = std::move(*checkpoint);
     const auto &meta = resumed_->contents.metadata;
-    for (const char *key : kRecordedFlags) {
-      auto it = meta.find(std::string("train.") + key);
-      if (it == meta.end())
+    for (const RecordedFlag &flag : kRecordedFlags) {
+      std::optional<std::string> recorded = recordedValue(meta, flag);
+      const char *key = flag.name;
+      if (!recorded)
         return fail(resumed_->path + ": not a checkpoint of uoe-run train "
                     "(no 'train." + key + "' in its metadata)");
       if (args_.given.count(key))
         continue;
       if (std::string(key) == "amsgrad") {
-        if (it->second == "true")
+        if (*recorded == "true")
           args_.values[key] = "";
       } else {
-        args_.values[key] = it->second;
+        args_.values[key] = *recorded;
       }
     }
     auto get = [&](const char *key) {
       auto it = meta.find(key);
       return it == meta.end() ? std::string() : it->second;
     };
-    // Recorded since --precision exists; older checkpoints are f32 runs.
-    std::string recordedPrecision = get("train.precision");
-    if (recordedPrecision.empty())
-      recordedPrecision = "f32";
-    if (!args_.given.count("precision"))
-      args_.values["precision"] = recordedPrecision;
-    else if (args_.get("precision") != recordedPrecision)
-      return fail("--precision " + args_.get("precision") + " differs from " +
-                  recordedPrecision + " in " + resumed_->path +
-                  " (a resumed run keeps the options it started with)");
     resumeModelText = get("uoe.model");
     resumeDataPath = get("data.path");
     resumeFingerprint = get("data.fingerprint");
     if (std::optional<std::string> error = readConfig(args_, config_))
       return fail(*error);
     // Compare what was given with what was recorded.
-    for (const char *key : kRecordedFlags) {
-      std::string recorded = meta.find(std::string("train.") + key)->second;
+    for (const RecordedFlag &flag : kRecordedFlags) {
+      const char *key = flag.name;
+      std::string recorded = *recordedValue(meta, flag);
       std::string now = config_.canonical[key];
       if (now == recorded)
         continue;
@@ -729,9 +744,9 @@ rt::Status Trainer::bindInitialState() {
   o.checkpointTensors.insert(o.checkpointTensors.end(), stateNames_.begin(),
                              stateNames_.end());
   auto &meta = o.checkpointMetadata;
-  for (const char *key : kRecordedFlags) {
-    auto it = config_.canonical.find(key);
-    meta[std::string("train.") + key] =
+  for (const RecordedFlag &flag : kRecordedFlags) {
+    auto it = config_.canonical.find(flag.name);
+    meta[std::string("train.") + flag.name] =
         it == config_.canonical.end() ? "" : it->second;
   }
   meta["uoe.model"] = modelText(model_);
@@ -739,7 +754,6 @@ rt::Status Trainer::bindInitialState() {
   meta["data.fingerprint"] = corpus_->fingerprint();
   meta["data.size"] = std::to_string(corpus_->size());
   meta["train.threads"] = std::to_string(rt::cpuThreads());
-  meta["train.precision"] = config_.train.precision;
   return o;
 }
 
