@@ -52,8 +52,11 @@ rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
               int64_t seq, const std::string &cacheDir, bool gradients,
               const std::string &cudaChip, const std::string &precision) {
-  CompileTarget target;
-  target.cudaChip = cudaChip;
+  CompileArtifacts artifacts;
+  artifacts.target.cudaChip = cudaChip;
+  artifacts.gradients = gradients;
+  artifacts.precision = precision;
+  const CompileTarget &target = artifacts.target;
   std::optional<model::Model> model;
   std::string key;
   if (kind == SourceKind::MlirText) {
@@ -64,15 +67,11 @@ capi::compile(SourceKind kind, const std::string &source, int64_t batch,
           rt::strCat("batch (", batch, ") and seq (", seq,
                      ") must be positive"));
     UOE_ASSIGN_OR_RETURN(model, resolvedModel(kind, source));
-    key = compileCacheKey(*model, batch, seq, gradients, target, precision);
+    key = compileCacheKey(*model, batch, seq, artifacts);
   }
 
   // Silent: an embedder decides what to print.
   auto compiled = obtainExecutable(key, cacheDir, [&] {
-    CompileArtifacts artifacts;
-    artifacts.gradients = gradients;
-    artifacts.target = target;
-    artifacts.precision = precision;
     return kind == SourceKind::MlirText
                ? compileMlir(source, "<mlir>", target)
                : compileModel(*model, batch, seq, artifacts);

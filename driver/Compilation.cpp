@@ -153,10 +153,11 @@ static void dropUoEAttributes(ModuleOp module) {
 }
 
 llvm::Expected<rtp::Executable>
-Compilation::compile(ModuleOp module, std::string *loweredMlir,
-                     const CompileTarget &target, std::string *ptx,
-                     llvm::StringRef precision) {
-  if (precision != "f32" && precision != "bf16")
+Compilation::compile(ModuleOp module, const CompileArtifacts &artifacts) {
+  const CompileTarget &target = artifacts.target;
+  llvm::StringRef precision = artifacts.precision;
+  std::string *ptx = artifacts.ptx, *loweredMlir = artifacts.loweredMlir;
+  if (!isCpuGemmPrecision(precision))
     return fail("unknown precision '" + precision + "' (f32 or bf16)");
   if (precision == "bf16" && (target.isCuda() || target.gpuEmulation))
     return fail("precision bf16 is for the host CPU; GPU code computes its "

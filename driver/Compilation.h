@@ -49,26 +49,27 @@ public:
   /// location), as an error.
   llvm::Error fail(const llvm::Twine &what) const;
 
-  /// Compiles `module` (tensor-level `uoe` and upstream ops) for the host
-  /// CPU. Every public `func.func` with `llvm.emit_c_interface` becomes an
+  /// Compiles `module` (tensor-level `uoe` and upstream ops) for
+  /// `artifacts.target` (default: the host CPU). Every public `func.func` with `llvm.emit_c_interface` becomes an
   /// entry point of its name, its signature read before lowering: arguments
   /// are static-shaped tensors of f32, f64, i64 or i32; one with
   /// `uoe.param = "<name>"` is a parameter, any other an input (named by
   /// `uoe.input`, else "arg<i>"), and inputs precede parameters; results
   /// are named by `uoe.result`, else "result<i>". Fills everything but the
-  /// cache key and the model name. `loweredMlir`, when non-null, receives
-  /// the IR after the pipeline.
+  /// cache key and the model name. `artifacts.loweredMlir`, when non-null,
+  /// receives the IR after the pipeline.
   ///
-  /// For a CUDA `target`, the kernels are embedded as a fatbin (cubin and
-  /// PTX) when the CUDA toolkit's ptxas is found, else as PTX; `ptx`, when
-  /// non-null, receives the PTX of every kernel (one module).
+  /// For a CUDA target, the kernels are embedded as a fatbin (cubin and
+  /// PTX) when the CUDA toolkit's ptxas is found, else as PTX;
+  /// `artifacts.ptx`, when non-null, receives the PTX of every kernel (one
+  /// module).
   ///
-  /// `precision` is the GEMMs' ("f32", or "bf16" for the host CPU:
-  /// buildCpuPipeline); anything else is an error naming it.
+  /// `artifacts.precision` is the GEMMs' ("f32", or "bf16" for the host
+  /// CPU: buildCpuPipeline); anything else is an error naming it.
+  /// `gradients` and `timing` are the callers' (the module has its entry
+  /// points; enableTiming).
   llvm::Expected<::uoe::rt::proto::Executable>
-  compile(ModuleOp module, std::string *loweredMlir = nullptr,
-          const CompileTarget &target = {}, std::string *ptx = nullptr,
-          llvm::StringRef precision = "f32");
+  compile(ModuleOp module, const CompileArtifacts &artifacts = {});
 
 private:
   MLIRContext context;

@@ -45,7 +45,9 @@ mlir::uoe::compileMlir(llvm::StringRef text, llvm::StringRef bufferName,
       sourceMgr, ParserConfig(&compilation.getContext()));
   if (!module)
     return compilation.fail("cannot parse the MLIR module");
-  auto executable = compilation.compile(*module, nullptr, target);
+  CompileArtifacts artifacts;
+  artifacts.target = target;
+  auto executable = compilation.compile(*module, artifacts);
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(compileMlirCacheKey(text, target));

@@ -27,9 +27,8 @@ namespace rtp = ::uoe::rt::proto;
 
 std::string mlir::uoe::compileCacheKey(const model::Model &model,
                                        int64_t batch, int64_t seq,
-                                       bool gradients,
-                                       const CompileTarget &target,
-                                       llvm::StringRef precision) {
+                                       const CompileArtifacts &artifacts) {
+  const CompileTarget &target = artifacts.target;
   std::string text;
   google::protobuf::TextFormat::PrintToString(model, &text);
   llvm::SHA256 hash;
@@ -37,14 +36,14 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
   hash.update(llvm::formatv("|{0}x{1}|{2}|{3}", batch, seq,
                             cpu::hostTargetDescription(), compilerIdentity())
                   .str());
-  if (gradients)
+  if (artifacts.gradients)
     hash.update("|forward_grad");
   if (target.isCuda())
     hash.update("|" + target.cudaTargetDescription());
   if (target.gpuEmulation)
     hash.update("|gpu-emulation");
-  if (precision != "f32")
-    hash.update("|precision=" + precision.str());
+  if (artifacts.precision != "f32")
+    hash.update("|precision=" + artifacts.precision);
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
@@ -70,14 +69,11 @@ mlir::uoe::compileModel(const model::Model &model, int64_t batch,
     if (failed(pm.run(**module)))
       return compilation.fail("could not differentiate the model");
   }
-  auto executable =
-      compilation.compile(**module, artifacts.loweredMlir, artifacts.target,
-                          artifacts.ptx, artifacts.precision);
+  auto executable = compilation.compile(**module, artifacts);
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(
-      compileCacheKey(model, batch, seq, artifacts.gradients,
-                      artifacts.target, artifacts.precision));
+      compileCacheKey(model, batch, seq, artifacts));
   executable->set_model_name(model.name());
   return executable;
 }

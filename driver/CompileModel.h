@@ -21,29 +21,6 @@
 
 namespace mlir::uoe {
 
-/// What a compilation targets and produces besides the Executable, on
-/// request.
-struct CompileArtifacts {
-  /// The IR after the pipeline (LLVM dialect), when non-null.
-  std::string *loweredMlir = nullptr;
-  /// Also compile the entry point `forward_grad` (`--uoe-autodiff`): the
-  /// forward's inputs, then `d_<result>` (the gradient of an objective with
-  /// respect to the result), then the parameters; it returns the result and
-  /// `d_<name>` for every float input and every parameter.
-  bool gradients = false;
-  /// Where the code runs (default: the host CPU).
-  CompileTarget target;
-  /// For a CUDA target, when non-null: receives the PTX of the kernels
-  /// (then embedded as PTX alone, not as a fatbin).
-  std::string *ptx = nullptr;
-  /// Print the time of every phase on stderr (`uoe-run --timing`).
-  bool timing = false;
-  /// The GEMMs' products: "f32", or "bf16" (every GEMM operand rounded to
-  /// bf16, sums in f32, everything else f32: `uoe-run --precision bf16`).
-  /// bf16 is for the host CPU only.
-  std::string precision = "f32";
-};
-
 /// Compiles `model` (resolved) for inputs of `batch` sequences of `seq`
 /// tokens into an Executable for `artifacts.target` (default: the host
 /// CPU). Its entry point `forward`
@@ -55,14 +32,12 @@ llvm::Expected<::uoe::rt::proto::Executable>
 compileModel(const model::Model &model, int64_t batch, int64_t seq,
              const CompileArtifacts &artifacts = {});
 
-/// A hex SHA-256 over the resolved description, the input shape, the target
-/// (host CPU, or CUDA chip), the compiler version, whether `forward_grad` is
-/// compiled and the GEMMs' precision: equal keys mean interchangeable
-/// Executables.
+/// A hex SHA-256 over the resolved description, the input shape, the
+/// compiler version and what of `artifacts` shapes the code (the target,
+/// whether `forward_grad` is compiled, the GEMMs' precision): equal keys
+/// mean interchangeable Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
-                            int64_t seq, bool gradients = false,
-                            const CompileTarget &target = {},
-                            llvm::StringRef precision = "f32");
+                            int64_t seq, const CompileArtifacts &artifacts = {});
 
 } // namespace mlir::uoe
 

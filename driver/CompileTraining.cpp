@@ -73,13 +73,23 @@ std::vector<std::string> mlir::uoe::optimizerSlots(const TrainOptions &o) {
   return {"m", "v"};
 }
 
+/// What the training step compiles with besides its passes: `target` and
+/// the GEMMs' precision.
+static CompileArtifacts stepArtifacts(const TrainOptions &options,
+                                      const CompileTarget &target) {
+  CompileArtifacts artifacts;
+  artifacts.target = target;
+  artifacts.precision = options.precision;
+  return artifacts;
+}
+
 std::string mlir::uoe::trainingCacheKey(const model::Model &model,
                                         const TrainOptions &o, int64_t batch,
                                         int64_t seq,
                                         const CompileTarget &target) {
   llvm::SHA256 hash;
   hash.update("train|" +
-              compileCacheKey(model, batch, seq, /*gradients=*/false, target));
+              compileCacheKey(model, batch, seq, stepArtifacts(o, target)));
   hash.update(llvm::formatv(
                   "|{0}|{1}|{2}|{3}|{4}|{5}|{6}|{7}|{8}|{9}|{10}|{11}|{12}|{13}|"
                   "{14}",
@@ -89,8 +99,6 @@ std::string mlir::uoe::trainingCacheKey(const model::Model &model,
                   o.minLr, o.clipNorm, o.loadBalance,
                   "v2|" + std::to_string(o.seed))
                   .str());
-  if (o.precision != "f32")
-    hash.update("|precision=" + o.precision);
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
@@ -114,8 +122,8 @@ mlir::uoe::compileTraining(const model::Model &model,
   pm.addPass(createUoEBuildTrainStepPass(passOptions(options)));
   if (failed(pm.run(**module)))
     return compilation.fail("could not build the training step");
-  auto executable = compilation.compile(**module, nullptr, target,
-                                        /*ptx=*/nullptr, options.precision);
+  auto executable =
+      compilation.compile(**module, stepArtifacts(options, target));
   if (!executable)
     return executable.takeError();
   executable->set_cache_key(

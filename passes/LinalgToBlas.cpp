@@ -138,7 +138,7 @@ struct UoELinalgToBlasPass
   using UoELinalgToBlasPassBase::UoELinalgToBlasPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (precision != "f32" && precision != "bf16") {
+    if (!isCpuGemmPrecision(precision)) {
       module.emitError() << "uoe-linalg-to-blas: unknown precision '"
                          << precision << "' (f32 or bf16)";
       return signalPassFailure();

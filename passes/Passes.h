@@ -52,6 +52,12 @@ void serializeParallelLoop(scf::ParallelOp op, bool keepOuter);
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Whether `precision` names a precision of the CPU pipeline's GEMMs:
+/// "f32", or "bf16" (bf16 operands, f32 sums).
+inline bool isCpuGemmPrecision(llvm::StringRef precision) {
+  return precision == "f32" || precision == "bf16";
+}
+
 /// Appends the CPU pipeline to `pm`: uoe ops on tensors down to the LLVM
 /// dialect, with f32 GEMMs as calls to `uoe_sgemm_batched` (with
 /// `precision` "bf16": `uoe_gemm_batched_bf16`, bf16 products accumulated

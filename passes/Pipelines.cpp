@@ -134,7 +134,7 @@ static std::string toParallelLoops(llvm::StringRef precision = "f32") {
 LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
                                     llvm::StringRef precision) {
   ensurePassesRegistered();
-  if (precision != "f32" && precision != "bf16")
+  if (!isCpuGemmPrecision(precision))
     return failure();
   pm.addPass(createUoEConvertUoEToLinalgPass());
   return parsePassPipeline(toParallelLoops(precision) + kCpuLoopsToLlvm, pm);

@@ -42,25 +42,19 @@ std::optional<std::string> uoe::tools::parseCommandOptions(
 
 llvm::Expected<rt::proto::Executable> uoe::tools::obtainModelExecutable(
     const model::Model &model, const std::vector<int64_t> &shape,
-    const mlir::uoe::CompileTarget &target, const std::string &cacheDir,
-    bool gradients, bool timing, const std::string &precision) {
+    const mlir::uoe::CompileArtifacts &artifacts,
+    const std::string &cacheDir) {
   using namespace mlir::uoe;
   int64_t batch = shape[0], seq = shape[1];
-  std::string what = (model.name().empty() ? "model" : model.name()) +
-                     " for " + rt::shapeToString(shape) +
-                     (target.isCuda() ? " on cuda " + target.cudaChip : "") +
-                     (precision != "f32" ? " in " + precision : "");
+  const CompileTarget &target = artifacts.target;
+  std::string what =
+      (model.name().empty() ? "model" : model.name()) + " for " +
+      rt::shapeToString(shape) +
+      (target.isCuda() ? " on cuda " + target.cudaChip : "") +
+      (artifacts.precision != "f32" ? " in " + artifacts.precision : "");
   return obtainExecutable(
-      compileCacheKey(model, batch, seq, gradients, target, precision),
-      cacheDir,
-      [&]() -> llvm::Expected<rt::proto::Executable> {
-        CompileArtifacts artifacts;
-        artifacts.target = target;
-        artifacts.gradients = gradients;
-        artifacts.timing = timing;
-        artifacts.precision = precision;
-        return compileModel(model, batch, seq, artifacts);
-      },
+      compileCacheKey(model, batch, seq, artifacts), cacheDir,
+      [&] { return compileModel(model, batch, seq, artifacts); },
       {&llvm::errs(), "uoe-run", what});
 }
 

@@ -40,19 +40,16 @@ parseCommandOptions(int argc, char **argv, const std::string &command,
                     std::set<std::string> *given = nullptr);
 
 /// The Executable of `model` for inputs of `shape` ([B, T] token ids or
-/// [B, T, d] hidden states) and `target`, with `forward_grad` when
-/// `gradients`: from the compiled-model cache in
+/// [B, T, d] hidden states) compiled with `artifacts` (target, gradients,
+/// timing, precision): from the compiled-model cache in
 /// `cacheDir` (none if empty) when it is there, else compiled and stored
 /// there. Says on stderr which ("compiled-model cache hit (PATH)", or
 /// "compiled NAME for SHAPE [on cuda sm_N] [in bf16] in S s (cache miss)").
-/// `precision` as CompileArtifacts::precision.
 llvm::Expected<::uoe::rt::proto::Executable>
 obtainModelExecutable(const model::Model &model,
                       const std::vector<int64_t> &shape,
-                      const mlir::uoe::CompileTarget &target,
-                      const std::string &cacheDir, bool gradients = false,
-                      bool timing = false,
-                      const std::string &precision = "f32");
+                      const mlir::uoe::CompileArtifacts &artifacts,
+                      const std::string &cacheDir);
 
 /// The SM that `--device cuda` compiles for: `target` (the --target
 /// option) when given, else the first GPU's own; without a GPU, sm_90 with

@@ -256,20 +256,20 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
                              : (values.count("cache-dir") ? values["cache-dir"]
                                                           : mlir::uoe::defaultCacheDir());
   std::string device = values.count("device") ? values["device"] : "cpu";
-  CompileTarget target;
+  CompileArtifacts artifacts;
   if (device == "cuda") {
     auto chip = ::uoe::tools::cudaChipFor(
         values.count("target") ? values["target"] : "", /*compileOnly=*/false);
     if (!chip)
       return fail(llvm::toString(chip.takeError()));
-    target.cudaChip = *chip;
+    artifacts.target.cudaChip = *chip;
   } else if (device != "cpu") {
     return fail("--device: '" + device + "' (cpu or cuda)");
   } else if (values.count("target")) {
     return fail("--target is for --device cuda");
   }
   auto exe =
-      ::uoe::tools::obtainModelExecutable(m, {1, tmax}, target, cacheDir);
+      ::uoe::tools::obtainModelExecutable(m, {1, tmax}, artifacts, cacheDir);
   if (!exe)
     return fail(llvm::toString(exe.takeError()));
   auto weights = rt::readSafetensors(values["weights"]);

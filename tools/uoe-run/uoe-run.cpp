@@ -518,12 +518,12 @@ int runInfer(const Options &opts) {
     types = std::move(*read);
   }
 
+  CompileArtifacts artifacts;
+  artifacts.target = target;
+  artifacts.precision = precision;
   if (emit == "mlir" || emit == "ptx") {
     std::string ir;
-    CompileArtifacts artifacts;
     (emit == "ptx" ? artifacts.ptx : artifacts.loweredMlir) = &ir;
-    artifacts.precision = precision;
-    artifacts.target = target;
     auto compiled = compileModel(*model, batch, seq, artifacts);
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
@@ -536,12 +536,13 @@ int runInfer(const Options &opts) {
   }
 
   if (!exe) {
+    artifacts.gradients = opts.has("gradients");
+    artifacts.timing = opts.has("timing");
     auto compiled = ::uoe::tools::obtainModelExecutable(
-        *model, prepared->shape(), target,
+        *model, prepared->shape(), artifacts,
         opts.has("no-cache")
             ? ""
-            : opts.get("cache-dir", mlir::uoe::defaultCacheDir()),
-        opts.has("gradients"), opts.has("timing"), precision);
+            : opts.get("cache-dir", mlir::uoe::defaultCacheDir()));
     if (!compiled)
       return fail(llvm::toString(compiled.takeError()));
     exe = std::move(*compiled);
