@@ -39,6 +39,20 @@ static Value validTarget(ImplicitLocOpBuilder &b, Value t, int64_t vocab) {
 
 namespace {
 
+/// `num / den` for scalar tensors of `elt`, 0 when `den` is 0 (no valid
+/// item).
+Value divideOrZero(ImplicitLocOpBuilder &b, Value num, Value den, Type elt) {
+  return elementwise(b, {{num, Role::Full}, {den, Role::Full}}, den, elt,
+                     [&](ImplicitLocOpBuilder &b, ValueRange a) {
+                       Value zero = constFloat(b, elt, 0.0);
+                       Value none = arith::CmpFOp::create(
+                           b, arith::CmpFPredicate::OEQ, a[1], zero);
+                       return SmallVector<Value>{arith::SelectOp::create(
+                           b, none, zero,
+                           arith::DivFOp::create(b, a[0], a[1]))};
+                     })[0];
+}
+
 /// `sum(valid ? lse - x[t] : 0) / count(valid)` (0 without valid items):
 /// row max, sum of exponentials, then one reduction over the items in
 /// order.
@@ -91,14 +105,7 @@ struct CrossEntropyToLinalg : OpRewritePattern<CrossEntropyOp> {
                                           zero))};
         });
     Value loss =
-        elementwise(b, {{acc[0], Role::Full}, {acc[1], Role::Full}}, acc[0],
-                    elt, [&](ImplicitLocOpBuilder &b, ValueRange a) {
-                      Value zero = constFloat(b, elt, 0.0);
-                      Value none = arith::CmpFOp::create(
-                          b, arith::CmpFPredicate::OEQ, a[1], zero);
-                      return SmallVector<Value>{arith::SelectOp::create(
-                          b, none, zero, arith::DivFOp::create(b, a[0], a[1]))};
-                    })[0];
+        divideOrZero(b, acc[0], acc[1], elt);
     rewriter.replaceOp(op, loss);
     return success();
   }
@@ -127,14 +134,7 @@ struct CrossEntropyGradToLinalg : OpRewritePattern<CrossEntropyGradOp> {
                })[0];
     // scale = loss_grad / n, or 0 when n = 0.
     Value scale =
-        elementwise(b, {{op.getLossGrad(), Role::Full}, {count, Role::Full}},
-                    count, elt, [&](ImplicitLocOpBuilder &b, ValueRange a) {
-                      Value zero = constFloat(b, elt, 0.0);
-                      Value none = arith::CmpFOp::create(
-                          b, arith::CmpFPredicate::OEQ, a[1], zero);
-                      return SmallVector<Value>{arith::SelectOp::create(
-                          b, none, zero, arith::DivFOp::create(b, a[0], a[1]))};
-                    })[0];
+        divideOrZero(b, op.getLossGrad(), count, elt);
     Value probs = softmaxLastDim(b, logits);
     Value grad = elementwise(
         b, {{probs, Role::Full}, {targets, Role::Row}, {scale, Role::Scalar}},
