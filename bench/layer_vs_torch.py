@@ -142,7 +142,7 @@ def main():
                         help="time forward + backward (output gradient of ones)")
     parser.add_argument("--precision", choices=["f32", "bf16"], default="f32",
                         help="bf16: uoe --precision bf16 against PyTorch "
-                             "under bf16 autocast (outputs compared at 0.1)")
+                             "under bf16 autocast (the difference is printed)")
     parser.add_argument("--torch-compile", action="store_true",
                         help="also time the PyTorch layer under torch.compile")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
@@ -234,9 +234,9 @@ def main():
             if not ddx < 1e-3 * scale:
                 status = 1
         print(line)
-        # bf16 rounding (and the routing decisions it may flip) moves
-        # outputs far more than f32 reordering does.
-        if not diff < (1e-3 if args.precision == "f32" else 1e9):
+        # In bf16 the two sides round differently (and may route some tokens
+        # differently): the difference is printed, not judged.
+        if args.precision == "f32" and not diff < 1e-3:
             status = 1
     if status:
         print("error: uoe and PyTorch disagree", file=sys.stderr)

@@ -29,7 +29,6 @@
 #include "runtime/CpuDevice.h"
 #include "runtime/Program.h"
 #include "formats/Executable.h"
-#include "support/FileUtil.h"
 #include "train/TrainLog.h"
 #include "train/TrainLoop.h"
 #include "tools/uoe-run/InitWeights.h"
