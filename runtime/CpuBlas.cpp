@@ -11,6 +11,7 @@
 #include "runtime/CpuBlas.h"
 
 #include "runtime/CpuAllocator.h"
+#include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuGemm.h"
 
 #include <dlfcn.h>
@@ -226,6 +227,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_sgemm_batched", reinterpret_cast<void *>(&uoe_sgemm_batched)},
       {"uoe_gemm_batched_bf16",
        reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
+      {"uoe_expert_gemm", reinterpret_cast<void *>(&uoe_expert_gemm)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",
@@ -255,6 +257,8 @@ void uoe::rt::setCpuThreads(int threads) {
 }
 
 int uoe::rt::cpuThreads() { return omp_get_max_threads(); }
+
+void uoe::rt::recordCpuKernelError(const std::string &why) { reject(why); }
 
 Status uoe::rt::takeCpuBlasError() {
   RejectedCalls &calls = rejectedCalls();

@@ -24,6 +24,7 @@
 #include "support/Status.h"
 
 #include <cstdint>
+#include <string>
 
 extern "C" {
 
@@ -115,6 +116,10 @@ int cpuThreads();
 /// Internal error naming the argument, and how many were rejected; OK if
 /// none. Resets the record. Thread-safe.
 Status takeCpuBlasError();
+
+/// Records a rejected call of another runtime kernel (`why` names the
+/// symbol and the argument) for takeCpuBlasError(). Thread-safe.
+void recordCpuKernelError(const std::string &why);
 
 } // namespace uoe::rt
 

@@ -94,9 +94,14 @@ template <typename T> struct PackBuffer {
 
 thread_local PackBuffer<float> aBuffer, bBuffer;
 
+/// Row i of a non-transposed op(X): strided, or named by `rows`.
+inline const float *rowOf(const GemmOperand &x, int64_t i) {
+  return x.rows ? x.data + x.rows[i] : x.data + i * x.ld;
+}
+
 /// Element (i, p) of op(X).
 inline float elementOf(const GemmOperand &x, int64_t i, int64_t p) {
-  return x.trans ? x.data[p * x.ld + i] : x.data[i * x.ld + p];
+  return x.trans ? x.data[p * x.ld + i] : rowOf(x, i)[p];
 }
 
 /// op(B) seen as rows of columns: element (j, p) of columnsOf(b) is
@@ -125,7 +130,7 @@ void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
   // Element (i, p) at data[i * ld + p]: one stream per row.
   const float *src[MR];
   for (int r = 0; r < rows; ++r)
-    src[r] = a.data + (i0 + r) * a.ld + p0;
+    src[r] = rowOf(a, i0 + r) + p0;
   for (int64_t p = 0; p < kc; ++p) {
     float *out = dst + p * MR;
     for (int r = 0; r < rows; ++r)
@@ -374,7 +379,7 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
   // A row-major A feeding few columns is read in place (its rows are the
   // kernel's broadcast streams): packing would cost more than it saves.
   // Wider products reuse each packed panel often enough to pack it.
-  bool directA = !a.trans && n <= kDirectANColumns;
+  bool directA = !a.trans && !a.rows && n <= kDirectANColumns;
   const auto &kernels = directA ? directKernels : packedKernels;
   const auto &narrowKernels = directA ? directNarrow : packedNarrow;
   float *aPack = aBuffer.get(static_cast<size_t>(MC) * kKc);
@@ -609,7 +614,7 @@ UOE_AVX512BF16 bool packPairsAvx512(const GemmOperand &x, int64_t first,
                           15),
         _mm512_set1_epi32(width));
     for (int lane = 0; lane < count; ++lane) {
-      const float *src = x.data + (first + lane) * x.ld + p0;
+      const float *src = rowOf(x, first + lane) + p0;
       for (int64_t p = 0; p < kc; p += 32) {
         int64_t left = kc - p;
         __mmask16 lo = left >= 16 ? __mmask16(0xffff)
@@ -719,7 +724,7 @@ UOE_AMX void packAmxA(const GemmOperand &a, int64_t first, int count,
   for (int r = 0; r < count; ++r) {
     uint16_t *out = dst + r * kcp;
     if (!a.trans) {
-      const float *src = a.data + (first + r) * a.ld + p0;
+      const float *src = rowOf(a, first + r) + p0;
       int64_t p = 0;
       for (; p + 32 <= kc; p += 32)
         _mm512_storeu_si512(out + p,

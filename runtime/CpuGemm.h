@@ -60,11 +60,15 @@ bool setGemmIsa(GemmIsa isa);
 const char *gemmIsaName(GemmIsa isa);
 
 /// One strided f32 matrix operand: element (i, j) of op(X) is
-/// data[i * ld + j], or data[j * ld + i] when `trans`.
+/// data[i * ld + j], or data[j * ld + i] when `trans`. An A operand that is
+/// not transposed may instead name its rows: with `rows`, row i of op(A)
+/// starts at data + rows[i] (`ld` unused), which is how a selection's
+/// gather happens inside the GEMM's packing (no gathered copy in memory).
 struct GemmOperand {
   const float *data;
   int64_t ld;
   bool trans;
+  const int64_t *rows = nullptr;
 };
 
 /// C = op(A) * op(B) + beta * C for one m x n x k product on the calling
