@@ -690,6 +690,88 @@ LogicalResult ExpertMatmulOp::verify() {
   return expectSameElementType(*this, all);
 }
 
+LogicalResult ExpertGemmOp::verify() {
+  Named a{"lhs", getLhs()}, w{"rhs", getRhs()}, y{"result", getResult()};
+  int64_t patch = getPatch();
+  // expert_gemm_c4
+  if (!getGatherPositions() && !getCombinePositions())
+    return emitOpError() << "needs gather or combine positions (without "
+                            "either it is a uoe.expert_matmul)";
+  if (patch < 1)
+    return emitOpError() << "patch size (" << patch << ") must be at least 1";
+  // expert_gemm_c1
+  if (failed(expectRank(*this, w, 3, "[E, K, Nw]")) ||
+      failed(expectStatic(*this, w)))
+    return failure();
+  int64_t e = w.shape()[0], k = w.shape()[1], nw = w.shape()[2];
+  SmallVector<Named> all{a, w, y};
+  if (Value bias = getBias()) {
+    Named b{"bias", bias};
+    if (failed(expectShape(*this, b, "[E, Nw]", {e, nw})))
+      return failure();
+    all.push_back(b);
+  }
+  FailureOr<int64_t> width = hiddenWidth(*this, "rhs", nw, getActivation());
+  if (failed(width))
+    return failure();
+  // expert_gemm_c2
+  int64_t r = ShapedType::kDynamic, l = ShapedType::kDynamic;
+  if (Value gather = getGatherPositions()) {
+    Named pos{"gather positions", gather};
+    if (failed(expectRank(*this, a, 3, "[R, N, K]")) ||
+        failed(expectRank(*this, pos, 3, "[E, R, L]")))
+      return failure();
+    r = a.shape()[0];
+    l = pos.shape()[2];
+    if (failed(expectShape(*this, a, "[R, N, K]", {r, a.shape()[1], k})) ||
+        failed(expectShape(*this, pos, "[E, R, L]", {e, r, l})) ||
+        failed(expectPatchDivides(*this, patch, a.shape()[1],
+                                  "the token count N of lhs")))
+      return failure();
+  } else {
+    if (failed(expectRank(*this, a, 4, "[E, R, M, K]")))
+      return failure();
+    r = a.shape()[1];
+    if (failed(expectShape(*this, a, "[E, R, M, K]",
+                           {e, r, a.shape()[2], k})))
+      return failure();
+  }
+  // expert_gemm_c3
+  if (Value combine = getCombinePositions()) {
+    Named pos{"combine positions", combine};
+    if (failed(expectRank(*this, pos, 3, "[E, R, L]")))
+      return failure();
+    if (ShapedType::isDynamic(l))
+      l = pos.shape()[2];
+    if (failed(expectShape(*this, pos, "[E, R, L]", {e, r, l})))
+      return failure();
+    if (!getGatherPositions() &&
+        failed(expectShape(*this, a, "[E, R, L*P, K]",
+                           {e, r, mulDim(l, patch), k})))
+      return failure();
+    if (Value weights = getCombineWeights()) {
+      Named wt{"weights", weights};
+      if (failed(expectShape(*this, wt, "[E, R, L]", pos.shape())))
+        return failure();
+      all.push_back(wt);
+    }
+    if (failed(expectRank(*this, y, 3, "[R, N, width]")))
+      return failure();
+    int64_t n = y.shape()[1];
+    if (failed(expectShape(*this, y, "[R, N, width]", {r, n, *width})) ||
+        failed(expectPatchDivides(*this, patch, n, "the token count N")))
+      return failure();
+  } else {
+    if (getCombineWeights())
+      return emitOpError() << "weights need combine positions";
+    int64_t m = getGatherPositions() ? mulDim(l, patch) : a.shape()[2];
+    if (failed(expectShape(*this, y, "[E, R, L*P, width]", {e, r, m, *width})))
+      return failure();
+  }
+  // expert_gemm_c5
+  return expectSameElementType(*this, all);
+}
+
 /// The constraints `selective_attention_c1` to `_c4` of
 /// `uoe.selective_attention`, shared with its gradient.
 static LogicalResult verifySelectiveAttention(Operation *op, Named q, Named k,

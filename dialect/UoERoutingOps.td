@@ -368,4 +368,69 @@ def UoE_CombineOp : UoE_Op<"combine",
   let hasCanonicalizer = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// uoe.expert_gemm
+//===----------------------------------------------------------------------===//
+
+def UoE_ExpertGemmOp : UoE_Op<"expert_gemm",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "an expert GEMM fused with its selection (gather, epilogue, combine)";
+  let description = [{
+    The fused form of `uoe.dispatch -> uoe.expert_matmul -> uoe.combine`
+    that `uoe-fuse-selection` makes, and that a target lowers tile by tile
+    (the CPU: the runtime's `uoe_expert_gemm`; elsewhere it expands back to
+    the three ops). For every expert `e`, row `r` and GEMM row
+    `i < M = L * P`:
+
+    - the GEMM's row is, with `gather %positions` (the dispatch folded in),
+      `lhs[r, positions[e, r, i / P] * P + i % P, :]` of `lhs: [R, N, K]`;
+      without it, `lhs[e, r, i, :]` of `lhs: [E, R, M, K]`;
+    - `v = act(row * rhs[e] + bias[e])` (`expert_matmul`'s epilogue; `swiglu`
+      halves the width);
+    - with `combine %positions [weights %w]`, the result is `[R, N, width]`:
+      zeros, to which `w[e, r, i / P] * v` (`1 * v` without weights) is added
+      at row `positions[e, r, i / P] * P + i % P` for `e = 0..E-1` in order,
+      `uoe.combine`'s ordered scatter-add; without it, the result is
+      `[E, R, M, width]` with `v` in row `i`.
+
+    Constraints:
+    - (C1) `rhs` is `[E, K, Nw]` with static sizes; `bias`, when present, is
+      `[E, Nw]`; with `swiglu`, `Nw` is even (width `Nw / 2`, else `Nw`).
+    - (C2) with `gather`, `lhs` is `[R, N, K]`, the positions `[E, R, L]`, and
+      `P` divides `N`; without it, `lhs` is `[E, R, M, K]`.
+    - (C3) with `combine`, the positions are `[E, R, L]` (the gather's L when
+      both are present), `weights` (optional) has their shape, and the result
+      is `[R, N, width]` with `P` dividing `N`; without it, the result is
+      `[E, R, L*P, width]`.
+    - (C4) at least one of `gather` and `combine` (else it is an
+      `expert_matmul`), and `patch >= 1`.
+    - (C5) `lhs`, `rhs`, `bias`, `weights` and the result have one element
+      type.
+
+    Example:
+    ```mlir
+    %h = uoe.expert_gemm %x, %w1 bias %b1 gather %pos activation gelu patch 1
+        : (tensor<4x16x32xf32>, tensor<3x32x16xf32>, tensor<3x16xf32>, tensor<3x4x8xi64>) -> tensor<3x4x8x16xf32>
+    %y = uoe.expert_gemm %h, %w2 bias %b2 combine %pos patch 1
+        : (tensor<3x4x8x16xf32>, tensor<3x16x32xf32>, tensor<3x32xf32>, tensor<3x4x8xi64>) -> tensor<4x16x32xf32>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$lhs, UoE_FloatTensor:$rhs,
+                       Optional<UoE_FloatTensor>:$bias,
+                       Optional<UoE_IndexTensor>:$gather_positions,
+                       Optional<UoE_IndexTensor>:$combine_positions,
+                       Optional<UoE_FloatTensor>:$combine_weights,
+                       DefaultValuedAttr<UoE_ActivationAttr,
+                                         "Activation::None">:$activation,
+                       DefaultValuedAttr<I64Attr, "1">:$patch);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`bias` $bias^)? (`gather` $gather_positions^)?
+    (`combine` $combine_positions^)? (`weights` $combine_weights^)?
+    (`activation` custom<EnumKeyword>($activation)^)? `patch` $patch attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // UOE_DIALECT_UOEROUTINGOPS_TD

@@ -5,6 +5,8 @@
 // - `uoe.expert_matmul`: `linalg.batch_matmul` over experts (the batch
 //   dimensions between E and M are folded into M) plus one epilogue generic
 //   for bias and activation (shared with `uoe.activation`);
+// - `uoe.expert_gemm` (the fused form of uoe-fuse-selection), where no
+//   target kernel took it: back to dispatch, expert_matmul and combine;
 // - `uoe.combine`: an inverse index (which slot of expert e holds patch p,
 //   passes/Lowerings.h) and one generic that sums the experts' contributions
 //   in order e = 0..E-1, as a reduction loop, so the result is
@@ -346,6 +348,52 @@ struct ExpertMatmulToLinalg : OpRewritePattern<ExpertMatmulOp> {
   }
 };
 
+/// The fused form back to its three ops (targets without a fused kernel;
+/// uoe-fuse-selection's inverse).
+struct ExpertGemmToUnfused : OpRewritePattern<ExpertGemmOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ExpertGemmOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto type = op.getType();
+    Type elt = type.getElementType();
+    int64_t patch = op.getPatch();
+    Value lhs = op.getLhs();
+    if (Value gather = op.getGatherPositions()) {
+      auto xType = cast<RankedTensorType>(lhs.getType());
+      auto posType = cast<RankedTensorType>(gather.getType());
+      int64_t l = posType.getShape()[2];
+      lhs = DispatchOp::create(
+          b,
+          RankedTensorType::get({posType.getShape()[0], posType.getShape()[1],
+                                 ShapedType::isDynamic(l) ? l : l * patch,
+                                 xType.getShape()[2]},
+                                elt),
+          lhs, gather, b.getI64IntegerAttr(patch));
+    }
+    Value combine = op.getCombinePositions();
+    if (!combine) {
+      rewriter.replaceOpWithNewOp<ExpertMatmulOp>(
+          op, type, lhs, op.getRhs(), op.getBias(), op.getActivationAttr());
+      return success();
+    }
+    auto lhsShape = cast<RankedTensorType>(lhs.getType()).getShape();
+    SmallVector<int64_t> ysShape(lhsShape.drop_back());
+    ysShape.push_back(type.getShape()[2]);
+    Value ys = ExpertMatmulOp::create(b, RankedTensorType::get(ysShape, elt),
+                                      lhs, op.getRhs(), op.getBias(),
+                                      op.getActivationAttr());
+    Value weights = op.getCombineWeights();
+    rewriter.replaceOpWithNewOp<CombineOp>(
+        op, type, ys, combine, weights,
+        CombineModeAttr::get(getContext(), weights ? CombineMode::Gated
+                                                   : CombineMode::Union),
+        b.getI64IntegerAttr(patch));
+    return success();
+  }
+};
+
 /// A dense MLP is a single expert: reshape to [1, M, d] and reuse
 /// `uoe.expert_matmul`.
 struct DenseMlpToExpertMatmul : OpRewritePattern<DenseMlpOp> {
@@ -483,7 +531,8 @@ struct ActivationGradToLinalg : OpRewritePattern<ActivationGradOp> {
 void uoe::populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns) {
   patterns
       .add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
-           DenseMlpToExpertMatmul, ActivationToLinalg, ActivationGradToLinalg>(
+           ExpertGemmToUnfused, DenseMlpToExpertMatmul, ActivationToLinalg,
+           ActivationGradToLinalg>(
           patterns.getContext());
 }
 

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/RuntimeCalls.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -44,32 +45,6 @@ static bool isBlasOperand(Type type) {
 }
 
 namespace {
-
-/// The address, leading dimension and batch stride of a rank-3 buffer, and
-/// its sizes, as i64 values.
-struct Operand {
-  Value address, ld, batchStride;
-  SmallVector<Value, 3> sizes;
-};
-
-Operand describe(ImplicitLocOpBuilder &b, Value memref) {
-  Type i64 = b.getI64Type();
-  auto toI64 = [&](Value index) {
-    return arith::IndexCastOp::create(b, i64, index).getResult();
-  };
-  auto meta = memref::ExtractStridedMetadataOp::create(b, memref);
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
-  // The aligned pointer is the base buffer's; add the view's offset.
-  Value offsetBytes = arith::MulIOp::create(
-      b, meta.getOffset(), arith::ConstantIndexOp::create(b, 4));
-  Operand op;
-  op.address = toI64(arith::AddIOp::create(b, base, offsetBytes));
-  op.batchStride = toI64(meta.getStrides()[0]);
-  op.ld = toI64(meta.getStrides()[1]);
-  for (Value size : meta.getSizes())
-    op.sizes.push_back(toI64(size));
-  return op;
-}
 
 /// The `linalg.fill` with 0 that initialises `c` right before `op`, if any:
 /// only ops without memory effects, allocations and views may sit between
@@ -110,9 +85,9 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
             op, "unsupported: not f32 with unit innermost stride");
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    Operand a = describe(b, op.getDpsInputs()[0]),
-            w = describe(b, op.getDpsInputs()[1]),
-            c = describe(b, op.getDpsInits()[0]);
+    BufferView a = describeBuffer(b, op.getDpsInputs()[0]),
+               w = describeBuffer(b, op.getDpsInputs()[1]),
+               c = describeBuffer(b, op.getDpsInits()[0]);
     Value no = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
     // linalg.batch_matmul accumulates into its output: beta = 1, unless the
     // output was just zero-filled: then the GEMM overwrites it (beta = 0)
@@ -123,10 +98,11 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
       betaValue = 0.0f;
     }
     Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(betaValue));
-    SmallVector<Value> args{a.sizes[0], a.sizes[1], w.sizes[2], a.sizes[2],
-                            a.address,  a.ld,       a.batchStride, no,
-                            w.address,  w.ld,       w.batchStride, no,
-                            c.address,  c.ld,       c.batchStride, beta};
+    // Rows are strides[1] apart, matrices strides[0].
+    SmallVector<Value> args{a.sizes[0], a.sizes[1],   w.sizes[2], a.sizes[2],
+                            a.address,  a.strides[1], a.strides[0], no,
+                            w.address,  w.strides[1], w.strides[0], no,
+                            c.address,  c.strides[1], c.strides[0], beta};
     func::CallOp::create(b, callee, TypeRange{}, args);
     rewriter.eraseOp(op);
     return success();
@@ -154,15 +130,12 @@ struct UoELinalgToBlasPass
     module.walk([&](func::CallOp call) {
       used |= call.getCallee() == callee;
     });
-    if (!used || module.lookupSymbol(callee))
+    if (!used)
       return;
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    Type i64 = b.getI64Type();
-    SmallVector<Type> params(15, i64);
+    Builder b(&getContext());
+    SmallVector<Type> params(15, b.getI64Type());
     params.push_back(b.getF32Type());
-    auto decl = func::FuncOp::create(b, module.getLoc(), callee,
-                                     b.getFunctionType(params, {}));
-    decl.setPrivate();
+    declareRuntimeFunction(module, callee, params);
   }
 };
 

@@ -163,6 +163,67 @@ def UoEBuildTrainStepPass : Pass<"uoe-build-train-step", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoEFuseSelectionPass : Pass<"uoe-fuse-selection"> {
+  let summary = "Fuse selection with the expert GEMMs (gather in, combine out)";
+  let description = [{
+    Rewrites the data movement around expert GEMMs into `uoe.expert_gemm`:
+
+    - `uoe.expert_matmul` of a `uoe.dispatch` reads the selected rows itself
+      (`gather`): no dispatched `[E, R, L*P, d]` tensor;
+    - `uoe.combine` of an `uoe.expert_matmul` (or of a gathering
+      `uoe.expert_gemm`) used only there adds each tile into the result as it
+      is computed (`combine`): no `[E, R, L*P, width]` expert output.
+
+    A target then lowers `uoe.expert_gemm` tile by tile (the CPU:
+    `--uoe-expert-gemm-to-calls`); anything else expands it back to the
+    three ops. The rewrite only regroups ops: it is exact, and a dispatch or
+    expert output that has other users (the backward pass keeps them) stays.
+
+    Before:
+    ```mlir
+    %xs = uoe.dispatch %x, %pos patch 1 : ...
+    %h = uoe.expert_matmul %xs, %w1 bias %b1 activation gelu : ...
+    %ys = uoe.expert_matmul %h, %w2 bias %b2 : ...
+    %y = uoe.combine %ys, %pos union patch 1 : ...
+    ```
+    After:
+    ```mlir
+    %h = uoe.expert_gemm %x, %w1 bias %b1 gather %pos activation gelu patch 1 : ...
+    %y = uoe.expert_gemm %h, %w2 bias %b2 combine %pos patch 1 : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::uoe::UoEDialect"];
+}
+
+def UoEExpertGemmToCallsPass
+    : Pass<"uoe-expert-gemm-to-calls", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 uoe.expert_gemm to the CPU runtime's fused kernel";
+  let description = [{
+    On tensors, before bufferization: every `uoe.expert_gemm` on f32 becomes
+    a call of the runtime's `uoe_expert_gemm` (runtime/CpuExpertGemm.h), which
+    gathers the selected rows in the GEMM's packing, applies bias and
+    activation to each tile while it is in cache and, with `combine`, adds
+    the tile into the result in expert order. The operands are read through
+    `bufferization.to_buffer read_only` (addresses and strides from their
+    metadata); the result is a fresh buffer returned by
+    `bufferization.to_tensor restrict writable`. Ops this cannot take
+    (another element type; gather and combine with different positions or
+    token counts) are left to `convert-uoe-to-linalg`, which expands them.
+
+    With `precision=bf16` the kernel's products are bf16 with f32 sums, as
+    `uoe-linalg-to-blas{precision=bf16}`'s GEMMs.
+  }];
+  let options = [
+    Option<"precision", "precision", "std::string", /*default=*/"\"f32\"",
+           "The GEMMs' products: f32, or bf16 with f32 accumulation">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
   let description = [{

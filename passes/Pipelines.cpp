@@ -4,7 +4,8 @@
 // uoe-opt, and the same functions in uoe-run), defined once here. The CPU
 // pipeline takes layer ops on tensors to the LLVM dialect:
 //
-//   uoe layer ops -> routing/expert ops -> linalg on tensors
+//   uoe layer ops -> routing/expert ops -> expert GEMMs fused with their
+//     selection (CPU: calls of the runtime's fused kernel) -> linalg on tensors
 //     -> buffers (one-shot bufferization, identity layouts at function
 //        boundaries) -> f32 GEMMs as runtime BLAS calls -> loops -> LLVM.
 //
@@ -136,6 +137,12 @@ LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
   ensurePassesRegistered();
   if (!isCpuGemmPrecision(precision))
     return failure();
+  // Selection fused with the expert GEMMs, which the runtime's fused kernel
+  // computes tile by tile; the rest is lowered to linalg.
+  pm.addPass(createUoEExpandLayersPass());
+  pm.addPass(createUoEFuseSelectionPass());
+  pm.addPass(createUoEExpertGemmToCallsPass(
+      UoEExpertGemmToCallsPassOptions{precision.str()}));
   pm.addPass(createUoEConvertUoEToLinalgPass());
   return parsePassPipeline(toParallelLoops(precision) + kCpuLoopsToLlvm, pm);
 }

@@ -34,9 +34,10 @@ using namespace uoe::rt;
 
 namespace {
 
-/// The tile bounds: 192 rows of 512 floats is 384 KB, which stays in L2
-/// with its packed panels.
-constexpr int64_t kTileRows = 192;
+/// The tile bounds: 384 rows of 512 floats is 768 KB, which stays in L2
+/// with its packed panels, and each call of the GEMM packs the weights'
+/// panels for that many rows.
+constexpr int64_t kTileRows = 384;
 constexpr int64_t kTileColumns = 512;
 
 //===----------------------------------------------------------------------===//
@@ -214,22 +215,24 @@ struct Problem {
   }
 };
 
-/// Rows [i0, i0 + rows) of (e, r), output columns [j0, j0 + cols): the
-/// product into c (leading dimension ldc), then bias and activation there.
-/// Returns false when scratch memory ran out.
-bool computeTile(const Problem &p, int64_t e, int64_t r, int64_t i0,
-                 int64_t rows, int64_t j0, int64_t cols, float *c,
-                 int64_t ldc) {
-  GemmOperand a{p.a + e * p.aStrideE + r * p.aStrideR + i0 * p.aStrideM,
-                p.aStrideM, false};
-  if (p.gather) {
-    int64_t *offsets = rowBuffer.get(static_cast<size_t>(rows));
-    if (!offsets)
-      return false;
-    for (int64_t t = 0; t < rows; ++t)
-      offsets[t] = r * p.aStrideR + p.tokenOf(e, r, i0 + t) * p.aStrideM;
-    a = GemmOperand{p.a, 0, false, offsets};
+/// One tile: GEMM rows [q0, q0 + rows) of expert e, where row q is slot
+/// q % M of row q / M (the rows of one expert, row after row), and output
+/// columns [j0, j0 + cols): the product into c (leading dimension ldc),
+/// then bias and activation there. Returns false when scratch memory ran
+/// out.
+bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
+                 int64_t j0, int64_t cols, float *c, int64_t ldc) {
+  // The rows are named by their offsets from `a`: the gather (or the
+  // strides of lhs) happens in the GEMM's packing.
+  int64_t *offsets = rowBuffer.get(static_cast<size_t>(rows));
+  if (!offsets)
+    return false;
+  for (int64_t t = 0; t < rows; ++t) {
+    int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
+    offsets[t] = p.gather ? r * p.aStrideR + p.tokenOf(e, r, i) * p.aStrideM
+                          : e * p.aStrideE + r * p.aStrideR + i * p.aStrideM;
   }
+  GemmOperand a{p.a, 0, false, offsets};
   const float *w = p.w + e * p.wStrideE;
   const float *bias = p.bias ? p.bias + e * p.biasStrideE : nullptr;
   auto product = [&](int64_t column, float *dst, int64_t ld) {
@@ -260,85 +263,110 @@ bool computeTile(const Problem &p, int64_t e, int64_t r, int64_t i0,
   return true;
 }
 
-/// Splits `extent` into blocks of at most `most` that are whole multiples
-/// of `quantum` where possible, at least `least` of them.
+/// `extent` cut into `count` blocks of `size` (the last may be shorter),
+/// sizes a multiple of `quantum` where the extent allows.
 struct Blocks {
   int64_t count, size;
 };
-Blocks blocksOf(int64_t extent, int64_t most, int64_t quantum,
-                int64_t least) {
+Blocks blocksOf(int64_t extent, int64_t count, int64_t quantum) {
   if (extent <= 0)
     return {0, 0};
-  int64_t count = std::max<int64_t>((extent + most - 1) / most, least);
-  count = std::min(count, std::max<int64_t>(1, extent / quantum));
+  count = std::max<int64_t>(1, std::min(count, extent));
   int64_t size = (extent + count - 1) / count;
   size = std::min(extent, (size + quantum - 1) / quantum * quantum);
   return {(extent + size - 1) / size, size};
 }
 
-/// The computation without combine: every tile straight into `out`.
+/// How the work is cut for the threads: `units` independent parts (experts
+/// without combine, 1 with it) times groups of rows times blocks of
+/// columns, about `threads` items in all, columns at most kTileColumns wide.
+struct Split {
+  Blocks rowGroups, columns;
+};
+Split splitFor(const Problem &p, int64_t units, int threads) {
+  int64_t columnCount = (p.width + kTileColumns - 1) / kTileColumns;
+  int64_t groups = (threads + units * columnCount - 1) / (units * columnCount);
+  Split split{blocksOf(p.rows, groups, 1), {}};
+  int64_t items = units * split.rowGroups.count;
+  if (items * columnCount < threads)
+    columnCount = (threads + items - 1) / items;
+  split.columns = blocksOf(p.width, columnCount, 32);
+  return split;
+}
+
+/// Calls `tile(q0, rows)` for the GEMM rows of row group `g`, in tiles of
+/// at most kTileRows; stops at the first false.
+template <class F>
+bool forEachTile(const Problem &p, const Split &split, int64_t g, F tile) {
+  int64_t first = g * split.rowGroups.size * p.m;
+  int64_t last = std::min(p.rows, (g + 1) * split.rowGroups.size) * p.m;
+  for (int64_t q0 = first; q0 < last; q0 += kTileRows)
+    if (!tile(q0, std::min(kTileRows, last - q0)))
+      return false;
+  return true;
+}
+
+/// The computation without combine: every tile straight into `out`,
+/// [E, R * M, width], which is where it goes.
 bool runDirect(const Problem &p, int threads) {
-  Blocks rowTiles = blocksOf(p.m, kTileRows, 12, 1);
-  int64_t outer = p.experts * p.rows * rowTiles.count;
-  Blocks cols = blocksOf(p.width, kTileColumns, 32,
-                         outer >= 2 * threads ? 1 : (2 * threads + outer - 1) /
-                                                         outer);
-  int64_t items = outer * cols.count;
+  Split split = splitFor(p, p.experts, threads);
+  int64_t groups = split.rowGroups.count, blocks = split.columns.count;
+  int64_t items = p.experts * groups * blocks;
   bool ok = true;
 #pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
     reduction(&& : ok)
   for (int64_t item = 0; item < items; ++item) {
-    int64_t cb = item % cols.count, tile = item / cols.count;
-    int64_t rt = tile % rowTiles.count, er = tile / rowTiles.count;
-    int64_t e = er / p.rows, r = er % p.rows;
-    int64_t i0 = rt * rowTiles.size, j0 = cb * cols.size;
-    int64_t rows = std::min(rowTiles.size, p.m - i0);
-    int64_t width = std::min(cols.size, p.width - j0);
-    float *c = p.out + ((e * p.rows + r) * p.m + i0) * p.width + j0;
-    ok = computeTile(p, e, r, i0, rows, j0, width, c, p.width) && ok;
+    int64_t e = item / (groups * blocks), g = item / blocks % groups;
+    int64_t j0 = item % blocks * split.columns.size;
+    int64_t cols = std::min(split.columns.size, p.width - j0);
+    float *expert = p.out + e * p.rows * p.m * p.width + j0;
+    ok = forEachTile(p, split, g, [&](int64_t q0, int64_t rows) {
+           return computeTile(p, e, q0, rows, j0, cols,
+                              expert + q0 * p.width, p.width);
+         }) &&
+         ok;
   }
   return ok;
 }
 
-/// The computation with combine: items own (row, column block) of y.
+/// The computation with combine: an item owns a group of rows and a block
+/// of columns of y, and adds every expert's tiles into them in order.
 bool runCombined(const Problem &p, int threads) {
-  Blocks rowTiles = blocksOf(p.m, kTileRows, 12, 1);
-  Blocks cols = blocksOf(p.width, kTileColumns, 32,
-                         p.rows >= 2 * threads
-                             ? 1
-                             : (2 * threads + p.rows - 1) / p.rows);
-  int64_t items = p.rows * cols.count;
+  Split split = splitFor(p, 1, threads);
+  int64_t blocks = split.columns.count;
+  int64_t items = split.rowGroups.count * blocks;
   bool ok = true;
 #pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
     reduction(&& : ok)
   for (int64_t item = 0; item < items; ++item) {
-    int64_t r = item / cols.count, j0 = item % cols.count * cols.size;
-    int64_t width = std::min(cols.size, p.width - j0);
-    float *y = p.out + r * p.tokens * p.width + j0;
-    for (int64_t t = 0; t < p.tokens; ++t)
-      std::fill(y + t * p.width, y + t * p.width + width, 0.0f);
-    float *tile = tileBuffer.get(static_cast<size_t>(rowTiles.size * width));
+    int64_t g = item / blocks, j0 = item % blocks * split.columns.size;
+    int64_t cols = std::min(split.columns.size, p.width - j0);
+    int64_t firstRow = g * split.rowGroups.size;
+    int64_t lastRow = std::min(p.rows, firstRow + split.rowGroups.size);
+    for (int64_t t = firstRow * p.tokens; t < lastRow * p.tokens; ++t)
+      std::fill(p.out + t * p.width + j0, p.out + t * p.width + j0 + cols,
+                0.0f);
+    float *tile = tileBuffer.get(static_cast<size_t>(kTileRows * cols));
     if (!tile) {
       ok = false;
       continue;
     }
     for (int64_t e = 0; e < p.experts && ok; ++e)
-      for (int64_t i0 = 0; i0 < p.m; i0 += rowTiles.size) {
-        int64_t rows = std::min(rowTiles.size, p.m - i0);
-        if (!computeTile(p, e, r, i0, rows, j0, width, tile, width)) {
-          ok = false;
-          break;
-        }
+      ok = forEachTile(p, split, g, [&](int64_t q0, int64_t rows) {
+        if (!computeTile(p, e, q0, rows, j0, cols, tile, cols))
+          return false;
         for (int64_t t = 0; t < rows; ++t) {
-          int64_t i = i0 + t;
+          int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
           const float *weight =
               p.weights ? p.weights + e * p.wtStrideE + r * p.wtStrideR +
                               i / p.patch
                         : nullptr;
-          accumulate(y + p.tokenOf(e, r, i) * p.width, tile + t * width,
-                     weight, width);
+          accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width +
+                         j0,
+                     tile + t * cols, weight, cols);
         }
-      }
+        return true;
+      });
   }
   return ok;
 }

@@ -1,0 +1,99 @@
+//===- FuseSelection.cpp - selection fused with the expert GEMMs ---------===//
+//
+// See UoEFuseSelectionPass in Passes.td. Two patterns, applied to a fixed
+// point, so that an expert MLP (dispatch, two GEMMs, combine) becomes two
+// `uoe.expert_gemm`s: the first gathers, the second combines; a single
+// GEMM between a dispatch and a combine becomes one that does both.
+//
+// `uoe.expert_gemm` is the target-independent tiled form: its tiles are
+// (expert, row, block of selected tokens), which the CPU kernel computes
+// per thread and a GPU kernel would per thread block.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::uoe {
+#define GEN_PASS_DEF_UOEFUSESELECTIONPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::uoe
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+namespace {
+
+/// expert_matmul(dispatch(x, pos)) -> expert_gemm(x gather pos).
+struct GatherIntoGemm : OpRewritePattern<ExpertMatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ExpertMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dispatch = op.getLhs().getDefiningOp<DispatchOp>();
+    if (!dispatch)
+      return rewriter.notifyMatchFailure(op, "lhs is not a dispatch");
+    rewriter.replaceOpWithNewOp<ExpertGemmOp>(
+        op, op.getType(), dispatch.getInput(), op.getRhs(), op.getBias(),
+        dispatch.getPositions(), /*combine_positions=*/Value(),
+        /*combine_weights=*/Value(), op.getActivationAttr(),
+        dispatch.getPatchAttr());
+    return success();
+  }
+};
+
+/// combine(expert_matmul(h)) or combine(expert_gemm(x gather pos)), the
+/// GEMM used only there -> expert_gemm(... combine pos [weights w]).
+struct CombineIntoGemm : OpRewritePattern<CombineOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CombineOp op,
+                                PatternRewriter &rewriter) const override {
+    Operation *producer = op.getInput().getDefiningOp();
+    if (!producer || !producer->hasOneUse())
+      return rewriter.notifyMatchFailure(
+          op, "the input is not a GEMM used only by the combine");
+    Value weights =
+        op.getMode() == CombineMode::Gated ? op.getWeights() : Value();
+    if (auto matmul = dyn_cast<ExpertMatmulOp>(producer)) {
+      if (matmul.getLhs().getType().getRank() != 4)
+        return rewriter.notifyMatchFailure(op, "lhs is not [E, R, M, K]");
+      // A GEMM between a dispatch and a combine of one patch size does both.
+      Value lhs = matmul.getLhs(), gather;
+      auto dispatch = lhs.getDefiningOp<DispatchOp>();
+      if (dispatch && dispatch.getPatch() == op.getPatch()) {
+        lhs = dispatch.getInput();
+        gather = dispatch.getPositions();
+      }
+      rewriter.replaceOpWithNewOp<ExpertGemmOp>(
+          op, op.getType(), lhs, matmul.getRhs(), matmul.getBias(), gather,
+          op.getPositions(), weights, matmul.getActivationAttr(),
+          op.getPatchAttr());
+      return success();
+    }
+    auto gemm = dyn_cast<ExpertGemmOp>(producer);
+    if (!gemm || gemm.getCombinePositions() ||
+        gemm.getPatch() != op.getPatch())
+      return rewriter.notifyMatchFailure(
+          op, "the input is no expert GEMM this combine can join");
+    rewriter.replaceOpWithNewOp<ExpertGemmOp>(
+        op, op.getType(), gemm.getLhs(), gemm.getRhs(), gemm.getBias(),
+        gemm.getGatherPositions(), op.getPositions(), weights,
+        gemm.getActivationAttr(), op.getPatchAttr());
+    return success();
+  }
+};
+
+struct UoEFuseSelectionPass
+    : uoe::impl::UoEFuseSelectionPassBase<UoEFuseSelectionPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<GatherIntoGemm, CombineIntoGemm>(&getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

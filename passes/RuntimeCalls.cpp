@@ -1,0 +1,40 @@
+//===- RuntimeCalls.cpp - calling the CPU runtime from compiled code -----===//
+
+#include "passes/RuntimeCalls.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+
+using namespace mlir;
+
+uoe::BufferView uoe::describeBuffer(ImplicitLocOpBuilder &b, Value memref) {
+  Type i64 = b.getI64Type();
+  auto toI64 = [&](Value index) {
+    return arith::IndexCastOp::create(b, i64, index).getResult();
+  };
+  auto type = cast<MemRefType>(memref.getType());
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  auto meta = memref::ExtractStridedMetadataOp::create(b, memref);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
+  // The aligned pointer is the base buffer's; add the view's offset.
+  Value offsetBytes = arith::MulIOp::create(
+      b, meta.getOffset(), arith::ConstantIndexOp::create(b, elementBytes));
+  BufferView view;
+  view.address = toI64(arith::AddIOp::create(b, base, offsetBytes));
+  for (Value size : meta.getSizes())
+    view.sizes.push_back(toI64(size));
+  for (Value stride : meta.getStrides())
+    view.strides.push_back(toI64(stride));
+  return view;
+}
+
+void uoe::declareRuntimeFunction(ModuleOp module, StringRef name,
+                                 TypeRange params) {
+  if (module.lookupSymbol(name))
+    return;
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto decl = func::FuncOp::create(b, module.getLoc(), name,
+                                   b.getFunctionType(params, {}));
+  decl.setPrivate();
+}

@@ -1,0 +1,35 @@
+//===- RuntimeCalls.h - calling the CPU runtime from compiled code -*- C++ -*-===//
+//
+// What the passes that turn ops into calls of the CPU runtime's kernels
+// (uoe-linalg-to-blas, uoe-expert-gemm-to-calls) share: a buffer's address
+// and strides as the integers the runtime's C ABI takes, and the private
+// declaration of the runtime function.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_PASSES_RUNTIMECALLS_H
+#define UOE_PASSES_RUNTIMECALLS_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+namespace mlir::uoe {
+
+/// A memref as i64 values: the address of its first element (the aligned
+/// pointer advanced by the offset) and its sizes and strides in elements.
+struct BufferView {
+  Value address;
+  SmallVector<Value, 4> sizes, strides;
+};
+
+/// Reads `memref`'s strided metadata (any layout).
+BufferView describeBuffer(ImplicitLocOpBuilder &b, Value memref);
+
+/// Declares `name(params) -> ()` as a private function of `module` unless
+/// the module has that symbol already.
+void declareRuntimeFunction(ModuleOp module, StringRef name,
+                            TypeRange params);
+
+} // namespace mlir::uoe
+
+#endif // UOE_PASSES_RUNTIMECALLS_H
