@@ -1,6 +1,6 @@
 //===- CpuExpertGemm.h - expert GEMMs fused with selection ------*- C++ -*-===//
 //
-// The CPU kernel behind `uoe.expert_gemm` (docs/SPEC.md, "Fused expert
+// The CPU kernel behind `uoe.expert_gemm` (docs/SPEC.md §5, "Fused expert
 // GEMMs"): one GEMM per expert whose rows are the tokens that expert
 // selected, with the selection fused in:
 //
