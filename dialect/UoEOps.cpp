@@ -732,8 +732,7 @@ LogicalResult ExpertGemmOp::verify() {
     if (failed(expectRank(*this, a, 4, "[E, R, M, K]")))
       return failure();
     r = a.shape()[1];
-    if (failed(expectShape(*this, a, "[E, R, M, K]",
-                           {e, r, a.shape()[2], k})))
+    if (failed(expectShape(*this, a, "[E, R, M, K]", {e, r, a.shape()[2], k})))
       return failure();
   }
   // expert_gemm_c3

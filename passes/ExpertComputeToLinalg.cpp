@@ -387,8 +387,8 @@ struct ExpertGemmToUnfused : OpRewritePattern<ExpertGemmOp> {
     Value weights = op.getCombineWeights();
     rewriter.replaceOpWithNewOp<CombineOp>(
         op, type, ys, combine, weights,
-        CombineModeAttr::get(getContext(), weights ? CombineMode::Gated
-                                                   : CombineMode::Union),
+        CombineModeAttr::get(getContext(),
+                             weights ? CombineMode::Gated : CombineMode::Union),
         b.getI64IntegerAttr(patch));
     return success();
   }
@@ -529,11 +529,9 @@ struct ActivationGradToLinalg : OpRewritePattern<ActivationGradOp> {
 } // namespace
 
 void uoe::populateExpertComputeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
-           ExpertGemmToUnfused, DenseMlpToExpertMatmul, ActivationToLinalg,
-           ActivationGradToLinalg>(
-          patterns.getContext());
+  patterns.add<DispatchToLinalg, CombineToLinalg, ExpertMatmulToLinalg,
+               ExpertGemmToUnfused, DenseMlpToExpertMatmul, ActivationToLinalg,
+               ActivationGradToLinalg>(patterns.getContext());
 }
 
 void uoe::populateDenseMlpExpansionPatterns(RewritePatternSet &patterns) {

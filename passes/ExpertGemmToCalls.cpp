@@ -46,13 +46,11 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
     auto type = op.getType();
     if (!type.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "unsupported: not f32");
-    Value gather = op.getGatherPositions(),
-          combine = op.getCombinePositions();
+    Value gather = op.getGatherPositions(), combine = op.getCombinePositions();
     auto lhsType = op.getLhs().getType();
     // The kernel takes one positions array and one token count.
     if (gather && combine &&
-        (gather != combine ||
-         lhsType.getShape()[1] != type.getShape()[1]))
+        (gather != combine || lhsType.getShape()[1] != type.getShape()[1]))
       return rewriter.notifyMatchFailure(
           op, "unsupported: gather and combine of different selections");
 
@@ -67,10 +65,9 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
       auto t = cast<RankedTensorType>(tensor.getType());
       SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
       strides.back() = 1;
-      auto layout = StridedLayoutAttr::get(b.getContext(),
-                                           ShapedType::kDynamic, strides);
-      auto memref =
-          MemRefType::get(t.getShape(), t.getElementType(), layout);
+      auto layout =
+          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+      auto memref = MemRefType::get(t.getShape(), t.getElementType(), layout);
       auto buffer = bufferization::ToBufferOp::create(b, memref, tensor,
                                                       /*read_only=*/true);
       return describeBuffer(b, buffer);
@@ -116,37 +113,36 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
         (gather ? kGather : 0) | (combine ? kCombine : 0) | (bf16 ? kBf16 : 0);
     Value rows = gather ? a.sizes[0] : a.sizes[1];
     Value tokens = combine ? constant(type.getShape()[1]) : a.sizes[1];
-    SmallVector<Value> args{
-        constant(flags),
-        constant(static_cast<int64_t>(op.getActivation())),
-        w.sizes[0],
-        rows,
-        slots,
-        constant(patch),
-        tokens,
-        w.sizes[1],
-        w.sizes[2],
-        a.address,
-        gather ? zero : a.strides[0],
-        gather ? a.strides[0] : a.strides[1],
-        gather ? a.strides[1] : a.strides[2],
-        w.address,
-        w.strides[0],
-        w.strides[1],
-        biasAddress,
-        biasStride,
-        positions.address,
-        positions.strides[0],
-        positions.strides[1],
-        weightsAddress,
-        weightsStrideE,
-        weightsStrideR,
-        result.address};
+    SmallVector<Value> args{constant(flags),
+                            constant(static_cast<int64_t>(op.getActivation())),
+                            w.sizes[0],
+                            rows,
+                            slots,
+                            constant(patch),
+                            tokens,
+                            w.sizes[1],
+                            w.sizes[2],
+                            a.address,
+                            gather ? zero : a.strides[0],
+                            gather ? a.strides[0] : a.strides[1],
+                            gather ? a.strides[1] : a.strides[2],
+                            w.address,
+                            w.strides[0],
+                            w.strides[1],
+                            biasAddress,
+                            biasStride,
+                            positions.address,
+                            positions.strides[0],
+                            positions.strides[1],
+                            weightsAddress,
+                            weightsStrideE,
+                            weightsStrideR,
+                            result.address};
     assert(args.size() == kExpertGemmArguments && "the runtime's ABI");
     func::CallOp::create(b, kExpertGemm, TypeRange{}, args);
-    rewriter.replaceOp(op, bufferization::ToTensorOp::create(
-                               b, type, out, /*restrict=*/true,
-                               /*writable=*/true));
+    rewriter.replaceOp(
+        op, bufferization::ToTensorOp::create(b, type, out, /*restrict=*/true,
+                                              /*writable=*/true));
     return success();
   }
 };
@@ -156,24 +152,16 @@ struct UoEExpertGemmToCallsPass
   using UoEExpertGemmToCallsPassBase::UoEExpertGemmToCallsPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!isCpuGemmPrecision(precision)) {
-      module.emitError() << "uoe-expert-gemm-to-calls: unknown precision '"
-                         << precision << "' (f32 or bf16)";
+    if (failed(checkCpuGemmPrecision(module, getArgument(), precision)))
       return signalPassFailure();
-    }
     RewritePatternSet patterns(&getContext());
     patterns.add<ExpertGemmToCall>(&getContext(), precision == "bf16");
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
-    bool used = false;
-    module.walk([&](func::CallOp call) {
-      used |= call.getCallee() == kExpertGemm;
-    });
-    if (used)
-      declareRuntimeFunction(
-          module, kExpertGemm,
-          SmallVector<Type>(kExpertGemmArguments,
-                            IntegerType::get(&getContext(), 64)));
+    declareRuntimeFunctionIfCalled(
+        module, kExpertGemm,
+        SmallVector<Type>(kExpertGemmArguments,
+                          IntegerType::get(&getContext(), 64)));
   }
 };
 

@@ -74,8 +74,7 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
       return success();
     }
     auto gemm = dyn_cast<ExpertGemmOp>(producer);
-    if (!gemm || gemm.getCombinePositions() ||
-        gemm.getPatch() != op.getPatch())
+    if (!gemm || gemm.getCombinePositions() || gemm.getPatch() != op.getPatch())
       return rewriter.notifyMatchFailure(
           op, "the input is no expert GEMM this combine can join");
     rewriter.replaceOpWithNewOp<ExpertGemmOp>(

@@ -99,7 +99,7 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
     }
     Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(betaValue));
     // Rows are strides[1] apart, matrices strides[0].
-    SmallVector<Value> args{a.sizes[0], a.sizes[1],   w.sizes[2], a.sizes[2],
+    SmallVector<Value> args{a.sizes[0], a.sizes[1],   w.sizes[2],   a.sizes[2],
                             a.address,  a.strides[1], a.strides[0], no,
                             w.address,  w.strides[1], w.strides[0], no,
                             c.address,  c.strides[1], c.strides[0], beta};
@@ -114,11 +114,8 @@ struct UoELinalgToBlasPass
   using UoELinalgToBlasPassBase::UoELinalgToBlasPassBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!isCpuGemmPrecision(precision)) {
-      module.emitError() << "uoe-linalg-to-blas: unknown precision '"
-                         << precision << "' (f32 or bf16)";
+    if (failed(checkCpuGemmPrecision(module, getArgument(), precision)))
       return signalPassFailure();
-    }
     StringRef callee = precision == "bf16" ? kBf16Gemm : kSgemm;
     RewritePatternSet patterns(&getContext());
     patterns.add<BatchMatmulToCall>(&getContext(), callee);
@@ -126,16 +123,10 @@ struct UoELinalgToBlasPass
       return signalPassFailure();
 
     // Declare the runtime function once, if anything calls it.
-    bool used = false;
-    module.walk([&](func::CallOp call) {
-      used |= call.getCallee() == callee;
-    });
-    if (!used)
-      return;
     Builder b(&getContext());
     SmallVector<Type> params(15, b.getI64Type());
     params.push_back(b.getF32Type());
-    declareRuntimeFunction(module, callee, params);
+    declareRuntimeFunctionIfCalled(module, callee, params);
   }
 };
 

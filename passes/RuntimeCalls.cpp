@@ -1,12 +1,21 @@
 //===- RuntimeCalls.cpp - calling the CPU runtime from compiled code -----===//
 
 #include "passes/RuntimeCalls.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 using namespace mlir;
+
+LogicalResult uoe::checkCpuGemmPrecision(ModuleOp module, StringRef pass,
+                                         StringRef precision) {
+  if (isCpuGemmPrecision(precision))
+    return success();
+  return module.emitError()
+         << pass << ": unknown precision '" << precision << "' (f32 or bf16)";
+}
 
 uoe::BufferView uoe::describeBuffer(ImplicitLocOpBuilder &b, Value memref) {
   Type i64 = b.getI64Type();
@@ -29,9 +38,11 @@ uoe::BufferView uoe::describeBuffer(ImplicitLocOpBuilder &b, Value memref) {
   return view;
 }
 
-void uoe::declareRuntimeFunction(ModuleOp module, StringRef name,
-                                 TypeRange params) {
-  if (module.lookupSymbol(name))
+void uoe::declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
+                                         TypeRange params) {
+  bool called = false;
+  module.walk([&](func::CallOp call) { called |= call.getCallee() == name; });
+  if (!called || module.lookupSymbol(name))
     return;
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   auto decl = func::FuncOp::create(b, module.getLoc(), name,

@@ -1,4 +1,5 @@
-//===- RuntimeCalls.h - calling the CPU runtime from compiled code -*- C++ -*-===//
+//===- RuntimeCalls.h - calling the CPU runtime from compiled code -*- C++
+//-*-===//
 //
 // What the passes that turn ops into calls of the CPU runtime's kernels
 // (uoe-linalg-to-blas, uoe-expert-gemm-to-calls) share: a buffer's address
@@ -25,10 +26,15 @@ struct BufferView {
 /// Reads `memref`'s strided metadata (any layout).
 BufferView describeBuffer(ImplicitLocOpBuilder &b, Value memref);
 
-/// Declares `name(params) -> ()` as a private function of `module` unless
-/// the module has that symbol already.
-void declareRuntimeFunction(ModuleOp module, StringRef name,
-                            TypeRange params);
+/// Declares `name(params) -> ()` as a private function of `module` when a
+/// `func.call` in it calls `name` and the module has no such symbol yet.
+void declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
+                                    TypeRange params);
+
+/// Fails, with "<pass>: unknown precision '<precision>' (f32 or bf16)" on
+/// `module`, unless isCpuGemmPrecision(precision).
+LogicalResult checkCpuGemmPrecision(ModuleOp module, StringRef pass,
+                                    StringRef precision);
 
 } // namespace mlir::uoe
 

@@ -109,7 +109,7 @@ template <class F> inline void mapValues(float *v, int64_t count, F f) {
     v[i] = f(v[i]);
 }
 
-#define UOE_EPILOGUE_CLONES                                                   \
+#define UOE_EPILOGUE_CLONES                                                    \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
 UOE_EPILOGUE_CLONES void activate(ExpertActivation act, float *v,
@@ -241,8 +241,8 @@ bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
         std::fill(dst + t * ld, dst + t * ld + cols, 0.0f);
       return;
     }
-    p.gemm(rows, cols, p.k, a, GemmOperand{w + column, p.wStrideK, false},
-           dst, ld, 0.0f);
+    p.gemm(rows, cols, p.k, a, GemmOperand{w + column, p.wStrideK, false}, dst,
+           ld, 0.0f);
   };
   product(j0, c, ldc);
   if (p.act == ExpertActivation::SwiGlu) {
@@ -320,10 +320,11 @@ bool runDirect(const Problem &p, int threads) {
     int64_t j0 = item % blocks * split.columns.size;
     int64_t cols = std::min(split.columns.size, p.width - j0);
     float *expert = p.out + e * p.rows * p.m * p.width + j0;
-    ok = forEachTile(p, split, g, [&](int64_t q0, int64_t rows) {
-           return computeTile(p, e, q0, rows, j0, cols,
-                              expert + q0 * p.width, p.width);
-         }) &&
+    ok = forEachTile(p, split, g,
+                     [&](int64_t q0, int64_t rows) {
+                       return computeTile(p, e, q0, rows, j0, cols,
+                                          expert + q0 * p.width, p.width);
+                     }) &&
          ok;
   }
   return ok;
@@ -357,12 +358,10 @@ bool runCombined(const Problem &p, int threads) {
           return false;
         for (int64_t t = 0; t < rows; ++t) {
           int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
-          const float *weight =
-              p.weights ? p.weights + e * p.wtStrideE + r * p.wtStrideR +
-                              i / p.patch
-                        : nullptr;
-          accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width +
-                         j0,
+          const float *weight = p.weights ? p.weights + e * p.wtStrideE +
+                                                r * p.wtStrideR + i / p.patch
+                                          : nullptr;
+          accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width + j0,
                      tile + t * cols, weight, cols);
         }
         return true;
@@ -376,14 +375,14 @@ Status check(const Problem &p, int64_t flags) {
   auto bad = [](auto... parts) {
     return invalidArgumentError(strCat("uoe_expert_gemm: ", parts...));
   };
-  if (flags & ~int64_t(kExpertGemmGather | kExpertGemmCombine |
-                       kExpertGemmBf16))
+  if (flags &
+      ~int64_t(kExpertGemmGather | kExpertGemmCombine | kExpertGemmBf16))
     return bad("unknown flags ", flags);
   if (p.experts < 0 || p.rows < 0 || p.slots < 0 || p.patch < 1 ||
       p.tokens < 0 || p.k < 0 || p.n < 0)
-    return bad("bad sizes (experts ", p.experts, ", rows ", p.rows,
-               ", slots ", p.slots, ", patch ", p.patch, ", tokens ",
-               p.tokens, ", k ", p.k, ", n ", p.n, ")");
+    return bad("bad sizes (experts ", p.experts, ", rows ", p.rows, ", slots ",
+               p.slots, ", patch ", p.patch, ", tokens ", p.tokens, ", k ", p.k,
+               ", n ", p.n, ")");
   if (static_cast<int64_t>(p.act) < 0 || static_cast<int64_t>(p.act) > 5)
     return bad("unknown activation ", static_cast<int64_t>(p.act));
   if (p.act == ExpertActivation::SwiGlu && p.n % 2 != 0)
@@ -414,11 +413,10 @@ void uoe::rt::applyExpertActivation(ExpertActivation act, float *values,
 extern "C" void uoe_expert_gemm(
     int64_t flags, int64_t activation, int64_t experts, int64_t rows,
     int64_t slots, int64_t patch, int64_t tokens, int64_t k, int64_t n,
-    int64_t a, int64_t aStrideE, int64_t aStrideR, int64_t aStrideM,
-    int64_t w, int64_t wStrideE, int64_t wStrideK, int64_t bias,
-    int64_t biasStrideE, int64_t positions, int64_t posStrideE,
-    int64_t posStrideR, int64_t weights, int64_t wtStrideE,
-    int64_t wtStrideR, int64_t out) {
+    int64_t a, int64_t aStrideE, int64_t aStrideR, int64_t aStrideM, int64_t w,
+    int64_t wStrideE, int64_t wStrideK, int64_t bias, int64_t biasStrideE,
+    int64_t positions, int64_t posStrideE, int64_t posStrideR, int64_t weights,
+    int64_t wtStrideE, int64_t wtStrideR, int64_t out) {
   auto act = static_cast<ExpertActivation>(activation);
   auto address = [](int64_t v) { return reinterpret_cast<void *>(v); };
   Problem p{(flags & kExpertGemmGather) != 0,
@@ -457,8 +455,8 @@ extern "C" void uoe_expert_gemm(
   }
   int threads = omp_get_max_threads();
   bool parallel =
-      threads > 1 && p.experts * p.rows * p.m * p.n * std::max<int64_t>(1, p.k) >=
-                         (1 << 18);
+      threads > 1 &&
+      p.experts * p.rows * p.m * p.n * std::max<int64_t>(1, p.k) >= (1 << 18);
   bool ok = p.combine ? runCombined(p, parallel ? threads : 1)
                       : runDirect(p, parallel ? threads : 1);
   if (!ok)

@@ -44,13 +44,12 @@ enum class ExpertActivation : int64_t {
   Gelu = 1,     ///< x Phi(x), Phi the normal CDF (erf-based).
   GeluTanh = 2, ///< x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
   Relu = 3,
-  Silu = 4,     ///< x / (1 + exp(-x)).
-  SwiGlu = 5,   ///< silu(gate) * up over the [gate | up] column halves.
+  Silu = 4,   ///< x / (1 + exp(-x)).
+  SwiGlu = 5, ///< silu(gate) * up over the [gate | up] column halves.
 };
 
 /// Applies `act` in place to `count` values (not SwiGlu). Exposed for tests.
-void applyExpertActivation(ExpertActivation act, float *values,
-                           int64_t count);
+void applyExpertActivation(ExpertActivation act, float *values, int64_t count);
 
 } // namespace uoe::rt
 
@@ -81,13 +80,13 @@ extern "C" {
 /// call then reads and writes nothing for that slot and records the error
 /// for takeCpuBlasError().
 void uoe_expert_gemm(int64_t flags, int64_t activation, int64_t experts,
-                     int64_t rows, int64_t slots, int64_t patch,
-                     int64_t tokens, int64_t k, int64_t n, int64_t a,
-                     int64_t aStrideE, int64_t aStrideR, int64_t aStrideM,
-                     int64_t w, int64_t wStrideE, int64_t wStrideK,
-                     int64_t bias, int64_t biasStrideE, int64_t positions,
-                     int64_t posStrideE, int64_t posStrideR, int64_t weights,
-                     int64_t wtStrideE, int64_t wtStrideR, int64_t out);
+                     int64_t rows, int64_t slots, int64_t patch, int64_t tokens,
+                     int64_t k, int64_t n, int64_t a, int64_t aStrideE,
+                     int64_t aStrideR, int64_t aStrideM, int64_t w,
+                     int64_t wStrideE, int64_t wStrideK, int64_t bias,
+                     int64_t biasStrideE, int64_t positions, int64_t posStrideE,
+                     int64_t posStrideR, int64_t weights, int64_t wtStrideE,
+                     int64_t wtStrideR, int64_t out);
 
 } // extern "C"
 

@@ -34,7 +34,8 @@ double activationReference(ExpertActivation act, double x) {
     return 0.5 * x * std::erfc(-x / std::sqrt(2.0));
   case ExpertActivation::GeluTanh:
     return 0.5 * x *
-           (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
+           (1.0 +
+            std::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * x * x * x)));
   case ExpertActivation::Relu:
     return x < 0 ? 0.0 : x;
   case ExpertActivation::Silu:
@@ -57,9 +58,7 @@ struct Case {
   std::vector<int64_t> positions;
 
   int64_t m() const { return slots * patch; }
-  int64_t width() const {
-    return act == ExpertActivation::SwiGlu ? n / 2 : n;
-  }
+  int64_t width() const { return act == ExpertActivation::SwiGlu ? n / 2 : n; }
   int64_t aRows() const { return gather ? tokens : m(); }
   int64_t aBatch() const { return gather ? rows : experts * rows; }
 
@@ -95,8 +94,8 @@ struct Case {
   }
 
   std::vector<float> run() const {
-    size_t outSize = combine ? rows * tokens * width()
-                             : experts * rows * m() * width();
+    size_t outSize =
+        combine ? rows * tokens * width() : experts * rows * m() * width();
     std::vector<float> out(outSize, NAN);
     int64_t flags = (gather ? kExpertGemmGather : 0) |
                     (combine ? kExpertGemmCombine : 0) |
@@ -106,9 +105,8 @@ struct Case {
                     gather ? 0 : rows * m() * k, aRows() * k, k,
                     address(w.data()), k * n + wPad, n,
                     bias ? address(b.data()) : 0, n, address(positions.data()),
-                    rows * slots, slots,
-                    gated ? address(weights.data()) : 0, rows * slots, slots,
-                    address(out.data()));
+                    rows * slots, slots, gated ? address(weights.data()) : 0,
+                    rows * slots, slots, address(out.data()));
     return out;
   }
 
@@ -123,9 +121,8 @@ struct Case {
           int64_t slot = i / patch;
           int64_t token =
               positions[(e * rows + r) * slots + slot] * patch + i % patch;
-          const float *row =
-              gather ? &a[(r * tokens + token) * k]
-                     : &a[((e * rows + r) * m() + i) * k];
+          const float *row = gather ? &a[(r * tokens + token) * k]
+                                    : &a[((e * rows + r) * m() + i) * k];
           for (int64_t j = 0; j < n; ++j) {
             double sum = 0;
             for (int64_t p = 0; p < k; ++p)
@@ -134,10 +131,9 @@ struct Case {
             v[j] = sum + (bias ? b[e * n + j] : 0.0);
           }
           for (int64_t j = 0; j < wd; ++j) {
-            double value =
-                act == ExpertActivation::SwiGlu
-                    ? v[j] / (1.0 + std::exp(-v[j])) * v[wd + j]
-                    : activationReference(act, v[j]);
+            double value = act == ExpertActivation::SwiGlu
+                               ? v[j] / (1.0 + std::exp(-v[j])) * v[wd + j]
+                               : activationReference(act, v[j]);
             if (combine)
               out[(r * tokens + token) * wd + j] +=
                   (gated ? weights[(e * rows + r) * slots + slot] : 1.0) *
@@ -156,19 +152,17 @@ void expectNear(const Case &c, const std::vector<float> &got,
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " not written";
-    worst = std::max(worst, std::abs(got[i] - want[i]) /
-                                (1.0 + std::abs(want[i])));
+    worst =
+        std::max(worst, std::abs(got[i] - want[i]) / (1.0 + std::abs(want[i])));
   }
   EXPECT_LT(worst, tolerance)
       << "gather " << c.gather << " combine " << c.combine << " act "
-      << static_cast<int>(c.act) << " patch " << c.patch << " bf16 "
-      << c.bf16;
+      << static_cast<int>(c.act) << " patch " << c.patch << " bf16 " << c.bf16;
 }
 
 const ExpertActivation kActivations[] = {
-    ExpertActivation::None, ExpertActivation::Gelu,
-    ExpertActivation::GeluTanh, ExpertActivation::Relu,
-    ExpertActivation::Silu, ExpertActivation::SwiGlu};
+    ExpertActivation::None, ExpertActivation::Gelu, ExpertActivation::GeluTanh,
+    ExpertActivation::Relu, ExpertActivation::Silu, ExpertActivation::SwiGlu};
 
 } // namespace
 
@@ -188,8 +182,8 @@ TEST(ExpertGemmTest, ActivationsMatchDoubleReference) {
       double want = activationReference(act, xs[i]);
       // Relative error, absolute below 1e-6 (deep in the negative tails the
       // value is tiny and the exponent's argument is rounded in f32).
-      worst = std::max(worst, std::abs(ys[i] - want) /
-                                  std::max(std::abs(want), 1e-6));
+      worst = std::max(worst,
+                       std::abs(ys[i] - want) / std::max(std::abs(want), 1e-6));
     }
     EXPECT_LT(worst, 2e-6) << "activation " << static_cast<int>(act);
   }
