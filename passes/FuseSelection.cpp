@@ -26,7 +26,27 @@ using namespace mlir::uoe;
 
 namespace {
 
-/// expert_matmul(dispatch(x, pos)) -> expert_gemm(x gather pos).
+/// Whether the fused kernels compute `act` exactly as the compiled code
+/// does. The others (gelu, gelu_tanh, silu, swiglu) are polynomial
+/// approximations in compiled code and the kernel's own elsewhere; they stay
+/// a `uoe.activation` after the fused GEMM, so that a forward pass and the
+/// forward half of its gradient (which keeps the pre-activation) give the
+/// same bits.
+bool isExactInKernel(Activation act) {
+  return act == Activation::None || act == Activation::Relu;
+}
+
+/// The type of `matmul`'s result before its activation (SwiGLU's is twice
+/// as wide).
+RankedTensorType preActivationType(ExpertMatmulOp matmul) {
+  auto type = matmul.getType();
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = matmul.getRhs().getType().getShape()[2];
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+/// expert_matmul(dispatch(x, pos)) -> expert_gemm(x gather pos), followed
+/// by the activation where the kernel does not take it.
 struct GatherIntoGemm : OpRewritePattern<ExpertMatmulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -35,11 +55,22 @@ struct GatherIntoGemm : OpRewritePattern<ExpertMatmulOp> {
     auto dispatch = op.getLhs().getDefiningOp<DispatchOp>();
     if (!dispatch)
       return rewriter.notifyMatchFailure(op, "lhs is not a dispatch");
-    rewriter.replaceOpWithNewOp<ExpertGemmOp>(
-        op, op.getType(), dispatch.getInput(), op.getRhs(), op.getBias(),
-        dispatch.getPositions(), /*combine_positions=*/Value(),
-        /*combine_weights=*/Value(), op.getActivationAttr(),
-        dispatch.getPatchAttr());
+    Activation act = op.getActivation();
+    if (isExactInKernel(act)) {
+      rewriter.replaceOpWithNewOp<ExpertGemmOp>(
+          op, op.getType(), dispatch.getInput(), op.getRhs(), op.getBias(),
+          dispatch.getPositions(), /*combine_positions=*/Value(),
+          /*combine_weights=*/Value(), op.getActivationAttr(),
+          dispatch.getPatchAttr());
+      return success();
+    }
+    auto none = ActivationAttr::get(getContext(), Activation::None);
+    Value product = ExpertGemmOp::create(
+        rewriter, op.getLoc(), preActivationType(op), dispatch.getInput(),
+        op.getRhs(), op.getBias(), dispatch.getPositions(), Value(), Value(),
+        none, dispatch.getPatchAttr());
+    rewriter.replaceOpWithNewOp<ActivationOp>(op, op.getType(), product,
+                                              op.getActivationAttr());
     return success();
   }
 };
@@ -58,6 +89,9 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
     Value weights =
         op.getMode() == CombineMode::Gated ? op.getWeights() : Value();
     if (auto matmul = dyn_cast<ExpertMatmulOp>(producer)) {
+      if (!isExactInKernel(matmul.getActivation()))
+        return rewriter.notifyMatchFailure(
+            op, "the GEMM's activation stays compiled code");
       if (matmul.getLhs().getType().getRank() != 4)
         return rewriter.notifyMatchFailure(op, "lhs is not [E, R, M, K]");
       // A GEMM between a dispatch and a combine of one patch size does both.
@@ -74,7 +108,8 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
       return success();
     }
     auto gemm = dyn_cast<ExpertGemmOp>(producer);
-    if (!gemm || gemm.getCombinePositions() || gemm.getPatch() != op.getPatch())
+    if (!gemm || gemm.getCombinePositions() ||
+        !isExactInKernel(gemm.getActivation()) || gemm.getPatch() != op.getPatch())
       return rewriter.notifyMatchFailure(
           op, "the input is no expert GEMM this combine can join");
     rewriter.replaceOpWithNewOp<ExpertGemmOp>(

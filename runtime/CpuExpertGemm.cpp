@@ -100,8 +100,8 @@ inline float geluTanh(float x) {
   return x / (1.0f + expApprox(-2.0f * u));
 }
 
-/// max(x, 0), NaN kept.
-inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
+/// max(x, 0) as arith.maximumf computes it: NaN kept, -0 to +0.
+inline float relu(float x) { return x < 0.0f || x == 0.0f ? 0.0f : x; }
 
 template <class F> inline void mapValues(float *v, int64_t count, F f) {
 #pragma omp simd

@@ -1,12 +1,15 @@
 // RUN: uoe-opt %s -split-input-file --uoe-fuse-selection | FileCheck %s
 // RUN: uoe-opt %s -split-input-file --uoe-fuse-selection --convert-uoe-to-linalg | FileCheck %s --check-prefix=UNFUSED
 
-// Tests that an expert MLP becomes a gathering GEMM (bias and activation in
-// its epilogue) and a combining GEMM, with no dispatch or combine left.
+// Tests that an expert MLP becomes a gathering GEMM (bias in its epilogue;
+// GELU, a polynomial in compiled code, follows as its own op so that forward
+// and gradient passes agree bit for bit) and a combining GEMM, with no
+// dispatch or combine left.
 // CHECK-LABEL: func.func @expert_mlp
 // CHECK-SAME: (%[[X:.+]]: tensor<4x16x32xf32>, %[[POS:.+]]: tensor<3x4x8xi64>, %[[W1:.+]]: tensor<3x32x16xf32>, %[[B1:.+]]: tensor<3x16xf32>, %[[W2:.+]]: tensor<3x16x32xf32>, %[[B2:.+]]: tensor<3x32xf32>)
 // CHECK-NOT: uoe.dispatch
-// CHECK: %[[H:.+]] = uoe.expert_gemm %[[X]], %[[W1]] bias %[[B1]] gather %[[POS]] activation gelu patch 1 : {{.*}} -> tensor<3x4x8x16xf32>
+// CHECK: %[[Z:.+]] = uoe.expert_gemm %[[X]], %[[W1]] bias %[[B1]] gather %[[POS]] patch 1 : {{.*}} -> tensor<3x4x8x16xf32>
+// CHECK-NEXT: %[[H:.+]] = uoe.activation %[[Z]] gelu
 // CHECK-NEXT: %[[Y:.+]] = uoe.expert_gemm %[[H]], %[[W2]] bias %[[B2]] combine %[[POS]] patch 1 : {{.*}} -> tensor<4x16x32xf32>
 // CHECK-NEXT: return %[[Y]]
 // Without a fused kernel, the generic lowering gives back the unfused ops'
@@ -20,6 +23,21 @@ func.func @expert_mlp(%x: tensor<4x16x32xf32>, %pos: tensor<3x4x8xi64>, %w1: ten
   %ys = uoe.expert_matmul %h, %w2 bias %b2 : tensor<3x4x8x16xf32>, tensor<3x16x32xf32>, tensor<3x32xf32> -> tensor<3x4x8x32xf32>
   %y = uoe.combine %ys, %pos union patch 1 : tensor<3x4x8x32xf32>, tensor<3x4x8xi64> -> tensor<4x16x32xf32>
   return %y : tensor<4x16x32xf32>
+}
+
+// -----
+
+// Tests that ReLU, which the kernel computes as compiled code does, stays in
+// the fused GEMM, and that SwiGLU follows it on the doubled width.
+// CHECK-LABEL: func.func @activations
+// CHECK: uoe.expert_gemm {{.*}} activation relu patch 1 : {{.*}} -> tensor<3x4x8x16xf32>
+// CHECK: %[[Z:.+]] = uoe.expert_gemm {{.*}} patch 1 : {{.*}} -> tensor<3x4x8x32xf32>
+// CHECK-NEXT: uoe.activation %[[Z]] swiglu : tensor<3x4x8x32xf32> -> tensor<3x4x8x16xf32>
+func.func @activations(%x: tensor<4x16x32xf32>, %pos: tensor<3x4x8xi64>, %w1: tensor<3x32x16xf32>, %w2: tensor<3x32x32xf32>) -> (tensor<3x4x8x16xf32>, tensor<3x4x8x16xf32>) {
+  %xs = uoe.dispatch %x, %pos patch 1 : tensor<4x16x32xf32>, tensor<3x4x8xi64> -> tensor<3x4x8x32xf32>
+  %r = uoe.expert_matmul %xs, %w1 activation relu : tensor<3x4x8x32xf32>, tensor<3x32x16xf32> -> tensor<3x4x8x16xf32>
+  %s = uoe.expert_matmul %xs, %w2 activation swiglu : tensor<3x4x8x32xf32>, tensor<3x32x32xf32> -> tensor<3x4x8x16xf32>
+  return %r, %s : tensor<3x4x8x16xf32>, tensor<3x4x8x16xf32>
 }
 
 // -----
