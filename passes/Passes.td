@@ -169,7 +169,11 @@ def UoEFuseSelectionPass : Pass<"uoe-fuse-selection"> {
     Rewrites the data movement around expert GEMMs into `uoe.expert_gemm`:
 
     - `uoe.expert_matmul` of a `uoe.dispatch` reads the selected rows itself
-      (`gather`): no dispatched `[E, R, L*P, d]` tensor;
+      (`gather`): no dispatched `[E, R, L*P, d]` tensor. The fused GEMM keeps
+      the bias and the activations `none` and `relu`; the polynomial ones
+      (`gelu`, `gelu_tanh`, `silu`, `swiglu`) follow as `uoe.activation`, so
+      that the compiled code computes them the same way everywhere (forward
+      and gradient passes agree bit for bit);
     - `uoe.combine` of an `uoe.expert_matmul` (or of a gathering
       `uoe.expert_gemm`) used only there adds each tile into the result as it
       is computed (`combine`): no `[E, R, L*P, width]` expert output.
@@ -188,7 +192,8 @@ def UoEFuseSelectionPass : Pass<"uoe-fuse-selection"> {
     ```
     After:
     ```mlir
-    %h = uoe.expert_gemm %x, %w1 bias %b1 gather %pos activation gelu patch 1 : ...
+    %z = uoe.expert_gemm %x, %w1 bias %b1 gather %pos patch 1 : ...
+    %h = uoe.activation %z gelu : ...
     %y = uoe.expert_gemm %h, %w2 bias %b2 combine %pos patch 1 : ...
     ```
   }];
