@@ -257,7 +257,7 @@ struct CombineToLinalg : OpRewritePattern<CombineOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto type = op.getType();
-    Type elt = type.getElementType(), i64 = b.getI64Type();
+    Type elt = type.getElementType();
     int64_t patch = op.getPatch();
     int64_t r = type.getShape()[0], n = type.getShape()[1],
             d = type.getShape()[2];
@@ -283,11 +283,7 @@ struct CombineToLinalg : OpRewritePattern<CombineOp> {
          AffineMap::get(4, 0, {d0, d1, d3}, ctx)},
         {kPar, kPar, kRed, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
           Value zero = constFloat(b, elt, 0.0);
-          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
-                                              a[0], constInt(b, i64, 0));
-          Value slot = arith::IndexCastOp::create(
-              b, b.getIndexType(),
-              arith::SelectOp::create(b, valid, a[0], constInt(b, i64, 0)));
+          auto [valid, slot] = lookupSlot(b, a[0]);
           Value p = constIndex(b, patch);
           Value row = arith::AddIOp::create(
               b, arith::MulIOp::create(b, slot, p),

@@ -84,3 +84,13 @@ Value uoe::inversePositions(ImplicitLocOpBuilder &b, Value positions,
         return SmallVector<Value>{arith::SelectOp::create(b, hit, i, a[1])};
       })[0];
 }
+
+uoe::SlotLookup uoe::lookupSlot(ImplicitLocOpBuilder &b, Value slotOrMinusOne) {
+  Value zero = constInt(b, b.getI64Type(), 0);
+  Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
+                                      slotOrMinusOne, zero);
+  Value slot = arith::IndexCastOp::create(
+      b, b.getIndexType(),
+      arith::SelectOp::create(b, valid, slotOrMinusOne, zero));
+  return {valid, slot};
+}

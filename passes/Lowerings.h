@@ -53,6 +53,15 @@ Value softmaxLastDim(ImplicitLocOpBuilder &b, Value logits);
 Value inversePositions(ImplicitLocOpBuilder &b, Value positions,
                        int64_t numPatches);
 
+/// One element of inversePositions' result, read inside a generic's body:
+/// whether a slot holds the patch, and that slot as an index (0 when none,
+/// so that it can address a tensor; select on `valid` before using what it
+/// reads).
+struct SlotLookup {
+  Value valid, slot;
+};
+SlotLookup lookupSlot(ImplicitLocOpBuilder &b, Value slotOrMinusOne);
+
 } // namespace uoe
 } // namespace mlir
 

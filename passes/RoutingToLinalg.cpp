@@ -530,7 +530,7 @@ struct DataSelectGradToLinalg : OpRewritePattern<DataSelectGradOp> {
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto type = op.getType();
-    Type elt = type.getElementType(), i64 = b.getI64Type();
+    Type elt = type.getElementType();
     int64_t patch = op.getPatch();
     int64_t r = type.getShape()[0], n = type.getShape()[1],
             e = type.getShape()[2];
@@ -547,11 +547,7 @@ struct DataSelectGradToLinalg : OpRewritePattern<DataSelectGradOp> {
          AffineMap::get(3, 0, {d0, d1, d2}, ctx)},
         {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
           Value zero = constFloat(b, elt, 0.0);
-          Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
-                                              a[0], constInt(b, i64, 0));
-          Value slot = arith::IndexCastOp::create(
-              b, b.getIndexType(),
-              arith::SelectOp::create(b, valid, a[0], constInt(b, i64, 0)));
+          auto [valid, slot] = lookupSlot(b, a[0]);
           Value g = tensor::ExtractOp::create(
               b, dw, ValueRange{loopIndex(b, 2), loopIndex(b, 0), slot});
           if (patch > 1)
