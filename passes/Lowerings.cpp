@@ -87,8 +87,8 @@ Value uoe::inversePositions(ImplicitLocOpBuilder &b, Value positions,
 
 uoe::SlotLookup uoe::lookupSlot(ImplicitLocOpBuilder &b, Value slotOrMinusOne) {
   Value zero = constInt(b, b.getI64Type(), 0);
-  Value valid = arith::CmpIOp::create(b, arith::CmpIPredicate::sge,
-                                      slotOrMinusOne, zero);
+  Value valid =
+      arith::CmpIOp::create(b, arith::CmpIPredicate::sge, slotOrMinusOne, zero);
   Value slot = arith::IndexCastOp::create(
       b, b.getIndexType(),
       arith::SelectOp::create(b, valid, slotOrMinusOne, zero));

@@ -321,6 +321,34 @@ struct RouterGradToLinalg : OpRewritePattern<RouterGradOp> {
   }
 };
 
+/// The token choice's forward chain before the normalisation over an axis:
+/// stable ranks over the experts, the top-k mask applied (`kept`), and the
+/// optional renormalisation over the experts (`renormalized`, `kept`
+/// without it). Its gradient recomputes the same chain.
+struct TopKChain {
+  Value ranks, kept, renormalized;
+};
+static TopKChain topKChain(ImplicitLocOpBuilder &b, Value probs, int64_t top,
+                           bool renormalize) {
+  TopKChain chain;
+  chain.ranks = stableRankLastDim(b, probs);
+  chain.kept = keepTopK(b, probs, chain.ranks, top);
+  int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
+  chain.renormalized =
+      renormalize ? normalizeOver(b, chain.kept, rank - 1, /*eps=*/0.0,
+                                  /*scale=*/1.0)
+                  : chain.kept;
+  return chain;
+}
+
+/// Spec §2's factor of the normalisation over `axis`:
+/// g = s / (sum_axis(s) + eps) * floor(c * n_axis).
+static double capacityScale(RankedTensorType type, int64_t axis,
+                            APFloat capacity) {
+  double n = static_cast<double>(type.getShape()[axis]);
+  return std::floor(capacity.convertToDouble() * n);
+}
+
 /// s = probs where the stable rank is below top, else 0; then the optional
 /// renormalisation over experts and normalisation over `axis`.
 struct TokenChoiceToLinalg : OpRewritePattern<TokenChoiceOp> {
@@ -329,18 +357,12 @@ struct TokenChoiceToLinalg : OpRewritePattern<TokenChoiceOp> {
   LogicalResult matchAndRewrite(TokenChoiceOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto type = op.getType();
-    int64_t rank = type.getRank();
-    Value ranks = stableRankLastDim(b, op.getProbs());
-    Value s = keepTopK(b, op.getProbs(), ranks, op.getTop());
-    if (op.getRenormalize())
-      s = normalizeOver(b, s, rank - 1, /*eps=*/0.0, /*scale=*/1.0);
-    if (std::optional<int64_t> axis = op.getAxis()) {
-      // Spec §2: g = s / (sum_axis(s) + eps) * floor(c * n_axis).
-      double n = static_cast<double>(type.getShape()[*axis]);
-      double scale = std::floor(op.getCapacity().convertToDouble() * n);
-      s = normalizeOver(b, s, *axis, op.getEps().convertToDouble(), scale);
-    }
+    TopKChain chain = topKChain(b, op.getProbs(), op.getTop(),
+                                op.getRenormalize());
+    Value s = chain.renormalized;
+    if (std::optional<int64_t> axis = op.getAxis())
+      s = normalizeOver(b, s, *axis, op.getEps().convertToDouble(),
+                        capacityScale(op.getType(), *axis, op.getCapacity()));
     rewriter.replaceOp(op, s);
     return success();
   }
@@ -354,23 +376,17 @@ struct TokenChoiceGradToLinalg : OpRewritePattern<TokenChoiceGradOp> {
   LogicalResult matchAndRewrite(TokenChoiceGradOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto type = op.getType();
-    int64_t rank = type.getRank();
-    Value ranks = stableRankLastDim(b, op.getProbs());
-    Value s0 = keepTopK(b, op.getProbs(), ranks, op.getTop());
-    Value s1 = op.getRenormalize()
-                   ? normalizeOver(b, s0, rank - 1, /*eps=*/0.0, /*scale=*/1.0)
-                   : s0;
+    TopKChain chain = topKChain(b, op.getProbs(), op.getTop(),
+                                op.getRenormalize());
     Value grad = op.getResultGrad();
-    if (std::optional<int64_t> axis = op.getAxis()) {
-      double n = static_cast<double>(type.getShape()[*axis]);
-      double scale = std::floor(op.getCapacity().convertToDouble() * n);
-      grad = normalizeOverGrad(b, s1, grad, *axis,
-                               op.getEps().convertToDouble(), scale);
-    }
+    if (std::optional<int64_t> axis = op.getAxis())
+      grad = normalizeOverGrad(
+          b, chain.renormalized, grad, *axis, op.getEps().convertToDouble(),
+          capacityScale(op.getType(), *axis, op.getCapacity()));
     if (op.getRenormalize())
-      grad = normalizeOverGrad(b, s0, grad, rank - 1, 0.0, 1.0);
-    rewriter.replaceOp(op, keepTopK(b, grad, ranks, op.getTop()));
+      grad = normalizeOverGrad(b, chain.kept, grad,
+                               op.getType().getRank() - 1, 0.0, 1.0);
+    rewriter.replaceOp(op, keepTopK(b, grad, chain.ranks, op.getTop()));
     return success();
   }
 };
