@@ -334,10 +334,10 @@ static TopKChain topKChain(ImplicitLocOpBuilder &b, Value probs, int64_t top,
   chain.ranks = stableRankLastDim(b, probs);
   chain.kept = keepTopK(b, probs, chain.ranks, top);
   int64_t rank = cast<RankedTensorType>(probs.getType()).getRank();
-  chain.renormalized =
-      renormalize ? normalizeOver(b, chain.kept, rank - 1, /*eps=*/0.0,
-                                  /*scale=*/1.0)
-                  : chain.kept;
+  chain.renormalized = renormalize
+                           ? normalizeOver(b, chain.kept, rank - 1, /*eps=*/0.0,
+                                           /*scale=*/1.0)
+                           : chain.kept;
   return chain;
 }
 
@@ -357,8 +357,8 @@ struct TokenChoiceToLinalg : OpRewritePattern<TokenChoiceOp> {
   LogicalResult matchAndRewrite(TokenChoiceOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    TopKChain chain = topKChain(b, op.getProbs(), op.getTop(),
-                                op.getRenormalize());
+    TopKChain chain =
+        topKChain(b, op.getProbs(), op.getTop(), op.getRenormalize());
     Value s = chain.renormalized;
     if (std::optional<int64_t> axis = op.getAxis())
       s = normalizeOver(b, s, *axis, op.getEps().convertToDouble(),
@@ -376,16 +376,16 @@ struct TokenChoiceGradToLinalg : OpRewritePattern<TokenChoiceGradOp> {
   LogicalResult matchAndRewrite(TokenChoiceGradOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    TopKChain chain = topKChain(b, op.getProbs(), op.getTop(),
-                                op.getRenormalize());
+    TopKChain chain =
+        topKChain(b, op.getProbs(), op.getTop(), op.getRenormalize());
     Value grad = op.getResultGrad();
     if (std::optional<int64_t> axis = op.getAxis())
       grad = normalizeOverGrad(
           b, chain.renormalized, grad, *axis, op.getEps().convertToDouble(),
           capacityScale(op.getType(), *axis, op.getCapacity()));
     if (op.getRenormalize())
-      grad = normalizeOverGrad(b, chain.kept, grad,
-                               op.getType().getRank() - 1, 0.0, 1.0);
+      grad = normalizeOverGrad(b, chain.kept, grad, op.getType().getRank() - 1,
+                               0.0, 1.0);
     rewriter.replaceOp(op, keepTopK(b, grad, chain.ranks, op.getTop()));
     return success();
   }

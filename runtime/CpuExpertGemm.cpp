@@ -21,6 +21,7 @@
 #include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuGemm.h"
+#include "runtime/ScratchBuffer.h"
 #include "support/Status.h"
 
 #include <omp.h>
@@ -166,26 +167,8 @@ UOE_EPILOGUE_CLONES void accumulate(float *y, const float *v, const float *w,
 // The problem and its tiles
 //===----------------------------------------------------------------------===//
 
-/// A per-thread buffer that grows; null when memory runs out.
-template <typename T> struct Scratch {
-  T *data = nullptr;
-  size_t capacity = 0;
-  ~Scratch() { std::free(data); }
-  T *get(size_t count) {
-    if (count <= capacity)
-      return data;
-    std::free(data);
-    capacity = 0;
-    data = static_cast<T *>(
-        std::aligned_alloc(64, (count * sizeof(T) + 63) / 64 * 64));
-    if (data)
-      capacity = count;
-    return data;
-  }
-};
-
-thread_local Scratch<float> tileBuffer, upBuffer;
-thread_local Scratch<int64_t> rowBuffer;
+thread_local ScratchBuffer<float> tileBuffer, upBuffer;
+thread_local ScratchBuffer<int64_t> rowBuffer;
 
 /// sgemmSingleThread or bf16GemmSingleThread.
 using TileGemm = void (*)(int64_t m, int64_t n, int64_t k, GemmOperand a,

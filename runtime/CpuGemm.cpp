@@ -27,6 +27,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/CpuGemm.h"
+#include "runtime/ScratchBuffer.h"
 
 #include "support/DType.h"
 
@@ -75,24 +76,8 @@ inline void updateScalar(float &c, float acc, Update update, float beta) {
   }
 }
 
-/// A thread's packing buffer of T (f32 values, or bf16 bit patterns),
-/// 64-byte aligned, grown on demand; null when out of memory.
-template <typename T> struct PackBuffer {
-  T *data = nullptr;
-  size_t size = 0;
-  ~PackBuffer() { std::free(data); }
-  T *get(size_t count) {
-    if (count > size) {
-      std::free(data);
-      size_t bytes = (count * sizeof(T) + 63) / 64 * 64;
-      data = static_cast<T *>(std::aligned_alloc(64, bytes));
-      size = data ? count : 0;
-    }
-    return data;
-  }
-};
-
-thread_local PackBuffer<float> aBuffer, bBuffer;
+/// A thread's packing buffers: f32 values, or bf16 bit patterns (below).
+thread_local ScratchBuffer<float> aBuffer, bBuffer;
 
 /// Row i of a non-transposed op(X): strided, or named by `rows`.
 inline const float *rowOf(const GemmOperand &x, int64_t i) {
@@ -512,7 +497,7 @@ void uoe::rt::sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
 
 namespace {
 
-thread_local PackBuffer<uint16_t> aBf16Buffer, bBf16Buffer;
+thread_local ScratchBuffer<uint16_t> aBf16Buffer, bBf16Buffer;
 
 /// Packs `count` rows (of op(A)) or columns (of op(B), transposed view)
 /// starting at `first`, k-range [p0, p0 + kc), into pair-interleaved
