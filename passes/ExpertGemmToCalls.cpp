@@ -59,19 +59,7 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
         return rewriter.notifyMatchFailure(op, "unsupported: dynamic size");
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    // Operands are read in place: any strided layout with unit stride along
-    // the last dimension (others get a copy from bufferization).
-    auto view = [&](Value tensor) {
-      auto t = cast<RankedTensorType>(tensor.getType());
-      SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
-      strides.back() = 1;
-      auto layout =
-          StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
-      auto memref = MemRefType::get(t.getShape(), t.getElementType(), layout);
-      auto buffer = bufferization::ToBufferOp::create(b, memref, tensor,
-                                                      /*read_only=*/true);
-      return describeBuffer(b, buffer);
-    };
+    auto view = [&](Value tensor) { return viewTensorInPlace(b, tensor); };
     Value zero = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
     auto constant = [&](int64_t v) {
       return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();

@@ -229,6 +229,37 @@ def UoEExpertGemmToCallsPass
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoEAttentionToCallsPass
+    : Pass<"uoe-attention-to-calls", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 uoe.selective_attention to the CPU runtime's fused kernel";
+  let description = [{
+    On tensors, before bufferization: every `uoe.selective_attention` on f32
+    (and so every dense `uoe.attention`, which `uoe-expand-layers` rewrites
+    into it) becomes a call of the runtime's `uoe_selective_attention`
+    (runtime/CpuAttention.h): per (expert, row, head), rotary embedding while
+    q and k are packed, scores for a block of queries and keys in registers,
+    the causal and key-padding masks, an online softmax and `P v`, so that
+    no `[L, L]` score or probability matrix is ever in memory. Operands are
+    read in place through `bufferization.to_buffer read_only`; the result is
+    a fresh buffer returned by `bufferization.to_tensor restrict writable`.
+    The gradient (`uoe.selective_attention_grad`) stays with
+    `convert-uoe-to-linalg`, which recomputes the probabilities.
+
+    Example:
+    ```mlir
+    %o = uoe.selective_attention %q, %k, %v, %pos heads 2 causal rope compacted : ...
+    // becomes
+    func.call @uoe_selective_attention(%flags, %e, %r, %l, %d, %heads, %t,
+        %scale, %base, %qAddress, ...) : (i64, ..., f64, f64, ...) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
   let description = [{

@@ -137,12 +137,14 @@ LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
   ensurePassesRegistered();
   if (!isCpuGemmPrecision(precision))
     return failure();
-  // Selection fused with the expert GEMMs, which the runtime's fused kernel
-  // computes tile by tile; the rest is lowered to linalg.
+  // Selection fused with the expert GEMMs and the attention, which the
+  // runtime's fused kernels compute tile by tile; the rest is lowered to
+  // linalg.
   pm.addPass(createUoEExpandLayersPass());
   pm.addPass(createUoEFuseSelectionPass());
   pm.addPass(createUoEExpertGemmToCallsPass(
       UoEExpertGemmToCallsPassOptions{precision.str()}));
+  pm.addPass(createUoEAttentionToCallsPass());
   pm.addPass(createUoEConvertUoEToLinalgPass());
   return parsePassPipeline(toParallelLoops(precision) + kCpuLoopsToLlvm, pm);
 }

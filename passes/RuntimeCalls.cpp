@@ -4,6 +4,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
@@ -23,7 +24,8 @@ uoe::BufferView uoe::describeBuffer(ImplicitLocOpBuilder &b, Value memref) {
     return arith::IndexCastOp::create(b, i64, index).getResult();
   };
   auto type = cast<MemRefType>(memref.getType());
-  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  // An i1 element takes a byte, as in LLVM's lowering of memrefs.
+  int64_t elementBytes = (type.getElementTypeBitWidth() + 7) / 8;
   auto meta = memref::ExtractStridedMetadataOp::create(b, memref);
   Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, memref);
   // The aligned pointer is the base buffer's; add the view's offset.
@@ -36,6 +38,19 @@ uoe::BufferView uoe::describeBuffer(ImplicitLocOpBuilder &b, Value memref) {
   for (Value stride : meta.getStrides())
     view.strides.push_back(toI64(stride));
   return view;
+}
+
+uoe::BufferView uoe::viewTensorInPlace(ImplicitLocOpBuilder &b, Value tensor) {
+  auto t = cast<RankedTensorType>(tensor.getType());
+  SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
+  if (!strides.empty())
+    strides.back() = 1;
+  auto layout =
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides);
+  auto memref = MemRefType::get(t.getShape(), t.getElementType(), layout);
+  auto buffer =
+      bufferization::ToBufferOp::create(b, memref, tensor, /*read_only=*/true);
+  return describeBuffer(b, buffer);
 }
 
 void uoe::declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,

@@ -2,7 +2,7 @@
 //-*-===//
 //
 // What the passes that turn ops into calls of the CPU runtime's kernels
-// (uoe-linalg-to-blas, uoe-expert-gemm-to-calls) share: a buffer's address
+// (uoe-linalg-to-blas, uoe-expert-gemm-to-calls, uoe-attention-to-calls) share: a buffer's address
 // and strides as the integers the runtime's C ABI takes, and the private
 // declaration of the runtime function.
 //
@@ -25,6 +25,11 @@ struct BufferView {
 
 /// Reads `memref`'s strided metadata (any layout).
 BufferView describeBuffer(ImplicitLocOpBuilder &b, Value memref);
+
+/// `tensor` read in place by a runtime kernel: a `bufferization.to_buffer
+/// read_only` of any strided layout with unit stride along the last
+/// dimension (others get a copy from bufferization), described.
+BufferView viewTensorInPlace(ImplicitLocOpBuilder &b, Value tensor);
 
 /// Declares `name(params) -> ()` as a private function of `module` when a
 /// `func.call` in it calls `name` and the module has no such symbol yet.

@@ -11,6 +11,7 @@
 #include "runtime/CpuBlas.h"
 
 #include "runtime/CpuAllocator.h"
+#include "runtime/CpuAttention.h"
 #include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuGemm.h"
 
@@ -228,6 +229,8 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_gemm_batched_bf16",
        reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
       {"uoe_expert_gemm", reinterpret_cast<void *>(&uoe_expert_gemm)},
+      {"uoe_selective_attention",
+       reinterpret_cast<void *>(&uoe_selective_attention)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

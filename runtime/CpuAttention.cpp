@@ -1,0 +1,498 @@
+//===- CpuAttention.cpp - fused selective attention on the CPU ------------===//
+//
+// uoe_selective_attention (CpuAttention.h). One task per (expert, row,
+// head), shared out over OpenMP's thread pool. A task packs its head:
+//
+//   Q  [L4, dh]  rotated queries, rows past L zero (L4 = L rounded up to 4);
+//   Kt [dh, Lp]  rotated keys, transposed, columns past L zero (Lp = L
+//                rounded up to 16), so that scores vectorize over keys;
+//   V  [Lp, dhp] values, zero-padded to dhp = dh rounded up to 16;
+//
+// then walks blocks of kQueries queries; for each, blocks of kKeys keys up
+// to the last key any of its queries may see:
+//
+//   S = Q_blk Kt_blk               register tile 4 queries x 32 keys
+//   S = S * scale, masked to -inf  key padding as an additive -inf bias,
+//                                  causal as a per-query key limit
+//   online softmax per query       m' = max(m, max S); alpha = exp(m - m');
+//                                  P = exp(S - m'); l = l alpha + sum P;
+//                                  O = O alpha
+//   O += P V_blk                   register tile 4 queries x 64 columns
+//
+// and writes O / l. The microkernels use GCC's vector extensions on
+// 16-float vectors, compiled three times (AVX-512, AVX2+FMA, plain x86-64)
+// and chosen by the GEMM's ISA (CpuGemm.h), never by environment variables.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/CpuAttention.h"
+#include "runtime/CpuBlas.h"
+#include "runtime/CpuGemm.h"
+#include "runtime/CpuMath.h"
+#include "runtime/ScratchBuffer.h"
+#include "support/Status.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+using namespace uoe::rt;
+
+namespace {
+
+constexpr int64_t kQueries = 4; ///< Queries per block (the register tile).
+constexpr int64_t kKeys = 128;  ///< Keys per block of scores.
+constexpr int64_t kLanes = 16;  ///< Floats per vector.
+constexpr float kMinusInf = -std::numeric_limits<float>::infinity();
+
+/// The largest rotary position the kernel builds a table for.
+constexpr int64_t kMaxRopePosition = int64_t(1) << 24;
+
+int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+//===----------------------------------------------------------------------===//
+// The rotary table, cached per (head width, base)
+//===----------------------------------------------------------------------===//
+
+/// cos and sin of pos * base^(-2f/dh) for pos < count, f < dh/2, as
+/// [count][dh/2][2], computed in float64 and rounded once: the expression
+/// of passes/AttentionToLinalg.cpp's ropeTable, so that the tables agree
+/// bit for bit.
+struct RopeTable {
+  int64_t dh;
+  double base;
+  int64_t count;
+  std::vector<float> values;
+};
+
+std::shared_ptr<const RopeTable> ropeTable(int64_t dh, double base,
+                                           int64_t count) {
+  static std::mutex mutex;
+  static std::vector<std::shared_ptr<const RopeTable>> tables;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = std::find_if(tables.begin(), tables.end(), [&](auto &t) {
+    return t->dh == dh && std::memcmp(&t->base, &base, sizeof(base)) == 0;
+  });
+  if (found != tables.end() && (*found)->count >= count)
+    return *found;
+  auto table = std::make_shared<RopeTable>();
+  table->dh = dh;
+  table->base = base;
+  // Grown geometrically, so that growing sequences rebuild it rarely.
+  table->count = std::max<int64_t>(
+      count, found != tables.end() ? 2 * (*found)->count : int64_t(256));
+  int64_t half = dh / 2;
+  table->values.resize(table->count * half * 2);
+  double exponentScale = -2.0 * std::log(base) / dh;
+  for (int64_t f = 0; f < half; ++f) {
+    double frequency = std::exp(static_cast<double>(f) * exponentScale);
+    for (int64_t pos = 0; pos < table->count; ++pos) {
+      double angle = static_cast<double>(pos) * frequency;
+      table->values[(pos * half + f) * 2] = static_cast<float>(std::cos(angle));
+      table->values[(pos * half + f) * 2 + 1] =
+          static_cast<float>(std::sin(angle));
+    }
+  }
+  if (found != tables.end())
+    *found = table;
+  else
+    tables.push_back(table);
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// The problem
+//===----------------------------------------------------------------------===//
+
+struct Operand {
+  const float *data;
+  int64_t strideE, strideR, strideL;
+  const float *row(int64_t e, int64_t r, int64_t i) const {
+    return data + e * strideE + r * strideR + i * strideL;
+  }
+};
+
+struct Problem {
+  bool causal, rope, ropeOriginal;
+  int64_t experts, rows, slots, width, heads, tokens, dh;
+  float scale;
+  Operand q, k, v;
+  const int64_t *positions;
+  int64_t posStrideE, posStrideR;
+  const uint8_t *padding;
+  int64_t padStrideR;
+  float *out;
+  const float *table; ///< [position][dh/2][2], or null without rope.
+};
+
+/// The first problem with the arguments, or OK; sets `maxPosition`.
+Status check(const Problem &p, int64_t flags, int64_t &maxPosition) {
+  auto bad = [](auto... parts) {
+    return invalidArgumentError(strCat("uoe_selective_attention: ", parts...));
+  };
+  if (flags & ~int64_t(kAttentionCausal | kAttentionKeyPadding |
+                       kAttentionRopeCompacted | kAttentionRopeOriginal) ||
+      (flags & kAttentionRopeCompacted && flags & kAttentionRopeOriginal))
+    return bad("unknown flags ", flags);
+  if (p.experts < 0 || p.rows < 0 || p.slots < 0 || p.heads < 1 ||
+      p.width < 0 || p.width % p.heads != 0 || (p.rope && p.dh % 2 != 0) ||
+      p.tokens < 0)
+    return bad("bad sizes (experts ", p.experts, ", rows ", p.rows, ", slots ",
+               p.slots, ", width ", p.width, ", heads ", p.heads, ", tokens ",
+               p.tokens, ")");
+  bool empty = p.experts * p.rows * p.slots == 0;
+  if (!empty && (!p.positions || !p.q.data || !p.k.data || !p.v.data || !p.out))
+    return bad("null operand");
+  maxPosition = 0;
+  for (int64_t e = 0; e < p.experts; ++e)
+    for (int64_t r = 0; r < p.rows; ++r)
+      for (int64_t i = 0; i < p.slots; ++i) {
+        int64_t pos = p.positions[e * p.posStrideE + r * p.posStrideR + i];
+        bool outside =
+            pos < 0 || (p.padding && pos >= p.tokens) ||
+            (p.ropeOriginal && pos >= kMaxRopePosition);
+        if (outside)
+          return bad("position ", pos, " of expert ", e, ", row ", r,
+                     ", slot ", i, " is outside [0, ",
+                     p.padding ? p.tokens : kMaxRopePosition, ")");
+        maxPosition = std::max(maxPosition, pos);
+      }
+  return Status();
+}
+
+//===----------------------------------------------------------------------===//
+// Microkernels on 16-float vectors
+//===----------------------------------------------------------------------===//
+
+typedef float Vec __attribute__((vector_size(64)));
+#define UOE_INLINE inline __attribute__((always_inline))
+
+UOE_INLINE Vec load(const float *p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+UOE_INLINE void store(float *p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+UOE_INLINE Vec splat(float s) { return Vec{} + s; }
+
+/// S[r][j] = sum_c Q[r][c] Kt[c][j] for r < 4, j < 16 * vectors; Q rows
+/// of dh, Kt rows of `ldk`, S rows of kKeys.
+UOE_INLINE void scoreBlock(const float *Q, int64_t dh, const float *Kt,
+                           int64_t ldk, int64_t vectors, float *S) {
+  int64_t jv = 0;
+  for (; jv + 2 <= vectors; jv += 2) {
+    Vec a00{}, a01{}, a10{}, a11{}, a20{}, a21{}, a30{}, a31{};
+    const float *kt = Kt + jv * kLanes;
+    for (int64_t c = 0; c < dh; ++c) {
+      Vec k0 = load(kt + c * ldk), k1 = load(kt + c * ldk + kLanes);
+      Vec b0 = splat(Q[c]), b1 = splat(Q[dh + c]), b2 = splat(Q[2 * dh + c]),
+          b3 = splat(Q[3 * dh + c]);
+      a00 += b0 * k0, a01 += b0 * k1, a10 += b1 * k0, a11 += b1 * k1;
+      a20 += b2 * k0, a21 += b2 * k1, a30 += b3 * k0, a31 += b3 * k1;
+    }
+    float *s = S + jv * kLanes;
+    store(s, a00), store(s + kLanes, a01);
+    store(s + kKeys, a10), store(s + kKeys + kLanes, a11);
+    store(s + 2 * kKeys, a20), store(s + 2 * kKeys + kLanes, a21);
+    store(s + 3 * kKeys, a30), store(s + 3 * kKeys + kLanes, a31);
+  }
+  if (jv < vectors) {
+    Vec a0{}, a1{}, a2{}, a3{};
+    const float *kt = Kt + jv * kLanes;
+    for (int64_t c = 0; c < dh; ++c) {
+      Vec k0 = load(kt + c * ldk);
+      a0 += splat(Q[c]) * k0, a1 += splat(Q[dh + c]) * k0;
+      a2 += splat(Q[2 * dh + c]) * k0, a3 += splat(Q[3 * dh + c]) * k0;
+    }
+    float *s = S + jv * kLanes;
+    store(s, a0), store(s + kKeys, a1), store(s + 2 * kKeys, a2),
+        store(s + 3 * kKeys, a3);
+  }
+}
+
+/// O[r][c] += sum_{j < keys} P[r][j] V[j][c] for r < 4, c < dhp; P rows of
+/// kKeys, V and O rows of dhp (a multiple of 16).
+UOE_INLINE void valueBlock(const float *P, int64_t keys, const float *V,
+                           int64_t dhp, float *O) {
+  int64_t c = 0;
+  for (; c + 4 * kLanes <= dhp; c += 4 * kLanes) {
+    Vec o[kQueries][4];
+    for (int r = 0; r < kQueries; ++r)
+      for (int x = 0; x < 4; ++x)
+        o[r][x] = load(O + r * dhp + c + x * kLanes);
+    for (int64_t j = 0; j < keys; ++j) {
+      const float *v = V + j * dhp + c;
+      Vec v0 = load(v), v1 = load(v + kLanes), v2 = load(v + 2 * kLanes),
+          v3 = load(v + 3 * kLanes);
+      for (int r = 0; r < kQueries; ++r) {
+        Vec p = splat(P[r * kKeys + j]);
+        o[r][0] += p * v0, o[r][1] += p * v1, o[r][2] += p * v2,
+            o[r][3] += p * v3;
+      }
+    }
+    for (int r = 0; r < kQueries; ++r)
+      for (int x = 0; x < 4; ++x)
+        store(O + r * dhp + c + x * kLanes, o[r][x]);
+  }
+  for (; c < dhp; c += kLanes) {
+    Vec o[kQueries];
+    for (int r = 0; r < kQueries; ++r)
+      o[r] = load(O + r * dhp + c);
+    for (int64_t j = 0; j < keys; ++j) {
+      Vec v = load(V + j * dhp + c);
+      for (int r = 0; r < kQueries; ++r)
+        o[r] += splat(P[r * kKeys + j]) * v;
+    }
+    for (int r = 0; r < kQueries; ++r)
+      store(O + r * dhp + c, o[r]);
+  }
+}
+
+/// exp(x) with exp(x) = 0 below -87 (so that masked scores give 0).
+UOE_INLINE float expOrZero(float x) {
+  return x < -87.0f ? 0.0f : expApprox(x);
+}
+
+//===----------------------------------------------------------------------===//
+// One (expert, row, head)
+//===----------------------------------------------------------------------===//
+
+thread_local ScratchBuffer<float> packBuffer;
+thread_local ScratchBuffer<int64_t> limitBuffer;
+
+/// Writes the head's rotated `src` (dh values at rotary position `pos`)
+/// to dst[c * stride] for c < dh.
+UOE_INLINE void rotate(const Problem &p, const float *src, int64_t pos,
+                       float *dst, int64_t stride) {
+  if (!p.rope) {
+    for (int64_t c = 0; c < p.dh; ++c)
+      dst[c * stride] = src[c];
+    return;
+  }
+  int64_t half = p.dh / 2;
+  const float *cs = p.table + pos * half * 2;
+  // First half: x cos - x' sin; second half: x cos + x' sin (x' the
+  // partner channel c -+ half), as the unfused lowering computes them.
+  for (int64_t f = 0; f < half; ++f) {
+    float cos = cs[2 * f], sin = cs[2 * f + 1];
+    dst[f * stride] = src[f] * cos - src[f + half] * sin;
+    dst[(f + half) * stride] = src[f + half] * cos + src[f] * sin;
+  }
+}
+
+/// Computes out[e, r, :, head h]; false when out of memory.
+UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r,
+                           int64_t h) {
+  int64_t L = p.slots, dh = p.dh, col = h * dh;
+  int64_t L4 = roundUp(L, kQueries), Lp = roundUp(L, kLanes),
+          dhp = roundUp(dh, kLanes);
+  // Q, Kt, V, the key bias, the output block, and the score block.
+  int64_t floats =
+      L4 * dh + dh * Lp + Lp * dhp + Lp + kQueries * dhp + kQueries * kKeys;
+  float *Q = packBuffer.get(floats);
+  int64_t *limit = limitBuffer.get(std::max<int64_t>(L, 1));
+  if (!Q || !limit)
+    return false;
+  float *Kt = Q + L4 * dh, *V = Kt + dh * Lp, *bias = V + Lp * dhp,
+        *O = bias + Lp, *S = O + kQueries * dhp;
+  const int64_t *pos = p.positions + e * p.posStrideE + r * p.posStrideR;
+  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
+
+  for (int64_t i = 0; i < L; ++i) {
+    rotate(p, p.q.row(e, r, i) + col, ropePosition(i), Q + i * dh, 1);
+    rotate(p, p.k.row(e, r, i) + col, ropePosition(i), Kt + i, Lp);
+    const float *v = p.v.row(e, r, i) + col;
+    std::memcpy(V + i * dhp, v, dh * sizeof(float));
+    std::fill(V + i * dhp + dh, V + (i + 1) * dhp, 0.0f);
+  }
+  std::fill(Q + L * dh, Q + L4 * dh, 0.0f);
+  for (int64_t c = 0; c < dh; ++c)
+    std::fill(Kt + c * Lp + L, Kt + (c + 1) * Lp, 0.0f);
+  std::fill(V + L * dhp, V + Lp * dhp, 0.0f);
+  // Key padding as an additive bias; the keys past L never count.
+  const uint8_t *pad = p.padding ? p.padding + r * p.padStrideR : nullptr;
+  for (int64_t j = 0; j < Lp; ++j)
+    bias[j] = j >= L || (pad && pad[pos[j]]) ? kMinusInf : 0.0f;
+  // limit[i]: query i sees only keys j < limit[i]. With causal masking and
+  // ascending positions that is the first key after query i's position;
+  // otherwise every key (and causal masking, if any, is done per score).
+  bool ascending = std::is_sorted(pos, pos + L);
+  bool maskEachScore = p.causal && !ascending;
+  for (int64_t i = 0, j = 0; i < L; ++i) {
+    if (!p.causal || maskEachScore) {
+      limit[i] = L;
+      continue;
+    }
+    while (j < L && pos[j] <= pos[i])
+      ++j;
+    limit[i] = j;
+  }
+
+  float *out = p.out + ((e * p.rows + r) * L) * p.width + col;
+  for (int64_t i0 = 0; i0 < L; i0 += kQueries) {
+    int64_t queries = std::min(kQueries, L - i0);
+    float m[kQueries], l[kQueries];
+    std::fill(m, m + kQueries, kMinusInf);
+    std::fill(l, l + kQueries, 0.0f);
+    std::fill(O, O + kQueries * dhp, 0.0f);
+    // The limits ascend with i, so the block's last query sees the most.
+    int64_t keyEnd = limit[i0 + queries - 1];
+    for (int64_t j0 = 0; j0 < keyEnd; j0 += kKeys) {
+      int64_t keys = std::min(kKeys, keyEnd - j0);
+      int64_t vectors = (keys + kLanes - 1) / kLanes, padded = vectors * kLanes;
+      scoreBlock(Q + i0 * dh, dh, Kt + j0, Lp, vectors, S);
+      for (int64_t t = 0; t < kQueries; ++t) {
+        float *s = S + t * kKeys;
+        if (t >= queries) {
+          std::fill(s, s + padded, 0.0f);
+          continue;
+        }
+        int64_t i = i0 + t;
+        int64_t visible = std::clamp<int64_t>(limit[i] - j0, 0, padded);
+        const float *b = bias + j0;
+        float blockMax = kMinusInf;
+#pragma omp simd reduction(max : blockMax)
+        for (int64_t j = 0; j < padded; ++j) {
+          float v = s[j] * p.scale + b[j];
+          v = j < visible ? v : kMinusInf;
+          s[j] = v;
+          blockMax = std::max(blockMax, v);
+        }
+        if (maskEachScore) {
+          blockMax = kMinusInf;
+          for (int64_t j = 0; j < padded; ++j) {
+            if (pos[std::min(j0 + j, L - 1)] > pos[i])
+              s[j] = kMinusInf;
+            blockMax = std::max(blockMax, s[j]);
+          }
+        }
+        float mNew = std::max(m[t], blockMax);
+        if (mNew == kMinusInf) { // Every key so far is hidden.
+          std::fill(s, s + padded, 0.0f);
+          continue;
+        }
+        float alpha = expOrZero(m[t] - mNew), sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < padded; ++j) {
+          float e = expOrZero(s[j] - mNew);
+          s[j] = e;
+          sum += e;
+        }
+        if (alpha != 1.0f)
+          for (int64_t c = 0; c < dhp; ++c)
+            O[t * dhp + c] *= alpha;
+        l[t] = l[t] * alpha + sum;
+        m[t] = mNew;
+      }
+      valueBlock(S, keys, V + j0 * dhp, dhp, O);
+    }
+    for (int64_t t = 0; t < queries; ++t) {
+      float *o = out + (i0 + t) * p.width;
+      if (l[t] == 0.0f) {
+        std::fill(o, o + dh, 0.0f);
+        continue;
+      }
+      for (int64_t c = 0; c < dh; ++c)
+        o[c] = O[t * dhp + c] / l[t];
+    }
+  }
+  return true;
+}
+
+// attendHead compiled per ISA. (The parallel loop stays outside them: GCC
+// outlines an `omp parallel` region before inlining, with the default ISA.)
+using HeadFn = bool (*)(const Problem &, int64_t, int64_t, int64_t);
+__attribute__((target("avx512f,avx2,fma"))) bool
+attendHeadAvx512(const Problem &p, int64_t e, int64_t r, int64_t h) {
+  return attendHead(p, e, r, h);
+}
+__attribute__((target("avx2,fma"))) bool
+attendHeadAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
+  return attendHead(p, e, r, h);
+}
+bool attendHeadGeneric(const Problem &p, int64_t e, int64_t r, int64_t h) {
+  return attendHead(p, e, r, h);
+}
+
+HeadFn headFunction() {
+  switch (gemmIsa()) {
+  case GemmIsa::Avx512:
+    return attendHeadAvx512;
+  case GemmIsa::Avx2:
+    return attendHeadAvx2;
+  default:
+    return attendHeadGeneric;
+  }
+}
+
+} // namespace
+
+void uoe::rt::attentionExp(const float *x, float *result, int64_t count) {
+  for (int64_t i = 0; i < count; ++i)
+    result[i] = expOrZero(x[i]);
+}
+
+extern "C" void uoe_selective_attention(
+    int64_t flags, int64_t experts, int64_t rows, int64_t slots, int64_t width,
+    int64_t heads, int64_t tokens, double scale, double ropeBase, int64_t q,
+    int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
+    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
+    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
+    int64_t posStrideE, int64_t posStrideR, int64_t padding,
+    int64_t padStrideR, int64_t out) {
+  auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
+  Problem p{(flags & kAttentionCausal) != 0,
+            (flags & (kAttentionRopeCompacted | kAttentionRopeOriginal)) != 0,
+            (flags & kAttentionRopeOriginal) != 0,
+            experts,
+            rows,
+            slots,
+            width,
+            heads,
+            tokens,
+            heads > 0 ? width / heads : 0,
+            static_cast<float>(scale),
+            {floats(q), qStrideE, qStrideR, qStrideL},
+            {floats(k), kStrideE, kStrideR, kStrideL},
+            {floats(v), vStrideE, vStrideR, vStrideL},
+            reinterpret_cast<const int64_t *>(positions),
+            posStrideE,
+            posStrideR,
+            (flags & kAttentionKeyPadding)
+                ? reinterpret_cast<const uint8_t *>(padding)
+                : nullptr,
+            padStrideR,
+            reinterpret_cast<float *>(out),
+            nullptr};
+  int64_t maxPosition = 0;
+  if (Status status = check(p, flags, maxPosition); !status.ok()) {
+    recordCpuKernelError(status.message());
+    return;
+  }
+  std::shared_ptr<const RopeTable> table;
+  if (p.rope) {
+    table = ropeTable(p.dh, ropeBase,
+                      p.ropeOriginal ? maxPosition + 1 : p.slots);
+    p.table = table->values.data();
+  }
+  int64_t tasks = experts * rows * heads;
+  int threads = omp_get_max_threads();
+  bool parallel = threads > 1 && tasks > 1 &&
+                  tasks * slots * slots * std::max<int64_t>(1, p.dh) >=
+                      (int64_t(1) << 16);
+  HeadFn attend = headFunction();
+  bool ok = true;
+#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
+  for (int64_t task = 0; task < tasks; ++task) {
+    int64_t h = task % heads, er = task / heads;
+    ok = attend(p, er / rows, er % rows, h) && ok;
+  }
+  if (!ok)
+    recordCpuKernelError("uoe_selective_attention: out of memory");
+}

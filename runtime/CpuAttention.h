@@ -1,0 +1,90 @@
+//===- CpuAttention.h - fused selective attention on the CPU ----*- C++ -*-===//
+//
+// The CPU kernel behind `uoe.selective_attention` (docs/SPEC.md §6, "Fused
+// attention"): for every (expert, row, head), over the tokens that expert
+// selected in that row,
+//
+//   rotary embedding  applied to q and k while they are packed (the cos/sin
+//                     table computed in float64 and rounded once, as the
+//                     compiled code computes it);
+//   scores            q k^T * scale, a block of 4 queries by 128 keys at a
+//                     time, in registers and on the stack;
+//   masks             causal by original position and key padding, applied
+//                     to the block (keys past a causal query's last visible
+//                     key are skipped when the positions ascend);
+//   online softmax    a running max and sum per query (no [L, L] score or
+//                     probability matrix in memory), then P v into the
+//                     query's output accumulator.
+//
+// A query whose keys are all masked yields zeros, as the unfused softmax.
+//
+// Numerics: each (expert, row, head) is one task computed by one thread in
+// a fixed order, so a query's result depends only on its own row's tokens
+// (batch-invariant, deterministic, the same for any thread count). The
+// exponential is this kernel's own (within 2 ulp of expf); results agree
+// with the unfused lowering to float rounding, not bit for bit. On one CPU
+// they are reproducible bit for bit; the AVX-512, AVX2 and plain x86-64
+// code paths may differ in the last bits (fused multiply-add or not).
+//
+// The symbol is part of the ABI between the compiler (passes/
+// AttentionToCalls.cpp) and the runtime: change both together.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_CPUATTENTION_H
+#define UOE_RUNTIME_CPUATTENTION_H
+
+#include <cstdint>
+
+namespace uoe::rt {
+
+/// `flags` bits of uoe_selective_attention.
+enum AttentionFlags : int64_t {
+  kAttentionCausal = 1,       ///< Key j hidden from query i if pos j > pos i.
+  kAttentionKeyPadding = 2,   ///< `padding` [rows, tokens] hides keys.
+  kAttentionRopeCompacted = 4, ///< Rotary positions 0..slots-1.
+  kAttentionRopeOriginal = 8,  ///< Rotary positions `positions`.
+};
+
+/// exp(x) for each of `count` values as the kernel computes it (0 for x
+/// below about -87.3, so exp(-inf) = 0). Exposed for tests.
+void attentionExp(const float *x, float *result, int64_t count);
+
+} // namespace uoe::rt
+
+extern "C" {
+
+/// For every expert e < experts, row r < rows and head h < heads, with
+/// dh = width / heads, the head's columns [h*dh, (h+1)*dh) of
+/// q, k, v [experts, rows, slots, width] and p_i = positions[e, r, i]:
+///
+///   q_i, k_i  rotated by the rotary embedding (NeoX rotate-half, base
+///             ropeBase) at position i (compacted) or p_i (original)
+///   s_ij      = (q_i . k_j) * scale, hidden when causal and p_j > p_i, or
+///             when key padding and padding[r, p_j]
+///   out[e, r, i, head h] = sum_j softmax_j(s_ij) v_j (zeros when every
+///             key of query i is hidden)
+///
+/// q, k and v have element strides (E, R, slot) each and unit stride along
+/// width; positions (int64) strides (E, R, 1); padding (one byte per
+/// element, nonzero = padding, 0: none) [rows, tokens] stride padStrideR.
+/// `out` is dense [experts, rows, slots, width]. Addresses are passed as
+/// integers, as uoe_expert_gemm's.
+///
+/// A position below 0, or not below `tokens` with key padding, is a
+/// compiler or routing bug: the call then writes nothing and records the
+/// error for takeCpuBlasError().
+void uoe_selective_attention(int64_t flags, int64_t experts, int64_t rows,
+                             int64_t slots, int64_t width, int64_t heads,
+                             int64_t tokens, double scale, double ropeBase,
+                             int64_t q, int64_t qStrideE, int64_t qStrideR,
+                             int64_t qStrideL, int64_t k, int64_t kStrideE,
+                             int64_t kStrideR, int64_t kStrideL, int64_t v,
+                             int64_t vStrideE, int64_t vStrideR,
+                             int64_t vStrideL, int64_t positions,
+                             int64_t posStrideE, int64_t posStrideR,
+                             int64_t padding, int64_t padStrideR, int64_t out);
+
+} // extern "C"
+
+#endif // UOE_RUNTIME_CPUATTENTION_H
