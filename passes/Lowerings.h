@@ -62,6 +62,15 @@ struct SlotLookup {
 };
 SlotLookup lookupSlot(ImplicitLocOpBuilder &b, Value slotOrMinusOne);
 
+/// The patch scores `[E, R, N/P]` of a data selection: each patch's
+/// scores summed in token order, then divided once by P (spec §3).
+Value dataSelectPatchScores(ImplicitLocOpBuilder &b, DataSelectOp op);
+
+/// The data selection's slot count L as an i64: its static capacity, or
+/// (dynamic) the largest number of positive patch scores `ps` over all
+/// (expert, row).
+Value dataSelectLength(ImplicitLocOpBuilder &b, DataSelectOp op, Value ps);
+
 } // namespace uoe
 } // namespace mlir
 

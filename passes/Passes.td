@@ -260,6 +260,27 @@ def UoEAttentionToCallsPass
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoERoutingToCallsPass
+    : Pass<"uoe-routing-to-calls", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 uoe.data_select's ranking to the CPU runtime's kernel";
+  let description = [{
+    On tensors, before bufferization: every `uoe.data_select` on f32 keeps
+    its patch scores and its slot count `L` in linalg (as
+    `convert-uoe-to-linalg` computes them) and ranks and compacts them with
+    a call of the runtime's `uoe_select_patches` (runtime/CpuRouting.h):
+    O(n log n) per (expert, row) instead of the portable lowering's O(n^2)
+    rank counting, with the same positions and weights (ties to the lower
+    index, ascending order). The results are fresh buffers returned by
+    `bufferization.to_tensor restrict writable`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
   let description = [{

@@ -218,6 +218,66 @@ static Value fromBatch(ImplicitLocOpBuilder &b, Value v,
 // Patterns
 //===----------------------------------------------------------------------===//
 
+Value uoe::dataSelectPatchScores(ImplicitLocOpBuilder &b, DataSelectOp op) {
+  auto scoresType = op.getScores().getType();
+  Type elt = scoresType.getElementType();
+  int64_t r = scoresType.getShape()[0], e = scoresType.getShape()[2];
+  int64_t patch = op.getPatch(), np = op.getNumPatches();
+  // ps[e, r, j] = mean over the patch's tokens of scores[r, j*P + t, e],
+  // reading scores as [R, N/P, P, E]: summed in token order, then divided
+  // once by P. (Scaling every token by 1/P before the sum rounds each
+  // term on its own, so two patches with equal means could differ in
+  // the last bit and break the stable tie rule.)
+  auto patched = RankedTensorType::get({r, np, patch, e}, elt);
+  Value grouped = expand(b, op.getScores(), patched, {{0}, {1, 2}, {3}},
+                         {b.getIndexAttr(r), b.getIndexAttr(np),
+                          b.getIndexAttr(patch), b.getIndexAttr(e)});
+  SmallVector<OpFoldResult> psSizes{b.getIndexAttr(e), b.getIndexAttr(r),
+                                    b.getIndexAttr(np)};
+  Value ps = buildGeneric(
+      b, grouped, filledTensor(b, psSizes, elt, b.getFloatAttr(elt, 0.0)),
+      {{1, 2, 3, 0}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        return SmallVector<Value>{arith::AddFOp::create(b, a[1], a[0])};
+      })[0];
+  if (patch > 1)
+    ps = buildGeneric(
+        b, ps, emptyTensor(b, psSizes, elt), {{0, 1, 2}, {0, 1, 2}},
+        {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
+          return SmallVector<Value>{arith::DivFOp::create(
+              b, a[0], constFloat(b, elt, static_cast<double>(patch)))};
+        })[0];
+  return ps;
+}
+
+Value uoe::dataSelectLength(ImplicitLocOpBuilder &b, DataSelectOp op,
+                            Value ps) {
+  Type i64 = b.getI64Type();
+  if (!op.isDynamic())
+    return constInt(b, i64, op.getPositions().getType().getShape()[2]);
+  auto psType = cast<RankedTensorType>(ps.getType());
+  Type elt = psType.getElementType();
+  int64_t e = psType.getShape()[0], r = psType.getShape()[1];
+  Value countInit = filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
+  Value perRow = buildGeneric(
+      b, ps,
+      filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r)}, i64,
+                   b.getI64IntegerAttr(0)),
+      {{0, 1, 2}, {0, 1}}, {kPar, kPar, kRed},
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                               a[0], constFloat(b, elt, 0.0));
+        return SmallVector<Value>{arith::AddIOp::create(
+            b, a[1], arith::ExtUIOp::create(b, i64, positive))};
+      })[0];
+  Value maxCount = buildGeneric(
+      b, perRow, countInit, {{0, 1}, {}}, {kRed, kRed},
+      [](ImplicitLocOpBuilder &b, ValueRange a) {
+        return SmallVector<Value>{arith::MaxSIOp::create(b, a[0], a[1])};
+      })[0];
+  return tensor::ExtractOp::create(b, maxCount, ValueRange{});
+}
+
 namespace {
 
 /// probs = score(x Wg^T + bg) over the last (expert) dimension.
@@ -440,59 +500,10 @@ struct DataSelectToLinalg : OpRewritePattern<DataSelectOp> {
     auto scoresType = op.getScores().getType();
     Type elt = scoresType.getElementType(), i64 = b.getI64Type();
     int64_t r = scoresType.getShape()[0], e = scoresType.getShape()[2];
-    int64_t patch = op.getPatch(), np = op.getNumPatches();
-
-    // ps[e, r, j] = mean over the patch's tokens of scores[r, j*P + t, e],
-    // reading scores as [R, N/P, P, E]: summed in token order, then divided
-    // once by P. (Scaling every token by 1/P before the sum rounds each
-    // term on its own, so two patches with equal means could differ in
-    // the last bit and break the stable tie rule.)
-    auto patched = RankedTensorType::get({r, np, patch, e}, elt);
-    Value grouped = expand(b, op.getScores(), patched, {{0}, {1, 2}, {3}},
-                           {b.getIndexAttr(r), b.getIndexAttr(np),
-                            b.getIndexAttr(patch), b.getIndexAttr(e)});
-    SmallVector<OpFoldResult> psSizes{b.getIndexAttr(e), b.getIndexAttr(r),
-                                      b.getIndexAttr(np)};
-    Value ps = buildGeneric(
-        b, grouped, filledTensor(b, psSizes, elt, b.getFloatAttr(elt, 0.0)),
-        {{1, 2, 3, 0}, {0, 1, 2}}, {kPar, kPar, kPar, kRed},
-        [&](ImplicitLocOpBuilder &b, ValueRange a) {
-          return SmallVector<Value>{arith::AddFOp::create(b, a[1], a[0])};
-        })[0];
-    if (patch > 1)
-      ps = buildGeneric(
-          b, ps, emptyTensor(b, psSizes, elt), {{0, 1, 2}, {0, 1, 2}},
-          {kPar, kPar, kPar}, [&](ImplicitLocOpBuilder &b, ValueRange a) {
-            return SmallVector<Value>{arith::DivFOp::create(
-                b, a[0], constFloat(b, elt, static_cast<double>(patch)))};
-          })[0];
+    Value ps = dataSelectPatchScores(b, op);
     Value ranks = stableRankLastDim(b, ps);
-
     // L: static, or the largest count of positive patch scores.
-    Value l;
-    if (op.isDynamic()) {
-      Value countInit =
-          filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
-      Value perRow = buildGeneric(
-          b, ps,
-          filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r)}, i64,
-                       b.getI64IntegerAttr(0)),
-          {{0, 1, 2}, {0, 1}}, {kPar, kPar, kRed},
-          [&](ImplicitLocOpBuilder &b, ValueRange a) {
-            Value positive = arith::CmpFOp::create(
-                b, arith::CmpFPredicate::OGT, a[0], constFloat(b, elt, 0.0));
-            return SmallVector<Value>{arith::AddIOp::create(
-                b, a[1], arith::ExtUIOp::create(b, i64, positive))};
-          })[0];
-      Value maxCount = buildGeneric(
-          b, perRow, countInit, {{0, 1}, {}}, {kRed, kRed},
-          [](ImplicitLocOpBuilder &b, ValueRange a) {
-            return SmallVector<Value>{arith::MaxSIOp::create(b, a[0], a[1])};
-          })[0];
-      l = tensor::ExtractOp::create(b, maxCount, ValueRange{});
-    } else {
-      l = constInt(b, i64, op.getPositions().getType().getShape()[2]);
-    }
+    Value l = dataSelectLength(b, op, ps);
 
     // slot[e, r, j] = number of kept patches before j.
     Value slots = buildGeneric(

@@ -14,6 +14,7 @@
 #include "runtime/CpuAttention.h"
 #include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuGemm.h"
+#include "runtime/CpuRouting.h"
 
 #include <dlfcn.h>
 #include <omp.h>
@@ -229,6 +230,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_gemm_batched_bf16",
        reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
       {"uoe_expert_gemm", reinterpret_cast<void *>(&uoe_expert_gemm)},
+      {"uoe_select_patches", reinterpret_cast<void *>(&uoe_select_patches)},
       {"uoe_selective_attention",
        reinterpret_cast<void *>(&uoe_selective_attention)},
       {"_mlir_memref_to_llvm_alloc",

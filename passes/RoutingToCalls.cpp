@@ -1,0 +1,106 @@
+//===- RoutingToCalls.cpp - data selection to the CPU kernel -------------===//
+//
+// See UoERoutingToCallsPass in Passes.td. One `uoe.data_select` on f32
+// becomes the patch scores and the slot count L in linalg (the pieces of
+// the portable lowering, passes/Lowerings.h), then
+//
+//   %ps = bufferization.to_buffer %scores read_only : ... to memref<..., strided>
+//   %positions = memref.alloc(%l) : memref<ExRx?xi64>
+//   %weights = memref.alloc(%l) : memref<ExRx?xf32>
+//   func.call @uoe_select_patches(E, R, N/P, L, %ps address and strides,
+//                                 %positions, %weights)
+//
+// and two `bufferization.to_tensor restrict writable`. The argument list is
+// the ABI of runtime/CpuRouting.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Lowerings.h"
+#include "passes/Passes.h"
+#include "passes/RuntimeCalls.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::uoe {
+#define GEN_PASS_DEF_UOEROUTINGTOCALLSPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::uoe
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+static constexpr StringLiteral kSelectPatches = "uoe_select_patches";
+static constexpr int kSelectPatchesArguments = 9;
+
+namespace {
+
+struct DataSelectToCall : OpRewritePattern<DataSelectOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(DataSelectOp op,
+                                PatternRewriter &rewriter) const override {
+    auto scoresType = op.getScores().getType();
+    if (!scoresType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "unsupported: not f32");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    Value ps = dataSelectPatchScores(b, op);
+    Value l = dataSelectLength(b, op, ps);
+    BufferView scores = viewTensorInPlace(b, ps);
+
+    auto alloc = [&](RankedTensorType type) {
+      SmallVector<Value> dynamicSizes;
+      if (type.isDynamicDim(2))
+        dynamicSizes.push_back(
+            arith::IndexCastOp::create(b, b.getIndexType(), l));
+      return memref::AllocOp::create(
+                 b, MemRefType::get(type.getShape(), type.getElementType()),
+                 dynamicSizes, b.getI64IntegerAttr(64))
+          .getResult();
+    };
+    auto positionsType = op.getPositions().getType();
+    auto weightsType = op.getWeights().getType();
+    Value positions = alloc(positionsType), weights = alloc(weightsType);
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
+    };
+    ArrayRef<int64_t> shape = positionsType.getShape();
+    SmallVector<Value> args{i64(shape[0]),
+                            i64(shape[1]),
+                            i64(op.getNumPatches()),
+                            l,
+                            scores.address,
+                            scores.strides[0],
+                            scores.strides[1],
+                            describeBuffer(b, positions).address,
+                            describeBuffer(b, weights).address};
+    assert(args.size() == kSelectPatchesArguments && "the runtime's ABI");
+    func::CallOp::create(b, kSelectPatches, TypeRange{}, args);
+    auto toTensor = [&](RankedTensorType type, Value buffer) {
+      return bufferization::ToTensorOp::create(b, type, buffer,
+                                               /*restrict=*/true,
+                                               /*writable=*/true)
+          .getResult();
+    };
+    rewriter.replaceOp(op, {toTensor(positionsType, positions),
+                            toTensor(weightsType, weights)});
+    return success();
+  }
+};
+
+struct UoERoutingToCallsPass
+    : uoe::impl::UoERoutingToCallsPassBase<UoERoutingToCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<DataSelectToCall>(&getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+    declareRuntimeFunctionIfCalled(
+        module, kSelectPatches,
+        SmallVector<Type>(kSelectPatchesArguments,
+                          IntegerType::get(&getContext(), 64)));
+  }
+};
+
+} // namespace

@@ -1,0 +1,45 @@
+//===- CpuRouting.h - the routing kernels of the CPU runtime ----*- C++ -*-===//
+//
+// The CPU kernel behind the selection step of `uoe.data_select`
+// (docs/SPEC.md §3): each expert keeps, per row, the L patches with the
+// largest score (ties to the lower index) in ascending order. The compiled
+// code computes the patch scores and L (passes/RoutingToCalls.cpp); this
+// kernel ranks and compacts them in O(n log n) per (expert, row) instead of
+// the O(n^2) rank counting of the portable lowering, with the same result:
+//
+//   item j beats item i when s[j] > s[i], or s[j] == s[i] and j < i;
+//   i is kept when fewer than L items beat it; kept items fill the slots in
+//   ascending index order; slots left over hold position 0 and weight 0.
+//
+// A row holding a NaN score (which beats nothing and is beaten by nothing)
+// is ranked by the counting definition itself, so that it too gives the
+// portable lowering's result. Rows are independent: the result of one
+// (expert, row) depends on its scores alone, for any thread count.
+//
+// The symbol is part of the ABI between the compiler and the runtime:
+// change both together.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef UOE_RUNTIME_CPUROUTING_H
+#define UOE_RUNTIME_CPUROUTING_H
+
+#include <cstdint>
+
+extern "C" {
+
+/// For every expert e < experts and row r < rows, over the patch scores
+/// scores[e, r, 0..patches) (f32, element strides scoreStrideE,
+/// scoreStrideR, 1): writes the kept patches' indices to positions[e, r,
+/// 0..slots) (int64) and their scores to weights[e, r, 0..slots) (f32),
+/// both dense [experts, rows, slots]. Addresses are passed as integers.
+/// `slots` above `patches` is a compiler bug, recorded for
+/// takeCpuBlasError().
+void uoe_select_patches(int64_t experts, int64_t rows, int64_t patches,
+                        int64_t slots, int64_t scores, int64_t scoreStrideE,
+                        int64_t scoreStrideR, int64_t positions,
+                        int64_t weights);
+
+} // extern "C"
+
+#endif // UOE_RUNTIME_CPUROUTING_H

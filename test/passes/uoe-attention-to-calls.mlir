@@ -1,0 +1,57 @@
+// RUN: uoe-opt %s -split-input-file --uoe-attention-to-calls | FileCheck %s
+
+// Tests that causal attention with key padding and rotary embedding at the
+// original positions becomes one call of the runtime's fused kernel: flags
+// 11 (causal 1 | key padding 2 | original 8), E 2, R 4, the dynamic L, D 16,
+// 2 heads, T 32 (the key padding's columns), scale 1/sqrt(8) and base 1e4
+// as f64, the operands read in place (the mask as bytes) and a fresh result
+// buffer of the dynamic L.
+// CHECK-LABEL: func.func private @uoe_selective_attention(i64, i64, i64, i64, i64, i64, i64, f64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @causal
+// CHECK-DAG: %[[T:.+]] = arith.constant 32 : i64
+// CHECK-DAG: %[[BASE:.+]] = arith.constant 1.000000e+04 : f64
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant 0.35355339059327373 : f64
+// CHECK-DAG: %[[D:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[R:.+]] = arith.constant 4 : i64
+// CHECK-DAG: %[[E:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 11 : i64
+// CHECK: bufferization.to_buffer %arg0 read_only : tensor<2x4x?x16xf32> to memref<2x4x?x16xf32, strided<[?, ?, ?, 1], offset: ?>>
+// CHECK: %[[L:.+]] = arith.index_cast %sizes#2 : index to i64
+// CHECK: bufferization.to_buffer %arg4 read_only : tensor<4x32xi1> to memref<4x32xi1, strided<[?, 1], offset: ?>>
+// CHECK: %[[LI:.+]] = arith.index_cast %[[L]] : i64 to index
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[LI]]) {alignment = 64 : i64} : memref<2x4x?x16xf32>
+// CHECK: call @uoe_selective_attention(%[[FLAGS]], %[[E]], %[[R]], %[[L]], %[[D]], %[[E]], %[[T]], %[[SCALE]], %[[BASE]],
+// CHECK: %[[RES:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT: uoe.selective_attention
+// CHECK: return %[[RES]]
+func.func @causal(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tensor<2x4x?x16xf32>, %pos: tensor<2x4x?xi64>, %pad: tensor<4x32xi1>) -> tensor<2x4x?x16xf32> {
+  %o = uoe.selective_attention %q, %k, %v, %pos key_padding %pad heads 2 causal rope original : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?xi64>, tensor<4x32xi1> -> tensor<2x4x?x16xf32>
+  return %o : tensor<2x4x?x16xf32>
+}
+
+// -----
+
+// Tests flags 4 (compacted rotary positions, no mask), T 0 without key
+// padding, and an explicit scale.
+// CHECK-LABEL: func.func @compacted
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0 : i64
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 4 : i64
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant 1.250000e-01 : f64
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<1x2x8x8xf32>
+// CHECK: call @uoe_selective_attention(%[[FLAGS]], {{.+}}, %[[ZERO]], %[[SCALE]],
+func.func @compacted(%q: tensor<1x2x8x8xf32>, %pos: tensor<1x2x8xi64>) -> tensor<1x2x8x8xf32> {
+  %o = uoe.selective_attention %q, %q, %q, %pos heads 1 rope compacted {scale = 0.125 : f64} : tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8xi64> -> tensor<1x2x8x8xf32>
+  return %o : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// Tests that attention on another element type is left to
+// convert-uoe-to-linalg.
+// CHECK-LABEL: func.func @f64
+// CHECK: uoe.selective_attention
+// CHECK-NOT: call @uoe_selective_attention
+func.func @f64(%q: tensor<1x2x8x8xf64>, %pos: tensor<1x2x8xi64>) -> tensor<1x2x8x8xf64> {
+  %o = uoe.selective_attention %q, %q, %q, %pos heads 1 : tensor<1x2x8x8xf64>, tensor<1x2x8x8xf64>, tensor<1x2x8x8xf64>, tensor<1x2x8xi64> -> tensor<1x2x8x8xf64>
+  return %o : tensor<1x2x8x8xf64>
+}
