@@ -112,16 +112,32 @@ void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
     }
     return;
   }
-  // Element (i, p) at data[i * ld + p]: one stream per row.
+  // Element (i, p) at data[i * ld + p]: one stream per row; the rows past
+  // `rows` read a row of zeros.
+  static const float zeros[kKc] = {};
   const float *src[MR];
-  for (int r = 0; r < rows; ++r)
-    src[r] = rowOf(a, i0 + r) + p0;
-  for (int64_t p = 0; p < kc; ++p) {
+  for (int r = 0; r < MR; ++r)
+    src[r] = r < rows ? rowOf(a, i0 + r) + p0 : zeros;
+  int64_t p = 0;
+  if constexpr (MR % 4 == 0) {
+    // 4 x 4 blocks transposed in SSE registers (baseline x86-64): a vector
+    // load per row and a vector store per k instead of 16 scalar moves.
+    for (; p + 4 <= kc; p += 4)
+      for (int r = 0; r < MR; r += 4) {
+        __m128 x0 = _mm_loadu_ps(src[r] + p), x1 = _mm_loadu_ps(src[r + 1] + p),
+               x2 = _mm_loadu_ps(src[r + 2] + p),
+               x3 = _mm_loadu_ps(src[r + 3] + p);
+        _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+        _mm_storeu_ps(dst + p * MR + r, x0);
+        _mm_storeu_ps(dst + (p + 1) * MR + r, x1);
+        _mm_storeu_ps(dst + (p + 2) * MR + r, x2);
+        _mm_storeu_ps(dst + (p + 3) * MR + r, x3);
+      }
+  }
+  for (; p < kc; ++p) {
     float *out = dst + p * MR;
-    for (int r = 0; r < rows; ++r)
+    for (int r = 0; r < MR; ++r)
       out[r] = src[r][p];
-    for (int r = rows; r < MR; ++r)
-      out[r] = 0.0f;
   }
 }
 
