@@ -281,6 +281,33 @@ def UoERoutingToCallsPass
                            "::mlir::tensor::TensorDialect"];
 }
 
+def UoENormsToCallsPass : Pass<"uoe-norms-to-calls", "::mlir::ModuleOp"> {
+  let summary = "Lower f32 LayerNorm and RMSNorm, with the residual add that feeds them, to the CPU runtime's kernel";
+  let description = [{
+    On tensors, before bufferization: every `uoe.layer_norm` and
+    `uoe.rms_norm` on an f32 tensor of rank 2 or 3 becomes a call of the
+    runtime's `uoe_norm` (runtime/CpuNorm.h), which normalises each row in
+    one visit while it is in cache. When the norm's input is an
+    `arith.addf` of two tensors of its type (a block's residual add), the
+    kernel adds them itself; the sum is written out as well only when the
+    add has other users (a pre-LN block's residual stream), which then read
+    it. The gradients stay with `convert-uoe-to-linalg`.
+
+    Example:
+    ```mlir
+    %s = arith.addf %x, %y : tensor<8x256x512xf32>
+    %n = uoe.layer_norm %s, %g, %b eps 1.0e-5 : ...
+    // becomes (flags: layer norm with beta 8 | residual 2)
+    func.call @uoe_norm(%c10, %c8, %c256, %c512, %eps, %x, ..., %y, ...)
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def UoEConvertUoEToLinalgPass : Pass<"convert-uoe-to-linalg"> {
   let summary = "Lower every uoe op to linalg, tensor, arith and math on tensors";
   let description = [{

@@ -138,14 +138,16 @@ LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
   if (!isCpuGemmPrecision(precision))
     return failure();
   // Selection fused with the expert GEMMs and the attention, which the
-  // runtime's fused kernels compute tile by tile, and the data selection's
-  // ranking in the runtime; the rest is lowered to linalg.
+  // runtime's fused kernels compute tile by tile; the data selection's
+  // ranking and the norms (with their residual add) in the runtime too; the
+  // rest is lowered to linalg.
   pm.addPass(createUoEExpandLayersPass());
   pm.addPass(createUoEFuseSelectionPass());
   pm.addPass(createUoEExpertGemmToCallsPass(
       UoEExpertGemmToCallsPassOptions{precision.str()}));
   pm.addPass(createUoEAttentionToCallsPass());
   pm.addPass(createUoERoutingToCallsPass());
+  pm.addPass(createUoENormsToCallsPass());
   pm.addPass(createUoEConvertUoEToLinalgPass());
   return parsePassPipeline(toParallelLoops(precision) + kCpuLoopsToLlvm, pm);
 }

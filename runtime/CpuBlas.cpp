@@ -14,6 +14,7 @@
 #include "runtime/CpuAttention.h"
 #include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuGemm.h"
+#include "runtime/CpuNorm.h"
 #include "runtime/CpuRouting.h"
 
 #include <dlfcn.h>
@@ -230,6 +231,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_gemm_batched_bf16",
        reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
       {"uoe_expert_gemm", reinterpret_cast<void *>(&uoe_expert_gemm)},
+      {"uoe_norm", reinterpret_cast<void *>(&uoe_norm)},
       {"uoe_select_patches", reinterpret_cast<void *>(&uoe_select_patches)},
       {"uoe_selective_attention",
        reinterpret_cast<void *>(&uoe_selective_attention)},

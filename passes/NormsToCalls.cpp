@@ -1,0 +1,141 @@
+//===- NormsToCalls.cpp - norms and their residual add to the CPU kernel -===//
+//
+// See UoENormsToCallsPass in Passes.td. One `uoe.layer_norm` or
+// `uoe.rms_norm` on an f32 tensor of rank 2 or 3 becomes a call of the
+// runtime's `uoe_norm` (runtime/CpuNorm.h); when its input is an
+// `arith.addf` (the residual add of a transformer block), the add is done by
+// the kernel too, and written out only when something else reads it:
+//
+//   %s = arith.addf %x, %y            %out = memref.alloc() ...
+//   %n = uoe.layer_norm %s, ...  ->   [%sum = memref.alloc() ...]
+//                                     func.call @uoe_norm(flags, ..., %x, %y,
+//                                                         ..., %out, %sum)
+//
+// The argument list is the ABI of runtime/CpuNorm.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "passes/RuntimeCalls.h"
+
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::uoe {
+#define GEN_PASS_DEF_UOENORMSTOCALLSPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::uoe
+
+using namespace mlir;
+using namespace mlir::uoe;
+
+static constexpr StringLiteral kNorm = "uoe_norm";
+/// The runtime's flags (runtime/CpuNorm.h).
+static constexpr int64_t kRms = 1, kResidual = 2, kWriteSum = 4, kBeta = 8;
+
+/// The parameter types of uoe_norm: i64 but for eps (f64), argument 4.
+static SmallVector<Type> normParams(MLIRContext *context) {
+  SmallVector<Type> params(15, IntegerType::get(context, 64));
+  params[4] = Float64Type::get(context);
+  return params;
+}
+
+namespace {
+
+template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
+  using OpRewritePattern<NormOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(NormOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (!type.getElementType().isF32() || type.getRank() < 2 ||
+        type.getRank() > 3 || !type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "unsupported type");
+    constexpr bool rms = std::is_same_v<NormOp, RmsNormOp>;
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto i64 = [&](int64_t v) {
+      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
+    };
+    Value zero = i64(0);
+    ArrayRef<int64_t> shape = type.getShape();
+    bool rank3 = type.getRank() == 3;
+    // Strides of the outer and inner row dimensions (outer is 1 at rank 2).
+    auto rowStrides = [&](const BufferView &v) {
+      return rank3 ? std::pair(v.strides[0], v.strides[1])
+                   : std::pair(zero, v.strides[0]);
+    };
+
+    Value input = op.getInput();
+    auto add = input.template getDefiningOp<arith::AddFOp>();
+    bool residual = add && add.getLhs().getType() == type &&
+                    add.getRhs().getType() == type;
+    bool writeSum = residual && !add->hasOneUse();
+    BufferView x = viewTensorInPlace(b, residual ? add.getLhs() : input);
+    auto [xStrideO, xStrideI] = rowStrides(x);
+    Value rAddress = zero, rStrideO = zero, rStrideI = zero;
+    if (residual) {
+      BufferView r = viewTensorInPlace(b, add.getRhs());
+      rAddress = r.address;
+      std::tie(rStrideO, rStrideI) = rowStrides(r);
+    }
+    Value gamma = viewTensorInPlace(b, op.getGamma()).address, beta = zero;
+    if constexpr (!rms)
+      beta = viewTensorInPlace(b, op.getBeta()).address;
+    auto bufferType = MemRefType::get(shape, type.getElementType());
+    auto alloc = [&] {
+      return memref::AllocOp::create(b, bufferType, ValueRange{},
+                                     b.getI64IntegerAttr(64))
+          .getResult();
+    };
+    Value out = alloc(), sum = writeSum ? alloc() : Value();
+
+    int64_t flags = (rms ? kRms : kBeta) | (residual ? kResidual : 0) |
+                    (writeSum ? kWriteSum : 0);
+    SmallVector<Value> args{
+        i64(flags),
+        i64(rank3 ? shape[0] : 1),
+        i64(shape[rank3 ? 1 : 0]),
+        i64(shape.back()),
+        arith::ConstantOp::create(
+            b, b.getF64FloatAttr(op.getEps().convertToDouble())),
+        x.address,
+        xStrideO,
+        xStrideI,
+        rAddress,
+        rStrideO,
+        rStrideI,
+        gamma,
+        beta,
+        describeBuffer(b, out).address,
+        sum ? describeBuffer(b, sum).address : zero};
+    assert(args.size() == normParams(b.getContext()).size() &&
+           "the runtime's ABI");
+    func::CallOp::create(b, kNorm, TypeRange{}, args);
+    auto toTensor = [&](Value buffer) {
+      return bufferization::ToTensorOp::create(b, type, buffer,
+                                               /*restrict=*/true,
+                                               /*writable=*/true)
+          .getResult();
+    };
+    if (writeSum)
+      rewriter.replaceAllUsesExcept(add.getResult(), toTensor(sum), op);
+    rewriter.replaceOp(op, toTensor(out));
+    return success();
+  }
+};
+
+struct UoENormsToCallsPass
+    : uoe::impl::UoENormsToCallsPassBase<UoENormsToCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    RewritePatternSet patterns(&getContext());
+    patterns.add<NormToCall<LayerNormOp>, NormToCall<RmsNormOp>>(
+        &getContext());
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
+    declareRuntimeFunctionIfCalled(module, kNorm,
+                                   normParams(&getContext()));
+  }
+};
+
+} // namespace

@@ -1,0 +1,131 @@
+//===- CpuNorm.cpp - LayerNorm and RMSNorm fused with the residual -------===//
+//
+// uoe_norm (CpuNorm.h): rows shared out over OpenMP's thread pool; each row
+// is summed, normalised and written by one thread.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/CpuNorm.h"
+#include "runtime/CpuBlas.h"
+#include "support/Status.h"
+
+#include <omp.h>
+
+#include <cmath>
+
+using namespace uoe::rt;
+
+namespace {
+
+constexpr int kLanes = 16;
+
+struct Norm {
+  bool rms, residual, writeSum, beta;
+  int64_t outer, inner, width;
+  float eps;
+  const float *x;
+  int64_t xStrideO, xStrideI;
+  const float *r;
+  int64_t rStrideO, rStrideI;
+  const float *gamma, *betaValues;
+  float *out, *sum;
+};
+
+/// Sum of f(v[c]) over c < n: 16 lanes in order, then a fixed tree.
+template <class F> inline float laneSum(const float *v, int64_t n, F f) {
+  float acc[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes)
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l)
+      acc[l] = acc[l] + f(v[c + l]);
+  for (int l = 0; c + l < n; ++l)
+    acc[l] = acc[l] + f(v[c + l]);
+  for (int w = kLanes / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; ++l)
+      acc[l] = acc[l] + acc[l + w];
+  return acc[0];
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+normRow(const Norm &p, int64_t i, int64_t j) {
+  int64_t d = p.width;
+  const float *x = p.x + i * p.xStrideO + j * p.xStrideI;
+  float *y = p.out + (i * p.inner + j) * d;
+  const float *s = x;
+  if (p.residual) {
+    const float *r = p.r + i * p.rStrideO + j * p.rStrideI;
+    float *t = p.writeSum ? p.sum + (i * p.inner + j) * d : y;
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c)
+      t[c] = x[c] + r[c];
+    s = t;
+  }
+  float inv = static_cast<float>(d);
+  if (p.rms) {
+    float ms = laneSum(s, d, [](float v) { return v * v; }) / inv;
+    float scale = 1.0f / std::sqrt(ms + p.eps);
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c)
+      y[c] = s[c] * scale * p.gamma[c];
+    return;
+  }
+  float mean = laneSum(s, d, [](float v) { return v; }) / inv;
+  float var =
+      laneSum(s, d, [mean](float v) { return (v - mean) * (v - mean); }) / inv;
+  float scale = 1.0f / std::sqrt(var + p.eps);
+  const float *beta = p.betaValues;
+  if (beta) {
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c)
+      y[c] = (s[c] - mean) * scale * p.gamma[c] + beta[c];
+  } else {
+#pragma omp simd
+    for (int64_t c = 0; c < d; ++c)
+      y[c] = (s[c] - mean) * scale * p.gamma[c];
+  }
+}
+
+} // namespace
+
+extern "C" void uoe_norm(int64_t flags, int64_t outer, int64_t inner,
+                         int64_t width, double eps, int64_t x,
+                         int64_t xStrideO, int64_t xStrideI, int64_t residual,
+                         int64_t rStrideO, int64_t rStrideI, int64_t gamma,
+                         int64_t beta, int64_t out, int64_t sum) {
+  auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
+  Norm p{(flags & kNormRms) != 0,
+         (flags & kNormResidual) != 0,
+         (flags & kNormWriteSum) != 0,
+         (flags & kNormBeta) != 0,
+         outer,
+         inner,
+         width,
+         static_cast<float>(eps),
+         floats(x),
+         xStrideO,
+         xStrideI,
+         floats(residual),
+         rStrideO,
+         rStrideI,
+         floats(gamma),
+         (flags & kNormBeta) ? floats(beta) : nullptr,
+         reinterpret_cast<float *>(out),
+         reinterpret_cast<float *>(sum)};
+  bool badFlags = flags & ~int64_t(kNormRms | kNormResidual | kNormWriteSum |
+                                   kNormBeta);
+  bool badOperands = (p.residual && !p.r) || (p.writeSum && !p.sum) ||
+                     (p.writeSum && !p.residual) || ((flags & kNormBeta) && !beta);
+  if (badFlags || badOperands || outer < 0 || inner < 0 || width < 1) {
+    recordCpuKernelError(strCat("uoe_norm: bad arguments (flags ", flags,
+                                ", outer ", outer, ", inner ", inner,
+                                ", width ", width, ")"));
+    return;
+  }
+  int64_t rows = outer * inner;
+  bool parallel =
+      omp_get_max_threads() > 1 && rows > 1 && rows * width >= (1 << 14);
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t row = 0; row < rows; ++row)
+    normRow(p, row / inner, row % inner);
+}

@@ -1,0 +1,60 @@
+// RUN: uoe-opt %s -split-input-file --uoe-norms-to-calls | FileCheck %s
+
+// Tests that a post-LN residual add and LayerNorm become one call: flags
+// 10 (beta 8 | residual 2), outer 2, inner 8, width 16, eps as f64, both
+// addends read in place, no sum written (the add has no other user).
+// CHECK-LABEL: func.func private @uoe_norm(i64, i64, i64, i64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @post
+// CHECK-DAG: %[[EPS:.+]] = arith.constant 1.000000e-05 : f64
+// CHECK-DAG: %[[W:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[IN:.+]] = arith.constant 8 : i64
+// CHECK-DAG: %[[OUT_ROWS:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 10 : i64
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0 : i64
+// CHECK-NOT: arith.addf
+// CHECK: bufferization.to_buffer %arg0 read_only
+// CHECK: bufferization.to_buffer %arg1 read_only
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x8x16xf32>
+// CHECK: call @uoe_norm(%[[FLAGS]], %[[OUT_ROWS]], %[[IN]], %[[W]], %[[EPS]], {{.+}}, %[[ZERO]])
+// CHECK: %[[Y:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: return %[[Y]]
+func.func @post(%x: tensor<2x8x16xf32>, %y: tensor<2x8x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<2x8x16xf32> {
+  %s = arith.addf %x, %y : tensor<2x8x16xf32>
+  %n = uoe.layer_norm %s, %g, %b eps 1.0e-5 : tensor<2x8x16xf32>, tensor<16xf32>, tensor<16xf32>
+  return %n : tensor<2x8x16xf32>
+}
+
+// -----
+
+// Tests that a residual stream read again (pre-norm) is written by the
+// kernel (flags 7: RMSNorm 1 | residual 2 | write sum 4) and its other user
+// reads that buffer.
+// CHECK-LABEL: func.func @pre
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 7 : i64
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// CHECK: %[[SUM:.+]] = memref.alloc() {alignment = 64 : i64} : memref<8x16xf32>
+// CHECK: call @uoe_norm(%[[FLAGS]],
+// CHECK-DAG: %[[S:.+]] = bufferization.to_tensor %[[SUM]] restrict writable
+// CHECK-DAG: %[[N:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: %[[R:.+]] = arith.mulf %[[N]], %[[S]]
+// CHECK: return %[[R]]
+func.func @pre(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %g: tensor<16xf32>) -> tensor<8x16xf32> {
+  %s = arith.addf %x, %y : tensor<8x16xf32>
+  %n = uoe.rms_norm %s, %g eps 1.0e-6 : tensor<8x16xf32>, tensor<16xf32>
+  %r = arith.mulf %n, %s : tensor<8x16xf32>
+  return %r : tensor<8x16xf32>
+}
+
+// -----
+
+// Tests that a norm without an add reads its input (flags 8) and that other
+// element types are left to convert-uoe-to-linalg.
+// CHECK-LABEL: func.func @plain
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 8 : i64
+// CHECK: call @uoe_norm(%[[FLAGS]],
+// CHECK: uoe.layer_norm {{.+}} : tensor<4x16xf64>
+func.func @plain(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %z: tensor<4x16xf64>, %gz: tensor<16xf64>, %bz: tensor<16xf64>) -> (tensor<4x16xf32>, tensor<4x16xf64>) {
+  %n = uoe.layer_norm %x, %g, %b eps 1.0e-5 : tensor<4x16xf32>, tensor<16xf32>, tensor<16xf32>
+  %m = uoe.layer_norm %z, %gz, %bz eps 1.0e-5 : tensor<4x16xf64>, tensor<16xf64>, tensor<16xf64>
+  return %n, %m : tensor<4x16xf32>, tensor<4x16xf64>
+}
