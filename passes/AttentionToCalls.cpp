@@ -134,6 +134,11 @@ struct UoEAttentionToCallsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
+    // Dense attention first becomes its selective form (one expert that
+    // selects every token), as convert-uoe-to-linalg would rewrite it, so
+    // that it runs on the kernel too; autodiff's forward_grad holds that
+    // form already, and both must compute the same bits.
+    populateDenseAttentionExpansionPatterns(patterns);
     patterns.add<SelectiveAttentionToCall>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();

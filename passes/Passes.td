@@ -233,9 +233,9 @@ def UoEAttentionToCallsPass
     : Pass<"uoe-attention-to-calls", "::mlir::ModuleOp"> {
   let summary = "Lower f32 uoe.selective_attention to the CPU runtime's fused kernel";
   let description = [{
-    On tensors, before bufferization: every `uoe.selective_attention` on f32
-    (and so every dense `uoe.attention`, which `uoe-expand-layers` rewrites
-    into it) becomes a call of the runtime's `uoe_selective_attention`
+    On tensors, before bufferization: every `uoe.selective_attention` on f32,
+    and every dense `uoe.attention` (first rewritten into its selective form
+    with one expert that selects every token), becomes a call of the runtime's `uoe_selective_attention`
     (runtime/CpuAttention.h): per (expert, row, head), rotary embedding while
     q and k are packed, scores for a block of queries and keys in registers,
     the causal and key-padding masks, an online softmax and `P v`, so that

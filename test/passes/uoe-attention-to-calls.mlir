@@ -55,3 +55,19 @@ func.func @f64(%q: tensor<1x2x8x8xf64>, %pos: tensor<1x2x8xi64>) -> tensor<1x2x8
   %o = uoe.selective_attention %q, %q, %q, %pos heads 1 : tensor<1x2x8x8xf64>, tensor<1x2x8x8xf64>, tensor<1x2x8x8xf64>, tensor<1x2x8xi64> -> tensor<1x2x8x8xf64>
   return %o : tensor<1x2x8x8xf64>
 }
+
+// -----
+
+// Tests that dense attention runs on the kernel too: its selective form
+// (one expert selecting every token, positions 0..T-1) with the q, k, v
+// projections as single-expert GEMMs, then one call (flags 1: causal).
+// CHECK-LABEL: func.func @dense
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 1 : i64
+// CHECK-DAG: arith.constant dense<{{\[\[\[}}0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]]]> : tensor<1x2x6xi64>
+// CHECK-COUNT-3: uoe.expert_matmul
+// CHECK: call @uoe_selective_attention(%[[FLAGS]],
+// CHECK-NOT: uoe.attention
+func.func @dense(%x: tensor<2x6x16xf32>, %wqkv: tensor<3x16x16xf32>, %bqkv: tensor<3x16xf32>, %wo: tensor<16x16xf32>, %bo: tensor<16xf32>) -> tensor<2x6x16xf32> {
+  %y = uoe.attention %x, qkv(%wqkv, %bqkv), out(%wo, %bo) heads 2 causal : tensor<2x6x16xf32>, tensor<3x16x16xf32>, tensor<3x16xf32>, tensor<16x16xf32>, tensor<16xf32>
+  return %y : tensor<2x6x16xf32>
+}
