@@ -27,13 +27,15 @@ using namespace mlir::uoe;
 namespace {
 
 /// Whether the fused kernels compute `act` exactly as the compiled code
-/// does. The others (gelu, gelu_tanh, silu, swiglu) are polynomial
-/// approximations in compiled code and the kernel's own elsewhere; they stay
-/// a `uoe.activation` after the fused GEMM, so that a forward pass and the
-/// forward half of its gradient (which keeps the pre-activation) give the
-/// same bits.
+/// does: none, relu, and gelu (the kernel runs the compiled erf polynomial
+/// operation for operation, runtime/CpuExpertGemm.cpp). The others
+/// (gelu_tanh, silu, swiglu) are polynomial approximations in compiled code
+/// and the kernel's own elsewhere; they stay a `uoe.activation` after the
+/// fused GEMM, so that a forward pass and the forward half of its gradient
+/// (which keeps the pre-activation) give the same bits.
 bool isExactInKernel(Activation act) {
-  return act == Activation::None || act == Activation::Relu;
+  return act == Activation::None || act == Activation::Relu ||
+         act == Activation::Gelu;
 }
 
 /// The type of `matmul`'s result before its activation (SwiGLU's is twice

@@ -50,25 +50,48 @@ constexpr int64_t kTileColumns = 512;
 /// x / (1 + exp(-x)).
 inline float silu(float x) { return x / (1.0f + expApprox(-x)); }
 
-/// x Phi(x) with Phi(x) = erfc(-x / sqrt 2) / 2 and erfc from the Chebyshev
-/// fit of Numerical Recipes (erfcc; relative error below 1.2e-7), taken on
-/// |x| so that both tails keep their relative accuracy.
+/// erf(x) as MLIR's polynomial approximation computes it (the
+/// `uoe-approximate-math` pass, from MLIR's math dialect): |x| on three
+/// intervals split at 0.8 and 2, a rational function p(|x|) / q(|x|) with
+/// coefficients chosen per interval, 1 from 3.75 on, the sign restored. The
+/// same f32 operations in the same order, so the same bits.
+inline float erfAsCompiled(float x) {
+  bool negative = x < 0.0f;
+  float a = negative ? -x : x;
+  bool below08 = a < 0.8f, below2 = a < 2.0f;
+  auto pick = [&](float under08, float under2, float above2) {
+    return below2 ? (below08 ? under08 : under2) : above2;
+  };
+  float p0 = below2 ? 0.0f : -0.00330093061f;
+  float p1 = pick(1.12837911f, 1.12750685f, 0.00351961935f);
+  float p2 = pick(-0.523018539f, -0.364721417f, -0.00141373626f);
+  float p3 = pick(0.209741712f, 0.118407398f, 2.53447099e-4f);
+  float p4 = pick(0.0258146804f, 0.0370645523f, -1.71048032e-5f);
+  float q1 = pick(-0.463513821f, -0.327607f, -2.0606916f);
+  float q2 = pick(0.519230127f, 0.448369086f, 1.62705934f);
+  float q3 = pick(-0.131808966f, -0.0883462652f, -0.583389878f);
+  float q4 = pick(0.0739796459f, 0.0572442785f, 0.0821908935f);
+  float offset = below2 ? 0.0f : 1.0f;
+  float p = std::fmaf(a, p4, p3);
+  p = std::fmaf(a, p, p2);
+  p = std::fmaf(a, p, p1);
+  p = std::fmaf(a, p, p0);
+  float q = std::fmaf(a, q4, q3);
+  q = std::fmaf(a, q, q2);
+  q = std::fmaf(a, q, q1);
+  q = std::fmaf(a, q, 1.0f);
+  float r = offset + p / q;
+  // `ult`: 1 from 3.75 on, and r kept for NaN.
+  r = a >= 3.75f ? 1.0f : r;
+  return negative ? -r : r;
+}
+
+/// 0.5 x (1 + erf(x / sqrt 2)), the compiled GELU (passes/
+/// ExpertComputeToLinalg.cpp) with its erf, operation for operation: the
+/// fused epilogue gives the bits of the unfused `uoe.activation gelu`.
 inline float gelu(float x) {
-  float z = (x < 0.0f ? -x : x) * 0.70710678118654752f;
-  float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  p = p * t - 1.26551223f;
-  float erfc = t * expApprox(p - z * z);
-  float phi = x < 0.0f ? 0.5f * erfc : 1.0f - 0.5f * erfc;
-  return x * phi;
+  float erf = erfAsCompiled(x * 0.707106769f);
+  return (x * 0.5f) * (erf + 1.0f);
 }
 
 /// x/2 (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3).
@@ -80,7 +103,9 @@ inline float geluTanh(float x) {
 /// max(x, 0) as arith.maximumf computes it: NaN kept, -0 to +0.
 inline float relu(float x) { return x < 0.0f || x == 0.0f ? 0.0f : x; }
 
-template <class F> inline void mapValues(float *v, int64_t count, F f) {
+template <class F>
+__attribute__((always_inline)) inline void mapValues(float *v, int64_t count,
+                                                     F f) {
 #pragma omp simd
   for (int64_t i = 0; i < count; ++i)
     v[i] = f(v[i]);
@@ -89,8 +114,10 @@ template <class F> inline void mapValues(float *v, int64_t count, F f) {
 #define UOE_EPILOGUE_CLONES                                                    \
   __attribute__((target_clones("avx512f", "avx2", "default")))
 
-UOE_EPILOGUE_CLONES void activate(ExpertActivation act, float *v,
-                                  int64_t count) {
+/// The activations per ISA: GELU's multiply-adds are fused ones (fmaf), so
+/// its vector code needs FMA, which GCC's avx512f and avx2 clones lack.
+__attribute__((always_inline)) inline void
+activateBody(ExpertActivation act, float *v, int64_t count) {
   switch (act) {
   case ExpertActivation::None:
   case ExpertActivation::SwiGlu:
@@ -103,6 +130,29 @@ UOE_EPILOGUE_CLONES void activate(ExpertActivation act, float *v,
     return mapValues(v, count, relu);
   case ExpertActivation::Silu:
     return mapValues(v, count, silu);
+  }
+}
+
+__attribute__((target("avx512f,avx2,fma"))) void
+activateAvx512(ExpertActivation act, float *v, int64_t count) {
+  activateBody(act, v, count);
+}
+__attribute__((target("avx2,fma"))) void
+activateAvx2(ExpertActivation act, float *v, int64_t count) {
+  activateBody(act, v, count);
+}
+void activateGeneric(ExpertActivation act, float *v, int64_t count) {
+  activateBody(act, v, count);
+}
+
+void activate(ExpertActivation act, float *v, int64_t count) {
+  switch (gemmIsa()) {
+  case GemmIsa::Avx512:
+    return activateAvx512(act, v, count);
+  case GemmIsa::Avx2:
+    return activateAvx2(act, v, count);
+  default:
+    return activateGeneric(act, v, count);
   }
 }
 

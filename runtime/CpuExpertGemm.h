@@ -14,8 +14,9 @@
 // Numerics: every product is the runtime's GEMM (CpuGemm.h), so a row's
 // result depends on that row alone (batch-invariant, deterministic, the
 // same for any thread count); the combine gives each output element to one
-// thread, which adds the experts in order. `none` and `relu` give the bits
-// of the compiled code; the exp-based activations are this kernel's own
+// thread, which adds the experts in order. `none`, `relu` and `gelu` give
+// the bits of the compiled code (GELU runs the compiled erf polynomial
+// operation for operation); the exp-based activations are this kernel's own
 // (within 2e-6 of the exact functions), so the compiler fuses only the
 // former (passes/FuseSelection.cpp) and the others serve other callers.
 //
@@ -41,7 +42,7 @@ enum ExpertGemmFlags : int64_t {
 /// The activations, numbered as the dialect's Activation enum.
 enum class ExpertActivation : int64_t {
   None = 0,
-  Gelu = 1,     ///< x Phi(x), Phi the normal CDF (erf-based).
+  Gelu = 1,     ///< 0.5 x (1 + erf(x / sqrt 2)), erf as compiled code's.
   GeluTanh = 2, ///< x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
   Relu = 3,
   Silu = 4,   ///< x / (1 + exp(-x)).

@@ -20,6 +20,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "E2eTestUtil.h"
+#include "runtime/CpuExpertGemm.h"
+
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -243,6 +246,38 @@ INSTANTIATE_TEST_SUITE_P(Activations, ActivationGradTest,
 //===----------------------------------------------------------------------===//
 // layer_norm_grad, rms_norm_grad
 //===----------------------------------------------------------------------===//
+
+// The fused expert GEMM's GELU epilogue (runtime/CpuExpertGemm.cpp) is the
+// compiled `uoe.activation gelu` operation for operation, so that fusing it
+// (passes/FuseSelection.cpp) keeps a forward pass and its gradient's
+// forward half equal bit for bit: compare every value, tails and zeros
+// included.
+TEST(GradOpsTest, GeluKernelHasTheBitsOfTheCompiledGelu) {
+  std::vector<float> xs;
+  for (double x = -12.0; x <= 12.0; x += 1.0 / 512)
+    xs.push_back(static_cast<float>(x));
+  for (float x : {-1e30f, -100.0f, -5.3f, -3.75f, -2.0f, -0.8f, -1e-30f, -0.0f,
+                  0.0f, 1e-30f, 0.8f, 2.0f, 3.75f, 5.3f, 100.0f, 1e30f})
+    xs.push_back(x);
+  int64_t n = static_cast<int64_t>(xs.size());
+  std::string type = "tensor<" + std::to_string(n) + "xf32>";
+  auto fn = compileOrFail("func.func @f(%x: " + type + ") -> " + type +
+                              " attributes {llvm.emit_c_interface} {\n"
+                              "  %y = uoe.activation %x gelu : " +
+                              type + " -> " + type + "\n  return %y : " + type + "\n}",
+                          "f");
+  ASSERT_TRUE(fn);
+  std::vector<HostBuffer> args{HostBuffer::ofF32({n}, xs)};
+  std::vector<HostBuffer> out = callOrFail(*fn, args);
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<float> kernel = xs;
+  uoe::rt::applyExpertActivation(uoe::rt::ExpertActivation::Gelu,
+                                 kernel.data(), n);
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(std::memcmp(&kernel[i], &out[0].f32[i], sizeof(float)), 0)
+        << "gelu(" << xs[i] << "): kernel " << kernel[i] << ", compiled "
+        << out[0].f32[i];
+}
 
 TEST(GradOpsTest, LayerNormGradMatchesFiniteDifferences) {
   int64_t a = 3, b = 7, d = 13;
