@@ -262,11 +262,26 @@ LogicalResult Differentiator::visitTensor(Operation *op, Value dy) {
         return success();
       })
       .Case([&](tensor::ExtractSliceOp slice) {
-        Value zeros = zerosLike(slice.getSource());
-        accumulate(slice.getSource(),
-                   tensor::InsertSliceOp::create(
-                       b, dy, zeros, slice.getMixedOffsets(),
-                       slice.getMixedSizes(), slice.getMixedStrides()));
+        Value source = slice.getSource();
+        auto offsets = slice.getMixedOffsets();
+        auto sizes = slice.getMixedSizes();
+        auto strides = slice.getMixedStrides();
+        // A later slice of an adjoint already started (the q, k and v
+        // blocks of one stacked weight) adds into its own window only:
+        // the same sums as adding `dy` padded with zeros, without passes
+        // over the whole tensor.
+        if (Value existing = adjoint(source);
+            existing && isFloatValue(source)) {
+          Value window = tensor::ExtractSliceOp::create(
+              b, slice.getType(), existing, offsets, sizes, strides);
+          Value sum = arith::AddFOp::create(b, window, dy);
+          adjoints[source] = tensor::InsertSliceOp::create(
+              b, sum, existing, offsets, sizes, strides);
+          return success();
+        }
+        Value zeros = zerosLike(source);
+        accumulate(source, tensor::InsertSliceOp::create(b, dy, zeros, offsets,
+                                                         sizes, strides));
         return success();
       })
       .Default([&](Operation *) { return failure(); });

@@ -74,3 +74,52 @@ func.func @not_folded(%a: memref<4x64x32xf32>, %b: memref<4x32x16xf32>, %c: memr
   linalg.batch_matmul ins(%a, %b : memref<4x64x32xf32>, memref<4x32x16xf32>) outs(%d : memref<4x64x16xf32>)
   return
 }
+
+// -----
+
+// Tests that transposes materialised for one GEMM alone (the backward's
+// X^T dY and dY W^T) are read in place as transposed operands: the call
+// passes the sources with trans flags 1, m = 16 and k = 64 from the
+// transposed A's source [4, 64, 16], n = 8 from B's source [4, 8, 64]; the
+// transposes and their buffers go.
+// CHECK-LABEL: func.func @transposed
+// CHECK-SAME: (%[[X:.+]]: memref<4x64x16xf32>, %[[W:.+]]: memref<4x8x64xf32>, %[[C:.+]]: memref<4x16x8xf32>)
+// CHECK-DAG: %[[YES:.+]] = arith.constant 1 : i64
+// CHECK-DAG: %[[M:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[N:.+]] = arith.constant 8 : i64
+// CHECK-DAG: %[[K:.+]] = arith.constant 64 : i64
+// CHECK-NOT: linalg.transpose
+// CHECK-NOT: memref.alloc
+// CHECK: call @uoe_sgemm_batched(%{{.+}}, %[[M]], %[[N]], %[[K]], %{{.+}}, %{{.+}}, %{{.+}}, %[[YES]], %{{.+}}, %{{.+}}, %{{.+}}, %[[YES]],
+// CHECK-NOT: memref.dealloc
+func.func @transposed(%x: memref<4x64x16xf32>, %w: memref<4x8x64xf32>, %c: memref<4x16x8xf32>) {
+  %xt = memref.alloc() : memref<4x16x64xf32>
+  linalg.transpose ins(%x : memref<4x64x16xf32>) outs(%xt : memref<4x16x64xf32>) permutation = [0, 2, 1]
+  %wt = memref.alloc() : memref<4x64x8xf32>
+  linalg.transpose ins(%w : memref<4x8x64xf32>) outs(%wt : memref<4x64x8xf32>) permutation = [0, 2, 1]
+  linalg.batch_matmul ins(%xt, %wt : memref<4x16x64xf32>, memref<4x64x8xf32>) outs(%c : memref<4x16x8xf32>)
+  memref.dealloc %xt : memref<4x16x64xf32>
+  memref.dealloc %wt : memref<4x64x8xf32>
+  return
+}
+
+// -----
+
+// Tests that a transpose stays when its source may change before the GEMM
+// (here a fill of the source) or when its buffer has another reader.
+// CHECK-LABEL: func.func @kept
+// CHECK: linalg.transpose
+// CHECK: call @uoe_sgemm_batched(
+// CHECK: linalg.transpose
+// CHECK: call @uoe_sgemm_batched(
+func.func @kept(%x: memref<4x64x16xf32>, %w: memref<4x64x8xf32>, %c: memref<4x16x8xf32>) -> memref<4x16x64xf32> {
+  %cst = arith.constant 1.0 : f32
+  %xt = memref.alloc() : memref<4x16x64xf32>
+  linalg.transpose ins(%x : memref<4x64x16xf32>) outs(%xt : memref<4x16x64xf32>) permutation = [0, 2, 1]
+  linalg.fill ins(%cst : f32) outs(%x : memref<4x64x16xf32>)
+  linalg.batch_matmul ins(%xt, %w : memref<4x16x64xf32>, memref<4x64x8xf32>) outs(%c : memref<4x16x8xf32>)
+  %yt = memref.alloc() : memref<4x16x64xf32>
+  linalg.transpose ins(%x : memref<4x64x16xf32>) outs(%yt : memref<4x16x64xf32>) permutation = [0, 2, 1]
+  linalg.batch_matmul ins(%yt, %w : memref<4x16x64xf32>, memref<4x64x8xf32>) outs(%c : memref<4x16x8xf32>)
+  return %yt : memref<4x16x64xf32>
+}
