@@ -105,6 +105,11 @@ void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
     for (int64_t p = 0; p < kc; ++p) {
       const float *src = a.data + (p0 + p) * a.ld + i0;
       float *out = dst + p * MR;
+      if (rows == MR) { // A fixed-size copy, which vectorizes.
+        for (int r = 0; r < MR; ++r)
+          out[r] = src[r];
+        continue;
+      }
       for (int r = 0; r < rows; ++r)
         out[r] = src[r];
       for (int r = rows; r < MR; ++r)
@@ -138,6 +143,34 @@ void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
     float *out = dst + p * MR;
     for (int r = 0; r < MR; ++r)
       out[r] = src[r][p];
+  }
+}
+
+/// Packs rows [i0, i0 + mc) of a transposed op(A) (element (i, p) at
+/// data[p * ld + i]), k-range [p0, p0 + kc), into the panels of packA:
+/// panel q at dst + q * MR * kc. One pass over the k rows of the stored
+/// matrix, each read as one contiguous run of mc floats (packing panel by
+/// panel would read 12 floats of every row per panel, striding through
+/// memory mc / MR times).
+template <int MR>
+void packTransposedBlock(const GemmOperand &a, int64_t i0, int64_t mc,
+                         int64_t p0, int64_t kc, float *dst) {
+  int64_t full = mc / MR * MR;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float *src = a.data + (p0 + p) * a.ld + i0;
+    for (int64_t ir = 0; ir < full; ir += MR) {
+      float *out = dst + ir * kc + p * MR;
+      for (int r = 0; r < MR; ++r)
+        out[r] = src[ir + r];
+    }
+    if (full < mc) {
+      float *out = dst + full * kc + p * MR;
+      int rows = static_cast<int>(mc - full);
+      for (int r = 0; r < rows; ++r)
+        out[r] = src[full + r];
+      for (int r = rows; r < MR; ++r)
+        out[r] = 0.0f;
+    }
   }
 }
 
@@ -401,7 +434,9 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                     pc, kc, bPack + jr * kc);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mc = std::min<int64_t>(MC, m - ic);
-        if (!directA)
+        if (a.trans)
+          packTransposedBlock<MR>(a, ic, mc, pc, kc, aPack);
+        else if (!directA)
           for (int64_t ir = 0; ir < mc; ir += MR)
             packA<MR>(a, ic + ir,
                       static_cast<int>(std::min<int64_t>(MR, mc - ir)), pc,
