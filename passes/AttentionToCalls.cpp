@@ -10,7 +10,10 @@
 //                                      addresses and strides, %out)
 //   %result = bufferization.to_tensor %out restrict writable
 //
-// The argument list is the ABI of runtime/CpuAttention.h.
+// and `uoe.selective_attention_grad` likewise a call of
+// `uoe_selective_attention_grad` with the result's gradient and three
+// fresh buffers for dq, dk, dv. The argument lists are the ABI of
+// runtime/CpuAttention.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +34,7 @@ using namespace mlir;
 using namespace mlir::uoe;
 
 static constexpr StringLiteral kAttention = "uoe_selective_attention";
+static constexpr StringLiteral kAttentionGrad = "uoe_selective_attention_grad";
 /// The runtime's flags (runtime/CpuAttention.h).
 static constexpr int64_t kCausal = 1, kKeyPadding = 2, kRopeCompacted = 4,
                          kRopeOriginal = 8;
@@ -43,6 +47,100 @@ static SmallVector<Type> attentionParams(MLIRContext *context) {
   return params;
 }
 
+/// The parameter types of uoe_selective_attention_grad: those of the
+/// forward but for `out`, then dOut and its three strides, dq, dk, dv.
+static SmallVector<Type> attentionGradParams(MLIRContext *context) {
+  SmallVector<Type> params = attentionParams(context);
+  params.pop_back();
+  params.append(7, IntegerType::get(context, 64));
+  return params;
+}
+
+/// The 26 arguments that uoe_selective_attention and its gradient share
+/// (flags, sizes, scale, rotary base, q, k, v, positions, key padding) for
+/// `op`, either op; `q` the view of its query.
+template <class AttentionOp>
+static SmallVector<Value> sharedArguments(ImplicitLocOpBuilder &b,
+                                          AttentionOp op, const BufferView &q) {
+  auto type = cast<RankedTensorType>(op.getQuery().getType());
+  ArrayRef<int64_t> shape = type.getShape();
+  auto i64 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
+  };
+  auto f64 = [&](double v) {
+    return arith::ConstantOp::create(b, b.getF64FloatAttr(v)).getResult();
+  };
+  BufferView k = viewTensorInPlace(b, op.getKey()),
+             v = viewTensorInPlace(b, op.getValue()),
+             positions = viewTensorInPlace(b, op.getPositions());
+  Value zero = i64(0), padAddress = zero, padStride = zero, tokens = zero;
+  if (Value padding = op.getKeyPadding()) {
+    BufferView pad = viewTensorInPlace(b, padding);
+    padAddress = pad.address;
+    padStride = pad.strides[0];
+    tokens = pad.sizes[1];
+  }
+  int64_t heads = op.getHeads(), dh = shape[3] / heads;
+  int64_t flags = (op.getCausal() ? kCausal : 0) |
+                  (op.getKeyPadding() ? kKeyPadding : 0) |
+                  (op.getRope() == RopeMode::Compacted ? kRopeCompacted : 0) |
+                  (op.getRope() == RopeMode::Original ? kRopeOriginal : 0);
+  double scale = op.getScale() ? op.getScale()->convertToDouble()
+                               : 1.0 / std::sqrt(static_cast<double>(dh));
+  return {i64(flags),
+          i64(shape[0]),
+          i64(shape[1]),
+          q.sizes[2],
+          i64(shape[3]),
+          i64(heads),
+          tokens,
+          f64(scale),
+          f64(op.getRopeBase().convertToDouble()),
+          q.address,
+          q.strides[0],
+          q.strides[1],
+          q.strides[2],
+          k.address,
+          k.strides[0],
+          k.strides[1],
+          k.strides[2],
+          v.address,
+          v.strides[0],
+          v.strides[1],
+          v.strides[2],
+          positions.address,
+          positions.strides[0],
+          positions.strides[1],
+          padAddress,
+          padStride};
+}
+
+/// Whether the CPU kernels take attention on `type` ([E, B, L, D]).
+static bool isKernelType(RankedTensorType type) {
+  ArrayRef<int64_t> shape = type.getShape();
+  return type.getElementType().isF32() && !ShapedType::isDynamic(shape[0]) &&
+         !ShapedType::isDynamic(shape[1]) && !ShapedType::isDynamic(shape[3]);
+}
+
+/// A fresh dense buffer of `type` (`[E, B, L, D]`, L of `q`'s view).
+static Value allocLike(ImplicitLocOpBuilder &b, RankedTensorType type,
+                       const BufferView &q) {
+  SmallVector<Value> dynamicSizes;
+  if (type.isDynamicDim(2))
+    dynamicSizes.push_back(
+        arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[2]));
+  return memref::AllocOp::create(
+             b, MemRefType::get(type.getShape(), type.getElementType()),
+             dynamicSizes, b.getI64IntegerAttr(64))
+      .getResult();
+}
+
+static Value toFreshTensor(ImplicitLocOpBuilder &b, RankedTensorType type,
+                           Value buffer) {
+  return bufferization::ToTensorOp::create(b, type, buffer, /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
 namespace {
 
 struct SelectiveAttentionToCall : OpRewritePattern<SelectiveAttentionOp> {
@@ -51,80 +149,51 @@ struct SelectiveAttentionToCall : OpRewritePattern<SelectiveAttentionOp> {
   LogicalResult matchAndRewrite(SelectiveAttentionOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = op.getType();
-    if (!type.getElementType().isF32())
-      return rewriter.notifyMatchFailure(op, "unsupported: not f32");
-    ArrayRef<int64_t> shape = type.getShape();
-    if (ShapedType::isDynamic(shape[0]) || ShapedType::isDynamic(shape[1]) ||
-        ShapedType::isDynamic(shape[3]))
-      return rewriter.notifyMatchFailure(op, "unsupported: dynamic E, B or D");
-
+    if (!isKernelType(type))
+      return rewriter.notifyMatchFailure(op, "unsupported: not f32, or a "
+                                             "dynamic E, B or D");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto i64 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
-    };
-    auto f64 = [&](double v) {
-      return arith::ConstantOp::create(b, b.getF64FloatAttr(v)).getResult();
-    };
-    BufferView q = viewTensorInPlace(b, op.getQuery()),
-               k = viewTensorInPlace(b, op.getKey()),
-               v = viewTensorInPlace(b, op.getValue()),
-               positions = viewTensorInPlace(b, op.getPositions());
-    Value zero = i64(0), padAddress = zero, padStride = zero, tokens = zero;
-    if (Value padding = op.getKeyPadding()) {
-      BufferView pad = viewTensorInPlace(b, padding);
-      padAddress = pad.address;
-      padStride = pad.strides[0];
-      tokens = pad.sizes[1];
-    }
-
-    SmallVector<Value> dynamicSizes;
-    if (ShapedType::isDynamic(shape[2]))
-      dynamicSizes.push_back(
-          arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[2]));
-    Value out =
-        memref::AllocOp::create(b, MemRefType::get(shape, type.getElementType()),
-                                dynamicSizes, b.getI64IntegerAttr(64));
-
-    int64_t heads = op.getHeads(), dh = shape[3] / heads;
-    int64_t flags = (op.getCausal() ? kCausal : 0) |
-                    (op.getKeyPadding() ? kKeyPadding : 0) |
-                    (op.getRope() == RopeMode::Compacted ? kRopeCompacted : 0) |
-                    (op.getRope() == RopeMode::Original ? kRopeOriginal : 0);
-    double scale = op.getScale() ? op.getScale()->convertToDouble()
-                                 : 1.0 / std::sqrt(static_cast<double>(dh));
-    SmallVector<Value> args{i64(flags),
-                            i64(shape[0]),
-                            i64(shape[1]),
-                            q.sizes[2],
-                            i64(shape[3]),
-                            i64(heads),
-                            tokens,
-                            f64(scale),
-                            f64(op.getRopeBase().convertToDouble()),
-                            q.address,
-                            q.strides[0],
-                            q.strides[1],
-                            q.strides[2],
-                            k.address,
-                            k.strides[0],
-                            k.strides[1],
-                            k.strides[2],
-                            v.address,
-                            v.strides[0],
-                            v.strides[1],
-                            v.strides[2],
-                            positions.address,
-                            positions.strides[0],
-                            positions.strides[1],
-                            padAddress,
-                            padStride,
-                            describeBuffer(b, out).address};
+    BufferView q = viewTensorInPlace(b, op.getQuery());
+    SmallVector<Value> args = sharedArguments(b, op, q);
+    Value out = allocLike(b, type, q);
+    args.push_back(describeBuffer(b, out).address);
     assert(args.size() == attentionParams(getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kAttention, TypeRange{}, args);
-    rewriter.replaceOp(
-        op, bufferization::ToTensorOp::create(b, type, out, /*restrict=*/true,
-                                              /*writable=*/true));
+    rewriter.replaceOp(op, toFreshTensor(b, type, out));
+    return success();
+  }
+};
+
+/// The gradient: the shared arguments, the result's gradient (address and
+/// strides), then fresh dq, dk, dv.
+struct SelectiveAttentionGradToCall
+    : OpRewritePattern<SelectiveAttentionGradOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(SelectiveAttentionGradOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getQuery().getType());
+    if (!isKernelType(type))
+      return rewriter.notifyMatchFailure(op, "unsupported: not f32, or a "
+                                             "dynamic E, B or D");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    BufferView q = viewTensorInPlace(b, op.getQuery());
+    SmallVector<Value> args = sharedArguments(b, op, q);
+    BufferView dOut = viewTensorInPlace(b, op.getResultGrad());
+    args.append({dOut.address, dOut.strides[0], dOut.strides[1],
+                 dOut.strides[2]});
+    SmallVector<Value> grads;
+    for (int i = 0; i < 3; ++i) {
+      grads.push_back(allocLike(b, type, q));
+      args.push_back(describeBuffer(b, grads.back()).address);
+    }
+    assert(args.size() == attentionGradParams(getContext()).size() &&
+           "the runtime's ABI");
+    func::CallOp::create(b, kAttentionGrad, TypeRange{}, args);
+    rewriter.replaceOp(op, {toFreshTensor(b, type, grads[0]),
+                            toFreshTensor(b, type, grads[1]),
+                            toFreshTensor(b, type, grads[2])});
     return success();
   }
 };
@@ -139,11 +208,14 @@ struct UoEAttentionToCallsPass
     // that it runs on the kernel too; autodiff's forward_grad holds that
     // form already, and both must compute the same bits.
     populateDenseAttentionExpansionPatterns(patterns);
-    patterns.add<SelectiveAttentionToCall>(&getContext());
+    patterns.add<SelectiveAttentionToCall, SelectiveAttentionGradToCall>(
+        &getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
     declareRuntimeFunctionIfCalled(module, kAttention,
                                    attentionParams(&getContext()));
+    declareRuntimeFunctionIfCalled(module, kAttentionGrad,
+                                   attentionGradParams(&getContext()));
   }
 };
 

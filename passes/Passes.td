@@ -242,8 +242,11 @@ def UoEAttentionToCallsPass
     no `[L, L]` score or probability matrix is ever in memory. Operands are
     read in place through `bufferization.to_buffer read_only`; the result is
     a fresh buffer returned by `bufferization.to_tensor restrict writable`.
-    The gradient (`uoe.selective_attention_grad`) stays with
-    `convert-uoe-to-linalg`, which recomputes the probabilities.
+    The gradient (`uoe.selective_attention_grad`) becomes a call of
+    `uoe_selective_attention_grad` the same way: per (expert, row, head) it
+    recomputes the scores of 4 queries at a time (4 rows of L), then `P`,
+    `dS = P (dP - rowsum(P dP))`, `dq`, and accumulates `dk`, `dv` over the
+    query blocks in order.
 
     Example:
     ```mlir

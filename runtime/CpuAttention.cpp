@@ -129,6 +129,10 @@ struct Problem {
   int64_t padStrideR;
   float *out;
   const float *table; ///< [position][dh/2][2], or null without rope.
+  // The gradient's (uoe_selective_attention_grad): dOut like q; dq, dk, dv
+  // dense like out.
+  Operand dOut;
+  float *dq, *dk, *dv;
 };
 
 /// The first problem with the arguments, or OK; sets `maxPosition`.
@@ -182,9 +186,10 @@ UOE_INLINE void store(float *p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
 UOE_INLINE Vec splat(float s) { return Vec{} + s; }
 
 /// S[r][j] = sum_c Q[r][c] Kt[c][j] for r < 4, j < 16 * vectors; Q rows
-/// of dh, Kt rows of `ldk`, S rows of kKeys.
+/// of dh, Kt rows of `ldk`, S rows of `lds`.
 UOE_INLINE void scoreBlock(const float *Q, int64_t dh, const float *Kt,
-                           int64_t ldk, int64_t vectors, float *S) {
+                           int64_t ldk, int64_t vectors, float *S,
+                           int64_t lds = kKeys) {
   int64_t jv = 0;
   for (; jv + 2 <= vectors; jv += 2) {
     Vec a00{}, a01{}, a10{}, a11{}, a20{}, a21{}, a30{}, a31{};
@@ -198,9 +203,9 @@ UOE_INLINE void scoreBlock(const float *Q, int64_t dh, const float *Kt,
     }
     float *s = S + jv * kLanes;
     store(s, a00), store(s + kLanes, a01);
-    store(s + kKeys, a10), store(s + kKeys + kLanes, a11);
-    store(s + 2 * kKeys, a20), store(s + 2 * kKeys + kLanes, a21);
-    store(s + 3 * kKeys, a30), store(s + 3 * kKeys + kLanes, a31);
+    store(s + lds, a10), store(s + lds + kLanes, a11);
+    store(s + 2 * lds, a20), store(s + 2 * lds + kLanes, a21);
+    store(s + 3 * lds, a30), store(s + 3 * lds + kLanes, a31);
   }
   if (jv < vectors) {
     Vec a0{}, a1{}, a2{}, a3{};
@@ -211,15 +216,15 @@ UOE_INLINE void scoreBlock(const float *Q, int64_t dh, const float *Kt,
       a2 += splat(Q[2 * dh + c]) * k0, a3 += splat(Q[3 * dh + c]) * k0;
     }
     float *s = S + jv * kLanes;
-    store(s, a0), store(s + kKeys, a1), store(s + 2 * kKeys, a2),
-        store(s + 3 * kKeys, a3);
+    store(s, a0), store(s + lds, a1), store(s + 2 * lds, a2),
+        store(s + 3 * lds, a3);
   }
 }
 
 /// O[r][c] += sum_{j < keys} P[r][j] V[j][c] for r < 4, c < dhp; P rows of
-/// kKeys, V and O rows of dhp (a multiple of 16).
+/// `ldp`, V and O rows of dhp (a multiple of 16).
 UOE_INLINE void valueBlock(const float *P, int64_t keys, const float *V,
-                           int64_t dhp, float *O) {
+                           int64_t dhp, float *O, int64_t ldp = kKeys) {
   int64_t c = 0;
   for (; c + 4 * kLanes <= dhp; c += 4 * kLanes) {
     Vec o[kQueries][4];
@@ -231,7 +236,7 @@ UOE_INLINE void valueBlock(const float *P, int64_t keys, const float *V,
       Vec v0 = load(v), v1 = load(v + kLanes), v2 = load(v + 2 * kLanes),
           v3 = load(v + 3 * kLanes);
       for (int r = 0; r < kQueries; ++r) {
-        Vec p = splat(P[r * kKeys + j]);
+        Vec p = splat(P[r * ldp + j]);
         o[r][0] += p * v0, o[r][1] += p * v1, o[r][2] += p * v2,
             o[r][3] += p * v3;
       }
@@ -247,7 +252,7 @@ UOE_INLINE void valueBlock(const float *P, int64_t keys, const float *V,
     for (int64_t j = 0; j < keys; ++j) {
       Vec v = load(V + j * dhp + c);
       for (int r = 0; r < kQueries; ++r)
-        o[r] += splat(P[r * kKeys + j]) * v;
+        o[r] += splat(P[r * ldp + j]) * v;
     }
     for (int r = 0; r < kQueries; ++r)
       store(O + r * dhp + c, o[r]);
@@ -283,6 +288,25 @@ UOE_INLINE void rotate(const Problem &p, const float *src, int64_t pos,
     float cos = cs[2 * f], sin = cs[2 * f + 1];
     dst[f * stride] = src[f] * cos - src[f + half] * sin;
     dst[(f + half) * stride] = src[f + half] * cos + src[f] * sin;
+  }
+}
+
+/// dst[c] = (R^T src)[c] for c < dh: the inverse rotation at `pos` (the
+/// rotation is orthogonal), times `scale`.
+UOE_INLINE void rotateBack(const Problem &p, const float *src, int64_t pos,
+                           float scale, float *dst) {
+  if (!p.rope) {
+    for (int64_t c = 0; c < p.dh; ++c)
+      dst[c] = src[c] * scale;
+    return;
+  }
+  int64_t half = p.dh / 2;
+  const float *cs = p.table + pos * half * 2;
+  for (int64_t f = 0; f < half; ++f) {
+    float cos = cs[2 * f], sin = cs[2 * f + 1];
+    float x = src[f] * scale, y = src[f + half] * scale;
+    dst[f] = x * cos + y * sin;
+    dst[f + half] = y * cos - x * sin;
   }
 }
 
@@ -405,6 +429,140 @@ UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r,
   return true;
 }
 
+/// The gradients of (expert e, row r, head h): dq, dk, dv at their place.
+/// Per block of 4 queries, the scores and dP = dO V^T of every key it sees
+/// are kept as 4 rows of L (never [L, L]); then P, D = rowsum(P * dP),
+/// dS = P (dP - D), dQ = dS K, and dK += dS^T Q, dV += P^T dO into the
+/// task's own [L, dh] accumulators, query blocks in order. dq and dk are
+/// scaled and rotated back (R^T) at the end. False when out of memory.
+UOE_INLINE bool attendHeadGrad(const Problem &p, int64_t e, int64_t r,
+                               int64_t h) {
+  int64_t L = p.slots, dh = p.dh, col = h * dh;
+  int64_t L4 = roundUp(L, kQueries), Lp = roundUp(L, kLanes),
+          dhp = roundUp(dh, kLanes);
+  // Q, dO [L4, dh]; Kt, Vt [dh, Lp]; K, dK, dV [Lp, dhp]; the key bias
+  // [Lp]; the rows of S (then P) and dP (then dS) [4, Lp]; dQ [4, dhp].
+  int64_t floats = 2 * L4 * dh + 2 * dh * Lp + 3 * Lp * dhp + Lp +
+                   2 * kQueries * Lp + kQueries * dhp;
+  float *Q = packBuffer.get(floats);
+  int64_t *limit = limitBuffer.get(std::max<int64_t>(L, 1));
+  if (!Q || !limit)
+    return false;
+  float *dO = Q + L4 * dh, *Kt = dO + L4 * dh, *Vt = Kt + dh * Lp,
+        *K = Vt + dh * Lp, *dK = K + Lp * dhp, *dV = dK + Lp * dhp,
+        *bias = dV + Lp * dhp, *P = bias + Lp, *dS = P + kQueries * Lp,
+        *dQ = dS + kQueries * Lp;
+  const int64_t *pos = p.positions + e * p.posStrideE + r * p.posStrideR;
+  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
+
+  std::fill(Q, Q + floats, 0.0f);
+  for (int64_t i = 0; i < L; ++i) {
+    rotate(p, p.q.row(e, r, i) + col, ropePosition(i), Q + i * dh, 1);
+    rotate(p, p.k.row(e, r, i) + col, ropePosition(i), Kt + i, Lp);
+    rotate(p, p.k.row(e, r, i) + col, ropePosition(i), K + i * dhp, 1);
+    const float *v = p.v.row(e, r, i) + col, *g = p.dOut.row(e, r, i) + col;
+    for (int64_t c = 0; c < dh; ++c)
+      Vt[c * Lp + i] = v[c];
+    std::memcpy(dO + i * dh, g, dh * sizeof(float));
+  }
+  const uint8_t *pad = p.padding ? p.padding + r * p.padStrideR : nullptr;
+  for (int64_t j = 0; j < Lp; ++j)
+    bias[j] = j >= L || (pad && pad[pos[j]]) ? kMinusInf : 0.0f;
+  bool ascending = std::is_sorted(pos, pos + L);
+  bool maskEachScore = p.causal && !ascending;
+  for (int64_t i = 0, j = 0; i < L; ++i) {
+    if (!p.causal || maskEachScore) {
+      limit[i] = L;
+      continue;
+    }
+    while (j < L && pos[j] <= pos[i])
+      ++j;
+    limit[i] = j;
+  }
+
+  for (int64_t i0 = 0; i0 < L; i0 += kQueries) {
+    int64_t queries = std::min(kQueries, L - i0);
+    int64_t keyEnd = limit[i0 + queries - 1];
+    int64_t padded = roundUp(keyEnd, kLanes);
+    for (int64_t j0 = 0; j0 < keyEnd; j0 += kKeys) {
+      int64_t vectors = (std::min(kKeys, keyEnd - j0) + kLanes - 1) / kLanes;
+      scoreBlock(Q + i0 * dh, dh, Kt + j0, Lp, vectors, P + j0, Lp);
+      scoreBlock(dO + i0 * dh, dh, Vt + j0, Lp, vectors, dS + j0, Lp);
+    }
+    for (int64_t t = 0; t < kQueries; ++t) {
+      float *pr = P + t * Lp, *ds = dS + t * Lp;
+      int64_t i = i0 + t;
+      float rowMax = kMinusInf;
+      if (t < queries) {
+        int64_t visible = std::min(limit[i], padded);
+#pragma omp simd reduction(max : rowMax)
+        for (int64_t j = 0; j < padded; ++j) {
+          float v = pr[j] * p.scale + bias[j];
+          v = j < visible ? v : kMinusInf;
+          pr[j] = v;
+          rowMax = std::max(rowMax, v);
+        }
+        if (maskEachScore) {
+          rowMax = kMinusInf;
+          for (int64_t j = 0; j < padded; ++j) {
+            if (pos[std::min(j, L - 1)] > pos[i])
+              pr[j] = kMinusInf;
+            rowMax = std::max(rowMax, pr[j]);
+          }
+        }
+      }
+      if (rowMax == kMinusInf) { // padding rows and fully masked queries
+        std::fill(pr, pr + padded, 0.0f);
+        std::fill(ds, ds + padded, 0.0f);
+        continue;
+      }
+      float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < padded; ++j) {
+        float v = expOrZero(pr[j] - rowMax);
+        pr[j] = v;
+        sum += v;
+      }
+      float d = 0.0f;
+#pragma omp simd reduction(+ : d)
+      for (int64_t j = 0; j < padded; ++j) {
+        pr[j] = pr[j] / sum;
+        d += pr[j] * ds[j];
+      }
+#pragma omp simd
+      for (int64_t j = 0; j < padded; ++j)
+        ds[j] = pr[j] * (ds[j] - d);
+    }
+    std::fill(dQ, dQ + kQueries * dhp, 0.0f);
+    valueBlock(dS, keyEnd, K, dhp, dQ, Lp);
+    const float *q0 = Q + i0 * dh, *g0 = dO + i0 * dh;
+    for (int64_t j = 0; j < keyEnd; ++j) {
+      float s0 = dS[j], s1 = dS[Lp + j], s2 = dS[2 * Lp + j],
+            s3 = dS[3 * Lp + j];
+      float p0 = P[j], p1 = P[Lp + j], p2 = P[2 * Lp + j], p3 = P[3 * Lp + j];
+      float *dk = dK + j * dhp, *dv = dV + j * dhp;
+#pragma omp simd
+      for (int64_t c = 0; c < dh; ++c) {
+        dk[c] += s0 * q0[c] + s1 * q0[dh + c] + s2 * q0[2 * dh + c] +
+                 s3 * q0[3 * dh + c];
+        dv[c] += p0 * g0[c] + p1 * g0[dh + c] + p2 * g0[2 * dh + c] +
+                 p3 * g0[3 * dh + c];
+      }
+    }
+    for (int64_t t = 0; t < queries; ++t) {
+      int64_t i = i0 + t;
+      rotateBack(p, dQ + t * dhp, ropePosition(i), p.scale,
+                 p.dq + ((e * p.rows + r) * L + i) * p.width + col);
+    }
+  }
+  for (int64_t j = 0; j < L; ++j) {
+    int64_t at = ((e * p.rows + r) * L + j) * p.width + col;
+    rotateBack(p, dK + j * dhp, ropePosition(j), p.scale, p.dk + at);
+    std::memcpy(p.dv + at, dV + j * dhp, dh * sizeof(float));
+  }
+  return true;
+}
+
 // attendHead compiled per ISA. (The parallel loop stays outside them: GCC
 // outlines an `omp parallel` region before inlining, with the default ISA.)
 using HeadFn = bool (*)(const Problem &, int64_t, int64_t, int64_t);
@@ -419,15 +577,27 @@ attendHeadAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
 bool attendHeadGeneric(const Problem &p, int64_t e, int64_t r, int64_t h) {
   return attendHead(p, e, r, h);
 }
+__attribute__((target("avx512f,avx2,fma"))) bool
+attendHeadGradAvx512(const Problem &p, int64_t e, int64_t r, int64_t h) {
+  return attendHeadGrad(p, e, r, h);
+}
+__attribute__((target("avx2,fma"))) bool
+attendHeadGradAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
+  return attendHeadGrad(p, e, r, h);
+}
+bool attendHeadGradGeneric(const Problem &p, int64_t e, int64_t r,
+                           int64_t h) {
+  return attendHeadGrad(p, e, r, h);
+}
 
-HeadFn headFunction() {
+HeadFn headFunction(bool gradient) {
   switch (gemmIsa()) {
   case GemmIsa::Avx512:
-    return attendHeadAvx512;
+    return gradient ? attendHeadGradAvx512 : attendHeadAvx512;
   case GemmIsa::Avx2:
-    return attendHeadAvx2;
+    return gradient ? attendHeadGradAvx2 : attendHeadAvx2;
   default:
-    return attendHeadGeneric;
+    return gradient ? attendHeadGradGeneric : attendHeadGeneric;
   }
 }
 
@@ -438,41 +608,17 @@ void uoe::rt::attentionExp(const float *x, float *result, int64_t count) {
     result[i] = expOrZero(x[i]);
 }
 
-extern "C" void uoe_selective_attention(
-    int64_t flags, int64_t experts, int64_t rows, int64_t slots, int64_t width,
-    int64_t heads, int64_t tokens, double scale, double ropeBase, int64_t q,
-    int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
-    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
-    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
-    int64_t posStrideE, int64_t posStrideR, int64_t padding,
-    int64_t padStrideR, int64_t out) {
-  auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
-  Problem p{(flags & kAttentionCausal) != 0,
-            (flags & (kAttentionRopeCompacted | kAttentionRopeOriginal)) != 0,
-            (flags & kAttentionRopeOriginal) != 0,
-            experts,
-            rows,
-            slots,
-            width,
-            heads,
-            tokens,
-            heads > 0 ? width / heads : 0,
-            static_cast<float>(scale),
-            {floats(q), qStrideE, qStrideR, qStrideL},
-            {floats(k), kStrideE, kStrideR, kStrideL},
-            {floats(v), vStrideE, vStrideR, vStrideL},
-            reinterpret_cast<const int64_t *>(positions),
-            posStrideE,
-            posStrideR,
-            (flags & kAttentionKeyPadding)
-                ? reinterpret_cast<const uint8_t *>(padding)
-                : nullptr,
-            padStrideR,
-            reinterpret_cast<float *>(out),
-            nullptr};
+namespace {
+
+/// Checks `p`, builds its rotary table and runs every (expert, row, head)
+/// task, the forward's or (gradient) the backward's; errors are recorded
+/// under `name`.
+void runAttention(Problem &p, int64_t flags, double ropeBase, bool gradient,
+                  const char *name) {
   int64_t maxPosition = 0;
   if (Status status = check(p, flags, maxPosition); !status.ok()) {
-    recordCpuKernelError(status.message());
+    recordCpuKernelError(strCat(name, status.message().substr(
+                                          std::strlen("uoe_selective_attention"))));
     return;
   }
   std::shared_ptr<const RopeTable> table;
@@ -481,18 +627,98 @@ extern "C" void uoe_selective_attention(
                       p.ropeOriginal ? maxPosition + 1 : p.slots);
     p.table = table->values.data();
   }
-  int64_t tasks = experts * rows * heads;
+  int64_t tasks = p.experts * p.rows * p.heads;
   int threads = omp_get_max_threads();
   bool parallel = threads > 1 && tasks > 1 &&
-                  tasks * slots * slots * std::max<int64_t>(1, p.dh) >=
+                  tasks * p.slots * p.slots * std::max<int64_t>(1, p.dh) >=
                       (int64_t(1) << 16);
-  HeadFn attend = headFunction();
+  HeadFn attend = headFunction(gradient);
   bool ok = true;
+  int64_t heads = p.heads, rows = p.rows;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
   for (int64_t task = 0; task < tasks; ++task) {
     int64_t h = task % heads, er = task / heads;
     ok = attend(p, er / rows, er % rows, h) && ok;
   }
   if (!ok)
-    recordCpuKernelError("uoe_selective_attention: out of memory");
+    recordCpuKernelError(strCat(name, ": out of memory"));
+}
+
+/// The problem of both entry points (without the gradient's operands).
+Problem makeProblem(int64_t flags, int64_t experts, int64_t rows,
+                    int64_t slots, int64_t width, int64_t heads,
+                    int64_t tokens, double scale, int64_t q, int64_t qStrideE,
+                    int64_t qStrideR, int64_t qStrideL, int64_t k,
+                    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL,
+                    int64_t v, int64_t vStrideE, int64_t vStrideR,
+                    int64_t vStrideL, int64_t positions, int64_t posStrideE,
+                    int64_t posStrideR, int64_t padding, int64_t padStrideR) {
+  auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
+  Problem p{};
+  p.causal = (flags & kAttentionCausal) != 0;
+  p.rope = (flags & (kAttentionRopeCompacted | kAttentionRopeOriginal)) != 0;
+  p.ropeOriginal = (flags & kAttentionRopeOriginal) != 0;
+  p.experts = experts, p.rows = rows, p.slots = slots, p.width = width;
+  p.heads = heads, p.tokens = tokens, p.dh = heads > 0 ? width / heads : 0;
+  p.scale = static_cast<float>(scale);
+  p.q = {floats(q), qStrideE, qStrideR, qStrideL};
+  p.k = {floats(k), kStrideE, kStrideR, kStrideL};
+  p.v = {floats(v), vStrideE, vStrideR, vStrideL};
+  p.positions = reinterpret_cast<const int64_t *>(positions);
+  p.posStrideE = posStrideE, p.posStrideR = posStrideR;
+  p.padding = (flags & kAttentionKeyPadding)
+                  ? reinterpret_cast<const uint8_t *>(padding)
+                  : nullptr;
+  p.padStrideR = padStrideR;
+  return p;
+}
+
+} // namespace
+
+extern "C" void uoe_selective_attention(
+    int64_t flags, int64_t experts, int64_t rows, int64_t slots, int64_t width,
+    int64_t heads, int64_t tokens, double scale, double ropeBase, int64_t q,
+    int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
+    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
+    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
+    int64_t posStrideE, int64_t posStrideR, int64_t padding,
+    int64_t padStrideR, int64_t out) {
+  Problem p = makeProblem(flags, experts, rows, slots, width, heads, tokens,
+                          scale, q, qStrideE, qStrideR, qStrideL, k, kStrideE,
+                          kStrideR, kStrideL, v, vStrideE, vStrideR, vStrideL,
+                          positions, posStrideE, posStrideR, padding,
+                          padStrideR);
+  p.out = reinterpret_cast<float *>(out);
+  runAttention(p, flags, ropeBase, /*gradient=*/false,
+               "uoe_selective_attention");
+}
+
+extern "C" void uoe_selective_attention_grad(
+    int64_t flags, int64_t experts, int64_t rows, int64_t slots, int64_t width,
+    int64_t heads, int64_t tokens, double scale, double ropeBase, int64_t q,
+    int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
+    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
+    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
+    int64_t posStrideE, int64_t posStrideR, int64_t padding,
+    int64_t padStrideR, int64_t dOut, int64_t dStrideE, int64_t dStrideR,
+    int64_t dStrideL, int64_t dq, int64_t dk, int64_t dv) {
+  Problem p = makeProblem(flags, experts, rows, slots, width, heads, tokens,
+                          scale, q, qStrideE, qStrideR, qStrideL, k, kStrideE,
+                          kStrideR, kStrideL, v, vStrideE, vStrideR, vStrideL,
+                          positions, posStrideE, posStrideR, padding,
+                          padStrideR);
+  p.dOut = {reinterpret_cast<const float *>(dOut), dStrideE, dStrideR,
+            dStrideL};
+  p.dq = reinterpret_cast<float *>(dq);
+  p.dk = reinterpret_cast<float *>(dk);
+  p.dv = reinterpret_cast<float *>(dv);
+  // `out` is not written by the gradient; the check wants it non-null.
+  p.out = p.dq;
+  bool empty = experts * rows * slots == 0;
+  if (!empty && (!p.dOut.data || !p.dk || !p.dv)) {
+    recordCpuKernelError("uoe_selective_attention_grad: null operand");
+    return;
+  }
+  runAttention(p, flags, ropeBase, /*gradient=*/true,
+               "uoe_selective_attention_grad");
 }

@@ -17,6 +17,9 @@
 //                     query's output accumulator.
 //
 // A query whose keys are all masked yields zeros, as the unfused softmax.
+// The gradient (uoe_selective_attention_grad) recomputes the same scores per
+// block of 4 queries (4 rows of L), then P, dS, dq, and adds dk and dv over
+// the query blocks in order.
 //
 // Numerics: each (expert, row, head) is one task computed by one thread in
 // a fixed order, so a query's result depends only on its own row's tokens
@@ -84,6 +87,28 @@ void uoe_selective_attention(int64_t flags, int64_t experts, int64_t rows,
                              int64_t vStrideL, int64_t positions,
                              int64_t posStrideE, int64_t posStrideR,
                              int64_t padding, int64_t padStrideR, int64_t out);
+
+/// The gradients of uoe_selective_attention for the result's gradient dOut
+/// (strides like q's): dq, dk and dv (dense like `out`) with
+///
+///   P = softmax(s) per query, dP_ij = dOut_i . v_j, D_i = sum_j P_ij dP_ij,
+///   dS_ij = P_ij (dP_ij - D_i),
+///   dq_i = R_i^T (scale sum_j dS_ij k~_j), dk_j = R_j^T (scale sum_i dS_ij
+///   q~_i), dv_j = sum_i P_ij dOut_i
+///
+/// (q~, k~ rotated; R^T rotates back). Per (expert, row, head) one task
+/// recomputes the scores of a block of 4 queries at a time (4 rows of L, never
+/// [L, L]) and accumulates dk and dv over the query blocks in order: the
+/// same bits for any thread count, a row's gradients from its own row alone.
+void uoe_selective_attention_grad(
+    int64_t flags, int64_t experts, int64_t rows, int64_t slots, int64_t width,
+    int64_t heads, int64_t tokens, double scale, double ropeBase, int64_t q,
+    int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
+    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
+    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
+    int64_t posStrideE, int64_t posStrideR, int64_t padding,
+    int64_t padStrideR, int64_t dOut, int64_t dStrideE, int64_t dStrideR,
+    int64_t dStrideL, int64_t dq, int64_t dk, int64_t dv);
 
 } // extern "C"
 

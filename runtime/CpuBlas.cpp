@@ -235,6 +235,8 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_select_patches", reinterpret_cast<void *>(&uoe_select_patches)},
       {"uoe_selective_attention",
        reinterpret_cast<void *>(&uoe_selective_attention)},
+      {"uoe_selective_attention_grad",
+       reinterpret_cast<void *>(&uoe_selective_attention_grad)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

@@ -71,3 +71,25 @@ func.func @dense(%x: tensor<2x6x16xf32>, %wqkv: tensor<3x16x16xf32>, %bqkv: tens
   %y = uoe.attention %x, qkv(%wqkv, %bqkv), out(%wo, %bo) heads 2 causal : tensor<2x6x16xf32>, tensor<3x16x16xf32>, tensor<3x16xf32>, tensor<16x16xf32>, tensor<16xf32>
   return %y : tensor<2x6x16xf32>
 }
+
+// -----
+
+// Tests that the gradient becomes one call of the runtime's backward
+// kernel: the forward's arguments (flags 1: causal), the result's gradient
+// read in place, and three fresh buffers for dq, dk, dv.
+// CHECK-LABEL: func.func private @uoe_selective_attention_grad(i64, i64, i64, i64, i64, i64, i64, f64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @gradient
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 1 : i64
+// CHECK: bufferization.to_buffer %arg4 read_only
+// CHECK: %[[DQ:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x4x?x16xf32>
+// CHECK: %[[DK:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x4x?x16xf32>
+// CHECK: %[[DV:.+]] = memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<2x4x?x16xf32>
+// CHECK: call @uoe_selective_attention_grad(%[[FLAGS]],
+// CHECK-DAG: %[[A:.+]] = bufferization.to_tensor %[[DQ]] restrict writable
+// CHECK-DAG: %[[B:.+]] = bufferization.to_tensor %[[DK]] restrict writable
+// CHECK-DAG: %[[C:.+]] = bufferization.to_tensor %[[DV]] restrict writable
+// CHECK: return %[[A]], %[[B]], %[[C]]
+func.func @gradient(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tensor<2x4x?x16xf32>, %pos: tensor<2x4x?xi64>, %do: tensor<2x4x?x16xf32>) -> (tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>) {
+  %dq, %dk, %dv = uoe.selective_attention_grad %q, %k, %v, %pos, %do heads 2 causal : tensor<2x4x?x16xf32>, tensor<2x4x?xi64>
+  return %dq, %dk, %dv : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>
+}

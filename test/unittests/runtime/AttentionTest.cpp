@@ -93,6 +93,121 @@ struct Case {
     return out;
   }
 
+  /// dq, dk, dv of uoe_selective_attention_grad for the result gradient
+  /// `g` (laid out like q), concatenated.
+  std::vector<float> runGrad(const std::vector<float> &g) const {
+    size_t n = experts * rows * slots * width;
+    std::vector<float> d(3 * n, std::numeric_limits<float>::quiet_NaN());
+    int64_t strideR = slots * ld(), strideE = rows * strideR;
+    uoe_selective_attention_grad(
+        flags(), experts, rows, slots, width, heads, tokens,
+        1.0 / std::sqrt(static_cast<double>(dh())), base, address(q.data()),
+        strideE, strideR, ld(), address(k.data()), strideE, strideR, ld(),
+        address(v.data()), strideE, strideR, ld(), address(positions.data()),
+        rows * slots, slots, padding ? address(pad.data()) : 0, tokens,
+        address(g.data()), strideE, strideR, ld(), address(d.data()),
+        address(d.data() + n), address(d.data() + 2 * n));
+    return d;
+  }
+
+  /// The gradients' definition in float64 (the forward's below, then
+  /// dP, D, dS, and the rotations transposed), concatenated like runGrad.
+  std::vector<double> referenceGrad(const std::vector<float> &g) const {
+    size_t n = experts * rows * slots * width;
+    std::vector<double> d(3 * n, 0.0);
+    int64_t dh_ = dh(), half = dh_ / 2;
+    double scale = 1.0 / std::sqrt(static_cast<double>(dh_));
+    auto angle = [&](int64_t pos, int64_t f) {
+      return pos * std::pow(base, -2.0 * f / dh_);
+    };
+    auto rotated = [&](const float *x, int64_t pos) {
+      std::vector<double> r(x, x + dh_);
+      if (!rope)
+        return r;
+      for (int64_t f = 0; f < half; ++f) {
+        double c = std::cos(angle(pos, f)), s = std::sin(angle(pos, f));
+        r[f] = x[f] * c - x[f + half] * s;
+        r[f + half] = x[f + half] * c + x[f] * s;
+      }
+      return r;
+    };
+    auto rotateBack = [&](std::vector<double> y, int64_t pos) {
+      if (!rope)
+        return y;
+      std::vector<double> x(dh_);
+      for (int64_t f = 0; f < half; ++f) {
+        double c = std::cos(angle(pos, f)), s = std::sin(angle(pos, f));
+        x[f] = y[f] * c + y[f + half] * s;
+        x[f + half] = y[f + half] * c - y[f] * s;
+      }
+      return x;
+    };
+    for (int64_t e = 0; e < experts; ++e)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t h = 0; h < heads; ++h) {
+          const int64_t *pos = positions.data() + (e * rows + r) * slots;
+          auto at = [&](const std::vector<float> &x, int64_t i) {
+            return x.data() + ((e * rows + r) * slots + i) * ld() + h * dh_;
+          };
+          auto ropeAt = [&](int64_t i) {
+            return rope == kAttentionRopeOriginal ? pos[i] : i;
+          };
+          std::vector<std::vector<double>> qs, ks, dqs(slots), dks(slots),
+              dvs(slots);
+          for (int64_t i = 0; i < slots; ++i) {
+            qs.push_back(rotated(at(q, i), ropeAt(i)));
+            ks.push_back(rotated(at(k, i), ropeAt(i)));
+            dqs[i].assign(dh_, 0.0), dks[i].assign(dh_, 0.0),
+                dvs[i].assign(dh_, 0.0);
+          }
+          for (int64_t i = 0; i < slots; ++i) {
+            std::vector<double> s(slots), prob(slots, 0.0), dp(slots);
+            double m = -INFINITY, sum = 0.0, dsum = 0.0;
+            for (int64_t j = 0; j < slots; ++j) {
+              double dot = 0.0;
+              for (int64_t c = 0; c < dh_; ++c)
+                dot += qs[i][c] * ks[j][c];
+              s[j] = dot * scale;
+              bool visible = !(causal && pos[j] > pos[i]) &&
+                             !(padding && pad[r * tokens + pos[j]]);
+              if (!visible)
+                s[j] = -INFINITY;
+              m = std::max(m, s[j]);
+            }
+            if (m == -INFINITY)
+              continue;
+            for (int64_t j = 0; j < slots; ++j)
+              sum += std::exp(s[j] - m);
+            for (int64_t j = 0; j < slots; ++j) {
+              prob[j] = std::exp(s[j] - m) / sum;
+              dp[j] = 0.0;
+              for (int64_t c = 0; c < dh_; ++c)
+                dp[j] += at(g, i)[c] * double(at(v, j)[c]);
+              dsum += prob[j] * dp[j];
+            }
+            for (int64_t j = 0; j < slots; ++j) {
+              double ds = prob[j] * (dp[j] - dsum);
+              for (int64_t c = 0; c < dh_; ++c) {
+                dqs[i][c] += scale * ds * ks[j][c];
+                dks[j][c] += scale * ds * qs[i][c];
+                dvs[j][c] += prob[j] * at(g, i)[c];
+              }
+            }
+          }
+          for (int64_t i = 0; i < slots; ++i) {
+            size_t o = ((e * rows + r) * slots + i) * width + h * dh_;
+            std::vector<double> dq = rotateBack(dqs[i], ropeAt(i)),
+                                dk = rotateBack(dks[i], ropeAt(i));
+            for (int64_t c = 0; c < dh_; ++c) {
+              d[o + c] = dq[c];
+              d[n + o + c] = dk[c];
+              d[2 * n + o + c] = dvs[i][c];
+            }
+          }
+        }
+    return d;
+  }
+
   /// The op's definition in float64.
   std::vector<double> reference() const {
     std::vector<double> out(experts * rows * slots * width, 0.0);
@@ -232,6 +347,71 @@ TEST(AttentionTest, OddWidthsAndSeveralKeyBlocks) {
                      std::to_string(s.slots) + " width " +
                      std::to_string(s.width));
     }
+}
+
+/// A random result gradient laid out like q.
+std::vector<float> randomLike(const std::vector<float> &x, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> g(x.size());
+  for (float &value : g)
+    value = normal(gen);
+  return g;
+}
+
+void expectGradNear(const Case &c, unsigned seed, const std::string &what) {
+  std::vector<float> g = randomLike(c.q, seed);
+  std::vector<float> got = c.runGrad(g);
+  std::vector<double> want = c.referenceGrad(g);
+  ASSERT_TRUE(takeCpuBlasError().ok()) << what;
+  ASSERT_EQ(got.size(), want.size());
+  const char *names[] = {"dq", "dk", "dv"};
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 5e-5 * (1.0 + std::fabs(want[i])))
+        << what << " " << names[i * 3 / got.size()] << " at "
+        << i % (got.size() / 3);
+}
+
+TEST(AttentionTest, GradientsMatchFloat64Reference) {
+  IsaScope scope;
+  for (GemmIsa isa : scope.isas) {
+    ASSERT_TRUE(setGemmIsa(isa));
+    for (int64_t rope : {int64_t(0), int64_t(kAttentionRopeCompacted),
+                         int64_t(kAttentionRopeOriginal)})
+      for (bool causal : {false, true})
+        for (bool padding : {false, true}) {
+          Case c;
+          c.rope = rope, c.causal = causal, c.padding = padding;
+          c.fill(23 + rope + causal * 2 + padding);
+          expectGradNear(c, 29, std::string(gemmIsaName(isa)) + " rope " +
+                                    std::to_string(rope) + " causal " +
+                                    std::to_string(causal) + " padding " +
+                                    std::to_string(padding));
+        }
+    // Odd widths, several key blocks, positions that do not ascend.
+    Case wide;
+    wide.slots = 150, wide.width = 144, wide.heads = 2, wide.tokens = 200;
+    wide.fill(31);
+    expectGradNear(wide, 37, std::string(gemmIsaName(isa)) + " 150 slots");
+    Case shuffled;
+    shuffled.ascending = false, shuffled.slots = 30, shuffled.tokens = 40;
+    shuffled.fill(41);
+    expectGradNear(shuffled, 43,
+                   std::string(gemmIsaName(isa)) + " shuffled positions");
+  }
+}
+
+TEST(AttentionTest, GradientsSameBitsForAnyThreadCount) {
+  Case c;
+  c.experts = 3, c.rows = 4, c.slots = 60, c.width = 64, c.tokens = 80;
+  c.fill(47);
+  std::vector<float> g = randomLike(c.q, 53);
+  setCpuThreads(1);
+  std::vector<float> one = c.runGrad(g);
+  setCpuThreads(3);
+  std::vector<float> three = c.runGrad(g);
+  setCpuThreads(0);
+  EXPECT_EQ(std::memcmp(one.data(), three.data(), one.size() * 4), 0);
 }
 
 TEST(AttentionTest, PositionsThatDoNotAscend) {
