@@ -160,8 +160,13 @@ void packTransposedBlock(const GemmOperand &a, int64_t i0, int64_t mc,
     const float *src = a.data + (p0 + p) * a.ld + i0;
     for (int64_t ir = 0; ir < full; ir += MR) {
       float *out = dst + ir * kc + p * MR;
-      for (int r = 0; r < MR; ++r)
-        out[r] = src[ir + r];
+      if constexpr (MR % 4 == 0) {
+        for (int r = 0; r < MR; r += 4)
+          _mm_storeu_ps(out + r, _mm_loadu_ps(src + ir + r));
+      } else {
+        for (int r = 0; r < MR; ++r)
+          out[r] = src[ir + r];
+      }
     }
     if (full < mc) {
       float *out = dst + full * kc + p * MR;
