@@ -64,9 +64,7 @@ static SmallVector<Value> sharedArguments(ImplicitLocOpBuilder &b,
                                           AttentionOp op, const BufferView &q) {
   auto type = cast<RankedTensorType>(op.getQuery().getType());
   ArrayRef<int64_t> shape = type.getShape();
-  auto i64 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
-  };
+  auto i64 = [&](int64_t v) { return constantI64(b, v); };
   auto f64 = [&](double v) {
     return arith::ConstantOp::create(b, b.getF64FloatAttr(v)).getResult();
   };
@@ -129,16 +127,7 @@ static Value allocLike(ImplicitLocOpBuilder &b, RankedTensorType type,
   if (type.isDynamicDim(2))
     dynamicSizes.push_back(
         arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[2]));
-  return memref::AllocOp::create(
-             b, MemRefType::get(type.getShape(), type.getElementType()),
-             dynamicSizes, b.getI64IntegerAttr(64))
-      .getResult();
-}
-
-static Value toFreshTensor(ImplicitLocOpBuilder &b, RankedTensorType type,
-                           Value buffer) {
-  return bufferization::ToTensorOp::create(b, type, buffer, /*restrict=*/true,
-                                           /*writable=*/true);
+  return allocResultBuffer(b, type, dynamicSizes);
 }
 
 namespace {
@@ -160,7 +149,7 @@ struct SelectiveAttentionToCall : OpRewritePattern<SelectiveAttentionOp> {
     assert(args.size() == attentionParams(getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kAttention, TypeRange{}, args);
-    rewriter.replaceOp(op, toFreshTensor(b, type, out));
+    rewriter.replaceOp(op, resultTensor(b, type, out));
     return success();
   }
 };
@@ -181,8 +170,8 @@ struct SelectiveAttentionGradToCall
     BufferView q = viewTensorInPlace(b, op.getQuery());
     SmallVector<Value> args = sharedArguments(b, op, q);
     BufferView dOut = viewTensorInPlace(b, op.getResultGrad());
-    args.append({dOut.address, dOut.strides[0], dOut.strides[1],
-                 dOut.strides[2]});
+    args.append(
+        {dOut.address, dOut.strides[0], dOut.strides[1], dOut.strides[2]});
     SmallVector<Value> grads;
     for (int i = 0; i < 3; ++i) {
       grads.push_back(allocLike(b, type, q));
@@ -191,9 +180,9 @@ struct SelectiveAttentionGradToCall
     assert(args.size() == attentionGradParams(getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kAttentionGrad, TypeRange{}, args);
-    rewriter.replaceOp(op, {toFreshTensor(b, type, grads[0]),
-                            toFreshTensor(b, type, grads[1]),
-                            toFreshTensor(b, type, grads[2])});
+    rewriter.replaceOp(op, {resultTensor(b, type, grads[0]),
+                            resultTensor(b, type, grads[1]),
+                            resultTensor(b, type, grads[2])});
     return success();
   }
 };

@@ -60,10 +60,8 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto view = [&](Value tensor) { return viewTensorInPlace(b, tensor); };
-    Value zero = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
-    auto constant = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
-    };
+    auto constant = [&](int64_t v) { return constantI64(b, v); };
+    Value zero = constant(0);
 
     BufferView a = view(op.getLhs()), w = view(op.getRhs());
     BufferView positions = view(gather ? gather : combine);
@@ -92,9 +90,7 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
       dynamicSizes.push_back(
           arith::IndexCastOp::create(b, b.getIndexType(), rows));
     }
-    auto outType = MemRefType::get(type.getShape(), type.getElementType());
-    Value out = memref::AllocOp::create(b, outType, dynamicSizes,
-                                        b.getI64IntegerAttr(64));
+    Value out = allocResultBuffer(b, type, dynamicSizes);
     BufferView result = describeBuffer(b, out);
 
     int64_t flags =
@@ -128,9 +124,7 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
                             result.address};
     assert(args.size() == kExpertGemmArguments && "the runtime's ABI");
     func::CallOp::create(b, kExpertGemm, TypeRange{}, args);
-    rewriter.replaceOp(
-        op, bufferization::ToTensorOp::create(b, type, out, /*restrict=*/true,
-                                              /*writable=*/true));
+    rewriter.replaceOp(op, resultTensor(b, type, out));
     return success();
   }
 };

@@ -86,9 +86,8 @@ bool mayWrite(Operation *op, Value root) {
       isa<memref::AllocOp, memref::AllocaOp, ViewLikeOpInterface>(op))
     return false;
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-    return llvm::any_of(linalgOp.getDpsInits(), [&](Value init) {
-      return rootBuffer(init) == root;
-    });
+    return llvm::any_of(linalgOp.getDpsInits(),
+                        [&](Value init) { return rootBuffer(init) == root; });
   if (auto copy = dyn_cast<memref::CopyOp>(op))
     return rootBuffer(copy.getTarget()) == root;
   return true;
@@ -98,8 +97,7 @@ bool mayWrite(Operation *op, Value root) {
 /// fresh buffer `operand` of `op`, when `op` may read its source instead as
 /// a transposed BLAS operand: the buffer has no other users than the two
 /// ops and deallocations, and nothing between them may write the source.
-linalg::TransposeOp transposedOperand(linalg::BatchMatmulOp op,
-                                      Value operand) {
+linalg::TransposeOp transposedOperand(linalg::BatchMatmulOp op, Value operand) {
   if (!operand.getDefiningOp<memref::AllocOp>())
     return {};
   linalg::TransposeOp transpose;
@@ -156,7 +154,8 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
     Value no = arith::ConstantOp::create(b, b.getI64IntegerAttr(0));
     Value yes = arith::ConstantOp::create(b, b.getI64IntegerAttr(1));
     // op(A) is [batch, m, k] and op(B) [batch, k, n] either way.
-    Value m = lhsT ? a.sizes[2] : a.sizes[1], k = lhsT ? a.sizes[1] : a.sizes[2],
+    Value m = lhsT ? a.sizes[2] : a.sizes[1],
+          k = lhsT ? a.sizes[1] : a.sizes[2],
           n = rhsT ? w.sizes[1] : w.sizes[2];
     // linalg.batch_matmul accumulates into its output: beta = 1, unless the
     // output was just zero-filled: then the GEMM overwrites it (beta = 0)
@@ -168,14 +167,22 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
     }
     Value beta = arith::ConstantOp::create(b, b.getF32FloatAttr(betaValue));
     // Rows are strides[1] apart, matrices strides[0].
-    SmallVector<Value> args{a.sizes[0],   m,
-                            n,            k,
-                            a.address,    a.strides[1],
-                            a.strides[0], lhsT ? yes : no,
-                            w.address,    w.strides[1],
-                            w.strides[0], rhsT ? yes : no,
-                            c.address,    c.strides[1],
-                            c.strides[0], beta};
+    SmallVector<Value> args{a.sizes[0],
+                            m,
+                            n,
+                            k,
+                            a.address,
+                            a.strides[1],
+                            a.strides[0],
+                            lhsT ? yes : no,
+                            w.address,
+                            w.strides[1],
+                            w.strides[0],
+                            rhsT ? yes : no,
+                            c.address,
+                            c.strides[1],
+                            c.strides[0],
+                            beta};
     func::CallOp::create(b, callee, TypeRange{}, args);
     rewriter.eraseOp(op);
     // The transposes, and their buffers once only deallocations use them.
@@ -184,8 +191,9 @@ struct BatchMatmulToCall : OpRewritePattern<linalg::BatchMatmulOp> {
         continue;
       Value buffer = t.getInit();
       rewriter.eraseOp(t);
-      if (llvm::all_of(buffer.getUsers(),
-                       [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
+      if (llvm::all_of(buffer.getUsers(), [](Operation *u) {
+            return isa<memref::DeallocOp>(u);
+          })) {
         for (Operation *u : llvm::make_early_inc_range(buffer.getUsers()))
           rewriter.eraseOp(u);
         rewriter.eraseOp(buffer.getDefiningOp());

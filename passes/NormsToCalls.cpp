@@ -53,9 +53,7 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
       return rewriter.notifyMatchFailure(op, "unsupported type");
     constexpr bool rms = std::is_same_v<NormOp, RmsNormOp>;
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto i64 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
-    };
+    auto i64 = [&](int64_t v) { return constantI64(b, v); };
     Value zero = i64(0);
     ArrayRef<int64_t> shape = type.getShape();
     bool rank3 = type.getRank() == 3;
@@ -67,8 +65,8 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
 
     Value input = op.getInput();
     auto add = input.template getDefiningOp<arith::AddFOp>();
-    bool residual = add && add.getLhs().getType() == type &&
-                    add.getRhs().getType() == type;
+    bool residual =
+        add && add.getLhs().getType() == type && add.getRhs().getType() == type;
     bool writeSum = residual && !add->hasOneUse();
     BufferView x = viewTensorInPlace(b, residual ? add.getLhs() : input);
     auto [xStrideO, xStrideI] = rowStrides(x);
@@ -81,13 +79,8 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
     Value gamma = viewTensorInPlace(b, op.getGamma()).address, beta = zero;
     if constexpr (!rms)
       beta = viewTensorInPlace(b, op.getBeta()).address;
-    auto bufferType = MemRefType::get(shape, type.getElementType());
-    auto alloc = [&] {
-      return memref::AllocOp::create(b, bufferType, ValueRange{},
-                                     b.getI64IntegerAttr(64))
-          .getResult();
-    };
-    Value out = alloc(), sum = writeSum ? alloc() : Value();
+    Value out = allocResultBuffer(b, type),
+          sum = writeSum ? allocResultBuffer(b, type) : Value();
 
     int64_t flags = (rms ? kRms : kBeta) | (residual ? kResidual : 0) |
                     (writeSum ? kWriteSum : 0);
@@ -111,12 +104,7 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
     assert(args.size() == normParams(b.getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kNorm, TypeRange{}, args);
-    auto toTensor = [&](Value buffer) {
-      return bufferization::ToTensorOp::create(b, type, buffer,
-                                               /*restrict=*/true,
-                                               /*writable=*/true)
-          .getResult();
-    };
+    auto toTensor = [&](Value buffer) { return resultTensor(b, type, buffer); };
     if (writeSum)
       rewriter.replaceAllUsesExcept(add.getResult(), toTensor(sum), op);
     rewriter.replaceOp(op, toTensor(out));
@@ -129,12 +117,10 @@ struct UoENormsToCallsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
-    patterns.add<NormToCall<LayerNormOp>, NormToCall<RmsNormOp>>(
-        &getContext());
+    patterns.add<NormToCall<LayerNormOp>, NormToCall<RmsNormOp>>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
-    declareRuntimeFunctionIfCalled(module, kNorm,
-                                   normParams(&getContext()));
+    declareRuntimeFunctionIfCalled(module, kNorm, normParams(&getContext()));
   }
 };
 

@@ -4,10 +4,10 @@
 // becomes the patch scores and the slot count L in linalg (the pieces of
 // the portable lowering, passes/Lowerings.h), then
 //
-//   %ps = bufferization.to_buffer %scores read_only : ... to memref<..., strided>
-//   %positions = memref.alloc(%l) : memref<ExRx?xi64>
-//   %weights = memref.alloc(%l) : memref<ExRx?xf32>
-//   func.call @uoe_select_patches(E, R, N/P, L, %ps address and strides,
+//   %ps = bufferization.to_buffer %scores read_only : ... to memref<...,
+//   strided> %positions = memref.alloc(%l) : memref<ExRx?xi64> %weights =
+//   memref.alloc(%l) : memref<ExRx?xf32> func.call @uoe_select_patches(E, R,
+//   N/P, L, %ps address and strides,
 //                                 %positions, %weights)
 //
 // and two `bufferization.to_tensor restrict writable`. The argument list is
@@ -53,17 +53,12 @@ struct DataSelectToCall : OpRewritePattern<DataSelectOp> {
       if (type.isDynamicDim(2))
         dynamicSizes.push_back(
             arith::IndexCastOp::create(b, b.getIndexType(), l));
-      return memref::AllocOp::create(
-                 b, MemRefType::get(type.getShape(), type.getElementType()),
-                 dynamicSizes, b.getI64IntegerAttr(64))
-          .getResult();
+      return allocResultBuffer(b, type, dynamicSizes);
     };
     auto positionsType = op.getPositions().getType();
     auto weightsType = op.getWeights().getType();
     Value positions = alloc(positionsType), weights = alloc(weightsType);
-    auto i64 = [&](int64_t v) {
-      return arith::ConstantOp::create(b, b.getI64IntegerAttr(v)).getResult();
-    };
+    auto i64 = [&](int64_t v) { return constantI64(b, v); };
     ArrayRef<int64_t> shape = positionsType.getShape();
     SmallVector<Value> args{i64(shape[0]),
                             i64(shape[1]),
@@ -76,14 +71,8 @@ struct DataSelectToCall : OpRewritePattern<DataSelectOp> {
                             describeBuffer(b, weights).address};
     assert(args.size() == kSelectPatchesArguments && "the runtime's ABI");
     func::CallOp::create(b, kSelectPatches, TypeRange{}, args);
-    auto toTensor = [&](RankedTensorType type, Value buffer) {
-      return bufferization::ToTensorOp::create(b, type, buffer,
-                                               /*restrict=*/true,
-                                               /*writable=*/true)
-          .getResult();
-    };
-    rewriter.replaceOp(op, {toTensor(positionsType, positions),
-                            toTensor(weightsType, weights)});
+    rewriter.replaceOp(op, {resultTensor(b, positionsType, positions),
+                            resultTensor(b, weightsType, weights)});
     return success();
   }
 };

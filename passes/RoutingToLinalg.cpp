@@ -259,17 +259,18 @@ Value uoe::dataSelectLength(ImplicitLocOpBuilder &b, DataSelectOp op,
   Type elt = psType.getElementType();
   int64_t e = psType.getShape()[0], r = psType.getShape()[1];
   Value countInit = filledTensor(b, {}, i64, b.getI64IntegerAttr(0));
-  Value perRow = buildGeneric(
-      b, ps,
-      filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r)}, i64,
-                   b.getI64IntegerAttr(0)),
-      {{0, 1, 2}, {0, 1}}, {kPar, kPar, kRed},
-      [&](ImplicitLocOpBuilder &b, ValueRange a) {
-        Value positive = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+  Value perRow =
+      buildGeneric(b, ps,
+                   filledTensor(b, {b.getIndexAttr(e), b.getIndexAttr(r)}, i64,
+                                b.getI64IntegerAttr(0)),
+                   {{0, 1, 2}, {0, 1}}, {kPar, kPar, kRed},
+                   [&](ImplicitLocOpBuilder &b, ValueRange a) {
+                     Value positive =
+                         arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
                                                a[0], constFloat(b, elt, 0.0));
-        return SmallVector<Value>{arith::AddIOp::create(
-            b, a[1], arith::ExtUIOp::create(b, i64, positive))};
-      })[0];
+                     return SmallVector<Value>{arith::AddIOp::create(
+                         b, a[1], arith::ExtUIOp::create(b, i64, positive))};
+                   })[0];
   Value maxCount = buildGeneric(
       b, perRow, countInit, {{0, 1}, {}}, {kRed, kRed},
       [](ImplicitLocOpBuilder &b, ValueRange a) {

@@ -53,6 +53,23 @@ uoe::BufferView uoe::viewTensorInPlace(ImplicitLocOpBuilder &b, Value tensor) {
   return describeBuffer(b, buffer);
 }
 
+Value uoe::constantI64(ImplicitLocOpBuilder &b, int64_t value) {
+  return arith::ConstantOp::create(b, b.getI64IntegerAttr(value));
+}
+
+Value uoe::allocResultBuffer(ImplicitLocOpBuilder &b, RankedTensorType type,
+                             ValueRange dynamicSizes) {
+  return memref::AllocOp::create(
+      b, MemRefType::get(type.getShape(), type.getElementType()), dynamicSizes,
+      b.getI64IntegerAttr(64));
+}
+
+Value uoe::resultTensor(ImplicitLocOpBuilder &b, RankedTensorType type,
+                        Value buffer) {
+  return bufferization::ToTensorOp::create(b, type, buffer, /*restrict=*/true,
+                                           /*writable=*/true);
+}
+
 void uoe::declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
                                          TypeRange params) {
   bool called = false;

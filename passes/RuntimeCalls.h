@@ -2,9 +2,9 @@
 //-*-===//
 //
 // What the passes that turn ops into calls of the CPU runtime's kernels
-// (uoe-linalg-to-blas, uoe-expert-gemm-to-calls, uoe-attention-to-calls) share: a buffer's address
-// and strides as the integers the runtime's C ABI takes, and the private
-// declaration of the runtime function.
+// (uoe-linalg-to-blas, uoe-expert-gemm-to-calls, uoe-attention-to-calls) share:
+// a buffer's address and strides as the integers the runtime's C ABI takes, and
+// the private declaration of the runtime function.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +30,19 @@ BufferView describeBuffer(ImplicitLocOpBuilder &b, Value memref);
 /// read_only` of any strided layout with unit stride along the last
 /// dimension (others get a copy from bufferization), described.
 BufferView viewTensorInPlace(ImplicitLocOpBuilder &b, Value tensor);
+
+/// An i64 constant (the runtime's integer arguments).
+Value constantI64(ImplicitLocOpBuilder &b, int64_t value);
+
+/// A fresh, dense, 64-byte aligned buffer of `type`'s shape and element
+/// type for a kernel's result; `dynamicSizes` (index) for its `?` sizes.
+Value allocResultBuffer(ImplicitLocOpBuilder &b, RankedTensorType type,
+                        ValueRange dynamicSizes = {});
+
+/// `buffer`, which the kernel has just written, as the tensor of `type`
+/// (`bufferization.to_tensor restrict writable`: nothing else aliases it).
+Value resultTensor(ImplicitLocOpBuilder &b, RankedTensorType type,
+                   Value buffer);
 
 /// Declares `name(params) -> ()` as a private function of `module` when a
 /// `func.call` in it calls `name` and the module has no such symbol yet.

@@ -158,12 +158,11 @@ Status check(const Problem &p, int64_t flags, int64_t &maxPosition) {
     for (int64_t r = 0; r < p.rows; ++r)
       for (int64_t i = 0; i < p.slots; ++i) {
         int64_t pos = p.positions[e * p.posStrideE + r * p.posStrideR + i];
-        bool outside =
-            pos < 0 || (p.padding && pos >= p.tokens) ||
-            (p.ropeOriginal && pos >= kMaxRopePosition);
+        bool outside = pos < 0 || (p.padding && pos >= p.tokens) ||
+                       (p.ropeOriginal && pos >= kMaxRopePosition);
         if (outside)
-          return bad("position ", pos, " of expert ", e, ", row ", r,
-                     ", slot ", i, " is outside [0, ",
+          return bad("position ", pos, " of expert ", e, ", row ", r, ", slot ",
+                     i, " is outside [0, ",
                      p.padding ? p.tokens : kMaxRopePosition, ")");
         maxPosition = std::max(maxPosition, pos);
       }
@@ -260,9 +259,7 @@ UOE_INLINE void valueBlock(const float *P, int64_t keys, const float *V,
 }
 
 /// exp(x) with exp(x) = 0 below -87 (so that masked scores give 0).
-UOE_INLINE float expOrZero(float x) {
-  return x < -87.0f ? 0.0f : expApprox(x);
-}
+UOE_INLINE float expOrZero(float x) { return x < -87.0f ? 0.0f : expApprox(x); }
 
 //===----------------------------------------------------------------------===//
 // One (expert, row, head)
@@ -311,8 +308,7 @@ UOE_INLINE void rotateBack(const Problem &p, const float *src, int64_t pos,
 }
 
 /// Computes out[e, r, :, head h]; false when out of memory.
-UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r,
-                           int64_t h) {
+UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r, int64_t h) {
   int64_t L = p.slots, dh = p.dh, col = h * dh;
   int64_t L4 = roundUp(L, kQueries), Lp = roundUp(L, kLanes),
           dhp = roundUp(dh, kLanes);
@@ -585,8 +581,7 @@ __attribute__((target("avx2,fma"))) bool
 attendHeadGradAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
   return attendHeadGrad(p, e, r, h);
 }
-bool attendHeadGradGeneric(const Problem &p, int64_t e, int64_t r,
-                           int64_t h) {
+bool attendHeadGradGeneric(const Problem &p, int64_t e, int64_t r, int64_t h) {
   return attendHeadGrad(p, e, r, h);
 }
 
@@ -617,14 +612,14 @@ void runAttention(Problem &p, int64_t flags, double ropeBase, bool gradient,
                   const char *name) {
   int64_t maxPosition = 0;
   if (Status status = check(p, flags, maxPosition); !status.ok()) {
-    recordCpuKernelError(strCat(name, status.message().substr(
-                                          std::strlen("uoe_selective_attention"))));
+    recordCpuKernelError(strCat(
+        name, status.message().substr(std::strlen("uoe_selective_attention"))));
     return;
   }
   std::shared_ptr<const RopeTable> table;
   if (p.rope) {
-    table = ropeTable(p.dh, ropeBase,
-                      p.ropeOriginal ? maxPosition + 1 : p.slots);
+    table =
+        ropeTable(p.dh, ropeBase, p.ropeOriginal ? maxPosition + 1 : p.slots);
     p.table = table->values.data();
   }
   int64_t tasks = p.experts * p.rows * p.heads;
@@ -645,14 +640,14 @@ void runAttention(Problem &p, int64_t flags, double ropeBase, bool gradient,
 }
 
 /// The problem of both entry points (without the gradient's operands).
-Problem makeProblem(int64_t flags, int64_t experts, int64_t rows,
-                    int64_t slots, int64_t width, int64_t heads,
-                    int64_t tokens, double scale, int64_t q, int64_t qStrideE,
-                    int64_t qStrideR, int64_t qStrideL, int64_t k,
-                    int64_t kStrideE, int64_t kStrideR, int64_t kStrideL,
-                    int64_t v, int64_t vStrideE, int64_t vStrideR,
-                    int64_t vStrideL, int64_t positions, int64_t posStrideE,
-                    int64_t posStrideR, int64_t padding, int64_t padStrideR) {
+Problem makeProblem(int64_t flags, int64_t experts, int64_t rows, int64_t slots,
+                    int64_t width, int64_t heads, int64_t tokens, double scale,
+                    int64_t q, int64_t qStrideE, int64_t qStrideR,
+                    int64_t qStrideL, int64_t k, int64_t kStrideE,
+                    int64_t kStrideR, int64_t kStrideL, int64_t v,
+                    int64_t vStrideE, int64_t vStrideR, int64_t vStrideL,
+                    int64_t positions, int64_t posStrideE, int64_t posStrideR,
+                    int64_t padding, int64_t padStrideR) {
   auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
   Problem p{};
   p.causal = (flags & kAttentionCausal) != 0;
@@ -681,13 +676,13 @@ extern "C" void uoe_selective_attention(
     int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
     int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
     int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
-    int64_t posStrideE, int64_t posStrideR, int64_t padding,
-    int64_t padStrideR, int64_t out) {
-  Problem p = makeProblem(flags, experts, rows, slots, width, heads, tokens,
-                          scale, q, qStrideE, qStrideR, qStrideL, k, kStrideE,
-                          kStrideR, kStrideL, v, vStrideE, vStrideR, vStrideL,
-                          positions, posStrideE, posStrideR, padding,
-                          padStrideR);
+    int64_t posStrideE, int64_t posStrideR, int64_t padding, int64_t padStrideR,
+    int64_t out) {
+  Problem p =
+      makeProblem(flags, experts, rows, slots, width, heads, tokens, scale, q,
+                  qStrideE, qStrideR, qStrideL, k, kStrideE, kStrideR, kStrideL,
+                  v, vStrideE, vStrideR, vStrideL, positions, posStrideE,
+                  posStrideR, padding, padStrideR);
   p.out = reinterpret_cast<float *>(out);
   runAttention(p, flags, ropeBase, /*gradient=*/false,
                "uoe_selective_attention");
@@ -699,14 +694,14 @@ extern "C" void uoe_selective_attention_grad(
     int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
     int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
     int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
-    int64_t posStrideE, int64_t posStrideR, int64_t padding,
-    int64_t padStrideR, int64_t dOut, int64_t dStrideE, int64_t dStrideR,
-    int64_t dStrideL, int64_t dq, int64_t dk, int64_t dv) {
-  Problem p = makeProblem(flags, experts, rows, slots, width, heads, tokens,
-                          scale, q, qStrideE, qStrideR, qStrideL, k, kStrideE,
-                          kStrideR, kStrideL, v, vStrideE, vStrideR, vStrideL,
-                          positions, posStrideE, posStrideR, padding,
-                          padStrideR);
+    int64_t posStrideE, int64_t posStrideR, int64_t padding, int64_t padStrideR,
+    int64_t dOut, int64_t dStrideE, int64_t dStrideR, int64_t dStrideL,
+    int64_t dq, int64_t dk, int64_t dv) {
+  Problem p =
+      makeProblem(flags, experts, rows, slots, width, heads, tokens, scale, q,
+                  qStrideE, qStrideR, qStrideL, k, kStrideE, kStrideR, kStrideL,
+                  v, vStrideE, vStrideR, vStrideL, positions, posStrideE,
+                  posStrideR, padding, padStrideR);
   p.dOut = {reinterpret_cast<const float *>(dOut), dStrideE, dStrideR,
             dStrideL};
   p.dq = reinterpret_cast<float *>(dq);

@@ -43,8 +43,8 @@ namespace uoe::rt {
 
 /// `flags` bits of uoe_selective_attention.
 enum AttentionFlags : int64_t {
-  kAttentionCausal = 1,       ///< Key j hidden from query i if pos j > pos i.
-  kAttentionKeyPadding = 2,   ///< `padding` [rows, tokens] hides keys.
+  kAttentionCausal = 1,        ///< Key j hidden from query i if pos j > pos i.
+  kAttentionKeyPadding = 2,    ///< `padding` [rows, tokens] hides keys.
   kAttentionRopeCompacted = 4, ///< Rotary positions 0..slots-1.
   kAttentionRopeOriginal = 8,  ///< Rotary positions `positions`.
 };
@@ -106,9 +106,9 @@ void uoe_selective_attention_grad(
     int64_t qStrideE, int64_t qStrideR, int64_t qStrideL, int64_t k,
     int64_t kStrideE, int64_t kStrideR, int64_t kStrideL, int64_t v,
     int64_t vStrideE, int64_t vStrideR, int64_t vStrideL, int64_t positions,
-    int64_t posStrideE, int64_t posStrideR, int64_t padding,
-    int64_t padStrideR, int64_t dOut, int64_t dStrideE, int64_t dStrideR,
-    int64_t dStrideL, int64_t dq, int64_t dk, int64_t dv);
+    int64_t posStrideE, int64_t posStrideR, int64_t padding, int64_t padStrideR,
+    int64_t dOut, int64_t dStrideE, int64_t dStrideR, int64_t dStrideL,
+    int64_t dq, int64_t dk, int64_t dv);
 
 } // extern "C"
 

@@ -137,8 +137,8 @@ __attribute__((target("avx512f,avx2,fma"))) void
 activateAvx512(ExpertActivation act, float *v, int64_t count) {
   activateBody(act, v, count);
 }
-__attribute__((target("avx2,fma"))) void
-activateAvx2(ExpertActivation act, float *v, int64_t count) {
+__attribute__((target("avx2,fma"))) void activateAvx2(ExpertActivation act,
+                                                      float *v, int64_t count) {
   activateBody(act, v, count);
 }
 void activateGeneric(ExpertActivation act, float *v, int64_t count) {

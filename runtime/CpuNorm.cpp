@@ -89,10 +89,10 @@ normRow(const Norm &p, int64_t i, int64_t j) {
 } // namespace
 
 extern "C" void uoe_norm(int64_t flags, int64_t outer, int64_t inner,
-                         int64_t width, double eps, int64_t x,
-                         int64_t xStrideO, int64_t xStrideI, int64_t residual,
-                         int64_t rStrideO, int64_t rStrideI, int64_t gamma,
-                         int64_t beta, int64_t out, int64_t sum) {
+                         int64_t width, double eps, int64_t x, int64_t xStrideO,
+                         int64_t xStrideI, int64_t residual, int64_t rStrideO,
+                         int64_t rStrideI, int64_t gamma, int64_t beta,
+                         int64_t out, int64_t sum) {
   auto floats = [](int64_t a) { return reinterpret_cast<const float *>(a); };
   Norm p{(flags & kNormRms) != 0,
          (flags & kNormResidual) != 0,
@@ -112,10 +112,11 @@ extern "C" void uoe_norm(int64_t flags, int64_t outer, int64_t inner,
          (flags & kNormBeta) ? floats(beta) : nullptr,
          reinterpret_cast<float *>(out),
          reinterpret_cast<float *>(sum)};
-  bool badFlags = flags & ~int64_t(kNormRms | kNormResidual | kNormWriteSum |
-                                   kNormBeta);
+  bool badFlags =
+      flags & ~int64_t(kNormRms | kNormResidual | kNormWriteSum | kNormBeta);
   bool badOperands = (p.residual && !p.r) || (p.writeSum && !p.sum) ||
-                     (p.writeSum && !p.residual) || ((flags & kNormBeta) && !beta);
+                     (p.writeSum && !p.residual) ||
+                     ((flags & kNormBeta) && !beta);
   if (badFlags || badOperands || outer < 0 || inner < 0 || width < 1) {
     recordCpuKernelError(strCat("uoe_norm: bad arguments (flags ", flags,
                                 ", outer ", outer, ", inner ", inner,

@@ -1,4 +1,5 @@
-//===- CpuNorm.h - LayerNorm and RMSNorm fused with the residual -*- C++ -*-===//
+//===- CpuNorm.h - LayerNorm and RMSNorm fused with the residual -*- C++
+//-*-===//
 //
 // The CPU kernel behind `uoe.layer_norm` and `uoe.rms_norm` (docs/SPEC.md,
 // "Fused norms"), optionally fused with the residual add that feeds them:

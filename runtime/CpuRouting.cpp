@@ -74,11 +74,10 @@ extern "C" void uoe_select_patches(int64_t experts, int64_t rows,
                                    int64_t scores, int64_t scoreStrideE,
                                    int64_t scoreStrideR, int64_t positions,
                                    int64_t weights) {
-  if (experts < 0 || rows < 0 || patches < 0 || slots < 0 ||
-      slots > patches) {
-    recordCpuKernelError(strCat(
-        "uoe_select_patches: bad sizes (experts ", experts, ", rows ", rows,
-        ", patches ", patches, ", slots ", slots, ")"));
+  if (experts < 0 || rows < 0 || patches < 0 || slots < 0 || slots > patches) {
+    recordCpuKernelError(strCat("uoe_select_patches: bad sizes (experts ",
+                                experts, ", rows ", rows, ", patches ", patches,
+                                ", slots ", slots, ")"));
     return;
   }
   auto *s = reinterpret_cast<const float *>(scores);

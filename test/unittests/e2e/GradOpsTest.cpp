@@ -264,15 +264,16 @@ TEST(GradOpsTest, GeluKernelHasTheBitsOfTheCompiledGelu) {
   auto fn = compileOrFail("func.func @f(%x: " + type + ") -> " + type +
                               " attributes {llvm.emit_c_interface} {\n"
                               "  %y = uoe.activation %x gelu : " +
-                              type + " -> " + type + "\n  return %y : " + type + "\n}",
+                              type + " -> " + type + "\n  return %y : " + type +
+                              "\n}",
                           "f");
   ASSERT_TRUE(fn);
   std::vector<HostBuffer> args{HostBuffer::ofF32({n}, xs)};
   std::vector<HostBuffer> out = callOrFail(*fn, args);
   ASSERT_EQ(out.size(), 1u);
   std::vector<float> kernel = xs;
-  uoe::rt::applyExpertActivation(uoe::rt::ExpertActivation::Gelu,
-                                 kernel.data(), n);
+  uoe::rt::applyExpertActivation(uoe::rt::ExpertActivation::Gelu, kernel.data(),
+                                 n);
   for (int64_t i = 0; i < n; ++i)
     ASSERT_EQ(std::memcmp(&kernel[i], &out[0].f32[i], sizeof(float)), 0)
         << "gelu(" << xs[i] << "): kernel " << kernel[i] << ", compiled "

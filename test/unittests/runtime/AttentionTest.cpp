@@ -34,8 +34,7 @@ int64_t address(const void *p) {
 
 /// One attention problem with its inputs, and the float64 reference.
 struct Case {
-  int64_t experts = 2, rows = 3, slots = 9, width = 12, heads = 2,
-          tokens = 20;
+  int64_t experts = 2, rows = 3, slots = 9, width = 12, heads = 2, tokens = 20;
   bool causal = true, padding = true;
   int64_t rope = kAttentionRopeOriginal; // 0, compacted or original
   bool ascending = true;
@@ -233,16 +232,14 @@ struct Case {
         };
         for (int64_t h = 0; h < heads; ++h)
           for (int64_t i = 0; i < slots; ++i) {
-            auto qi = rotated(at(q, i, h), rope == kAttentionRopeOriginal
-                                               ? pos[i]
-                                               : i);
+            auto qi = rotated(at(q, i, h),
+                              rope == kAttentionRopeOriginal ? pos[i] : i);
             std::vector<double> s(slots);
             std::vector<bool> visible(slots);
             double m = -INFINITY;
             for (int64_t j = 0; j < slots; ++j) {
-              auto kj = rotated(at(k, j, h), rope == kAttentionRopeOriginal
-                                                 ? pos[j]
-                                                 : j);
+              auto kj = rotated(at(k, j, h),
+                                rope == kAttentionRopeOriginal ? pos[j] : j);
               double dot = 0.0;
               for (int64_t c = 0; c < d; ++c)
                 dot += qi[c] * kj[c];
@@ -255,8 +252,8 @@ struct Case {
             double sum = 0.0;
             for (int64_t j = 0; j < slots; ++j)
               sum += visible[j] ? std::exp(s[j] - m) : 0.0;
-            double *o = out.data() + ((e * rows + r) * slots + i) * width +
-                        h * d;
+            double *o =
+                out.data() + ((e * rows + r) * slots + i) * width + h * d;
             for (int64_t j = 0; j < slots; ++j)
               if (visible[j])
                 for (int64_t c = 0; c < d; ++c)
@@ -333,9 +330,9 @@ TEST(AttentionTest, OddWidthsAndSeveralKeyBlocks) {
   // dh 6 (one padded vector), dh 72 (a 64-column tile and a remainder),
   // 150 and 301 slots (two and three blocks of 128 keys, rescaled online),
   // one slot.
-  for (Size s : {Size{9, 18, 3, 20}, Size{37, 144, 2, 41},
-                 Size{150, 32, 2, 300}, Size{301, 16, 1, 301},
-                 Size{1, 8, 1, 3}})
+  for (Size s :
+       {Size{9, 18, 3, 20}, Size{37, 144, 2, 41}, Size{150, 32, 2, 300},
+        Size{301, 16, 1, 301}, Size{1, 8, 1, 3}})
     for (GemmIsa isa : scope.isas) {
       ASSERT_TRUE(setGemmIsa(isa));
       Case c;
@@ -383,10 +380,11 @@ TEST(AttentionTest, GradientsMatchFloat64Reference) {
           Case c;
           c.rope = rope, c.causal = causal, c.padding = padding;
           c.fill(23 + rope + causal * 2 + padding);
-          expectGradNear(c, 29, std::string(gemmIsaName(isa)) + " rope " +
-                                    std::to_string(rope) + " causal " +
-                                    std::to_string(causal) + " padding " +
-                                    std::to_string(padding));
+          expectGradNear(c, 29,
+                         std::string(gemmIsaName(isa)) + " rope " +
+                             std::to_string(rope) + " causal " +
+                             std::to_string(causal) + " padding " +
+                             std::to_string(padding));
         }
     // Odd widths, several key blocks, positions that do not ascend.
     Case wide;
@@ -468,8 +466,7 @@ TEST(AttentionTest, SameBitsForAnyThreadCountAndAlone) {
     auto at = c.positions.begin() + (e * c.rows + 2) * c.slots;
     alone.positions.insert(alone.positions.end(), at, at + c.slots);
   }
-  alone.pad.assign(c.pad.begin() + 2 * c.tokens,
-                   c.pad.begin() + 3 * c.tokens);
+  alone.pad.assign(c.pad.begin() + 2 * c.tokens, c.pad.begin() + 3 * c.tokens);
   std::vector<float> single = alone.run();
   int64_t outRow = c.slots * c.width;
   for (int64_t e = 0; e < c.experts; ++e)

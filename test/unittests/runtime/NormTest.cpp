@@ -52,10 +52,9 @@ struct Case {
   void run(std::vector<float> &out, std::vector<float> &sum) const {
     out.assign(rows() * width, NAN);
     sum.assign(rows() * width, NAN);
-    uoe_norm(flags, outer, inner, width, eps, address(x.data()),
-             inner * ld(), ld(), address(r.data()), inner * ld(), ld(),
-             address(gamma.data()), address(beta.data()), address(out.data()),
-             address(sum.data()));
+    uoe_norm(flags, outer, inner, width, eps, address(x.data()), inner * ld(),
+             ld(), address(r.data()), inner * ld(), ld(), address(gamma.data()),
+             address(beta.data()), address(out.data()), address(sum.data()));
   }
 
   void expectMatchesReference(const std::vector<float> &out,
@@ -135,14 +134,14 @@ TEST(NormTest, SameBitsForAnyThreadCountAndAlone) {
   alone.r.assign(c.r.begin() + row * c.ld(), c.r.begin() + (row + 1) * c.ld());
   std::vector<float> single;
   alone.run(single, sum);
-  EXPECT_EQ(
-      std::memcmp(single.data(), one.data() + row * c.width, c.width * 4), 0);
+  EXPECT_EQ(std::memcmp(single.data(), one.data() + row * c.width, c.width * 4),
+            0);
 }
 
 TEST(NormTest, RejectsBadArguments) {
   (void)takeCpuBlasError();
-  uoe_norm(kNormResidual, 1, 1, 4, 1e-5, 0, 0, 0, /*residual=*/0, 0, 0, 0, 0,
-           0, 0);
+  uoe_norm(kNormResidual, 1, 1, 4, 1e-5, 0, 0, 0, /*residual=*/0, 0, 0, 0, 0, 0,
+           0);
   Status error = takeCpuBlasError();
   ASSERT_FALSE(error.ok());
   EXPECT_NE(error.message().find("uoe_norm: bad arguments"), std::string::npos);
