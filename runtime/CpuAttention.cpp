@@ -307,6 +307,56 @@ UOE_INLINE void rotateBack(const Problem &p, const float *src, int64_t pos,
   }
 }
 
+/// The key bias (-inf for key padding and for the keys past L, 0 else) of
+/// one (expert, row) with positions `pos`, and each query's key limit:
+/// query i sees only keys j < limit[i]. With causal masking and ascending
+/// positions that is the first key after query i's position; otherwise
+/// every key. Returns whether causal masking must then be done per score
+/// (causal, positions not ascending).
+UOE_INLINE bool keyMasks(const Problem &p, int64_t r, const int64_t *pos,
+                         int64_t L, int64_t Lp, float *bias, int64_t *limit) {
+  const uint8_t *pad = p.padding ? p.padding + r * p.padStrideR : nullptr;
+  for (int64_t j = 0; j < Lp; ++j)
+    bias[j] = j >= L || (pad && pad[pos[j]]) ? kMinusInf : 0.0f;
+  bool maskEachScore = p.causal && !std::is_sorted(pos, pos + L);
+  for (int64_t i = 0, j = 0; i < L; ++i) {
+    if (!p.causal || maskEachScore) {
+      limit[i] = L;
+      continue;
+    }
+    while (j < L && pos[j] <= pos[i])
+      ++j;
+    limit[i] = j;
+  }
+  return maskEachScore;
+}
+
+/// Scales query i's scores s[0, padded) of the keys j0.. and masks them to
+/// -inf (the key bias, keys from `visible` on, and per score when
+/// `maskEachScore`); returns their maximum.
+UOE_INLINE float maskScores(const Problem &p, float *s, const float *bias,
+                            int64_t padded, int64_t visible, bool maskEachScore,
+                            const int64_t *pos, int64_t L, int64_t j0,
+                            int64_t i) {
+  float rowMax = kMinusInf;
+#pragma omp simd reduction(max : rowMax)
+  for (int64_t j = 0; j < padded; ++j) {
+    float v = s[j] * p.scale + bias[j];
+    v = j < visible ? v : kMinusInf;
+    s[j] = v;
+    rowMax = std::max(rowMax, v);
+  }
+  if (maskEachScore) {
+    rowMax = kMinusInf;
+    for (int64_t j = 0; j < padded; ++j) {
+      if (pos[std::min(j0 + j, L - 1)] > pos[i])
+        s[j] = kMinusInf;
+      rowMax = std::max(rowMax, s[j]);
+    }
+  }
+  return rowMax;
+}
+
 /// Computes out[e, r, :, head h]; false when out of memory.
 UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r, int64_t h) {
   int64_t L = p.slots, dh = p.dh, col = h * dh;
@@ -335,24 +385,7 @@ UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r, int64_t h) {
   for (int64_t c = 0; c < dh; ++c)
     std::fill(Kt + c * Lp + L, Kt + (c + 1) * Lp, 0.0f);
   std::fill(V + L * dhp, V + Lp * dhp, 0.0f);
-  // Key padding as an additive bias; the keys past L never count.
-  const uint8_t *pad = p.padding ? p.padding + r * p.padStrideR : nullptr;
-  for (int64_t j = 0; j < Lp; ++j)
-    bias[j] = j >= L || (pad && pad[pos[j]]) ? kMinusInf : 0.0f;
-  // limit[i]: query i sees only keys j < limit[i]. With causal masking and
-  // ascending positions that is the first key after query i's position;
-  // otherwise every key (and causal masking, if any, is done per score).
-  bool ascending = std::is_sorted(pos, pos + L);
-  bool maskEachScore = p.causal && !ascending;
-  for (int64_t i = 0, j = 0; i < L; ++i) {
-    if (!p.causal || maskEachScore) {
-      limit[i] = L;
-      continue;
-    }
-    while (j < L && pos[j] <= pos[i])
-      ++j;
-    limit[i] = j;
-  }
+  bool maskEachScore = keyMasks(p, r, pos, L, Lp, bias, limit);
 
   float *out = p.out + ((e * p.rows + r) * L) * p.width + col;
   for (int64_t i0 = 0; i0 < L; i0 += kQueries) {
@@ -375,23 +408,8 @@ UOE_INLINE bool attendHead(const Problem &p, int64_t e, int64_t r, int64_t h) {
         }
         int64_t i = i0 + t;
         int64_t visible = std::clamp<int64_t>(limit[i] - j0, 0, padded);
-        const float *b = bias + j0;
-        float blockMax = kMinusInf;
-#pragma omp simd reduction(max : blockMax)
-        for (int64_t j = 0; j < padded; ++j) {
-          float v = s[j] * p.scale + b[j];
-          v = j < visible ? v : kMinusInf;
-          s[j] = v;
-          blockMax = std::max(blockMax, v);
-        }
-        if (maskEachScore) {
-          blockMax = kMinusInf;
-          for (int64_t j = 0; j < padded; ++j) {
-            if (pos[std::min(j0 + j, L - 1)] > pos[i])
-              s[j] = kMinusInf;
-            blockMax = std::max(blockMax, s[j]);
-          }
-        }
+        float blockMax = maskScores(p, s, bias + j0, padded, visible,
+                                    maskEachScore, pos, L, j0, i);
         float mNew = std::max(m[t], blockMax);
         if (mNew == kMinusInf) { // Every key so far is hidden.
           std::fill(s, s + padded, 0.0f);
@@ -461,20 +479,7 @@ UOE_INLINE bool attendHeadGrad(const Problem &p, int64_t e, int64_t r,
       Vt[c * Lp + i] = v[c];
     std::memcpy(dO + i * dh, g, dh * sizeof(float));
   }
-  const uint8_t *pad = p.padding ? p.padding + r * p.padStrideR : nullptr;
-  for (int64_t j = 0; j < Lp; ++j)
-    bias[j] = j >= L || (pad && pad[pos[j]]) ? kMinusInf : 0.0f;
-  bool ascending = std::is_sorted(pos, pos + L);
-  bool maskEachScore = p.causal && !ascending;
-  for (int64_t i = 0, j = 0; i < L; ++i) {
-    if (!p.causal || maskEachScore) {
-      limit[i] = L;
-      continue;
-    }
-    while (j < L && pos[j] <= pos[i])
-      ++j;
-    limit[i] = j;
-  }
+  bool maskEachScore = keyMasks(p, r, pos, L, Lp, bias, limit);
 
   for (int64_t i0 = 0; i0 < L; i0 += kQueries) {
     int64_t queries = std::min(kQueries, L - i0);
@@ -489,24 +494,9 @@ UOE_INLINE bool attendHeadGrad(const Problem &p, int64_t e, int64_t r,
       float *pr = P + t * Lp, *ds = dS + t * Lp;
       int64_t i = i0 + t;
       float rowMax = kMinusInf;
-      if (t < queries) {
-        int64_t visible = std::min(limit[i], padded);
-#pragma omp simd reduction(max : rowMax)
-        for (int64_t j = 0; j < padded; ++j) {
-          float v = pr[j] * p.scale + bias[j];
-          v = j < visible ? v : kMinusInf;
-          pr[j] = v;
-          rowMax = std::max(rowMax, v);
-        }
-        if (maskEachScore) {
-          rowMax = kMinusInf;
-          for (int64_t j = 0; j < padded; ++j) {
-            if (pos[std::min(j, L - 1)] > pos[i])
-              pr[j] = kMinusInf;
-            rowMax = std::max(rowMax, pr[j]);
-          }
-        }
-      }
+      if (t < queries)
+        rowMax = maskScores(p, pr, bias, padded, std::min(limit[i], padded),
+                            maskEachScore, pos, L, 0, i);
       if (rowMax == kMinusInf) { // padding rows and fully masked queries
         std::fill(pr, pr + padded, 0.0f);
         std::fill(ds, ds + padded, 0.0f);
