@@ -135,10 +135,12 @@ struct Problem {
   float *dq, *dk, *dv;
 };
 
-/// The first problem with the arguments, or OK; sets `maxPosition`.
-Status check(const Problem &p, int64_t flags, int64_t &maxPosition) {
-  auto bad = [](auto... parts) {
-    return invalidArgumentError(strCat("uoe_selective_attention: ", parts...));
+/// The first problem with the arguments (named after the entry point
+/// `name`), or OK; sets `maxPosition`.
+Status check(const Problem &p, int64_t flags, const char *name,
+             int64_t &maxPosition) {
+  auto bad = [name](auto... parts) {
+    return invalidArgumentError(strCat(name, ": ", parts...));
   };
   if (flags & ~int64_t(kAttentionCausal | kAttentionKeyPadding |
                        kAttentionRopeCompacted | kAttentionRopeOriginal) ||
@@ -601,9 +603,8 @@ namespace {
 void runAttention(Problem &p, int64_t flags, double ropeBase, bool gradient,
                   const char *name) {
   int64_t maxPosition = 0;
-  if (Status status = check(p, flags, maxPosition); !status.ok()) {
-    recordCpuKernelError(strCat(
-        name, status.message().substr(std::strlen("uoe_selective_attention"))));
+  if (Status status = check(p, flags, name, maxPosition); !status.ok()) {
+    recordCpuKernelError(status.message());
     return;
   }
   std::shared_ptr<const RopeTable> table;

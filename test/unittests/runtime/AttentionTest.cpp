@@ -488,6 +488,13 @@ TEST(AttentionTest, RejectsPositionsOutOfRange) {
   EXPECT_NE(error.message().find("uoe_selective_attention: position"),
             std::string::npos)
       << error.message();
+  // The gradient names itself.
+  (void)c.runGrad(c.q);
+  error = takeCpuBlasError();
+  ASSERT_FALSE(error.ok());
+  EXPECT_NE(error.message().find("uoe_selective_attention_grad: position"),
+            std::string::npos)
+      << error.message();
 }
 
 } // namespace
