@@ -65,8 +65,15 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
 
     Value input = op.getInput();
     auto add = input.template getDefiningOp<arith::AddFOp>();
-    bool residual =
-        add && add.getLhs().getType() == type && add.getRhs().getType() == type;
+    // The kernel's sum replaces the add's other uses, so they must come
+    // after the norm (in its block), where the sum is defined.
+    bool residual = add && add.getLhs().getType() == type &&
+                    add.getRhs().getType() == type &&
+                    llvm::all_of(add->getUsers(), [&](Operation *user) {
+                      return user == op.getOperation() ||
+                             (user->getBlock() == op->getBlock() &&
+                              op->isBeforeInBlock(user));
+                    });
     bool writeSum = residual && !add->hasOneUse();
     BufferView x = viewTensorInPlace(b, residual ? add.getLhs() : input);
     auto [xStrideO, xStrideI] = rowStrides(x);

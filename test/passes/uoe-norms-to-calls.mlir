@@ -47,6 +47,23 @@ func.func @pre(%x: tensor<8x16xf32>, %y: tensor<8x16xf32>, %g: tensor<16xf32>) -
 
 // -----
 
+// Tests that a residual sum read before the norm stays an add, which the
+// norm reads (flags 8: no residual), since the kernel's sum would come too
+// late for that reader.
+// CHECK-LABEL: func.func @used_before
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 8 : i64
+// CHECK: %[[S:.+]] = arith.addf %arg0, %arg1
+// CHECK: arith.mulf %[[S]], %[[S]]
+// CHECK: call @uoe_norm(%[[FLAGS]],
+func.func @used_before(%x: tensor<4x16xf32>, %y: tensor<4x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %s = arith.addf %x, %y : tensor<4x16xf32>
+  %sq = arith.mulf %s, %s : tensor<4x16xf32>
+  %n = uoe.layer_norm %s, %g, %b eps 1.0e-5 : tensor<4x16xf32>, tensor<16xf32>, tensor<16xf32>
+  return %sq, %n : tensor<4x16xf32>, tensor<4x16xf32>
+}
+
+// -----
+
 // Tests that a norm without an add reads its input (flags 8) and that other
 // element types are left to convert-uoe-to-linalg.
 // CHECK-LABEL: func.func @plain
