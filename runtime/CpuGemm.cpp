@@ -95,28 +95,12 @@ GemmOperand columnsOf(const GemmOperand &b) {
   return GemmOperand{b.data, b.ld, !b.trans};
 }
 
-/// Packs rows [i0, i0 + rows) of op(A), k-range [p0, p0 + kc), into
-/// dst[p * MR + r], with zeros in rows rows..MR-1.
+/// Packs rows [i0, i0 + rows) of a row-major op(A) (a transposed one goes
+/// to packTransposedBlock), k-range [p0, p0 + kc), into dst[p * MR + r],
+/// with zeros in rows rows..MR-1.
 template <int MR>
 void packA(const GemmOperand &a, int64_t i0, int rows, int64_t p0, int64_t kc,
            float *dst) {
-  if (a.trans) {
-    // Element (i, p) at data[p * ld + i]: MR consecutive floats per p.
-    for (int64_t p = 0; p < kc; ++p) {
-      const float *src = a.data + (p0 + p) * a.ld + i0;
-      float *out = dst + p * MR;
-      if (rows == MR) { // A fixed-size copy, which vectorizes.
-        for (int r = 0; r < MR; ++r)
-          out[r] = src[r];
-        continue;
-      }
-      for (int r = 0; r < rows; ++r)
-        out[r] = src[r];
-      for (int r = rows; r < MR; ++r)
-        out[r] = 0.0f;
-    }
-    return;
-  }
   // Element (i, p) at data[i * ld + p]: one stream per row; the rows past
   // `rows` read a row of zeros.
   static const float zeros[kKc] = {};
