@@ -474,11 +474,12 @@ UOE_INLINE bool attendHeadGrad(const Problem &p, int64_t e, int64_t r,
   std::fill(Q, Q + floats, 0.0f);
   for (int64_t i = 0; i < L; ++i) {
     rotate(p, p.q.row(e, r, i) + col, ropePosition(i), Q + i * dh, 1);
-    rotate(p, p.k.row(e, r, i) + col, ropePosition(i), Kt + i, Lp);
     rotate(p, p.k.row(e, r, i) + col, ropePosition(i), K + i * dhp, 1);
     const float *v = p.v.row(e, r, i) + col, *g = p.dOut.row(e, r, i) + col;
-    for (int64_t c = 0; c < dh; ++c)
+    for (int64_t c = 0; c < dh; ++c) {
+      Kt[c * Lp + i] = K[i * dhp + c];
       Vt[c * Lp + i] = v[c];
+    }
     std::memcpy(dO + i * dh, g, dh * sizeof(float));
   }
   bool maskEachScore = keyMasks(p, r, pos, L, Lp, bias, limit);
@@ -551,40 +552,36 @@ UOE_INLINE bool attendHeadGrad(const Problem &p, int64_t e, int64_t r,
   return true;
 }
 
-// attendHead compiled per ISA. (The parallel loop stays outside them: GCC
-// outlines an `omp parallel` region before inlining, with the default ISA.)
-using HeadFn = bool (*)(const Problem &, int64_t, int64_t, int64_t);
-__attribute__((target("avx512f,avx2,fma"))) bool
-attendHeadAvx512(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHead(p, e, r, h);
-}
-__attribute__((target("avx2,fma"))) bool
-attendHeadAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHead(p, e, r, h);
-}
-bool attendHeadGeneric(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHead(p, e, r, h);
+// One task, forward or gradient, compiled per ISA. (The parallel loop stays
+// outside them: GCC outlines an `omp parallel` region before inlining, with
+// the default ISA.)
+using TaskFn = bool (*)(const Problem &, bool gradient, int64_t e, int64_t r,
+                        int64_t h);
+UOE_INLINE bool attendTask(const Problem &p, bool gradient, int64_t e,
+                           int64_t r, int64_t h) {
+  return gradient ? attendHeadGrad(p, e, r, h) : attendHead(p, e, r, h);
 }
 __attribute__((target("avx512f,avx2,fma"))) bool
-attendHeadGradAvx512(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHeadGrad(p, e, r, h);
+attendAvx512(const Problem &p, bool gradient, int64_t e, int64_t r, int64_t h) {
+  return attendTask(p, gradient, e, r, h);
 }
 __attribute__((target("avx2,fma"))) bool
-attendHeadGradAvx2(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHeadGrad(p, e, r, h);
+attendAvx2(const Problem &p, bool gradient, int64_t e, int64_t r, int64_t h) {
+  return attendTask(p, gradient, e, r, h);
 }
-bool attendHeadGradGeneric(const Problem &p, int64_t e, int64_t r, int64_t h) {
-  return attendHeadGrad(p, e, r, h);
+bool attendGeneric(const Problem &p, bool gradient, int64_t e, int64_t r,
+                   int64_t h) {
+  return attendTask(p, gradient, e, r, h);
 }
 
-HeadFn headFunction(bool gradient) {
+TaskFn taskFunction() {
   switch (gemmIsa()) {
   case GemmIsa::Avx512:
-    return gradient ? attendHeadGradAvx512 : attendHeadAvx512;
+    return attendAvx512;
   case GemmIsa::Avx2:
-    return gradient ? attendHeadGradAvx2 : attendHeadAvx2;
+    return attendAvx2;
   default:
-    return gradient ? attendHeadGradGeneric : attendHeadGeneric;
+    return attendGeneric;
   }
 }
 
@@ -618,13 +615,13 @@ void runAttention(Problem &p, int64_t flags, double ropeBase, bool gradient,
   bool parallel = threads > 1 && tasks > 1 &&
                   tasks * p.slots * p.slots * std::max<int64_t>(1, p.dh) >=
                       (int64_t(1) << 16);
-  HeadFn attend = headFunction(gradient);
+  TaskFn attend = taskFunction();
   bool ok = true;
   int64_t heads = p.heads, rows = p.rows;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
   for (int64_t task = 0; task < tasks; ++task) {
     int64_t h = task % heads, er = task / heads;
-    ok = attend(p, er / rows, er % rows, h) && ok;
+    ok = attend(p, gradient, er / rows, er % rows, h) && ok;
   }
   if (!ok)
     recordCpuKernelError(strCat(name, ": out of memory"));
