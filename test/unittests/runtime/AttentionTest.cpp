@@ -92,6 +92,35 @@ struct Case {
     return out;
   }
 
+  /// Head vector x (dh values) rotated at rotary position `pos` in float64,
+  /// with exact cos and sin (by R^T when `inverse`); unchanged without rope.
+  template <class T>
+  std::vector<double> rotated(const T *x, int64_t pos,
+                              bool inverse = false) const {
+    int64_t d = dh(), half = d / 2;
+    std::vector<double> r(x, x + d);
+    if (!rope)
+      return r;
+    for (int64_t f = 0; f < half; ++f) {
+      double angle = pos * std::pow(base, -2.0 * f / d);
+      double c = std::cos(angle), s = std::sin(angle) * (inverse ? -1 : 1);
+      r[f] = x[f] * c - x[f + half] * s;
+      r[f + half] = x[f + half] * c + x[f] * s;
+    }
+    return r;
+  }
+
+  /// The rotary position of slot i of a row with positions `pos`.
+  int64_t ropePosition(const int64_t *pos, int64_t i) const {
+    return rope == kAttentionRopeOriginal ? pos[i] : i;
+  }
+
+  /// Whether query i of row r (positions `pos`) sees key j.
+  bool visible(const int64_t *pos, int64_t r, int64_t i, int64_t j) const {
+    return !(causal && pos[j] > pos[i]) &&
+           !(padding && pad[r * tokens + pos[j]]);
+  }
+
   /// dq, dk, dv of uoe_selective_attention_grad for the result gradient
   /// `g` (laid out like q), concatenated.
   std::vector<float> runGrad(const std::vector<float> &g) const {
@@ -114,33 +143,8 @@ struct Case {
   std::vector<double> referenceGrad(const std::vector<float> &g) const {
     size_t n = experts * rows * slots * width;
     std::vector<double> d(3 * n, 0.0);
-    int64_t dh_ = dh(), half = dh_ / 2;
+    int64_t dh_ = dh();
     double scale = 1.0 / std::sqrt(static_cast<double>(dh_));
-    auto angle = [&](int64_t pos, int64_t f) {
-      return pos * std::pow(base, -2.0 * f / dh_);
-    };
-    auto rotated = [&](const float *x, int64_t pos) {
-      std::vector<double> r(x, x + dh_);
-      if (!rope)
-        return r;
-      for (int64_t f = 0; f < half; ++f) {
-        double c = std::cos(angle(pos, f)), s = std::sin(angle(pos, f));
-        r[f] = x[f] * c - x[f + half] * s;
-        r[f + half] = x[f + half] * c + x[f] * s;
-      }
-      return r;
-    };
-    auto rotateBack = [&](std::vector<double> y, int64_t pos) {
-      if (!rope)
-        return y;
-      std::vector<double> x(dh_);
-      for (int64_t f = 0; f < half; ++f) {
-        double c = std::cos(angle(pos, f)), s = std::sin(angle(pos, f));
-        x[f] = y[f] * c + y[f + half] * s;
-        x[f + half] = y[f + half] * c - y[f] * s;
-      }
-      return x;
-    };
     for (int64_t e = 0; e < experts; ++e)
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t h = 0; h < heads; ++h) {
@@ -148,14 +152,11 @@ struct Case {
           auto at = [&](const std::vector<float> &x, int64_t i) {
             return x.data() + ((e * rows + r) * slots + i) * ld() + h * dh_;
           };
-          auto ropeAt = [&](int64_t i) {
-            return rope == kAttentionRopeOriginal ? pos[i] : i;
-          };
           std::vector<std::vector<double>> qs, ks, dqs(slots), dks(slots),
               dvs(slots);
           for (int64_t i = 0; i < slots; ++i) {
-            qs.push_back(rotated(at(q, i), ropeAt(i)));
-            ks.push_back(rotated(at(k, i), ropeAt(i)));
+            qs.push_back(rotated(at(q, i), ropePosition(pos, i)));
+            ks.push_back(rotated(at(k, i), ropePosition(pos, i)));
             dqs[i].assign(dh_, 0.0), dks[i].assign(dh_, 0.0),
                 dvs[i].assign(dh_, 0.0);
           }
@@ -166,11 +167,7 @@ struct Case {
               double dot = 0.0;
               for (int64_t c = 0; c < dh_; ++c)
                 dot += qs[i][c] * ks[j][c];
-              s[j] = dot * scale;
-              bool visible = !(causal && pos[j] > pos[i]) &&
-                             !(padding && pad[r * tokens + pos[j]]);
-              if (!visible)
-                s[j] = -INFINITY;
+              s[j] = visible(pos, r, i, j) ? dot * scale : -INFINITY;
               m = std::max(m, s[j]);
             }
             if (m == -INFINITY)
@@ -195,8 +192,12 @@ struct Case {
           }
           for (int64_t i = 0; i < slots; ++i) {
             size_t o = ((e * rows + r) * slots + i) * width + h * dh_;
-            std::vector<double> dq = rotateBack(dqs[i], ropeAt(i)),
-                                dk = rotateBack(dks[i], ropeAt(i));
+            std::vector<double> dq =
+                                    rotated(dqs[i].data(), ropePosition(pos, i),
+                                            /*inverse=*/true),
+                                dk =
+                                    rotated(dks[i].data(), ropePosition(pos, i),
+                                            /*inverse=*/true);
             for (int64_t c = 0; c < dh_; ++c) {
               d[o + c] = dq[c];
               d[n + o + c] = dk[c];
@@ -210,20 +211,8 @@ struct Case {
   /// The op's definition in float64.
   std::vector<double> reference() const {
     std::vector<double> out(experts * rows * slots * width, 0.0);
-    int64_t d = dh(), half = d / 2;
+    int64_t d = dh();
     double scale = 1.0 / std::sqrt(static_cast<double>(d));
-    auto rotated = [&](const float *x, int64_t pos) {
-      std::vector<double> r(x, x + d);
-      if (!rope)
-        return r;
-      for (int64_t f = 0; f < half; ++f) {
-        double angle = pos * std::pow(base, -2.0 * f / d);
-        double c = std::cos(angle), s = std::sin(angle);
-        r[f] = x[f] * c - x[f + half] * s;
-        r[f + half] = x[f + half] * c + x[f] * s;
-      }
-      return r;
-    };
     for (int64_t e = 0; e < experts; ++e)
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t *pos = positions.data() + (e * rows + r) * slots;
@@ -232,30 +221,27 @@ struct Case {
         };
         for (int64_t h = 0; h < heads; ++h)
           for (int64_t i = 0; i < slots; ++i) {
-            auto qi = rotated(at(q, i, h),
-                              rope == kAttentionRopeOriginal ? pos[i] : i);
+            auto qi = rotated(at(q, i, h), ropePosition(pos, i));
             std::vector<double> s(slots);
-            std::vector<bool> visible(slots);
+            std::vector<bool> sees(slots);
             double m = -INFINITY;
             for (int64_t j = 0; j < slots; ++j) {
-              auto kj = rotated(at(k, j, h),
-                                rope == kAttentionRopeOriginal ? pos[j] : j);
+              auto kj = rotated(at(k, j, h), ropePosition(pos, j));
               double dot = 0.0;
               for (int64_t c = 0; c < d; ++c)
                 dot += qi[c] * kj[c];
               s[j] = dot * scale;
-              visible[j] = !(causal && pos[j] > pos[i]) &&
-                           !(padding && pad[r * tokens + pos[j]]);
-              if (visible[j])
+              sees[j] = visible(pos, r, i, j);
+              if (sees[j])
                 m = std::max(m, s[j]);
             }
             double sum = 0.0;
             for (int64_t j = 0; j < slots; ++j)
-              sum += visible[j] ? std::exp(s[j] - m) : 0.0;
+              sum += sees[j] ? std::exp(s[j] - m) : 0.0;
             double *o =
                 out.data() + ((e * rows + r) * slots + i) * width + h * d;
             for (int64_t j = 0; j < slots; ++j)
-              if (visible[j])
+              if (sees[j])
                 for (int64_t c = 0; c < d; ++c)
                   o[c] += std::exp(s[j] - m) / sum * at(v, j, h)[c];
           }
