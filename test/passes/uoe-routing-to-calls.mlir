@@ -39,3 +39,15 @@ func.func @static(%g: tensor<4x16x3xf32>) -> (tensor<3x4x8xi64>, tensor<3x4x8xf3
   %pos, %w = uoe.data_select %g patch 1 capacity 0.5 : tensor<4x16x3xf32> -> tensor<3x4x8xi64>, tensor<3x4x8xf32>
   return %pos, %w : tensor<3x4x8xi64>, tensor<3x4x8xf32>
 }
+
+// -----
+
+// Tests that a data selection on another element type is left to
+// convert-uoe-to-linalg.
+// CHECK-LABEL: func.func @f64
+// CHECK: uoe.data_select
+// CHECK-NOT: call @uoe_select_patches
+func.func @f64(%g: tensor<4x16x3xf64>) -> (tensor<3x4x8xi64>, tensor<3x4x8xf64>) {
+  %pos, %w = uoe.data_select %g patch 1 capacity 0.5 : tensor<4x16x3xf64> -> tensor<3x4x8xi64>, tensor<3x4x8xf64>
+  return %pos, %w : tensor<3x4x8xi64>, tensor<3x4x8xf64>
+}
