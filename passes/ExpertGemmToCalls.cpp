@@ -36,6 +36,63 @@ static constexpr int kExpertGemmArguments = 25;
 
 namespace {
 
+/// What one uoe_expert_gemm call takes besides the operands' views: the
+/// ABI's scalar arguments in their order.
+struct ExpertGemmCall {
+  int64_t flags;
+  Activation activation;
+  Value experts, rows, slots, patch, tokens, k, n;
+  BufferView a;
+  Value aStrideE, aStrideR, aStrideM;
+  BufferView w;
+  Value biasAddress, biasStride;
+  Value positionsAddress, positionsStrideE, positionsStrideR;
+  Value weightsAddress, weightsStrideE, weightsStrideR;
+};
+
+/// Emits the call of uoe_expert_gemm writing `out` (a fresh buffer).
+void emitExpertGemmCall(ImplicitLocOpBuilder &b, const ExpertGemmCall &c,
+                        Value out) {
+  BufferView result = describeBuffer(b, out);
+  SmallVector<Value> args{constantI64(b, c.flags),
+                          constantI64(b, static_cast<int64_t>(c.activation)),
+                          c.experts,
+                          c.rows,
+                          c.slots,
+                          c.patch,
+                          c.tokens,
+                          c.k,
+                          c.n,
+                          c.a.address,
+                          c.aStrideE,
+                          c.aStrideR,
+                          c.aStrideM,
+                          c.w.address,
+                          c.w.strides[0],
+                          c.w.strides[1],
+                          c.biasAddress,
+                          c.biasStride,
+                          c.positionsAddress,
+                          c.positionsStrideE,
+                          c.positionsStrideR,
+                          c.weightsAddress,
+                          c.weightsStrideE,
+                          c.weightsStrideR,
+                          result.address};
+  assert(args.size() == kExpertGemmArguments && "the runtime's ABI");
+  func::CallOp::create(b, kExpertGemm, TypeRange{}, args);
+}
+
+/// The bias operand's address and expert stride (zeros when absent).
+std::pair<Value, Value> viewBias(ImplicitLocOpBuilder &b, Value bias) {
+  if (!bias) {
+    Value zero = constantI64(b, 0);
+    return {zero, zero};
+  }
+  BufferView v = viewTensorInPlace(b, bias);
+  return {v.address, v.strides[0]};
+}
+
 struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
   ExpertGemmToCall(MLIRContext *context, bool bf16)
       : OpRewritePattern(context), bf16(bf16) {}
@@ -59,21 +116,16 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
         return rewriter.notifyMatchFailure(op, "unsupported: dynamic size");
 
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto view = [&](Value tensor) { return viewTensorInPlace(b, tensor); };
     auto constant = [&](int64_t v) { return constantI64(b, v); };
     Value zero = constant(0);
 
-    BufferView a = view(op.getLhs()), w = view(op.getRhs());
-    BufferView positions = view(gather ? gather : combine);
-    Value biasAddress = zero, biasStride = zero;
-    if (Value bias = op.getBias()) {
-      BufferView v = view(bias);
-      biasAddress = v.address;
-      biasStride = v.strides[0];
-    }
+    BufferView a = viewTensorInPlace(b, op.getLhs());
+    BufferView w = viewTensorInPlace(b, op.getRhs());
+    BufferView positions = viewTensorInPlace(b, gather ? gather : combine);
+    auto [biasAddress, biasStride] = viewBias(b, op.getBias());
     Value weightsAddress = zero, weightsStrideE = zero, weightsStrideR = zero;
     if (Value weights = op.getCombineWeights()) {
-      BufferView v = view(weights);
+      BufferView v = viewTensorInPlace(b, weights);
       weightsAddress = v.address;
       weightsStrideE = v.strides[0];
       weightsStrideR = v.strides[1];
@@ -91,40 +143,101 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
           arith::IndexCastOp::create(b, b.getIndexType(), rows));
     }
     Value out = allocResultBuffer(b, type, dynamicSizes);
-    BufferView result = describeBuffer(b, out);
-
-    int64_t flags =
-        (gather ? kGather : 0) | (combine ? kCombine : 0) | (bf16 ? kBf16 : 0);
-    Value rows = gather ? a.sizes[0] : a.sizes[1];
-    Value tokens = combine ? constant(type.getShape()[1]) : a.sizes[1];
-    SmallVector<Value> args{constant(flags),
-                            constant(static_cast<int64_t>(op.getActivation())),
-                            w.sizes[0],
-                            rows,
-                            slots,
-                            constant(patch),
-                            tokens,
-                            w.sizes[1],
-                            w.sizes[2],
-                            a.address,
-                            gather ? zero : a.strides[0],
-                            gather ? a.strides[0] : a.strides[1],
-                            gather ? a.strides[1] : a.strides[2],
-                            w.address,
-                            w.strides[0],
-                            w.strides[1],
-                            biasAddress,
-                            biasStride,
-                            positions.address,
-                            positions.strides[0],
-                            positions.strides[1],
-                            weightsAddress,
-                            weightsStrideE,
-                            weightsStrideR,
-                            result.address};
-    assert(args.size() == kExpertGemmArguments && "the runtime's ABI");
-    func::CallOp::create(b, kExpertGemm, TypeRange{}, args);
+    ExpertGemmCall call{(gather ? kGather : 0) | (combine ? kCombine : 0) |
+                            (bf16 ? kBf16 : 0),
+                        op.getActivation(),
+                        w.sizes[0],
+                        gather ? a.sizes[0] : a.sizes[1],
+                        slots,
+                        constant(patch),
+                        combine ? constant(type.getShape()[1]) : a.sizes[1],
+                        w.sizes[1],
+                        w.sizes[2],
+                        a,
+                        gather ? zero : a.strides[0],
+                        gather ? a.strides[0] : a.strides[1],
+                        gather ? a.strides[1] : a.strides[2],
+                        w,
+                        biasAddress,
+                        biasStride,
+                        positions.address,
+                        positions.strides[0],
+                        positions.strides[1],
+                        weightsAddress,
+                        weightsStrideE,
+                        weightsStrideR};
+    emitExpertGemmCall(b, call, out);
     rewriter.replaceOp(op, resultTensor(b, type, out));
+    return success();
+  }
+};
+
+/// A plain `uoe.expert_matmul` (no selection around it: dense layers'
+/// projections and MLPs as one expert, SMHA's and UoME's GEMMs on
+/// unselected operands) is the same kernel without gather and combine:
+/// lhs [E, M, K] or [E, R, M, K] with bias and activation in the epilogue.
+/// An activation the kernel does not compute exactly stays a
+/// `uoe.activation` after it.
+struct ExpertMatmulToCall : OpRewritePattern<ExpertMatmulOp> {
+  ExpertMatmulToCall(MLIRContext *context, bool bf16)
+      : OpRewritePattern(context), bf16(bf16) {}
+  bool bf16;
+
+  LogicalResult matchAndRewrite(ExpertMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto lhsType = op.getLhs().getType();
+    if (!op.getType().getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "unsupported: not f32");
+    int64_t rank = lhsType.getRank();
+    if (rank != 3 && rank != 4)
+      return rewriter.notifyMatchFailure(
+          op, "lhs is not [E, M, K] or [E, R, M, K]");
+    Activation act = op.getActivation();
+    bool exact = isExactInCpuKernel(act);
+    RankedTensorType type = exact ? op.getType() : preActivationType(op);
+
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto constant = [&](int64_t v) { return constantI64(b, v); };
+    Value zero = constant(0), one = constant(1);
+    BufferView a = viewTensorInPlace(b, op.getLhs());
+    BufferView w = viewTensorInPlace(b, op.getRhs());
+    auto [biasAddress, biasStride] = viewBias(b, op.getBias());
+    SmallVector<Value> dynamicSizes;
+    for (auto [i, dim] : llvm::enumerate(type.getShape().drop_back()))
+      if (ShapedType::isDynamic(dim))
+        dynamicSizes.push_back(
+            arith::IndexCastOp::create(b, b.getIndexType(), a.sizes[i]));
+    Value out = allocResultBuffer(b, type, dynamicSizes);
+    bool hasRows = rank == 4;
+    Value m = a.sizes[rank - 2];
+    ExpertGemmCall call{bf16 ? kBf16 : 0,
+                        exact ? act : Activation::None,
+                        w.sizes[0],
+                        hasRows ? a.sizes[1] : one,
+                        m,
+                        one,
+                        m,
+                        w.sizes[1],
+                        w.sizes[2],
+                        a,
+                        a.strides[0],
+                        hasRows ? a.strides[1] : zero,
+                        a.strides[rank - 2],
+                        w,
+                        biasAddress,
+                        biasStride,
+                        zero,
+                        zero,
+                        zero,
+                        zero,
+                        zero,
+                        zero};
+    emitExpertGemmCall(b, call, out);
+    Value result = resultTensor(b, type, out);
+    if (!exact)
+      result =
+          ActivationOp::create(b, op.getType(), result, op.getActivationAttr());
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -137,7 +250,8 @@ struct UoEExpertGemmToCallsPass
     if (failed(checkCpuGemmPrecision(module, getArgument(), precision)))
       return signalPassFailure();
     RewritePatternSet patterns(&getContext());
-    patterns.add<ExpertGemmToCall>(&getContext(), precision == "bf16");
+    patterns.add<ExpertGemmToCall, ExpertMatmulToCall>(&getContext(),
+                                                       precision == "bf16");
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
     declareRuntimeFunctionIfCalled(

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
+#include "passes/RuntimeCalls.h"
 
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -26,27 +27,6 @@ using namespace mlir::uoe;
 
 namespace {
 
-/// Whether the fused kernels compute `act` exactly as the compiled code
-/// does: none, relu, and gelu (the kernel runs the compiled erf polynomial
-/// operation for operation, runtime/CpuExpertGemm.cpp). The others
-/// (gelu_tanh, silu, swiglu) are polynomial approximations in compiled code
-/// and the kernel's own elsewhere; they stay a `uoe.activation` after the
-/// fused GEMM, so that a forward pass and the forward half of its gradient
-/// (which keeps the pre-activation) give the same bits.
-bool isExactInKernel(Activation act) {
-  return act == Activation::None || act == Activation::Relu ||
-         act == Activation::Gelu;
-}
-
-/// The type of `matmul`'s result before its activation (SwiGLU's is twice
-/// as wide).
-RankedTensorType preActivationType(ExpertMatmulOp matmul) {
-  auto type = matmul.getType();
-  SmallVector<int64_t> shape(type.getShape());
-  shape.back() = matmul.getRhs().getType().getShape()[2];
-  return RankedTensorType::get(shape, type.getElementType());
-}
-
 /// expert_matmul(dispatch(x, pos)) -> expert_gemm(x gather pos), followed
 /// by the activation where the kernel does not take it.
 struct GatherIntoGemm : OpRewritePattern<ExpertMatmulOp> {
@@ -58,7 +38,7 @@ struct GatherIntoGemm : OpRewritePattern<ExpertMatmulOp> {
     if (!dispatch)
       return rewriter.notifyMatchFailure(op, "lhs is not a dispatch");
     Activation act = op.getActivation();
-    if (isExactInKernel(act)) {
+    if (isExactInCpuKernel(act)) {
       rewriter.replaceOpWithNewOp<ExpertGemmOp>(
           op, op.getType(), dispatch.getInput(), op.getRhs(), op.getBias(),
           dispatch.getPositions(), /*combine_positions=*/Value(),
@@ -91,7 +71,7 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
     Value weights =
         op.getMode() == CombineMode::Gated ? op.getWeights() : Value();
     if (auto matmul = dyn_cast<ExpertMatmulOp>(producer)) {
-      if (!isExactInKernel(matmul.getActivation()))
+      if (!isExactInCpuKernel(matmul.getActivation()))
         return rewriter.notifyMatchFailure(
             op, "the GEMM's activation stays compiled code");
       if (matmul.getLhs().getType().getRank() != 4)
@@ -111,7 +91,8 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
     }
     auto gemm = dyn_cast<ExpertGemmOp>(producer);
     if (!gemm || gemm.getCombinePositions() ||
-        !isExactInKernel(gemm.getActivation()) || gemm.getPatch() != op.getPatch())
+        !isExactInCpuKernel(gemm.getActivation()) ||
+        gemm.getPatch() != op.getPatch())
       return rewriter.notifyMatchFailure(
           op, "the input is no expert GEMM this combine can join");
     rewriter.replaceOpWithNewOp<ExpertGemmOp>(

@@ -81,3 +81,15 @@ void uoe::declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
                                    b.getFunctionType(params, {}));
   decl.setPrivate();
 }
+
+bool uoe::isExactInCpuKernel(Activation act) {
+  return act == Activation::None || act == Activation::Relu ||
+         act == Activation::Gelu;
+}
+
+RankedTensorType uoe::preActivationType(ExpertMatmulOp matmul) {
+  auto type = matmul.getType();
+  SmallVector<int64_t> shape(type.getShape());
+  shape.back() = matmul.getRhs().getType().getShape()[2];
+  return RankedTensorType::get(shape, type.getElementType());
+}

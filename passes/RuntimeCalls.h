@@ -11,6 +11,7 @@
 #ifndef UOE_PASSES_RUNTIMECALLS_H
 #define UOE_PASSES_RUNTIMECALLS_H
 
+#include "dialect/UoEOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
@@ -53,6 +54,20 @@ void declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
 /// `module`, unless isCpuGemmPrecision(precision).
 LogicalResult checkCpuGemmPrecision(ModuleOp module, StringRef pass,
                                     StringRef precision);
+
+/// Whether the runtime's fused expert GEMM (runtime/CpuExpertGemm.h)
+/// computes `act` exactly as the compiled code does: none, relu, and gelu
+/// (the kernel runs the compiled erf polynomial operation for operation).
+/// The others (gelu_tanh, silu, swiglu) are polynomial approximations in
+/// compiled code and the kernel's own elsewhere; the passes keep them a
+/// `uoe.activation` after the kernel's GEMM, so that a forward pass and the
+/// forward half of its gradient (which keeps the pre-activation) give the
+/// same bits.
+bool isExactInCpuKernel(Activation act);
+
+/// The type of `matmul`'s result before its activation (SwiGLU's is twice
+/// as wide).
+RankedTensorType preActivationType(ExpertMatmulOp matmul);
 
 } // namespace mlir::uoe
 

@@ -31,6 +31,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
 
 using namespace uoe::rt;
 
@@ -287,28 +288,31 @@ Blocks blocksOf(int64_t extent, int64_t count, int64_t quantum) {
 }
 
 /// How the work is cut for the threads: `units` independent parts (experts
-/// without combine, 1 with it) times groups of rows times blocks of
-/// columns, about `threads` items in all, columns at most kTileColumns wide.
+/// without combine, 1 with it) times groups of `extent` (GEMM rows of an
+/// expert without combine, whole rows r with it: an item then owns rows of
+/// y) times blocks of columns, at most kTileColumns wide. The groups make
+/// the item count a multiple of the thread count where the extent allows,
+/// so that no thread waits for another's extra item (3 column blocks on 2
+/// threads would leave one idle a third of the time).
 struct Split {
-  Blocks rowGroups, columns;
+  Blocks groups, columns;
 };
-Split splitFor(const Problem &p, int64_t units, int threads) {
+Split splitFor(const Problem &p, int64_t units, int64_t extent, int64_t quantum,
+               int threads) {
   int64_t columnCount = (p.width + kTileColumns - 1) / kTileColumns;
-  int64_t groups = (threads + units * columnCount - 1) / (units * columnCount);
-  Split split{blocksOf(p.rows, groups, 1), {}};
-  int64_t items = units * split.rowGroups.count;
+  int64_t parts = std::max<int64_t>(1, units * columnCount);
+  int64_t groups = threads / std::gcd<int64_t>(parts, threads);
+  Split split{blocksOf(extent, groups, quantum), {}};
+  int64_t items = units * split.groups.count;
   if (items * columnCount < threads)
     columnCount = (threads + items - 1) / items;
   split.columns = blocksOf(p.width, columnCount, 32);
   return split;
 }
 
-/// Calls `tile(q0, rows)` for the GEMM rows of row group `g`, in tiles of
-/// at most kTileRows; stops at the first false.
-template <class F>
-bool forEachTile(const Problem &p, const Split &split, int64_t g, F tile) {
-  int64_t first = g * split.rowGroups.size * p.m;
-  int64_t last = std::min(p.rows, (g + 1) * split.rowGroups.size) * p.m;
+/// Calls `tile(q0, rows)` for GEMM rows [first, last) of an expert, in
+/// tiles of at most kTileRows; stops at the first false.
+template <class F> bool forEachTile(int64_t first, int64_t last, F tile) {
   for (int64_t q0 = first; q0 < last; q0 += kTileRows)
     if (!tile(q0, std::min(kTileRows, last - q0)))
       return false;
@@ -318,8 +322,10 @@ bool forEachTile(const Problem &p, const Split &split, int64_t g, F tile) {
 /// The computation without combine: every tile straight into `out`,
 /// [E, R * M, width], which is where it goes.
 bool runDirect(const Problem &p, int threads) {
-  Split split = splitFor(p, p.experts, threads);
-  int64_t groups = split.rowGroups.count, blocks = split.columns.count;
+  // Groups of GEMM rows (rows r and their slots flattened), 48 at a time:
+  // whole blocks of the microkernel's rows.
+  Split split = splitFor(p, p.experts, p.rows * p.m, 48, threads);
+  int64_t groups = split.groups.count, blocks = split.columns.count;
   int64_t items = p.experts * groups * blocks;
   bool ok = true;
 #pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
@@ -329,7 +335,9 @@ bool runDirect(const Problem &p, int threads) {
     int64_t j0 = item % blocks * split.columns.size;
     int64_t cols = std::min(split.columns.size, p.width - j0);
     float *expert = p.out + e * p.rows * p.m * p.width + j0;
-    ok = forEachTile(p, split, g,
+    int64_t first = g * split.groups.size;
+    int64_t last = std::min(p.rows * p.m, first + split.groups.size);
+    ok = forEachTile(first, last,
                      [&](int64_t q0, int64_t rows) {
                        return computeTile(p, e, q0, rows, j0, cols,
                                           expert + q0 * p.width, p.width);
@@ -342,17 +350,17 @@ bool runDirect(const Problem &p, int threads) {
 /// The computation with combine: an item owns a group of rows and a block
 /// of columns of y, and adds every expert's tiles into them in order.
 bool runCombined(const Problem &p, int threads) {
-  Split split = splitFor(p, 1, threads);
+  Split split = splitFor(p, 1, p.rows, 1, threads);
   int64_t blocks = split.columns.count;
-  int64_t items = split.rowGroups.count * blocks;
+  int64_t items = split.groups.count * blocks;
   bool ok = true;
 #pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
     reduction(&& : ok)
   for (int64_t item = 0; item < items; ++item) {
     int64_t g = item / blocks, j0 = item % blocks * split.columns.size;
     int64_t cols = std::min(split.columns.size, p.width - j0);
-    int64_t firstRow = g * split.rowGroups.size;
-    int64_t lastRow = std::min(p.rows, firstRow + split.rowGroups.size);
+    int64_t firstRow = g * split.groups.size;
+    int64_t lastRow = std::min(p.rows, firstRow + split.groups.size);
     for (int64_t t = firstRow * p.tokens; t < lastRow * p.tokens; ++t)
       std::fill(p.out + t * p.width + j0, p.out + t * p.width + j0 + cols,
                 0.0f);
@@ -362,19 +370,22 @@ bool runCombined(const Problem &p, int threads) {
       continue;
     }
     for (int64_t e = 0; e < p.experts && ok; ++e)
-      ok = forEachTile(p, split, g, [&](int64_t q0, int64_t rows) {
-        if (!computeTile(p, e, q0, rows, j0, cols, tile, cols))
-          return false;
-        for (int64_t t = 0; t < rows; ++t) {
-          int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
-          const float *weight = p.weights ? p.weights + e * p.wtStrideE +
-                                                r * p.wtStrideR + i / p.patch
-                                          : nullptr;
-          accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width + j0,
-                     tile + t * cols, weight, cols);
-        }
-        return true;
-      });
+      ok = forEachTile(
+          firstRow * p.m, lastRow * p.m, [&](int64_t q0, int64_t rows) {
+            if (!computeTile(p, e, q0, rows, j0, cols, tile, cols))
+              return false;
+            for (int64_t t = 0; t < rows; ++t) {
+              int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
+              const float *weight = p.weights
+                                        ? p.weights + e * p.wtStrideE +
+                                              r * p.wtStrideR + i / p.patch
+                                        : nullptr;
+              accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width +
+                             j0,
+                         tile + t * cols, weight, cols);
+            }
+            return true;
+          });
   }
   return ok;
 }

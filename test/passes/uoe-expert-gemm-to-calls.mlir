@@ -68,3 +68,52 @@ func.func @f64(%x: tensor<4x16x32xf64>, %w: tensor<3x32x16xf64>, %pos: tensor<3x
   %h = uoe.expert_gemm %x, %w gather %pos patch 1 : (tensor<4x16x32xf64>, tensor<3x32x16xf64>, tensor<3x4x8xi64>) -> tensor<3x4x8x16xf64>
   return %h : tensor<3x4x8x16xf64>
 }
+
+// -----
+
+// Tests that a plain expert_matmul (a dense layer as one expert, no
+// selection around it) is the same kernel without gather and combine:
+// flags 0, gelu (1) in the epilogue, E 1, R 1, M 64 as both slots and
+// tokens, patch 1, no positions.
+// CHECK-LABEL: func.func @dense
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C64:.+]] = arith.constant 64 : i64
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<1x64x48xf32>
+// CHECK: call @uoe_expert_gemm(%[[C0]], %[[C1]], %[[C1]], %[[C1]], %[[C64]], %[[C1]], %[[C64]], {{.*}})
+// CHECK-NOT: uoe.expert_matmul
+// CHECK-NOT: uoe.activation
+func.func @dense(%x: tensor<1x64x32xf32>, %w: tensor<1x32x48xf32>, %b: tensor<1x48xf32>) -> tensor<1x64x48xf32> {
+  %h = uoe.expert_matmul %x, %w bias %b activation gelu : tensor<1x64x32xf32>, tensor<1x32x48xf32>, tensor<1x48xf32> -> tensor<1x64x48xf32>
+  return %h : tensor<1x64x48xf32>
+}
+
+// -----
+
+// Tests that an activation the kernel does not compute exactly (swiglu)
+// stays a uoe.activation on the kernel's pre-activation result (twice as
+// wide), and that a dynamic M sizes the buffer.
+// CHECK-LABEL: func.func @swiglu
+// CHECK: %[[M:.+]] = arith.index_cast %{{.+}} : i64 to index
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[M]]) {alignment = 64 : i64} : memref<2x3x?x32xf32>
+// CHECK: call @uoe_expert_gemm(%[[Z:[^,]+]], %[[Z]], %{{.+}})
+// CHECK: %[[T:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: uoe.activation %[[T]] swiglu
+func.func @swiglu(%x: tensor<2x3x?x8xf32>, %w: tensor<2x8x32xf32>) -> tensor<2x3x?x16xf32> {
+  %h = uoe.expert_matmul %x, %w activation swiglu : tensor<2x3x?x8xf32>, tensor<2x8x32xf32> -> tensor<2x3x?x16xf32>
+  return %h : tensor<2x3x?x16xf32>
+}
+
+// -----
+
+// Tests that an expert_matmul with more than one batch dimension, or of
+// f64, is left for the generic lowering.
+// CHECK-LABEL: func.func @left
+// CHECK-NOT: call @uoe_expert_gemm
+// CHECK: uoe.expert_matmul
+// CHECK: uoe.expert_matmul
+func.func @left(%x: tensor<2x3x4x8x8xf32>, %w: tensor<2x8x8xf32>, %y: tensor<2x8x8xf64>, %v: tensor<2x8x8xf64>) -> (tensor<2x3x4x8x8xf32>, tensor<2x8x8xf64>) {
+  %h = uoe.expert_matmul %x, %w : tensor<2x3x4x8x8xf32>, tensor<2x8x8xf32> -> tensor<2x3x4x8x8xf32>
+  %g = uoe.expert_matmul %y, %v : tensor<2x8x8xf64>, tensor<2x8x8xf64> -> tensor<2x8x8xf64>
+  return %h, %g : tensor<2x3x4x8x8xf32>, tensor<2x8x8xf64>
+}
