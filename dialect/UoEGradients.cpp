@@ -136,10 +136,12 @@ LogicalResult DispatchOp::buildGradient(AdjointBuilder &adjoints,
   return success();
 }
 
-/// With `[E, ..., M, K]` flattened to `[E, S, K]`: `dlhs = dy rhs^T`,
-/// `drhs = lhs^T dy`, `dbias` = the column sums of `dy`. An activation must
-/// have been split out first (prepareForAutodiff does), since its gradient
-/// needs the pre-activation.
+/// `dlhs = dy rhs^T`, itself an expert matmul (so that the passes fuse the
+/// selection around it as in the forward: the gather of `dy` where it is a
+/// dispatch's, the combine that is the dispatch's gradient); with
+/// `[E, ..., M, K]` flattened to `[E, S, K]`, `drhs = lhs^T dy`; `dbias` =
+/// the column sums of `dy`. An activation must have been split out first
+/// (prepareForAutodiff does), since its gradient needs the pre-activation.
 LogicalResult ExpertMatmulOp::buildGradient(AdjointBuilder &adjoints,
                                             ArrayRef<Value> resultGrads) {
   if (getActivation() != Activation::None)
@@ -160,12 +162,11 @@ LogicalResult ExpertMatmulOp::buildGradient(AdjointBuilder &adjoints,
     return tensor::CollapseShapeOp::create(b, v, groups);
   };
   Value lhs3 = flatten(lhs), dy3 = flatten(dy);
-  Value dlhs =
-      adjoints.batchMatmul(dy3, adjoints.transpose(getRhs(), {0, 2, 1}));
-  if (rank != 3)
-    dlhs = tensor::ExpandShapeOp::create(b, lhsType, dlhs, groups,
-                                         adjoints.sizes(lhs));
-  adjoints.accumulate(lhs, dlhs);
+  auto none = ActivationAttr::get(getContext(), Activation::None);
+  adjoints.accumulate(
+      lhs, ExpertMatmulOp::create(b, lhsType, dy,
+                                  adjoints.transpose(getRhs(), {0, 2, 1}),
+                                  Value(), none));
   adjoints.accumulate(
       getRhs(), adjoints.batchMatmul(adjoints.transpose(lhs3, {0, 2, 1}), dy3));
   if (Value bias = getBias())

@@ -17,6 +17,7 @@
 #include "passes/Passes.h"
 #include "passes/RuntimeCalls.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -30,11 +31,28 @@ using namespace mlir::uoe;
 
 static constexpr StringLiteral kExpertGemm = "uoe_expert_gemm";
 /// The runtime's flags (runtime/CpuExpertGemm.h).
-static constexpr int64_t kGather = 1, kCombine = 2, kBf16 = 4;
+static constexpr int64_t kGather = 1, kCombine = 2, kBf16 = 4, kTransposedW = 8;
 /// The number of i64 arguments of uoe_expert_gemm.
 static constexpr int kExpertGemmArguments = 25;
 
 namespace {
+
+/// The weights as the kernel reads them: `rhs` itself, or, when `rhs` is
+/// a `linalg.transpose` [0, 2, 1] of stored weights W (a backward pass's
+/// `dy W^T`), W in place, read transposed by the kernel: no copy.
+struct WeightsView {
+  BufferView view;
+  bool transposed;
+  /// The contraction size K and the GEMM's width N.
+  Value k() const { return view.sizes[transposed ? 2 : 1]; }
+  Value n() const { return view.sizes[transposed ? 1 : 2]; }
+};
+WeightsView viewWeights(ImplicitLocOpBuilder &b, Value rhs) {
+  if (auto transpose = rhs.getDefiningOp<linalg::TransposeOp>())
+    if (transpose.getPermutation() == ArrayRef<int64_t>{0, 2, 1})
+      return {viewTensorInPlace(b, transpose.getInput()), true};
+  return {viewTensorInPlace(b, rhs), false};
+}
 
 /// What one uoe_expert_gemm call takes besides the operands' views: the
 /// ABI's scalar arguments in their order.
@@ -44,7 +62,7 @@ struct ExpertGemmCall {
   Value experts, rows, slots, patch, tokens, k, n;
   BufferView a;
   Value aStrideE, aStrideR, aStrideM;
-  BufferView w;
+  WeightsView w;
   Value biasAddress, biasStride;
   Value positionsAddress, positionsStrideE, positionsStrideR;
   Value weightsAddress, weightsStrideE, weightsStrideR;
@@ -67,9 +85,9 @@ void emitExpertGemmCall(ImplicitLocOpBuilder &b, const ExpertGemmCall &c,
                           c.aStrideE,
                           c.aStrideR,
                           c.aStrideM,
-                          c.w.address,
-                          c.w.strides[0],
-                          c.w.strides[1],
+                          c.w.view.address,
+                          c.w.view.strides[0],
+                          c.w.view.strides[1],
                           c.biasAddress,
                           c.biasStride,
                           c.positionsAddress,
@@ -120,7 +138,7 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
     Value zero = constant(0);
 
     BufferView a = viewTensorInPlace(b, op.getLhs());
-    BufferView w = viewTensorInPlace(b, op.getRhs());
+    WeightsView w = viewWeights(b, op.getRhs());
     BufferView positions = viewTensorInPlace(b, gather ? gather : combine);
     auto [biasAddress, biasStride] = viewBias(b, op.getBias());
     Value weightsAddress = zero, weightsStrideE = zero, weightsStrideR = zero;
@@ -144,15 +162,16 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
     }
     Value out = allocResultBuffer(b, type, dynamicSizes);
     ExpertGemmCall call{(gather ? kGather : 0) | (combine ? kCombine : 0) |
-                            (bf16 ? kBf16 : 0),
+                            (bf16 ? kBf16 : 0) |
+                            (w.transposed ? kTransposedW : 0),
                         op.getActivation(),
-                        w.sizes[0],
+                        w.view.sizes[0],
                         gather ? a.sizes[0] : a.sizes[1],
                         slots,
                         constant(patch),
                         combine ? constant(type.getShape()[1]) : a.sizes[1],
-                        w.sizes[1],
-                        w.sizes[2],
+                        w.k(),
+                        w.n(),
                         a,
                         gather ? zero : a.strides[0],
                         gather ? a.strides[0] : a.strides[1],
@@ -200,7 +219,7 @@ struct ExpertMatmulToCall : OpRewritePattern<ExpertMatmulOp> {
     auto constant = [&](int64_t v) { return constantI64(b, v); };
     Value zero = constant(0), one = constant(1);
     BufferView a = viewTensorInPlace(b, op.getLhs());
-    BufferView w = viewTensorInPlace(b, op.getRhs());
+    WeightsView w = viewWeights(b, op.getRhs());
     auto [biasAddress, biasStride] = viewBias(b, op.getBias());
     SmallVector<Value> dynamicSizes;
     for (auto [i, dim] : llvm::enumerate(type.getShape().drop_back()))
@@ -210,15 +229,15 @@ struct ExpertMatmulToCall : OpRewritePattern<ExpertMatmulOp> {
     Value out = allocResultBuffer(b, type, dynamicSizes);
     bool hasRows = rank == 4;
     Value m = a.sizes[rank - 2];
-    ExpertGemmCall call{bf16 ? kBf16 : 0,
+    ExpertGemmCall call{(bf16 ? kBf16 : 0) | (w.transposed ? kTransposedW : 0),
                         exact ? act : Activation::None,
-                        w.sizes[0],
+                        w.view.sizes[0],
                         hasRows ? a.sizes[1] : one,
                         m,
                         one,
                         m,
-                        w.sizes[1],
-                        w.sizes[2],
+                        w.k(),
+                        w.n(),
                         a,
                         a.strides[0],
                         hasRows ? a.strides[1] : zero,

@@ -202,7 +202,7 @@ using TileGemm = void (*)(int64_t m, int64_t n, int64_t k, GemmOperand a,
                           GemmOperand b, float *c, int64_t ldc, float beta);
 
 struct Problem {
-  bool gather, combine;
+  bool gather, combine, transposedW;
   TileGemm gemm;
   ExpertActivation act;
   int64_t experts, rows, slots, patch, tokens, k, n, width, m;
@@ -217,6 +217,13 @@ struct Problem {
   const float *weights;
   int64_t wtStrideE, wtStrideR;
   float *out;
+
+  /// Columns [column, ...) of expert e's weights as the GEMM's B operand.
+  GemmOperand weightColumns(int64_t e, int64_t column) const {
+    const float *we = w + e * wStrideE;
+    return transposedW ? GemmOperand{we + column * wStrideK, wStrideK, true}
+                       : GemmOperand{we + column, wStrideK, false};
+  }
 
   /// The token (row of x or y within row r) of GEMM row i of (e, r).
   int64_t tokenOf(int64_t e, int64_t r, int64_t i) const {
@@ -243,7 +250,6 @@ bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
                           : e * p.aStrideE + r * p.aStrideR + i * p.aStrideM;
   }
   GemmOperand a{p.a, 0, false, offsets};
-  const float *w = p.w + e * p.wStrideE;
   const float *bias = p.bias ? p.bias + e * p.biasStrideE : nullptr;
   auto product = [&](int64_t column, float *dst, int64_t ld) {
     if (p.k == 0) {
@@ -251,8 +257,7 @@ bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
         std::fill(dst + t * ld, dst + t * ld + cols, 0.0f);
       return;
     }
-    p.gemm(rows, cols, p.k, a, GemmOperand{w + column, p.wStrideK, false}, dst,
-           ld, 0.0f);
+    p.gemm(rows, cols, p.k, a, p.weightColumns(e, column), dst, ld, 0.0f);
   };
   product(j0, c, ldc);
   if (p.act == ExpertActivation::SwiGlu) {
@@ -395,8 +400,8 @@ Status check(const Problem &p, int64_t flags) {
   auto bad = [](auto... parts) {
     return invalidArgumentError(strCat("uoe_expert_gemm: ", parts...));
   };
-  if (flags &
-      ~int64_t(kExpertGemmGather | kExpertGemmCombine | kExpertGemmBf16))
+  if (flags & ~int64_t(kExpertGemmGather | kExpertGemmCombine |
+                       kExpertGemmBf16 | kExpertGemmTransposedW))
     return bad("unknown flags ", flags);
   if (p.experts < 0 || p.rows < 0 || p.slots < 0 || p.patch < 1 ||
       p.tokens < 0 || p.k < 0 || p.n < 0)
@@ -441,6 +446,7 @@ extern "C" void uoe_expert_gemm(
   auto address = [](int64_t v) { return reinterpret_cast<void *>(v); };
   Problem p{(flags & kExpertGemmGather) != 0,
             (flags & kExpertGemmCombine) != 0,
+            (flags & kExpertGemmTransposedW) != 0,
             (flags & kExpertGemmBf16) ? bf16GemmSingleThread
                                       : sgemmSingleThread,
             act,

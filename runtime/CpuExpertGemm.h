@@ -37,6 +37,10 @@ enum ExpertGemmFlags : int64_t {
   kExpertGemmGather = 1,  ///< A is x [R, N, K], rows chosen by positions.
   kExpertGemmCombine = 2, ///< out is y [R, N, width], scatter-added.
   kExpertGemmBf16 = 4,    ///< bf16 products, f32 sums (bf16GemmSingleThread).
+  /// W is stored transposed, [experts, n, k] (strides wStrideE, wStrideK
+  /// then name its expert and row strides): the product is a * W[e]^T, as
+  /// a backward pass's `dy W^T` reads the forward's weights.
+  kExpertGemmTransposedW = 8,
 };
 
 /// The activations, numbered as the dialect's Activation enum.
@@ -70,7 +74,9 @@ extern "C" {
 /// `n` is the GEMM's width; width = n / 2 for SwiGLU, else n. `a` holds x
 /// [rows, tokens, k] (gather) or lhs [experts, rows, M, k], with element
 /// strides aStrideE (lhs only), aStrideR and aStrideM and unit stride along
-/// k. `w` is [experts, k, n] with strides wStrideE, wStrideK; `bias` (0:
+/// k. `w` is [experts, k, n] with strides wStrideE, wStrideK (with
+/// kExpertGemmTransposedW: [experts, n, k], wStrideK the stride of its n
+/// rows, unit stride along k); `bias` (0:
 /// none) [experts, n] with stride biasStrideE. `positions` (int64) and
 /// `weights` (f32, 0: none) are [experts, rows, slots] with strides
 /// (posStrideE, posStrideR, 1) and (wtStrideE, wtStrideR, 1). `out` is

@@ -179,18 +179,37 @@ void packB(const GemmOperand &b, int64_t j0, int cols, int64_t p0, int64_t kc,
     }
     return;
   }
-  // Element (p, j) at data[j * ld + p]: a column of the panel is contiguous;
-  // transpose in blocks of 16 k so that reads and writes both stay local.
-  for (int64_t p = 0; p < kc; p += 16) {
-    int64_t pEnd = std::min<int64_t>(kc, p + 16);
-    for (int c = 0; c < cols; ++c) {
-      const float *src = b.data + (j0 + c) * b.ld + p0;
-      for (int64_t q = p; q < pEnd; ++q)
-        dst[q * NR + c] = src[q];
+  // Element (p, j) at data[j * ld + p]: a column of the panel is contiguous.
+  // 4 x 4 blocks transposed in SSE registers, as in packA; each column's
+  // cache line serves four consecutive blocks of k.
+  int fullCols = cols / 4 * 4;
+  auto column = [&](int c) { return b.data + (j0 + c) * b.ld + p0; };
+  int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    float *out = dst + p * NR;
+    for (int c = 0; c < fullCols; c += 4) {
+      __m128 x0 = _mm_loadu_ps(column(c) + p),
+             x1 = _mm_loadu_ps(column(c + 1) + p),
+             x2 = _mm_loadu_ps(column(c + 2) + p),
+             x3 = _mm_loadu_ps(column(c + 3) + p);
+      _MM_TRANSPOSE4_PS(x0, x1, x2, x3);
+      _mm_storeu_ps(out + c, x0);
+      _mm_storeu_ps(out + NR + c, x1);
+      _mm_storeu_ps(out + 2 * NR + c, x2);
+      _mm_storeu_ps(out + 3 * NR + c, x3);
     }
-    for (int64_t q = p; q < pEnd; ++q)
+    for (int c = fullCols; c < cols; ++c)
+      for (int q = 0; q < 4; ++q)
+        out[q * NR + c] = column(c)[p + q];
+    for (int q = 0; q < 4; ++q)
       for (int c = cols; c < NR; ++c)
-        dst[q * NR + c] = 0.0f;
+        out[q * NR + c] = 0.0f;
+  }
+  for (; p < kc; ++p) {
+    for (int c = 0; c < cols; ++c)
+      dst[p * NR + c] = column(c)[p];
+    for (int c = cols; c < NR; ++c)
+      dst[p * NR + c] = 0.0f;
   }
 }
 

@@ -66,8 +66,9 @@ func.func @forward(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2
 // -----
 
 // Tests the rules of the embedding, the expert GEMM and the loss: the
-// loss's adjoint is its *_grad op; the GEMM's (batch dimensions folded into
-// M) are dlhs = dy rhs^T and drhs = lhs^T dy; the table's is
+// loss's adjoint is its *_grad op; the GEMM's are dlhs = dy rhs^T (an
+// expert_matmul, which the passes fuse like the forward's) and, batch
+// dimensions folded into M, drhs = lhs^T dy; the table's is
 // uoe.embedding_grad and the position table's the sum over the batch,
 // written into the first T = 5 of its 8 rows.
 // CHECK-LABEL: func.func @forward_grad
@@ -75,7 +76,7 @@ func.func @forward(%x: tensor<2x16x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2
 // CHECK: %[[LOGITS:.+]] = tensor.collapse_shape
 // CHECK: %[[DLOGITS:.+]] = uoe.cross_entropy_grad %[[LOGITS]]
 // CHECK: %[[WT:.+]] = linalg.transpose ins(%{{.+}} : tensor<1x6x11xf32>) outs(%{{.+}} : tensor<1x11x6xf32>) permutation = [0, 2, 1]
-// CHECK: linalg.batch_matmul ins(%{{.+}}, %[[WT]] : tensor<1x10x11xf32>, tensor<1x11x6xf32>) outs(%{{.+}} : tensor<1x10x6xf32>)
+// CHECK: uoe.expert_matmul %{{.+}}, %[[WT]] : tensor<1x2x5x11xf32>, tensor<1x11x6xf32> -> tensor<1x2x5x6xf32>
 // CHECK: %[[XT:.+]] = linalg.transpose ins(%{{.+}} : tensor<1x10x6xf32>) outs(%{{.+}} : tensor<1x6x10xf32>) permutation = [0, 2, 1]
 // CHECK: %[[DW:.+]] = linalg.batch_matmul ins(%[[XT]], %{{.+}} : tensor<1x6x10xf32>, tensor<1x10x11xf32>) outs(%{{.+}} : tensor<1x6x11xf32>)
 // CHECK: %[[DTABLE:.+]] = uoe.embedding_grad

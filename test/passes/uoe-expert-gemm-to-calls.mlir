@@ -117,3 +117,27 @@ func.func @left(%x: tensor<2x3x4x8x8xf32>, %w: tensor<2x8x8xf32>, %y: tensor<2x8
   %g = uoe.expert_matmul %y, %v : tensor<2x8x8xf64>, tensor<2x8x8xf64> -> tensor<2x8x8xf64>
   return %h, %g : tensor<2x3x4x8x8xf32>, tensor<2x8x8xf64>
 }
+
+// -----
+
+// Tests that weights transposed by linalg.transpose [0, 2, 1] (a backward
+// pass's dy W^T) are read in place by the kernel, transposed (flag 8; with
+// combine, 10): no copy of the transpose is left, and K and N are those of
+// the stored [E, N, K] weights' view (K 16, N 24).
+// CHECK-LABEL: func.func @transposed
+// CHECK-NOT: linalg.transpose
+// CHECK-DAG: %[[C10:.+]] = arith.constant 10 : i64
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[C24:.+]] = arith.constant 24 : i64
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : i64
+// CHECK: bufferization.to_buffer %{{.+}} read_only : tensor<3x24x16xf32>
+// CHECK: call @uoe_expert_gemm(%[[C10]], {{.*}}, %[[C16]], %[[C24]],
+// CHECK: call @uoe_expert_gemm(%[[C8]], {{.*}}, %[[C16]], %[[C24]],
+// CHECK-NOT: linalg.transpose
+func.func @transposed(%dy: tensor<3x4x8x16xf32>, %w: tensor<3x24x16xf32>, %pos: tensor<3x4x8xi64>) -> (tensor<4x16x24xf32>, tensor<3x4x8x24xf32>) {
+  %e = tensor.empty() : tensor<3x16x24xf32>
+  %wt = linalg.transpose ins(%w : tensor<3x24x16xf32>) outs(%e : tensor<3x16x24xf32>) permutation = [0, 2, 1]
+  %dx = uoe.expert_gemm %dy, %wt combine %pos patch 1 : (tensor<3x4x8x16xf32>, tensor<3x16x24xf32>, tensor<3x4x8xi64>) -> tensor<4x16x24xf32>
+  %dh = uoe.expert_matmul %dy, %wt : tensor<3x4x8x16xf32>, tensor<3x16x24xf32> -> tensor<3x4x8x24xf32>
+  return %dx, %dh : tensor<4x16x24xf32>, tensor<3x4x8x24xf32>
+}

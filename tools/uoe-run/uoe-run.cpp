@@ -521,6 +521,7 @@ int runInfer(const Options &opts) {
   CompileArtifacts artifacts;
   artifacts.target = target;
   artifacts.precision = precision;
+  artifacts.gradients = opts.has("gradients");
   if (emit == "mlir" || emit == "ptx") {
     std::string ir;
     (emit == "ptx" ? artifacts.ptx : artifacts.loweredMlir) = &ir;
@@ -536,7 +537,6 @@ int runInfer(const Options &opts) {
   }
 
   if (!exe) {
-    artifacts.gradients = opts.has("gradients");
     artifacts.timing = opts.has("timing");
     auto compiled = ::uoe::tools::obtainModelExecutable(
         *model, prepared->shape(), artifacts,

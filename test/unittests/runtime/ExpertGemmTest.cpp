@@ -50,6 +50,9 @@ struct Case {
   int64_t experts = 3, rows = 2, slots = 5, patch = 2, tokens = 14, k = 37,
           n = 26;
   bool gather = true, combine = true, gated = true, bias = true, bf16 = false;
+  /// W stored as [E, n, k] (kExpertGemmTransposedW), as a backward pass
+  /// reads the forward's weights.
+  bool transposedW = false;
   ExpertActivation act = ExpertActivation::Gelu;
   // The weights live in a larger buffer (an expert stride past the matrix)
   // to exercise the strides.
@@ -99,11 +102,12 @@ struct Case {
     std::vector<float> out(outSize, NAN);
     int64_t flags = (gather ? kExpertGemmGather : 0) |
                     (combine ? kExpertGemmCombine : 0) |
-                    (bf16 ? kExpertGemmBf16 : 0);
+                    (bf16 ? kExpertGemmBf16 : 0) |
+                    (transposedW ? kExpertGemmTransposedW : 0);
     uoe_expert_gemm(flags, static_cast<int64_t>(act), experts, rows, slots,
                     patch, tokens, k, n, address(a.data()),
                     gather ? 0 : rows * m() * k, aRows() * k, k,
-                    address(w.data()), k * n + wPad, n,
+                    address(w.data()), k * n + wPad, transposedW ? k : n,
                     bias ? address(b.data()) : 0, n, address(positions.data()),
                     rows * slots, slots, gated ? address(weights.data()) : 0,
                     rows * slots, slots, address(out.data()));
@@ -127,7 +131,8 @@ struct Case {
             double sum = 0;
             for (int64_t p = 0; p < k; ++p)
               sum += double(operand(row[p])) *
-                     operand(w[e * (k * n + wPad) + p * n + j]);
+                     operand(w[e * (k * n + wPad) +
+                               (transposedW ? j * k + p : p * n + j)]);
             v[j] = sum + (bias ? b[e * n + j] : 0.0);
           }
           for (int64_t j = 0; j < wd; ++j) {
@@ -214,6 +219,25 @@ TEST(ExpertGemmTest, MatchesFloat64ReferenceInEveryForm) {
         }
 }
 
+TEST(ExpertGemmTest, TransposedWeightsMatchFloat64Reference) {
+  // Odd k and n (the transposed packing's 4 x 4 blocks and their rest),
+  // more than one reduction block, f32 and bf16, gathered and combined.
+  unsigned seed = 40;
+  for (bool bf16 : {false, true})
+    for (bool combine : {true, false}) {
+      Case c;
+      c.transposedW = true;
+      c.bf16 = bf16;
+      c.combine = combine;
+      c.gather = !combine;
+      c.k = 301;
+      c.n = 45;
+      c.fill(seed++);
+      expectNear(c, c.run(), c.reference(), bf16 ? 1e-4 : 2e-5);
+      EXPECT_TRUE(takeCpuBlasError().ok());
+    }
+}
+
 TEST(ExpertGemmTest, Bf16ProductsMatchRoundedReference) {
   for (bool combine : {true, false}) {
     Case c;
@@ -277,6 +301,33 @@ TEST(ExpertGemmTest, SameBitsForAnyThreadCountAndAlone) {
   EXPECT_EQ(std::memcmp(single.data(), one.data() + 2 * rowSize,
                         rowSize * sizeof(float)),
             0);
+}
+
+TEST(ExpertGemmTest, OneExpertSplitByRowsGivesTheSameBits) {
+  // A dense layer: one expert, one row, no selection. Its GEMM rows are
+  // cut between the threads; the cut must not change a bit.
+  Case c;
+  c.experts = 1;
+  c.rows = 1;
+  c.gather = c.combine = c.gated = false;
+  c.slots = 517;
+  c.patch = 1;
+  c.tokens = 517;
+  c.k = 96;
+  c.n = 1100;
+  c.fill(5);
+  std::vector<float> results[3];
+  for (int threads : {1, 2, 3}) {
+    setCpuThreads(threads);
+    results[threads - 1] = c.run();
+  }
+  setCpuThreads(0);
+  expectNear(c, results[0], c.reference(), 2e-5);
+  for (int t : {1, 2})
+    EXPECT_EQ(std::memcmp(results[0].data(), results[t].data(),
+                          results[0].size() * sizeof(float)),
+              0)
+        << t + 1 << " threads";
 }
 
 TEST(ExpertGemmTest, RejectsPositionsOutOfRange) {
