@@ -393,9 +393,12 @@ struct ExpandMoe : OpRewritePattern<MoeOp> {
 
 struct UoEExpandLayersPass
     : uoe::impl::UoEExpandLayersPassBase<UoEExpandLayersPass> {
+  using UoEExpandLayersPassBase::UoEExpandLayersPassBase;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateExpandLayersPatterns(patterns);
+    if (denseLayers)
+      populateDenseLayerExpansionPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

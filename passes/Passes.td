@@ -41,7 +41,19 @@ def UoEExpandLayersPass : Pass<"uoe-expand-layers"> {
     normalisation, dynamic capacity, zero-weight padding slots); `uoe.smha`
     also masks every expert's padding slots as keys, attending over
     `[1, E*B, L, De]` with a key mask per (expert, row).
+
+    With `dense-layers`, the dense layers are expanded too, as autodiff
+    expands them: `uoe.dense_mlp` into two one-expert `uoe.expert_matmul`s
+    and `uoe.attention` into its projections (one-expert
+    `uoe.expert_matmul`s) around `uoe.selective_attention` over every token,
+    so that the CPU pipeline computes their GEMMs with bias and activation in
+    the fused kernel's epilogue (`uoe-expert-gemm-to-calls`).
   }];
+  let options = [
+    Option<"denseLayers", "dense-layers", "bool", /*default=*/"false",
+           "Also expand uoe.dense_mlp and uoe.attention into expert_matmul "
+           "form">,
+  ];
   let dependentDialects = ["::mlir::uoe::UoEDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -141,7 +141,8 @@ LogicalResult uoe::buildCpuPipeline(OpPassManager &pm,
   // runtime's fused kernels compute tile by tile; the data selection's
   // ranking and the norms (with their residual add) in the runtime too; the
   // rest is lowered to linalg.
-  pm.addPass(createUoEExpandLayersPass());
+  pm.addPass(createUoEExpandLayersPass(
+      UoEExpandLayersPassOptions{/*denseLayers=*/true}));
   pm.addPass(createUoEFuseSelectionPass());
   pm.addPass(createUoEExpertGemmToCallsPass(
       UoEExpertGemmToCallsPassOptions{precision.str()}));

@@ -1,4 +1,5 @@
 // RUN: uoe-opt %s -split-input-file --uoe-expand-layers | FileCheck %s
+// RUN: uoe-opt %s -split-input-file --uoe-expand-layers=dense-layers | FileCheck %s --check-prefix=DENSE
 
 // Tests that uome routes with normalisation over axis 0, selects a static
 // capacity along axis 1 and runs the expert MLP on the dispatched tokens.
@@ -78,8 +79,20 @@ func.func @moe(%x: tensor<4x16x32xf32>, %wg: tensor<8x32xf32>, %bg: tensor<8xf32
 
 // -----
 
-// Tests that dense layers and norms are left alone.
+// Tests that dense layers and norms are left alone; with dense-layers, the
+// MLP is two one-expert GEMMs (bias and GELU in the first) and attention
+// its three projections, the selective attention over every token and the
+// output projection; norms are still left alone.
 // CHECK-LABEL: func.func @dense_untouched
+// DENSE-LABEL: func.func @dense_untouched
+// DENSE-NOT: uoe.dense_mlp
+// DENSE: uoe.expert_matmul %{{.+}}, %{{.+}} bias %{{.+}} activation gelu : tensor<1x32x32xf32>, tensor<1x32x64xf32>, tensor<1x64xf32> -> tensor<1x32x64xf32>
+// DENSE: uoe.expert_matmul %{{.+}}, %{{.+}} bias %{{.+}} : tensor<1x32x64xf32>
+// DENSE-COUNT-3: uoe.expert_matmul {{.+}} : tensor<1x2x16x32xf32>, tensor<1x32x32xf32>, tensor<1x32xf32>
+// DENSE: uoe.selective_attention
+// DENSE: uoe.expert_matmul
+// DENSE-NOT: uoe.attention
+// DENSE: uoe.rms_norm
 // CHECK: uoe.dense_mlp
 // CHECK: uoe.attention
 // CHECK: uoe.rms_norm
