@@ -11,7 +11,11 @@
 //                                     func.call @uoe_norm(flags, ..., %x, %y,
 //                                                         ..., %out, %sum)
 //
-// The argument list is the ABI of runtime/CpuNorm.h.
+// Their gradients (`uoe.layer_norm_grad`, `uoe.rms_norm_grad`) become calls
+// of `uoe_norm_grad`: dx per row in one visit, the column sums (dgamma,
+// dbeta) over fixed blocks of rows.
+//
+// The argument lists are the ABI of runtime/CpuNorm.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +34,7 @@ using namespace mlir;
 using namespace mlir::uoe;
 
 static constexpr StringLiteral kNorm = "uoe_norm";
+static constexpr StringLiteral kNormGrad = "uoe_norm_grad";
 /// The runtime's flags (runtime/CpuNorm.h).
 static constexpr int64_t kRms = 1, kResidual = 2, kWriteSum = 4, kBeta = 8;
 
@@ -42,26 +47,39 @@ static SmallVector<Type> normParams(MLIRContext *context) {
 
 namespace {
 
+/// Whether the norm kernels take rows of `type`: f32, rank 2 or 3, static.
+bool isKernelNormType(RankedTensorType type) {
+  return type.getElementType().isF32() && type.getRank() >= 2 &&
+         type.getRank() <= 3 && type.hasStaticShape();
+}
+
+/// The kernels' (outer, inner) row strides of a rank-2 or rank-3 view
+/// (outer is 1 at rank 2).
+std::pair<Value, Value> rowStrides(const BufferView &v, Value zero) {
+  return v.strides.size() == 3 ? std::pair(v.strides[0], v.strides[1])
+                               : std::pair(zero, v.strides[0]);
+}
+
+/// The kernels' (outer, inner, width) of `type`.
+std::array<int64_t, 3> rowShape(RankedTensorType type) {
+  ArrayRef<int64_t> shape = type.getShape();
+  bool rank3 = type.getRank() == 3;
+  return {rank3 ? shape[0] : 1, shape[rank3 ? 1 : 0], shape.back()};
+}
+
 template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
   using OpRewritePattern<NormOp>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(NormOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (!type.getElementType().isF32() || type.getRank() < 2 ||
-        type.getRank() > 3 || !type.hasStaticShape())
+    if (!isKernelNormType(type))
       return rewriter.notifyMatchFailure(op, "unsupported type");
     constexpr bool rms = std::is_same_v<NormOp, RmsNormOp>;
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
     Value zero = i64(0);
-    ArrayRef<int64_t> shape = type.getShape();
-    bool rank3 = type.getRank() == 3;
-    // Strides of the outer and inner row dimensions (outer is 1 at rank 2).
-    auto rowStrides = [&](const BufferView &v) {
-      return rank3 ? std::pair(v.strides[0], v.strides[1])
-                   : std::pair(zero, v.strides[0]);
-    };
+    auto [outer, inner, width] = rowShape(type);
 
     Value input = op.getInput();
     auto add = input.template getDefiningOp<arith::AddFOp>();
@@ -76,12 +94,12 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
                     });
     bool writeSum = residual && !add->hasOneUse();
     BufferView x = viewTensorInPlace(b, residual ? add.getLhs() : input);
-    auto [xStrideO, xStrideI] = rowStrides(x);
+    auto [xStrideO, xStrideI] = rowStrides(x, zero);
     Value rAddress = zero, rStrideO = zero, rStrideI = zero;
     if (residual) {
       BufferView r = viewTensorInPlace(b, add.getRhs());
       rAddress = r.address;
-      std::tie(rStrideO, rStrideI) = rowStrides(r);
+      std::tie(rStrideO, rStrideI) = rowStrides(r, zero);
     }
     Value gamma = viewTensorInPlace(b, op.getGamma()).address, beta = zero;
     if constexpr (!rms)
@@ -93,9 +111,9 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
                     (writeSum ? kWriteSum : 0);
     SmallVector<Value> args{
         i64(flags),
-        i64(rank3 ? shape[0] : 1),
-        i64(shape[rank3 ? 1 : 0]),
-        i64(shape.back()),
+        i64(outer),
+        i64(inner),
+        i64(width),
         arith::ConstantOp::create(
             b, b.getF64FloatAttr(op.getEps().convertToDouble())),
         x.address,
@@ -119,15 +137,72 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
   }
 };
 
+/// `uoe.layer_norm_grad` / `uoe.rms_norm_grad` -> uoe_norm_grad.
+template <class GradOp> struct NormGradToCall : OpRewritePattern<GradOp> {
+  using OpRewritePattern<GradOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(GradOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getInput().getType());
+    if (!isKernelNormType(type))
+      return rewriter.notifyMatchFailure(op, "unsupported type");
+    constexpr bool rms = std::is_same_v<GradOp, RmsNormGradOp>;
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto i64 = [&](int64_t v) { return constantI64(b, v); };
+    Value zero = i64(0);
+    auto [outer, inner, width] = rowShape(type);
+    BufferView x = viewTensorInPlace(b, op.getInput());
+    BufferView dy = viewTensorInPlace(b, op.getResultGrad());
+    auto [xStrideO, xStrideI] = rowStrides(x, zero);
+    auto [dyStrideO, dyStrideI] = rowStrides(dy, zero);
+    auto gammaType = cast<RankedTensorType>(op.getGamma().getType());
+    Value dx = allocResultBuffer(b, type),
+          dgamma = allocResultBuffer(b, gammaType),
+          dbeta = rms ? Value() : allocResultBuffer(b, gammaType);
+    SmallVector<Value> args{
+        i64(rms ? kRms : 0),
+        i64(outer),
+        i64(inner),
+        i64(width),
+        arith::ConstantOp::create(
+            b, b.getF64FloatAttr(op.getEps().convertToDouble())),
+        x.address,
+        xStrideO,
+        xStrideI,
+        dy.address,
+        dyStrideO,
+        dyStrideI,
+        viewTensorInPlace(b, op.getGamma()).address,
+        describeBuffer(b, dx).address,
+        describeBuffer(b, dgamma).address,
+        dbeta ? describeBuffer(b, dbeta).address : zero};
+    assert(args.size() == normParams(b.getContext()).size() &&
+           "the runtime's ABI");
+    func::CallOp::create(b, kNormGrad, TypeRange{}, args);
+    SmallVector<Value> results{resultTensor(b, type, dx),
+                               resultTensor(b, gammaType, dgamma)};
+    if (dbeta)
+      results.push_back(resultTensor(b, gammaType, dbeta));
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
 struct UoENormsToCallsPass
     : uoe::impl::UoENormsToCallsPassBase<UoENormsToCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
-    patterns.add<NormToCall<LayerNormOp>, NormToCall<RmsNormOp>>(&getContext());
+    patterns
+        .add<NormToCall<LayerNormOp>, NormToCall<RmsNormOp>,
+             NormGradToCall<LayerNormGradOp>, NormGradToCall<RmsNormGradOp>>(
+            &getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
     declareRuntimeFunctionIfCalled(module, kNorm, normParams(&getContext()));
+    // uoe_norm_grad has the same parameter types.
+    declareRuntimeFunctionIfCalled(module, kNormGrad,
+                                   normParams(&getContext()));
   }
 };
 

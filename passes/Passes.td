@@ -297,7 +297,7 @@ def UoERoutingToCallsPass
 }
 
 def UoENormsToCallsPass : Pass<"uoe-norms-to-calls", "::mlir::ModuleOp"> {
-  let summary = "Lower f32 LayerNorm and RMSNorm, with the residual add that feeds them, to the CPU runtime's kernel";
+  let summary = "Lower f32 LayerNorm and RMSNorm, with the residual add that feeds them, and their gradients to the CPU runtime's kernels";
   let description = [{
     On tensors, before bufferization: every `uoe.layer_norm` and
     `uoe.rms_norm` on an f32 tensor of rank 2 or 3 becomes a call of the
@@ -306,7 +306,10 @@ def UoENormsToCallsPass : Pass<"uoe-norms-to-calls", "::mlir::ModuleOp"> {
     `arith.addf` of two tensors of its type (a block's residual add), the
     kernel adds them itself; the sum is written out as well only when the
     add has other users (a pre-LN block's residual stream), which then read
-    it. The gradients stay with `convert-uoe-to-linalg`.
+    it. Their gradients (`uoe.layer_norm_grad`, `uoe.rms_norm_grad`) become
+    calls of `uoe_norm_grad`: each row's dx in one visit, dgamma and dbeta
+    summed over fixed blocks of rows in order (the same bits for any thread
+    count).
 
     Example:
     ```mlir

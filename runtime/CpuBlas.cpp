@@ -232,6 +232,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
        reinterpret_cast<void *>(&uoe_gemm_batched_bf16)},
       {"uoe_expert_gemm", reinterpret_cast<void *>(&uoe_expert_gemm)},
       {"uoe_norm", reinterpret_cast<void *>(&uoe_norm)},
+      {"uoe_norm_grad", reinterpret_cast<void *>(&uoe_norm_grad)},
       {"uoe_select_patches", reinterpret_cast<void *>(&uoe_select_patches)},
       {"uoe_selective_attention",
        reinterpret_cast<void *>(&uoe_selective_attention)},

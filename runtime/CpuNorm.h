@@ -16,7 +16,18 @@
 // bits (no contraction into fused multiply-adds). The residual sum is the
 // plain f32 addition, bit for bit `arith.addf`.
 //
-// The symbol is part of the ABI between the compiler (passes/
+// uoe_norm_grad computes the gradients of either norm (without the
+// residual, whose gradient is the identity): per row, with the row's
+// statistics recomputed as above, g = dy * gamma and xhat the normalised x,
+//
+//   LayerNorm  dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+//   RMSNorm    dx = r * (g - xhat * mean(g * xhat))
+//
+// and dgamma = sum_rows(dy * xhat), dbeta = sum_rows(dy) (LayerNorm). The
+// column sums run over fixed blocks of rows, each block's rows in order,
+// then the blocks in order: the same bits for any thread count.
+//
+// The symbols are part of the ABI between the compiler (passes/
 // NormsToCalls.cpp) and the runtime: change both together.
 //
 //===----------------------------------------------------------------------===//
@@ -49,6 +60,14 @@ void uoe_norm(int64_t flags, int64_t outer, int64_t inner, int64_t width,
               double eps, int64_t x, int64_t xStrideO, int64_t xStrideI,
               int64_t residual, int64_t rStrideO, int64_t rStrideI,
               int64_t gamma, int64_t beta, int64_t out, int64_t sum);
+
+/// The gradients of norm(x) (flags: kNormRms or 0) for the rows of x and
+/// dy laid out as uoe_norm's x: dx (dense [outer, inner, width]), dgamma
+/// and, for LayerNorm, dbeta ([width] each; 0 for RMSNorm).
+void uoe_norm_grad(int64_t flags, int64_t outer, int64_t inner, int64_t width,
+                   double eps, int64_t x, int64_t xStrideO, int64_t xStrideI,
+                   int64_t dy, int64_t dyStrideO, int64_t dyStrideI,
+                   int64_t gamma, int64_t dx, int64_t dgamma, int64_t dbeta);
 
 } // extern "C"
 

@@ -75,3 +75,30 @@ func.func @plain(%x: tensor<4x16xf32>, %g: tensor<16xf32>, %b: tensor<16xf32>, %
   %m = uoe.layer_norm %z, %gz, %bz eps 1.0e-5 : tensor<4x16xf64>, tensor<16xf64>, tensor<16xf64>
   return %n, %m : tensor<4x16xf32>, tensor<4x16xf64>
 }
+
+// -----
+
+// Tests that the norms' gradients become calls of uoe_norm_grad: LayerNorm
+// (flags 0) with dx, dgamma and dbeta buffers, RMSNorm (flags 1) with dx and
+// dgamma and a zero for dbeta; x and dy read in place; f64 left alone.
+// CHECK-LABEL: func.func private @uoe_norm_grad(i64, i64, i64, i64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @grads
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.+]] = arith.constant 1 : i64
+// CHECK-DAG: %[[W:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[IN:.+]] = arith.constant 8 : i64
+// CHECK-DAG: %[[OUTER:.+]] = arith.constant 2 : i64
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<2x8x16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+// CHECK: call @uoe_norm_grad(%[[ZERO]], %[[OUTER]], %[[IN]], %[[W]], {{.+}})
+// CHECK: call @uoe_norm_grad(%[[ONE]], %[[OUTER]], %[[IN]], %[[W]], {{.+}}, %[[ZERO]])
+// CHECK-NOT: uoe.layer_norm_grad {{.+}} : tensor<2x8x16xf32>
+// CHECK-NOT: uoe.rms_norm_grad
+// CHECK: uoe.layer_norm_grad {{.+}} : tensor<4x16xf64>
+func.func @grads(%x: tensor<2x8x16xf32>, %g: tensor<16xf32>, %dy: tensor<2x8x16xf32>, %z: tensor<4x16xf64>, %gz: tensor<16xf64>) -> (tensor<2x8x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x8x16xf32>, tensor<16xf32>, tensor<4x16xf64>) {
+  %dx, %dg, %db = uoe.layer_norm_grad %x, %g, %dy eps 1.0e-5 : tensor<2x8x16xf32>, tensor<16xf32>
+  %rx, %rg = uoe.rms_norm_grad %x, %g, %dy eps 1.0e-6 : tensor<2x8x16xf32>, tensor<16xf32>
+  %zx, %zg, %zb = uoe.layer_norm_grad %z, %gz, %z eps 1.0e-5 : tensor<4x16xf64>, tensor<16xf64>
+  return %dx, %dg, %db, %rx, %rg, %zx : tensor<2x8x16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<2x8x16xf32>, tensor<16xf32>, tensor<4x16xf64>
+}
