@@ -111,10 +111,15 @@ std::pair<Value, Value> viewBias(ImplicitLocOpBuilder &b, Value bias) {
   return {v.address, v.strides[0]};
 }
 
-struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
-  ExpertGemmToCall(MLIRContext *context, bool bf16)
-      : OpRewritePattern(context), bf16(bf16) {}
+/// A pattern of this pass: `bf16` selects the kernel's bf16 products.
+template <class Op> struct KernelPattern : OpRewritePattern<Op> {
+  KernelPattern(MLIRContext *context, bool bf16)
+      : OpRewritePattern<Op>(context), bf16(bf16) {}
   bool bf16;
+};
+
+struct ExpertGemmToCall : KernelPattern<ExpertGemmOp> {
+  using KernelPattern::KernelPattern;
 
   LogicalResult matchAndRewrite(ExpertGemmOp op,
                                 PatternRewriter &rewriter) const override {
@@ -197,10 +202,8 @@ struct ExpertGemmToCall : OpRewritePattern<ExpertGemmOp> {
 /// lhs [E, M, K] or [E, R, M, K] with bias and activation in the epilogue.
 /// An activation the kernel does not compute exactly stays a
 /// `uoe.activation` after it.
-struct ExpertMatmulToCall : OpRewritePattern<ExpertMatmulOp> {
-  ExpertMatmulToCall(MLIRContext *context, bool bf16)
-      : OpRewritePattern(context), bf16(bf16) {}
-  bool bf16;
+struct ExpertMatmulToCall : KernelPattern<ExpertMatmulOp> {
+  using KernelPattern::KernelPattern;
 
   LogicalResult matchAndRewrite(ExpertMatmulOp op,
                                 PatternRewriter &rewriter) const override {

@@ -67,6 +67,25 @@ std::array<int64_t, 3> rowShape(RankedTensorType type) {
   return {rank3 ? shape[0] : 1, shape[rank3 ? 1 : 0], shape.back()};
 }
 
+/// The arguments both kernels begin with: flags, the rows' shape (outer,
+/// inner, width), eps as f64, and x's address and row strides.
+SmallVector<Value> rowArguments(ImplicitLocOpBuilder &b, int64_t flags,
+                                RankedTensorType type, const APFloat &eps,
+                                const BufferView &x) {
+  auto i64 = [&](int64_t v) { return constantI64(b, v); };
+  auto [outer, inner, width] = rowShape(type);
+  auto [strideO, strideI] = rowStrides(x, i64(0));
+  return {
+      i64(flags),
+      i64(outer),
+      i64(inner),
+      i64(width),
+      arith::ConstantOp::create(b, b.getF64FloatAttr(eps.convertToDouble())),
+      x.address,
+      strideO,
+      strideI};
+}
+
 template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
   using OpRewritePattern<NormOp>::OpRewritePattern;
 
@@ -79,7 +98,6 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
     Value zero = i64(0);
-    auto [outer, inner, width] = rowShape(type);
 
     Value input = op.getInput();
     auto add = input.template getDefiningOp<arith::AddFOp>();
@@ -94,7 +112,6 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
                     });
     bool writeSum = residual && !add->hasOneUse();
     BufferView x = viewTensorInPlace(b, residual ? add.getLhs() : input);
-    auto [xStrideO, xStrideI] = rowStrides(x, zero);
     Value rAddress = zero, rStrideO = zero, rStrideI = zero;
     if (residual) {
       BufferView r = viewTensorInPlace(b, add.getRhs());
@@ -109,23 +126,10 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
 
     int64_t flags = (rms ? kRms : kBeta) | (residual ? kResidual : 0) |
                     (writeSum ? kWriteSum : 0);
-    SmallVector<Value> args{
-        i64(flags),
-        i64(outer),
-        i64(inner),
-        i64(width),
-        arith::ConstantOp::create(
-            b, b.getF64FloatAttr(op.getEps().convertToDouble())),
-        x.address,
-        xStrideO,
-        xStrideI,
-        rAddress,
-        rStrideO,
-        rStrideI,
-        gamma,
-        beta,
-        describeBuffer(b, out).address,
-        sum ? describeBuffer(b, sum).address : zero};
+    SmallVector<Value> args = rowArguments(b, flags, type, op.getEps(), x);
+    args.append({rAddress, rStrideO, rStrideI, gamma, beta,
+                 describeBuffer(b, out).address,
+                 sum ? describeBuffer(b, sum).address : zero});
     assert(args.size() == normParams(b.getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kNorm, TypeRange{}, args);
@@ -150,32 +154,20 @@ template <class GradOp> struct NormGradToCall : OpRewritePattern<GradOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
     Value zero = i64(0);
-    auto [outer, inner, width] = rowShape(type);
     BufferView x = viewTensorInPlace(b, op.getInput());
     BufferView dy = viewTensorInPlace(b, op.getResultGrad());
-    auto [xStrideO, xStrideI] = rowStrides(x, zero);
     auto [dyStrideO, dyStrideI] = rowStrides(dy, zero);
     auto gammaType = cast<RankedTensorType>(op.getGamma().getType());
     Value dx = allocResultBuffer(b, type),
           dgamma = allocResultBuffer(b, gammaType),
           dbeta = rms ? Value() : allocResultBuffer(b, gammaType);
-    SmallVector<Value> args{
-        i64(rms ? kRms : 0),
-        i64(outer),
-        i64(inner),
-        i64(width),
-        arith::ConstantOp::create(
-            b, b.getF64FloatAttr(op.getEps().convertToDouble())),
-        x.address,
-        xStrideO,
-        xStrideI,
-        dy.address,
-        dyStrideO,
-        dyStrideI,
-        viewTensorInPlace(b, op.getGamma()).address,
-        describeBuffer(b, dx).address,
-        describeBuffer(b, dgamma).address,
-        dbeta ? describeBuffer(b, dbeta).address : zero};
+    SmallVector<Value> args =
+        rowArguments(b, rms ? kRms : 0, type, op.getEps(), x);
+    args.append({dy.address, dyStrideO, dyStrideI,
+                 viewTensorInPlace(b, op.getGamma()).address,
+                 describeBuffer(b, dx).address,
+                 describeBuffer(b, dgamma).address,
+                 dbeta ? describeBuffer(b, dbeta).address : zero});
     assert(args.size() == normParams(b.getContext()).size() &&
            "the runtime's ABI");
     func::CallOp::create(b, kNormGrad, TypeRange{}, args);
