@@ -314,11 +314,12 @@ TEST(AttentionTest, OddWidthsAndSeveralKeyBlocks) {
     int64_t slots, width, heads, tokens;
   };
   // dh 6 (one padded vector), dh 72 (a 64-column tile and a remainder),
-  // 150 and 301 slots (two and three blocks of 128 keys, rescaled online),
-  // one slot.
-  for (Size s :
-       {Size{9, 18, 3, 20}, Size{37, 144, 2, 41}, Size{150, 32, 2, 300},
-        Size{301, 16, 1, 301}, Size{1, 8, 1, 3}})
+  // dh 32 and 96 (two-vector value tiles; 150 slots: wide score tiles and a
+  // short last block), 150 and 301 slots (two and three blocks of 128
+  // keys, rescaled online), one slot.
+  for (Size s : {Size{9, 18, 3, 20}, Size{37, 144, 2, 41},
+                 Size{150, 32, 2, 300}, Size{150, 64, 2, 160},
+                 Size{70, 192, 2, 90}, Size{301, 16, 1, 301}, Size{1, 8, 1, 3}})
     for (GemmIsa isa : scope.isas) {
       ASSERT_TRUE(setGemmIsa(isa));
       Case c;
@@ -377,6 +378,11 @@ TEST(AttentionTest, GradientsMatchFloat64Reference) {
     wide.slots = 150, wide.width = 144, wide.heads = 2, wide.tokens = 200;
     wide.fill(31);
     expectGradNear(wide, 37, std::string(gemmIsaName(isa)) + " 150 slots");
+    Case narrow; // dh 32: wide score tiles, two-vector value tiles
+    narrow.slots = 140, narrow.width = 64, narrow.heads = 2,
+    narrow.tokens = 150;
+    narrow.fill(33);
+    expectGradNear(narrow, 35, std::string(gemmIsaName(isa)) + " dh 32");
     Case shuffled;
     shuffled.ascending = false, shuffled.slots = 30, shuffled.tokens = 40;
     shuffled.fill(41);
