@@ -62,6 +62,11 @@ struct SlotLookup {
 };
 SlotLookup lookupSlot(ImplicitLocOpBuilder &b, Value slotOrMinusOne);
 
+/// The router's probabilities from its logits `[..., E]`: softmax over the
+/// experts, or the elementwise sigmoid. Used by the router's linalg
+/// lowering and by uoe-routing-to-calls, whose logits are the runtime's.
+Value routerScores(ImplicitLocOpBuilder &b, RouterScore score, Value logits);
+
 /// The patch scores `[E, R, N/P]` of a data selection: each patch's
 /// scores summed in token order, then divided once by P (spec §3).
 Value dataSelectPatchScores(ImplicitLocOpBuilder &b, DataSelectOp op);

@@ -277,7 +277,7 @@ def UoEAttentionToCallsPass
 
 def UoERoutingToCallsPass
     : Pass<"uoe-routing-to-calls", "::mlir::ModuleOp"> {
-  let summary = "Lower f32 uoe.data_select's ranking to the CPU runtime's kernel";
+  let summary = "Lower f32 uoe.data_select's ranking and uoe.router's logits to the CPU runtime's kernels";
   let description = [{
     On tensors, before bufferization: every `uoe.data_select` on f32 keeps
     its patch scores and its slot count `L` in linalg (as
@@ -286,7 +286,10 @@ def UoERoutingToCallsPass
     O(n log n) per (expert, row) instead of the portable lowering's O(n^2)
     rank counting, with the same positions and weights (ties to the lower
     index, ascending order). The results are fresh buffers returned by
-    `bufferization.to_tensor restrict writable`.
+    `bufferization.to_tensor restrict writable`. Every `uoe.router` on f32
+    of rank 2 or 3 gets its logits from `uoe_router_logits` (the same sums
+    in the same order as the compiled router, 16 rows per vector instead of
+    one) and keeps its softmax or sigmoid in linalg.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",

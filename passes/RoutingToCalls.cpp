@@ -13,6 +13,10 @@
 // and two `bufferization.to_tensor restrict writable`. The argument list is
 // the ABI of runtime/CpuRouting.h.
 //
+// A `uoe.router` on f32 of rank 2 or 3 gets its logits from the runtime's
+// `uoe_router_logits` (the compiled router's sums, bit for bit, 16 rows a
+// vector) and its softmax or sigmoid from the same linalg as before.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Lowerings.h"
@@ -32,6 +36,8 @@ using namespace mlir::uoe;
 
 static constexpr StringLiteral kSelectPatches = "uoe_select_patches";
 static constexpr int kSelectPatchesArguments = 9;
+static constexpr StringLiteral kRouterLogits = "uoe_router_logits";
+static constexpr int kRouterLogitsArguments = 11;
 
 namespace {
 
@@ -77,18 +83,58 @@ struct DataSelectToCall : OpRewritePattern<DataSelectOp> {
   }
 };
 
+/// The router's logits by the runtime (the compiled router's bits, 16 rows
+/// per vector), then its softmax or sigmoid in linalg as before.
+struct RouterToCall : OpRewritePattern<RouterOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RouterOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (!type.getElementType().isF32() || type.getRank() < 2 ||
+        type.getRank() > 3 || !type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "unsupported type");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    auto i64 = [&](int64_t v) { return constantI64(b, v); };
+    BufferView x = viewTensorInPlace(b, op.getInput());
+    BufferView w = viewTensorInPlace(b, op.getWeight());
+    BufferView bias = viewTensorInPlace(b, op.getBias());
+    ArrayRef<int64_t> shape = type.getShape();
+    bool rank3 = type.getRank() == 3;
+    Value logits = allocResultBuffer(b, type);
+    SmallVector<Value> args{i64(rank3 ? shape[0] : 1),
+                            i64(shape[rank3 ? 1 : 0]),
+                            i64(op.getInput().getType().getShape().back()),
+                            i64(shape.back()),
+                            x.address,
+                            rank3 ? x.strides[0] : i64(0),
+                            x.strides[rank3 ? 1 : 0],
+                            w.address,
+                            w.strides[0],
+                            bias.address,
+                            describeBuffer(b, logits).address};
+    assert(args.size() == kRouterLogitsArguments && "the runtime's ABI");
+    func::CallOp::create(b, kRouterLogits, TypeRange{}, args);
+    rewriter.replaceOp(
+        op, routerScores(b, op.getScore(), resultTensor(b, type, logits)));
+    return success();
+  }
+};
+
 struct UoERoutingToCallsPass
     : uoe::impl::UoERoutingToCallsPassBase<UoERoutingToCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     RewritePatternSet patterns(&getContext());
-    patterns.add<DataSelectToCall>(&getContext());
+    patterns.add<DataSelectToCall, RouterToCall>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
+    auto i64 = IntegerType::get(&getContext(), 64);
     declareRuntimeFunctionIfCalled(
         module, kSelectPatches,
-        SmallVector<Type>(kSelectPatchesArguments,
-                          IntegerType::get(&getContext(), 64)));
+        SmallVector<Type>(kSelectPatchesArguments, i64));
+    declareRuntimeFunctionIfCalled(
+        module, kRouterLogits, SmallVector<Type>(kRouterLogitsArguments, i64));
   }
 };
 

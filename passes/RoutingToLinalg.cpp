@@ -314,21 +314,7 @@ struct RouterToLinalg : OpRewritePattern<RouterOp> {
           return SmallVector<Value>{arith::AddFOp::create(
               b, a[2], arith::MulFOp::create(b, a[0], a[1]))};
         })[0];
-    Value probs;
-    if (op.getScore() == RouterScore::Softmax) {
-      probs = softmaxLastDim(b, logits);
-    } else {
-      probs = buildGeneric(
-          b, logits, emptyTensor(b, tensorSizes(b, logits), elt),
-          {outMap, outMap}, iteratorTypes(rank, 0),
-          [&](ImplicitLocOpBuilder &b, ValueRange a) {
-            Value one = constFloat(b, elt, 1.0);
-            Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
-            return SmallVector<Value>{arith::DivFOp::create(
-                b, one, arith::AddFOp::create(b, one, e))};
-          })[0];
-    }
-    rewriter.replaceOp(op, probs);
+    rewriter.replaceOp(op, routerScores(b, op.getScore(), logits));
     return success();
   }
 };
@@ -595,4 +581,22 @@ void uoe::populateRoutingToLinalgPatterns(RewritePatternSet &patterns) {
                TokenChoiceGradToLinalg, ExpertSelectToLinalg,
                DataSelectToLinalg, DataSelectGradToLinalg>(
       patterns.getContext());
+}
+
+Value uoe::routerScores(ImplicitLocOpBuilder &b, RouterScore score,
+                        Value logits) {
+  if (score == RouterScore::Softmax)
+    return softmaxLastDim(b, logits);
+  auto type = cast<RankedTensorType>(logits.getType());
+  Type elt = type.getElementType();
+  SmallVector<int64_t> map = iota(type.getRank());
+  return buildGeneric(
+      b, logits, emptyTensor(b, tensorSizes(b, logits), elt), {map, map},
+      iteratorTypes(type.getRank(), 0),
+      [&](ImplicitLocOpBuilder &b, ValueRange a) {
+        Value one = constFloat(b, elt, 1.0);
+        Value e = math::ExpOp::create(b, arith::NegFOp::create(b, a[0]));
+        return SmallVector<Value>{
+            arith::DivFOp::create(b, one, arith::AddFOp::create(b, one, e))};
+      })[0];
 }

@@ -234,6 +234,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
       {"uoe_norm", reinterpret_cast<void *>(&uoe_norm)},
       {"uoe_norm_grad", reinterpret_cast<void *>(&uoe_norm_grad)},
       {"uoe_select_patches", reinterpret_cast<void *>(&uoe_select_patches)},
+      {"uoe_router_logits", reinterpret_cast<void *>(&uoe_router_logits)},
       {"uoe_selective_attention",
        reinterpret_cast<void *>(&uoe_selective_attention)},
       {"uoe_selective_attention_grad",

@@ -40,6 +40,20 @@ void uoe_select_patches(int64_t experts, int64_t rows, int64_t patches,
                         int64_t scoreStrideR, int64_t positions,
                         int64_t weights);
 
+/// The router's logits, bit for bit as the compiled router computes them:
+/// for every row (i, j), i < outer, j < inner, of x (d values at
+/// x + i * xStrideO + j * xStrideI, unit stride) and every expert e,
+///
+///   out[i, j, e] = (((bias[e] + x_0 w[e, 0]) + x_1 w[e, 1]) + ...)
+///
+/// sums in k order, each product rounded before its add (no fused
+/// multiply-add). w is [experts, d] with row stride wStride; bias
+/// [experts] contiguous; out dense [outer, inner, experts]. 16 rows at a
+/// time share each weight, one row per vector lane.
+void uoe_router_logits(int64_t outer, int64_t inner, int64_t d, int64_t experts,
+                       int64_t x, int64_t xStrideO, int64_t xStrideI, int64_t w,
+                       int64_t wStride, int64_t bias, int64_t out);
+
 } // extern "C"
 
 #endif // UOE_RUNTIME_CPUROUTING_H

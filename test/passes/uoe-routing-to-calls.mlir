@@ -51,3 +51,25 @@ func.func @f64(%g: tensor<4x16x3xf64>) -> (tensor<3x4x8xi64>, tensor<3x4x8xf64>)
   %pos, %w = uoe.data_select %g patch 1 capacity 0.5 : tensor<4x16x3xf64> -> tensor<3x4x8xi64>, tensor<3x4x8xf64>
   return %pos, %w : tensor<3x4x8xi64>, tensor<3x4x8xf64>
 }
+
+// -----
+
+// Tests that the router's logits come from the runtime (outer 2, inner 16,
+// d 32, E 4; x, the weights and the bias read in place) and its softmax
+// stays linalg on them; rank 4 and f64 routers are left alone.
+// CHECK-LABEL: func.func private @uoe_router_logits(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @router
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : i64
+// CHECK-DAG: %[[C32:.+]] = arith.constant 32 : i64
+// CHECK-DAG: %[[C4:.+]] = arith.constant 4 : i64
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x16x4xf32>
+// CHECK: call @uoe_router_logits(%[[C2]], %[[C16]], %[[C32]], %[[C4]],
+// CHECK: %[[LOGITS:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: linalg.generic {{.*}} ins(%[[LOGITS]]
+// CHECK: uoe.router {{.+}} : tensor<2x16x32xf64>
+func.func @router(%x: tensor<2x16x32xf32>, %w: tensor<4x32xf32>, %b: tensor<4xf32>, %y: tensor<2x16x32xf64>, %v: tensor<4x32xf64>, %c: tensor<4xf64>) -> (tensor<2x16x4xf32>, tensor<2x16x4xf64>) {
+  %p = uoe.router %x, %w, %b score softmax : tensor<2x16x32xf32>, tensor<4x32xf32>, tensor<4xf32> -> tensor<2x16x4xf32>
+  %q = uoe.router %y, %v, %c score softmax : tensor<2x16x32xf64>, tensor<4x32xf64>, tensor<4xf64> -> tensor<2x16x4xf64>
+  return %p, %q : tensor<2x16x4xf32>, tensor<2x16x4xf64>
+}
