@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 #include "passes/RuntimeCalls.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -103,11 +104,50 @@ struct CombineIntoGemm : OpRewritePattern<CombineOp> {
   }
 };
 
+/// Whether `v` is a GEMM's result, or a sum of them, used only once: what a
+/// combine can take into fused GEMMs.
+bool isSumOfGemms(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (!op || !op->hasOneUse())
+    return false;
+  if (auto add = dyn_cast<arith::AddFOp>(op))
+    return isSumOfGemms(add.getLhs()) && isSumOfGemms(add.getRhs());
+  if (auto gemm = dyn_cast<ExpertGemmOp>(op))
+    return !gemm.getCombinePositions();
+  return isa<ExpertMatmulOp>(op);
+}
+
+/// combine(a + b), a and b GEMMs (or sums of them) used only there ->
+/// combine(a) + combine(b), so that each combine fuses into its GEMM. A
+/// backward pass makes these: the data gradient of an input that several
+/// GEMMs read (SMHA's q, k and v projections of one dispatch). Regrouping
+/// the sum changes its rounding, so the forward (whose combines never read
+/// sums) is untouched.
+struct CombineOfSum : OpRewritePattern<CombineOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CombineOp op,
+                                PatternRewriter &rewriter) const override {
+    auto add = op.getInput().getDefiningOp<arith::AddFOp>();
+    if (!add || !isSumOfGemms(add.getResult()))
+      return rewriter.notifyMatchFailure(op, "the input is no sum of GEMMs");
+    auto combine = [&](Value addend) {
+      return CombineOp::create(rewriter, op.getLoc(), op.getType(), addend,
+                               op.getPositions(), op.getWeights(),
+                               op.getModeAttr(), op.getPatchAttr())
+          .getResult();
+    };
+    rewriter.replaceOpWithNewOp<arith::AddFOp>(op, combine(add.getLhs()),
+                                               combine(add.getRhs()));
+    return success();
+  }
+};
+
 struct UoEFuseSelectionPass
     : uoe::impl::UoEFuseSelectionPassBase<UoEFuseSelectionPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<GatherIntoGemm, CombineIntoGemm>(&getContext());
+    patterns.add<GatherIntoGemm, CombineIntoGemm, CombineOfSum>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }

@@ -182,18 +182,25 @@ def UoEFuseSelectionPass : Pass<"uoe-fuse-selection"> {
 
     - `uoe.expert_matmul` of a `uoe.dispatch` reads the selected rows itself
       (`gather`): no dispatched `[E, R, L*P, d]` tensor. The fused GEMM keeps
-      the bias and the activations `none` and `relu`; the polynomial ones
-      (`gelu`, `gelu_tanh`, `silu`, `swiglu`) follow as `uoe.activation`, so
+      the bias and the activations `none`, `relu` and `gelu` (the CPU kernel
+      runs the compiled GELU operation for operation); the other polynomial
+      ones (`gelu_tanh`, `silu`, `swiglu`) follow as `uoe.activation`, so
       that the compiled code computes them the same way everywhere (forward
       and gradient passes agree bit for bit);
     - `uoe.combine` of an `uoe.expert_matmul` (or of a gathering
       `uoe.expert_gemm`) used only there adds each tile into the result as it
-      is computed (`combine`): no `[E, R, L*P, width]` expert output.
+      is computed (`combine`): no `[E, R, L*P, width]` expert output;
+    - `uoe.combine` of a sum of such GEMMs (a backward pass's data gradient
+      of a dispatch that several GEMMs read, as SMHA's q, k and v) becomes
+      the sum of their combines, each then fused: this regroups the sum (a
+      different rounding, in gradients only; forward combines never read
+      sums).
 
     A target then lowers `uoe.expert_gemm` tile by tile (the CPU:
     `--uoe-expert-gemm-to-calls`); anything else expands it back to the
-    three ops. The rewrite only regroups ops: it is exact, and a dispatch or
-    expert output that has other users (the backward pass keeps them) stays.
+    three ops. Apart from the combine of a sum, the rewrite only regroups
+    ops: it is exact, and a dispatch or expert output that has other users
+    (the backward pass keeps them) stays.
 
     Before:
     ```mlir

@@ -70,3 +70,34 @@ func.func @shared(%x: tensor<4x16x32xf32>, %pos: tensor<3x4x8xi64>, %w: tensor<3
   %y = uoe.combine %h, %pos union patch 1 : tensor<3x4x8x32xf32>, tensor<3x4x8xi64> -> tensor<4x16x32xf32>
   return %xs, %h, %y : tensor<3x4x8x32xf32>, tensor<3x4x8x32xf32>, tensor<4x16x32xf32>
 }
+
+// -----
+
+// Tests that a combine of a sum of GEMMs (a backward pass's data gradient of
+// one dispatch read by several GEMMs) becomes the sum of fused combining
+// GEMMs, and that a sum with another addend is left alone.
+// CHECK-LABEL: func.func @combine_of_sum
+// CHECK-NOT: uoe.combine
+// CHECK: %[[A:.+]] = uoe.expert_gemm %{{.+}}, %{{.+}} combine %[[POS:[^ ]+]] patch 1
+// CHECK: %[[B:.+]] = uoe.expert_gemm %{{.+}}, %{{.+}} combine %[[POS]] patch 1
+// CHECK: %[[C:.+]] = uoe.expert_gemm %{{.+}}, %{{.+}} combine %[[POS]] patch 1
+// CHECK-DAG: arith.addf
+// CHECK-DAG: arith.addf
+// CHECK-NOT: uoe.combine
+// CHECK-LABEL: func.func @combine_of_other_sum
+// CHECK: uoe.combine
+func.func @combine_of_sum(%a: tensor<2x3x4x8xf32>, %b: tensor<2x3x4x8xf32>, %c: tensor<2x3x4x8xf32>, %w: tensor<2x8x16xf32>, %pos: tensor<2x3x4xi64>) -> tensor<3x10x16xf32> {
+  %ya = uoe.expert_matmul %a, %w : tensor<2x3x4x8xf32>, tensor<2x8x16xf32> -> tensor<2x3x4x16xf32>
+  %yb = uoe.expert_matmul %b, %w : tensor<2x3x4x8xf32>, tensor<2x8x16xf32> -> tensor<2x3x4x16xf32>
+  %yc = uoe.expert_matmul %c, %w : tensor<2x3x4x8xf32>, tensor<2x8x16xf32> -> tensor<2x3x4x16xf32>
+  %s = arith.addf %ya, %yb : tensor<2x3x4x16xf32>
+  %t = arith.addf %s, %yc : tensor<2x3x4x16xf32>
+  %y = uoe.combine %t, %pos union patch 1 : tensor<2x3x4x16xf32>, tensor<2x3x4xi64> -> tensor<3x10x16xf32>
+  return %y : tensor<3x10x16xf32>
+}
+func.func @combine_of_other_sum(%a: tensor<2x3x4x8xf32>, %d: tensor<2x3x4x16xf32>, %w: tensor<2x8x16xf32>, %pos: tensor<2x3x4xi64>) -> tensor<3x10x16xf32> {
+  %ya = uoe.expert_matmul %a, %w : tensor<2x3x4x8xf32>, tensor<2x8x16xf32> -> tensor<2x3x4x16xf32>
+  %s = arith.addf %ya, %d : tensor<2x3x4x16xf32>
+  %y = uoe.combine %s, %pos union patch 1 : tensor<2x3x4x16xf32>, tensor<2x3x4xi64> -> tensor<3x10x16xf32>
+  return %y : tensor<3x10x16xf32>
+}
