@@ -6,7 +6,7 @@ has torch, numpy and transformers, e.g. a venv: python3 -m venv V &&
 V/bin/pip install torch numpy transformers):
 
     V/bin/python bench/bert_vs_transformers.py [--batch 8] [--seq 128]
-        [--threads N] [--iterations I] [--seed S]
+        [--threads N] [--iterations I] [--rounds R] [--seed S]
 
 Builds a BertModel of all-MiniLM-L6-v2's configuration (6 layers, hidden
 384, 12 heads, intermediate 1536, vocabulary 30522) with random weights
@@ -16,12 +16,14 @@ forward pass on token ids [B, T]) against transformers' forward pass
 (`torch.no_grad`, eager) with the same number of threads, on the same ids.
 Checks that the last hidden states agree and prints the medians, the
 speed-up, the CPU, the ISA of uoe's GEMM kernels and PyTorch's own GEMM
-rates measured in the same run.
+rates measured in the same run. The timings alternate in `--rounds` rounds
+(3 by default), as in bench/layer_vs_torch.py.
 """
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from layer_vs_torch import (cpu_model, library_gemm_rates,  # noqa: E402
-                            time_torch, uoe_gemm_isa)
+                            rounds_summary, time_torch, uoe_gemm_isa)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,8 +51,12 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate uoe and transformers this many times")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.iterations // rounds)
     import transformers
 
     bin_dir = os.path.join(args.build, "bin")
@@ -75,20 +81,24 @@ def main():
                    "--input", ids_path, "--output", y_path,
                    "--bench-threads", str(args.threads),
                    "--warmup", str(args.warmup),
-                   "--iterations", str(args.iterations)]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode != 0:
-            print(run.stderr, file=sys.stderr, end="")
-            return 1
-        ours = json.loads(run.stdout)
+                   "--iterations", str(per_round)]
+        ids_t = torch.from_numpy(ids)
+
+        def forward():
+            with torch.no_grad():
+                return model(input_ids=ids_t).last_hidden_state
+        ours_rounds, peer_rounds = [], []
+        for _ in range(rounds):
+            run = subprocess.run(command, capture_output=True, text=True)
+            if run.returncode != 0:
+                print(run.stderr, file=sys.stderr, end="")
+                return 1
+            ours = json.loads(run.stdout)
+            ours_rounds.append((ours["median_ms"], ours["min_ms"]))
+            peer_rounds.append(time_torch(forward, args.warmup, per_round,
+                                          "cpu"))
         y_ours = np.load(y_path)
-
-    ids_t = torch.from_numpy(ids)
-
-    def forward():
-        with torch.no_grad():
-            return model(input_ids=ids_t).last_hidden_state
-    median, minimum = time_torch(forward, args.warmup, args.iterations, "cpu")
+    median, minimum, ratio, ratios = rounds_summary(ours_rounds, peer_rounds)
     diff = float(np.abs(forward().numpy() - y_ours).max())
 
     rates = library_gemm_rates(args.threads, "cpu")
@@ -100,10 +110,15 @@ def main():
           "tokens, threads=%d, torch %s, transformers %s"
           % (args.batch, args.seq, args.threads, torch.__version__,
              transformers.__version__))
-    print("  uoe (compiled)   median %9.2f ms  min %9.2f ms  (compile %.1f s)"
-          % (ours["median_ms"], ours["min_ms"], ours["compile_ms"] / 1e3))
-    print("  transformers     median %9.2f ms  min %9.2f ms  speed-up %.2fx  "
-          "max |dy| %.2e" % (median, minimum, median / ours["median_ms"], diff))
+    print("  uoe (compiled)   median %9.2f ms  min %9.2f ms  (compile %.1f s; "
+          "%d rounds of %d)"
+          % (statistics.median(o[0] for o in ours_rounds),
+             min(o[1] for o in ours_rounds), ours["compile_ms"] / 1e3, rounds,
+             per_round))
+    print("  transformers     median %9.2f ms  min %9.2f ms  speed-up %.2fx "
+          "(rounds: %s)  max |dy| %.2e"
+          % (median, minimum, ratio, ", ".join("%.2f" % r for r in ratios),
+             diff))
     return 0 if diff < 1e-3 else 1
 
 

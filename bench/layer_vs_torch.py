@@ -7,7 +7,8 @@ torch numpy):
 
     V/bin/python bench/layer_vs_torch.py [--size issue|paper|large]
         [--device cpu|cuda] [--backward] [--torch-compile]
-        [--threads N] [--iterations I] [--batch B --seq T] [--model M.pbtxt]
+        [--threads N] [--iterations I] [--rounds R] [--batch B --seq T]
+        [--model M.pbtxt]
 
 Writes fresh weights with `uoe-run init` and a random input, runs
 `uoe-bench` (compile once, time the forward pass, or with --backward the
@@ -16,6 +17,12 @@ spec in PyTorch (bench/torch_uoe_layer.py) on the same weights and input
 with the same number of threads (on the CPU) or on the same GPU, eager and,
 with --torch-compile, under torch.compile; checks that the outputs (and the
 input gradients) agree, and prints the medians and the speed-ups.
+
+The timings alternate: `--rounds` rounds (3 by default), each timing uoe
+and then every PyTorch peer for iterations / rounds runs, so that a machine
+whose speed drifts (a shared host) slows both sides alike. The medians
+printed are the medians of the rounds' medians, the speed-up is the median
+of the rounds' ratios, and the rounds' ratios are listed.
 
 Sizes: `issue` (bench/uoe_lm_layer.pbtxt, B=8 T=256 d=512 H=8 F=2048 E=4),
 `paper` (the paper's WikiText-103 layer, bench/uoe_lm_layer_paper.pbtxt,
@@ -68,6 +75,14 @@ def time_torch(fn, warmup, iterations, device):
         sync()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times), min(times)
+
+
+def rounds_summary(ours, peer):
+    """(median, min, median ratio, ratios) from per-round (median, min)
+    pairs of uoe and one peer."""
+    ratios = [p[0] / o[0] for o, p in zip(ours, peer)]
+    return (statistics.median(p[0] for p in peer), min(p[1] for p in peer),
+            statistics.median(ratios), ratios)
 
 
 def cpu_model():
@@ -148,8 +163,12 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternate uoe and PyTorch this many times")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    rounds = max(1, args.rounds)
+    per_round = max(1, args.iterations // rounds)
     model, batch, seq = SIZES[args.size]
     args.model = args.model or os.path.join(ROOT, model)
     args.batch = args.batch or batch
@@ -176,17 +195,17 @@ def main():
         command = [os.path.join(bin_dir, "uoe-bench"), "--model", args.model,
                    "--weights", weights, "--input", x_path, "--output", y_path,
                    "--bench-threads", str(args.threads), "--warmup",
-                   str(args.warmup), "--iterations", str(args.iterations),
+                   str(args.warmup), "--iterations", str(per_round),
                    "--device", args.device, "--precision", args.precision]
         if args.backward:
             command += ["--backward", "--grad-output", dx_path]
-        out = subprocess.run(command, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(out.stderr, file=sys.stderr, end="")
-            return 1
-        ours = json.loads(out.stdout)
-        y_ours = np.load(y_path)
-        dx_ours = np.load(dx_path) if args.backward else None
+
+        def time_ours():
+            out = subprocess.run(command, capture_output=True, text=True)
+            if out.returncode != 0:
+                print(out.stderr, file=sys.stderr, end="")
+                return None
+            return json.loads(out.stdout)
 
         torch.set_num_threads(args.threads)
         w = {k: v.to(args.device)
@@ -202,13 +221,26 @@ def main():
         peers = [("PyTorch eager", layer)]
         if args.torch_compile:
             peers.append(("torch.compile", torch.compile(layer)))
-        timings = []
+        runs = []
         for name, fn in peers:
             run, result = torch_peer(fn, xt, w, args.backward)
             y_torch, dx_torch = result()
-            median, least = time_torch(run, args.warmup, args.iterations,
-                                       args.device)
-            timings.append((name, median, least, y_torch, dx_torch))
+            runs.append((name, run, y_torch, dx_torch))
+        ours_rounds, peer_rounds = [], [[] for _ in runs]
+        for _ in range(rounds):
+            ours = time_ours()
+            if ours is None:
+                return 1
+            ours_rounds.append((ours["median_ms"], ours["min_ms"], ours))
+            for times, (name, run, _, _) in zip(peer_rounds, runs):
+                times.append(time_torch(run, args.warmup, per_round,
+                                        args.device))
+        y_ours = np.load(y_path)
+        dx_ours = np.load(dx_path) if args.backward else None
+        timings = [(name,) + rounds_summary(ours_rounds, times) +
+                   (y_torch, dx_torch)
+                   for times, (name, _, y_torch, dx_torch)
+                   in zip(peer_rounds, runs)]
 
     what = "forward + backward" if args.backward else "forward"
     if args.device == "cpu":
@@ -219,13 +251,17 @@ def main():
     print(f"layer: {os.path.basename(args.model)}  B={args.batch} T={args.seq} "
           f"d={d} H={heads}  {what}  device={args.device}  threads={args.threads}"
           f"  precision={args.precision}  torch {torch.__version__}")
-    print(f"  uoe (compiled)   median {ours['median_ms']:9.2f} ms  min {ours['min_ms']:9.2f} ms"
-          f"  (compile {ours['compile_ms'] / 1e3:.1f} s)")
+    our_median = statistics.median(o[0] for o in ours_rounds)
+    our_min = min(o[1] for o in ours_rounds)
+    compile_s = ours_rounds[0][2]["compile_ms"] / 1e3
+    print(f"  uoe (compiled)   median {our_median:9.2f} ms  min {our_min:9.2f} ms"
+          f"  (compile {compile_s:.1f} s; {rounds} rounds of {per_round})")
     status = 0
-    for name, median, least, y_torch, dx_torch in timings:
+    for name, median, least, ratio, ratios, y_torch, dx_torch in timings:
         diff = float(np.abs(y_ours - y_torch).max())
+        each = ", ".join(f"{r:.2f}" for r in ratios)
         line = (f"  {name:<16} median {median:9.2f} ms  min {least:9.2f} ms"
-                f"  speed-up {median / ours['median_ms']:.2f}x"
+                f"  speed-up {ratio:.2f}x (rounds: {each})"
                 f"  max |dy| {diff:.2e}")
         if dx_torch is not None:
             ddx = float(np.abs(dx_ours - dx_torch).max())
