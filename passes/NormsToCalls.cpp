@@ -47,26 +47,6 @@ static SmallVector<Type> normParams(MLIRContext *context) {
 
 namespace {
 
-/// Whether the norm kernels take rows of `type`: f32, rank 2 or 3, static.
-bool isKernelNormType(RankedTensorType type) {
-  return type.getElementType().isF32() && type.getRank() >= 2 &&
-         type.getRank() <= 3 && type.hasStaticShape();
-}
-
-/// The kernels' (outer, inner) row strides of a rank-2 or rank-3 view
-/// (outer is 1 at rank 2).
-std::pair<Value, Value> rowStrides(const BufferView &v, Value zero) {
-  return v.strides.size() == 3 ? std::pair(v.strides[0], v.strides[1])
-                               : std::pair(zero, v.strides[0]);
-}
-
-/// The kernels' (outer, inner, width) of `type`.
-std::array<int64_t, 3> rowShape(RankedTensorType type) {
-  ArrayRef<int64_t> shape = type.getShape();
-  bool rank3 = type.getRank() == 3;
-  return {rank3 ? shape[0] : 1, shape[rank3 ? 1 : 0], shape.back()};
-}
-
 /// The arguments both kernels begin with: flags, the rows' shape (outer,
 /// inner, width), eps as f64, and x's address and row strides.
 SmallVector<Value> rowArguments(ImplicitLocOpBuilder &b, int64_t flags,
@@ -92,7 +72,7 @@ template <class NormOp> struct NormToCall : OpRewritePattern<NormOp> {
   LogicalResult matchAndRewrite(NormOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
-    if (!isKernelNormType(type))
+    if (!isKernelRowsType(type))
       return rewriter.notifyMatchFailure(op, "unsupported type");
     constexpr bool rms = std::is_same_v<NormOp, RmsNormOp>;
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
@@ -148,7 +128,7 @@ template <class GradOp> struct NormGradToCall : OpRewritePattern<GradOp> {
   LogicalResult matchAndRewrite(GradOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getInput().getType());
-    if (!isKernelNormType(type))
+    if (!isKernelRowsType(type))
       return rewriter.notifyMatchFailure(op, "unsupported type");
     constexpr bool rms = std::is_same_v<GradOp, RmsNormGradOp>;
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);

@@ -91,24 +91,23 @@ struct RouterToCall : OpRewritePattern<RouterOp> {
   LogicalResult matchAndRewrite(RouterOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = op.getType();
-    if (!type.getElementType().isF32() || type.getRank() < 2 ||
-        type.getRank() > 3 || !type.hasStaticShape())
+    if (!isKernelRowsType(type))
       return rewriter.notifyMatchFailure(op, "unsupported type");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
     BufferView x = viewTensorInPlace(b, op.getInput());
     BufferView w = viewTensorInPlace(b, op.getWeight());
     BufferView bias = viewTensorInPlace(b, op.getBias());
-    ArrayRef<int64_t> shape = type.getShape();
-    bool rank3 = type.getRank() == 3;
+    auto [outer, inner, experts] = rowShape(type);
+    auto [xStrideO, xStrideI] = rowStrides(x, i64(0));
     Value logits = allocResultBuffer(b, type);
-    SmallVector<Value> args{i64(rank3 ? shape[0] : 1),
-                            i64(shape[rank3 ? 1 : 0]),
+    SmallVector<Value> args{i64(outer),
+                            i64(inner),
                             i64(op.getInput().getType().getShape().back()),
-                            i64(shape.back()),
+                            i64(experts),
                             x.address,
-                            rank3 ? x.strides[0] : i64(0),
-                            x.strides[rank3 ? 1 : 0],
+                            xStrideO,
+                            xStrideI,
                             w.address,
                             w.strides[0],
                             bias.address,

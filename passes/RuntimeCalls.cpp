@@ -93,3 +93,19 @@ RankedTensorType uoe::preActivationType(ExpertMatmulOp matmul) {
   shape.back() = matmul.getRhs().getType().getShape()[2];
   return RankedTensorType::get(shape, type.getElementType());
 }
+
+bool uoe::isKernelRowsType(RankedTensorType type) {
+  return type.getElementType().isF32() && type.getRank() >= 2 &&
+         type.getRank() <= 3 && type.hasStaticShape();
+}
+
+std::array<int64_t, 3> uoe::rowShape(RankedTensorType type) {
+  ArrayRef<int64_t> shape = type.getShape();
+  bool rank3 = type.getRank() == 3;
+  return {rank3 ? shape[0] : 1, shape[rank3 ? 1 : 0], shape.back()};
+}
+
+std::pair<Value, Value> uoe::rowStrides(const BufferView &v, Value zero) {
+  return v.strides.size() == 3 ? std::pair(v.strides[0], v.strides[1])
+                               : std::pair(zero, v.strides[0]);
+}

@@ -15,6 +15,9 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 
+#include <array>
+#include <utility>
+
 namespace mlir::uoe {
 
 /// A memref as i64 values: the address of its first element (the aligned
@@ -54,6 +57,17 @@ void declareRuntimeFunctionIfCalled(ModuleOp module, StringRef name,
 /// `module`, unless isCpuGemmPrecision(precision).
 LogicalResult checkCpuGemmPrecision(ModuleOp module, StringRef pass,
                                     StringRef precision);
+
+/// Whether the row kernels (norms, router) take rows of `type`: f32, rank 2
+/// or 3 ([outer,] inner, width), static.
+bool isKernelRowsType(RankedTensorType type);
+
+/// The row kernels' (outer, inner, width) of `type` (outer 1 at rank 2).
+std::array<int64_t, 3> rowShape(RankedTensorType type);
+
+/// The row kernels' (outer, inner) row strides of a rank-2 or rank-3 view
+/// (`zero` for outer at rank 2).
+std::pair<Value, Value> rowStrides(const BufferView &v, Value zero);
 
 /// Whether the runtime's fused expert GEMM (runtime/CpuExpertGemm.h)
 /// computes `act` exactly as the compiled code does: none, relu, and gelu

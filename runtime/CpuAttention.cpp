@@ -400,12 +400,30 @@ UOE_INLINE float maskScores(const Problem &p, float *s, const float *bias,
   return rowMax;
 }
 
+/// The sizes of one (expert e, row r, head h) task, forward or gradient:
+/// L slots, head width dh at column col, L rounded up to the query block
+/// (L4) and to a vector (Lp), dh rounded up to a vector (dhp), and the
+/// slots' positions.
+struct HeadTask {
+  int64_t L, dh, col, L4, Lp, dhp;
+  const int64_t *pos;
+
+  static HeadTask of(const Problem &p, int64_t e, int64_t r, int64_t h) {
+    return {p.slots,
+            p.dh,
+            h * p.dh,
+            roundUp(p.slots, kQueries),
+            roundUp(p.slots, kLanes),
+            roundUp(p.dh, kLanes),
+            p.positions + e * p.posStrideE + r * p.posStrideR};
+  }
+};
+
 /// Computes out[e, r, :, head h]; false when out of memory.
 UOE_INLINE bool attendHead(bool wide, const Problem &p, int64_t e, int64_t r,
                            int64_t h) {
-  int64_t L = p.slots, dh = p.dh, col = h * dh;
-  int64_t L4 = roundUp(L, kQueries), Lp = roundUp(L, kLanes),
-          dhp = roundUp(dh, kLanes);
+  auto [L, dh, col, L4, Lp, dhp, pos] = HeadTask::of(p, e, r, h);
+  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
   // Q, Kt, V, the key bias, the output block, and the score block.
   int64_t floats =
       L4 * dh + dh * Lp + Lp * dhp + Lp + kQueries * dhp + kQueries * kKeys;
@@ -415,8 +433,6 @@ UOE_INLINE bool attendHead(bool wide, const Problem &p, int64_t e, int64_t r,
     return false;
   float *Kt = Q + L4 * dh, *V = Kt + dh * Lp, *bias = V + Lp * dhp,
         *O = bias + Lp, *S = O + kQueries * dhp;
-  const int64_t *pos = p.positions + e * p.posStrideE + r * p.posStrideR;
-  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
 
   for (int64_t i = 0; i < L; ++i) {
     rotate(p, p.q.row(e, r, i) + col, ropePosition(i), Q + i * dh, 1);
@@ -495,9 +511,8 @@ UOE_INLINE bool attendHead(bool wide, const Problem &p, int64_t e, int64_t r,
 /// scaled and rotated back (R^T) at the end. False when out of memory.
 UOE_INLINE bool attendHeadGrad(bool wide, const Problem &p, int64_t e,
                                int64_t r, int64_t h) {
-  int64_t L = p.slots, dh = p.dh, col = h * dh;
-  int64_t L4 = roundUp(L, kQueries), Lp = roundUp(L, kLanes),
-          dhp = roundUp(dh, kLanes);
+  auto [L, dh, col, L4, Lp, dhp, pos] = HeadTask::of(p, e, r, h);
+  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
   // Q, dO [L4, dh]; Kt, Vt [dh, Lp]; K, dK, dV [Lp, dhp]; the key bias
   // [Lp]; the rows of S (then P) and dP (then dS) [4, Lp]; dQ [4, dhp].
   int64_t floats = 2 * L4 * dh + 2 * dh * Lp + 3 * Lp * dhp + Lp +
@@ -510,8 +525,6 @@ UOE_INLINE bool attendHeadGrad(bool wide, const Problem &p, int64_t e,
         *K = Vt + dh * Lp, *dK = K + Lp * dhp, *dV = dK + Lp * dhp,
         *bias = dV + Lp * dhp, *P = bias + Lp, *dS = P + kQueries * Lp,
         *dQ = dS + kQueries * Lp;
-  const int64_t *pos = p.positions + e * p.posStrideE + r * p.posStrideR;
-  auto ropePosition = [&](int64_t i) { return p.ropeOriginal ? pos[i] : i; };
 
   std::fill(Q, Q + floats, 0.0f);
   for (int64_t i = 0; i < L; ++i) {

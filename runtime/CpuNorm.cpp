@@ -33,20 +33,40 @@ struct Norm {
   float *out, *sum;
 };
 
-/// Sum of f(v[c]) over c < n: 16 lanes in order, then a fixed tree.
-template <class F> inline float laneSum(const float *v, int64_t n, F f) {
+/// Sum of f(c) over c < n: 16 lanes in order (lane l adds c = l, l + 16,
+/// ...), then a fixed tree.
+template <class F> inline float laneSum(int64_t n, F f) {
   float acc[kLanes] = {};
   int64_t c = 0;
   for (; c + kLanes <= n; c += kLanes)
 #pragma omp simd
     for (int l = 0; l < kLanes; ++l)
-      acc[l] = acc[l] + f(v[c + l]);
+      acc[l] = acc[l] + f(c + l);
   for (int l = 0; c + l < n; ++l)
-    acc[l] = acc[l] + f(v[c + l]);
+    acc[l] = acc[l] + f(c + l);
   for (int w = kLanes / 2; w > 0; w /= 2)
     for (int l = 0; l < w; ++l)
       acc[l] = acc[l] + acc[l + w];
   return acc[0];
+}
+
+/// A row's statistics: y = (s - mean) * scale * gamma (+ beta); mean is 0
+/// for RMSNorm.
+struct RowStats {
+  float mean, scale;
+};
+inline RowStats rowStats(const float *s, int64_t d, bool rms, float eps) {
+  float inv = static_cast<float>(d);
+  if (rms) {
+    float ms = laneSum(d, [s](int64_t c) { return s[c] * s[c]; }) / inv;
+    return {0.0f, 1.0f / std::sqrt(ms + eps)};
+  }
+  float mean = laneSum(d, [s](int64_t c) { return s[c]; }) / inv;
+  float var =
+      laneSum(d,
+              [s, mean](int64_t c) { return (s[c] - mean) * (s[c] - mean); }) /
+      inv;
+  return {mean, 1.0f / std::sqrt(var + eps)};
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void
@@ -63,19 +83,13 @@ normRow(const Norm &p, int64_t i, int64_t j) {
       t[c] = x[c] + r[c];
     s = t;
   }
-  float inv = static_cast<float>(d);
+  auto [mean, scale] = rowStats(s, d, p.rms, p.eps);
   if (p.rms) {
-    float ms = laneSum(s, d, [](float v) { return v * v; }) / inv;
-    float scale = 1.0f / std::sqrt(ms + p.eps);
 #pragma omp simd
     for (int64_t c = 0; c < d; ++c)
       y[c] = s[c] * scale * p.gamma[c];
     return;
   }
-  float mean = laneSum(s, d, [](float v) { return v; }) / inv;
-  float var =
-      laneSum(s, d, [mean](float v) { return (v - mean) * (v - mean); }) / inv;
-  float scale = 1.0f / std::sqrt(var + p.eps);
   const float *beta = p.betaValues;
   if (beta) {
 #pragma omp simd
@@ -114,38 +128,16 @@ normGradRow(const NormGrad &p, int64_t row, float *xhat, float *dgammaSum,
   const float *dy = p.dy + i * p.dyStrideO + j * p.dyStrideI;
   float *dx = p.dx + row * d;
   float inv = static_cast<float>(d);
-  float mean = 0.0f, scale;
-  if (p.rms) {
-    float ms = laneSum(x, d, [](float v) { return v * v; }) / inv;
-    scale = 1.0f / std::sqrt(ms + p.eps);
-  } else {
-    mean = laneSum(x, d, [](float v) { return v; }) / inv;
-    float var =
-        laneSum(x, d, [mean](float v) { return (v - mean) * (v - mean); }) /
-        inv;
-    scale = 1.0f / std::sqrt(var + p.eps);
-  }
+  auto [mean, scale] = rowStats(x, d, p.rms, p.eps);
 #pragma omp simd
   for (int64_t c = 0; c < d; ++c) {
     xhat[c] = (x[c] - mean) * scale;
     dx[c] = dy[c] * p.gamma[c]; // g, for now
   }
-  float meanGXhat = 0.0f;
-  {
-    float acc[kLanes] = {};
-    int64_t c = 0;
-    for (; c + kLanes <= d; c += kLanes)
-#pragma omp simd
-      for (int l = 0; l < kLanes; ++l)
-        acc[l] = acc[l] + dx[c + l] * xhat[c + l];
-    for (int l = 0; c + l < d; ++l)
-      acc[l] = acc[l] + dx[c + l] * xhat[c + l];
-    for (int w = kLanes / 2; w > 0; w /= 2)
-      for (int l = 0; l < w; ++l)
-        acc[l] = acc[l] + acc[l + w];
-    meanGXhat = acc[0] / inv;
-  }
-  float meanG = p.rms ? 0.0f : laneSum(dx, d, [](float v) { return v; }) / inv;
+  float meanGXhat =
+      laneSum(d, [dx, xhat](int64_t c) { return dx[c] * xhat[c]; }) / inv;
+  float meanG =
+      p.rms ? 0.0f : laneSum(d, [dx](int64_t c) { return dx[c]; }) / inv;
 #pragma omp simd
   for (int64_t c = 0; c < d; ++c) {
     dgammaSum[c] = dgammaSum[c] + dy[c] * xhat[c];
