@@ -1,18 +1,19 @@
 //===- CpuExpertGemm.cpp - expert GEMMs fused with selection -------------===//
 //
-// uoe_expert_gemm (CpuExpertGemm.h). The work is cut into tiles of at most
-// kTileRows GEMM rows of one (expert, row) and at most kTileColumns output
-// columns:
+// uoe_expert_gemm (CpuExpertGemm.h). The output is cut into blocks of at
+// most kTileColumns columns; per (block, expert) the threads pack the
+// expert's weights for those columns once, together, then compute their
+// share of its rows in tiles of at most kTileRows GEMM rows (see `run`):
 //
-//   without combine  every (expert, row, row tile, column block) is one item;
-//                    each tile is computed straight into its place in `out`,
-//                    then biased and activated there while it is in cache;
-//   with combine     every (row, column block) is one item, which owns those
-//                    columns of y[r] and adds the experts' tiles into them
-//                    in order (e = 0..E-1, slots in order): no two threads
-//                    ever write one element, and the order is fixed.
+//   without combine  each tile is computed straight into its place in
+//                    `out`, then biased and activated there while it is in
+//                    cache;
+//   with combine     a thread owns whole rows of y and adds the experts'
+//                    tiles into them in order (e = 0..E-1, slots in order):
+//                    no two threads ever write one element, and the order
+//                    is fixed.
 //
-// Items are spread over OpenMP's thread pool (the one compiled loops and
+// Work is spread over OpenMP's thread pool (the one compiled loops and
 // uoe_sgemm_batched use). The cut decides only which thread computes an
 // element, never how, so results do not depend on the thread count.
 //
@@ -31,15 +32,13 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <numeric>
 
 using namespace uoe::rt;
 
 namespace {
 
 /// The tile bounds: 384 rows of 512 floats is 768 KB, which stays in L2
-/// with its packed panels, and each call of the GEMM packs the weights'
-/// panels for that many rows.
+/// with the packed panels while its bias and activation are applied.
 constexpr int64_t kTileRows = 384;
 constexpr int64_t kTileColumns = 512;
 
@@ -194,7 +193,7 @@ UOE_EPILOGUE_CLONES void accumulate(float *y, const float *v, const float *w,
 // The problem and its tiles
 //===----------------------------------------------------------------------===//
 
-thread_local ScratchBuffer<float> tileBuffer, upBuffer;
+thread_local ScratchBuffer<float> tileBuffer, upBuffer, panelBuffer;
 thread_local ScratchBuffer<int64_t> rowBuffer;
 
 /// sgemmSingleThread or bf16GemmSingleThread.
@@ -232,13 +231,24 @@ struct Problem {
   }
 };
 
-/// One tile: GEMM rows [q0, q0 + rows) of expert e, where row q is slot
-/// q % M of row q / M (the rows of one expert, row after row), and output
-/// columns [j0, j0 + cols): the product into c (leading dimension ldc),
-/// then bias and activation there. Returns false when scratch memory ran
-/// out.
-bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
-                 int64_t j0, int64_t cols, float *c, int64_t ldc) {
+/// One block of output columns [j0, j0 + cols) of one expert, and its
+/// weights packed by all threads together (null: each GEMM packs its own):
+/// the columns' panels, then, for SwiGLU, the up columns' panels.
+struct ColumnBlock {
+  int64_t expert, j0, cols;
+  const float *panels;
+  int64_t halfFloats;
+};
+
+/// One tile: GEMM rows [q0, q0 + rows) of the block's expert e, where row
+/// q is slot q % M of row q / M (the rows of one expert, row after row),
+/// and columns [c0, c0 + cols) of the block: the product into c (leading
+/// dimension ldc), then bias and activation there. Returns false when
+/// scratch memory ran out.
+bool computeTile(const Problem &p, const ColumnBlock &block, int64_t q0,
+                 int64_t rows, int64_t c0, int64_t cols, float *c,
+                 int64_t ldc) {
+  int64_t e = block.expert, j0 = block.j0 + c0;
   // The rows are named by their offsets from `a`: the gather (or the
   // strides of lhs) happens in the GEMM's packing.
   int64_t *offsets = rowBuffer.get(static_cast<size_t>(rows));
@@ -251,20 +261,26 @@ bool computeTile(const Problem &p, int64_t e, int64_t q0, int64_t rows,
   }
   GemmOperand a{p.a, 0, false, offsets};
   const float *bias = p.bias ? p.bias + e * p.biasStrideE : nullptr;
-  auto product = [&](int64_t column, float *dst, int64_t ld) {
+  auto product = [&](int64_t half, float *dst, int64_t ld) {
     if (p.k == 0) {
       for (int64_t t = 0; t < rows; ++t)
         std::fill(dst + t * ld, dst + t * ld + cols, 0.0f);
       return;
     }
-    p.gemm(rows, cols, p.k, a, p.weightColumns(e, column), dst, ld, 0.0f);
+    GemmOperand b = p.weightColumns(e, half * p.width + j0);
+    if (block.panels) {
+      b.panels = block.panels + half * block.halfFloats;
+      b.panelWidth = block.cols;
+      b.panelColumn = c0;
+    }
+    p.gemm(rows, cols, p.k, a, b, dst, ld, 0.0f);
   };
-  product(j0, c, ldc);
+  product(0, c, ldc);
   if (p.act == ExpertActivation::SwiGlu) {
     float *up = upBuffer.get(static_cast<size_t>(rows * cols));
     if (!up)
       return false;
-    product(p.width + j0, up, cols);
+    product(1, up, cols);
     for (int64_t t = 0; t < rows; ++t)
       swiglu(c + t * ldc, up + t * cols, bias ? bias + j0 : nullptr,
              bias ? bias + p.width + j0 : nullptr, cols);
@@ -292,29 +308,6 @@ Blocks blocksOf(int64_t extent, int64_t count, int64_t quantum) {
   return {(extent + size - 1) / size, size};
 }
 
-/// How the work is cut for the threads: `units` independent parts (experts
-/// without combine, 1 with it) times groups of `extent` (GEMM rows of an
-/// expert without combine, whole rows r with it: an item then owns rows of
-/// y) times blocks of columns, at most kTileColumns wide. The groups make
-/// the item count a multiple of the thread count where the extent allows,
-/// so that no thread waits for another's extra item (3 column blocks on 2
-/// threads would leave one idle a third of the time).
-struct Split {
-  Blocks groups, columns;
-};
-Split splitFor(const Problem &p, int64_t units, int64_t extent, int64_t quantum,
-               int threads) {
-  int64_t columnCount = (p.width + kTileColumns - 1) / kTileColumns;
-  int64_t parts = std::max<int64_t>(1, units * columnCount);
-  int64_t groups = threads / std::gcd<int64_t>(parts, threads);
-  Split split{blocksOf(extent, groups, quantum), {}};
-  int64_t items = units * split.groups.count;
-  if (items * columnCount < threads)
-    columnCount = (threads + items - 1) / items;
-  split.columns = blocksOf(p.width, columnCount, 32);
-  return split;
-}
-
 /// Calls `tile(q0, rows)` for GEMM rows [first, last) of an expert, in
 /// tiles of at most kTileRows; stops at the first false.
 template <class F> bool forEachTile(int64_t first, int64_t last, F tile) {
@@ -324,75 +317,115 @@ template <class F> bool forEachTile(int64_t first, int64_t last, F tile) {
   return true;
 }
 
-/// The computation without combine: every tile straight into `out`,
-/// [E, R * M, width], which is where it goes.
-bool runDirect(const Problem &p, int threads) {
-  // Groups of GEMM rows (rows r and their slots flattened), 48 at a time:
-  // whole blocks of the microkernel's rows.
-  Split split = splitFor(p, p.experts, p.rows * p.m, 48, threads);
-  int64_t groups = split.groups.count, blocks = split.columns.count;
-  int64_t items = p.experts * groups * blocks;
-  bool ok = true;
-#pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
-    reduction(&& : ok)
-  for (int64_t item = 0; item < items; ++item) {
-    int64_t e = item / (groups * blocks), g = item / blocks % groups;
-    int64_t j0 = item % blocks * split.columns.size;
-    int64_t cols = std::min(split.columns.size, p.width - j0);
-    float *expert = p.out + e * p.rows * p.m * p.width + j0;
-    int64_t first = g * split.groups.size;
-    int64_t last = std::min(p.rows * p.m, first + split.groups.size);
-    ok = forEachTile(first, last,
-                     [&](int64_t q0, int64_t rows) {
-                       return computeTile(p, e, q0, rows, j0, cols,
-                                          expert + q0 * p.width, p.width);
-                     }) &&
-         ok;
-  }
-  return ok;
+/// Zeros of out's columns [j0, j0 + cols) in the tokens of rows
+/// [firstRow, lastRow) (the combine's start).
+void clearRows(const Problem &p, int64_t firstRow, int64_t lastRow, int64_t j0,
+               int64_t cols) {
+  for (int64_t t = firstRow * p.tokens; t < lastRow * p.tokens; ++t)
+    std::fill(p.out + t * p.width + j0, p.out + t * p.width + j0 + cols, 0.0f);
 }
 
-/// The computation with combine: an item owns a group of rows and a block
-/// of columns of y, and adds every expert's tiles into them in order.
-bool runCombined(const Problem &p, int threads) {
-  Split split = splitFor(p, 1, p.rows, 1, threads);
-  int64_t blocks = split.columns.count;
-  int64_t items = split.groups.count * blocks;
-  bool ok = true;
-#pragma omp parallel for schedule(static) if (threads > 1 && items > 1)       \
-    reduction(&& : ok)
-  for (int64_t item = 0; item < items; ++item) {
-    int64_t g = item / blocks, j0 = item % blocks * split.columns.size;
-    int64_t cols = std::min(split.columns.size, p.width - j0);
-    int64_t firstRow = g * split.groups.size;
-    int64_t lastRow = std::min(p.rows, firstRow + split.groups.size);
-    for (int64_t t = firstRow * p.tokens; t < lastRow * p.tokens; ++t)
-      std::fill(p.out + t * p.width + j0, p.out + t * p.width + j0 + cols,
-                0.0f);
-    float *tile = tileBuffer.get(static_cast<size_t>(kTileRows * cols));
-    if (!tile) {
-      ok = false;
-      continue;
-    }
-    for (int64_t e = 0; e < p.experts && ok; ++e)
-      ok = forEachTile(
-          firstRow * p.m, lastRow * p.m, [&](int64_t q0, int64_t rows) {
-            if (!computeTile(p, e, q0, rows, j0, cols, tile, cols))
-              return false;
-            for (int64_t t = 0; t < rows; ++t) {
-              int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
-              const float *weight = p.weights
-                                        ? p.weights + e * p.wtStrideE +
-                                              r * p.wtStrideR + i / p.patch
-                                        : nullptr;
-              accumulate(p.out + (r * p.tokens + p.tokenOf(e, r, i)) * p.width +
-                             j0,
-                         tile + t * cols, weight, cols);
-            }
-            return true;
-          });
+/// The whole product, block by block of output columns and, within a
+/// block, expert by expert in order. For each (block, expert) all threads
+/// first pack its weights' panels together (once per call, not once per
+/// tile of rows: a BERT's 384 x 384 projection would otherwise be packed
+/// by every tile), then compute their share of it:
+///
+///   without combine  a group of the expert's GEMM rows (48 at a time, the
+///                    microkernel's row blocks), computed straight into
+///                    its place in `out`, [E, R * M, width];
+///   with combine     a group of whole rows r, whose rows of y the item
+///                    owns: the expert's tiles are added into them, experts
+///                    in order, so no two threads ever write one element
+///                    and the order is fixed.
+///
+/// With fewer groups than threads, each block's columns are cut too. The
+/// items of every block go to the same threads (a static schedule of the
+/// same count), so an item's rows of y see the experts in order. Panels are
+/// double-buffered: block b + 2 is packed only after every thread has
+/// passed the barrier that ends block b + 1's packing, so after it finished
+/// block b. The cut decides only which thread computes an element, never
+/// how, so results do not depend on the thread count.
+bool run(const Problem &p, int threads) {
+  int64_t extent = p.combine ? p.rows : p.rows * p.m;
+  Blocks groups = blocksOf(extent, threads, p.combine ? 1 : 48);
+  if (groups.count == 0 || p.width == 0)
+    return true;
+  if (p.combine && p.experts == 0) {
+    clearRows(p, 0, p.rows, 0, p.width);
+    return true;
   }
-  return ok;
+  int64_t parts = (threads + groups.count - 1) / groups.count;
+  int64_t items = groups.count * parts;
+  Blocks columns =
+      blocksOf(p.width, (p.width + kTileColumns - 1) / kTileColumns, 32);
+  int64_t halves = p.act == ExpertActivation::SwiGlu ? 2 : 1;
+  int64_t halfFloats = packedGemmBFloats(columns.size, p.k);
+  // The bf16 GEMM packs its own panels.
+  float *panels = p.gemm == sgemmSingleThread && p.k > 0
+                      ? panelBuffer.get(static_cast<size_t>(2 * halves *
+                                                            halfFloats))
+                      : nullptr;
+  int64_t blocks = columns.count * p.experts;
+  bool failed = false;
+#pragma omp parallel num_threads(threads) if (threads > 1)                     \
+    reduction(|| : failed)
+  for (int64_t index = 0; index < blocks; ++index) {
+    int64_t j0 = index / p.experts * columns.size;
+    ColumnBlock block{index % p.experts, j0,
+                      std::min(columns.size, p.width - j0), nullptr,
+                      halfFloats};
+    if (panels) {
+      float *mine = panels + index % 2 * halves * halfFloats;
+      int64_t pieces = packedGemmBPieces(block.cols, p.k);
+#pragma omp for schedule(static)
+      for (int64_t q = 0; q < halves * pieces; ++q)
+        packGemmB(p.weightColumns(block.expert, q / pieces * p.width + j0),
+                  block.cols, p.k, q % pieces, q % pieces + 1,
+                  mine + q / pieces * halfFloats);
+      block.panels = mine;
+    }
+    Blocks sub = blocksOf(block.cols, parts, 32);
+#pragma omp for schedule(static) nowait
+    for (int64_t item = 0; item < items; ++item) {
+      int64_t g = item / parts, c0 = item % parts * sub.size;
+      if (failed || c0 >= block.cols)
+        continue;
+      int64_t cols = std::min(sub.size, block.cols - c0);
+      int64_t first = g * groups.size;
+      int64_t last = std::min(extent, first + groups.size);
+      if (!p.combine) {
+        float *expert =
+            p.out + block.expert * p.rows * p.m * p.width + j0 + c0;
+        failed = !forEachTile(first, last, [&](int64_t q0, int64_t rows) {
+          return computeTile(p, block, q0, rows, c0, cols,
+                             expert + q0 * p.width, p.width);
+        });
+        continue;
+      }
+      if (block.expert == 0)
+        clearRows(p, first, last, j0 + c0, cols);
+      float *tile = tileBuffer.get(static_cast<size_t>(kTileRows * cols));
+      failed = !tile || !forEachTile(first * p.m, last * p.m, [&](int64_t q0,
+                                                                  int64_t rows) {
+        if (!computeTile(p, block, q0, rows, c0, cols, tile, cols))
+          return false;
+        for (int64_t t = 0; t < rows; ++t) {
+          int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
+          const float *weight = p.weights ? p.weights +
+                                                block.expert * p.wtStrideE +
+                                                r * p.wtStrideR + i / p.patch
+                                          : nullptr;
+          accumulate(p.out + (r * p.tokens + p.tokenOf(block.expert, r, i)) *
+                                 p.width +
+                         j0 + c0,
+                     tile + t * cols, weight, cols);
+        }
+        return true;
+      });
+    }
+  }
+  return !failed;
 }
 
 /// The first problem with the arguments, or OK.
@@ -483,8 +516,6 @@ extern "C" void uoe_expert_gemm(
   bool parallel =
       threads > 1 &&
       p.experts * p.rows * p.m * p.n * std::max<int64_t>(1, p.k) >= (1 << 18);
-  bool ok = p.combine ? runCombined(p, parallel ? threads : 1)
-                      : runDirect(p, parallel ? threads : 1);
-  if (!ok)
+  if (!run(p, parallel ? threads : 1))
     recordCpuKernelError("uoe_expert_gemm: out of memory for the tiles");
 }

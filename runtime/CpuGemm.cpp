@@ -401,6 +401,25 @@ constexpr auto kernelTable(std::integer_sequence<int, Rows...>) {
       &Isa::template kernel<Rows + 1, Direct, Narrow>...};
 }
 
+constexpr int64_t roundUp(int64_t x, int64_t multiple) {
+  return (x + multiple - 1) / multiple * multiple;
+}
+
+/// Pieces [first, last) of packGemmB: piece q is panel q % panels of the
+/// block of k q / panels.
+template <class Isa>
+void packGemmBPieces(const GemmOperand &b, int64_t n, int64_t k,
+                     int64_t first, int64_t last, float *dst) {
+  constexpr int NR = Isa::NR;
+  int64_t panels = (n + NR - 1) / NR;
+  for (int64_t q = first; q < last; ++q) {
+    int64_t pc = q / panels * kKc, j = q % panels * NR;
+    int64_t kc = std::min<int64_t>(kKc, k - pc);
+    packB<NR>(b, j, static_cast<int>(std::min<int64_t>(NR, n - j)), pc, kc,
+              dst + pc * roundUp(n, NR) + j * kc);
+  }
+}
+
 /// Up to this many rows, a row-major op(B) is read in place: packing it
 /// would cost as much as the product.
 constexpr int64_t kDirectBRows = 16;
@@ -417,7 +436,8 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
   static constexpr auto directKernels = kernelTable<Isa, true, false>(Rows());
   static constexpr auto packedNarrow = kernelTable<Isa, false, true>(Rows());
   static constexpr auto directNarrow = kernelTable<Isa, true, true>(Rows());
-  bool directB = !b.trans && m <= kDirectBRows;
+  bool prepacked = b.panels != nullptr;
+  bool directB = !prepacked && !b.trans && m <= kDirectBRows;
   // A row-major A feeding few columns is read in place (its rows are the
   // kernel's broadcast streams): packing would cost more than it saves.
   // Wider products reuse each packed panel often enough to pack it.
@@ -427,7 +447,8 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
   float *aPack = aBuffer.get(static_cast<size_t>(MC) * kKc);
   // The panel buffer serves B, or B's last narrow panel when B is read in
   // place.
-  float *bPack = bBuffer.get(static_cast<size_t>(directB ? NR : NC) * kKc);
+  float *bPack =
+      bBuffer.get(static_cast<size_t>(directB || prepacked ? NR : NC) * kKc);
   if (!aPack || !bPack)
     return unpackedSgemm(m, n, k, a, b, c, ldc, beta);
 
@@ -436,7 +457,12 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
     for (int64_t pc = 0; pc < k; pc += kKc) {
       int64_t kc = std::min<int64_t>(kKc, k - pc);
       Update update = updateFor(pc == 0, beta);
-      if (!directB)
+      // Columns [jc, jc + nc) of the block's panels.
+      const float *bBlock = bPack;
+      if (prepacked)
+        bBlock = b.panels + pc * roundUp(b.panelWidth, NR) +
+                 (b.panelColumn + jc) * kc;
+      else if (!directB)
         for (int64_t jr = 0; jr < nc; jr += NR)
           packB<NR>(b, jc + jr, static_cast<int>(std::min<int64_t>(NR, nc - jr)),
                     pc, kc, bPack + jr * kc);
@@ -452,7 +478,7 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
         for (int64_t jr = 0; jr < nc; jr += NR) {
           int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           const float *bp = directB ? b.data + pc * b.ld + jc + jr
-                                    : bPack + jr * kc;
+                                    : bBlock + jr * kc;
           int64_t bStride = directB ? b.ld : NR;
           // In place, a panel with fewer than NR columns would read past
           // the row: copy it, padded, into a small local panel instead.
@@ -541,6 +567,39 @@ void uoe::rt::sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
     return blockedSgemm<Avx2Isa>(m, n, k, a, b, c, ldc, beta);
   case GemmIsa::Generic:
     return blockedSgemm<GenericIsa>(m, n, k, a, b, c, ldc, beta);
+  }
+}
+
+int64_t uoe::rt::gemmPanelColumns() {
+  switch (gemmIsa()) {
+  case GemmIsa::Avx512:
+    return Avx512Isa::NR;
+  case GemmIsa::Avx2:
+    return Avx2Isa::NR;
+  case GemmIsa::Generic:
+    break;
+  }
+  return GenericIsa::NR;
+}
+
+int64_t uoe::rt::packedGemmBFloats(int64_t n, int64_t k) {
+  return roundUp(n, gemmPanelColumns()) * k;
+}
+
+int64_t uoe::rt::packedGemmBPieces(int64_t n, int64_t k) {
+  return (n + gemmPanelColumns() - 1) / gemmPanelColumns() *
+         ((k + kKc - 1) / kKc);
+}
+
+void uoe::rt::packGemmB(const GemmOperand &b, int64_t n, int64_t k,
+                        int64_t first, int64_t last, float *panels) {
+  switch (gemmIsa()) {
+  case GemmIsa::Avx512:
+    return packGemmBPieces<Avx512Isa>(b, n, k, first, last, panels);
+  case GemmIsa::Avx2:
+    return packGemmBPieces<Avx2Isa>(b, n, k, first, last, panels);
+  case GemmIsa::Generic:
+    return packGemmBPieces<GenericIsa>(b, n, k, first, last, panels);
   }
 }
 

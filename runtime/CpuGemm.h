@@ -69,6 +69,13 @@ struct GemmOperand {
   int64_t ld;
   bool trans;
   const int64_t *rows = nullptr;
+  /// A B operand may come packed already (packGemmB): then its panels are
+  /// read from `panels`, which holds a packed op(B) of `panelWidth`
+  /// columns, and this product's columns start at its column
+  /// `panelColumn` (a multiple of gemmPanelColumns()). `data` and `ld`
+  /// still name the unpacked op(B) (the fallback without panel memory).
+  const float *panels = nullptr;
+  int64_t panelWidth = 0, panelColumn = 0;
 };
 
 /// C = op(A) * op(B) + beta * C for one m x n x k product on the calling
@@ -78,6 +85,33 @@ struct GemmOperand {
 /// depend on which.
 void sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
                        GemmOperand b, float *c, int64_t ldc, float beta);
+
+//===----------------------------------------------------------------------===//
+// op(B) packed once for several products
+//
+// Threads that compute different rows of one product would each pack the
+// same panels of op(B); instead they pack it once, together (each a range
+// of pieces), and pass the panels in GemmOperand::panels. The layout is the
+// ISA's: per block of kGemmKc values of k (kc of them), the columns rounded
+// up to gemmPanelColumns() (zero padded), column j at j * kc. The values
+// and the microkernel are the ones sgemmSingleThread would use, so the
+// bits are the same.
+//===----------------------------------------------------------------------===//
+
+/// The width of a panel (the microkernel's columns) on the ISA in use.
+int64_t gemmPanelColumns();
+
+/// The floats a packed n x k op(B) takes on the ISA in use.
+int64_t packedGemmBFloats(int64_t n, int64_t k);
+
+/// The independent pieces of packing an n x k op(B) (one per panel and
+/// block of k): threads may pack disjoint ranges of them at once.
+int64_t packedGemmBPieces(int64_t n, int64_t k);
+
+/// Packs pieces [first, last) of the n x k op(B) `b` into `panels` (of
+/// packedGemmBFloats(n, k) floats).
+void packGemmB(const GemmOperand &b, int64_t n, int64_t k, int64_t first,
+               int64_t last, float *panels);
 
 //===----------------------------------------------------------------------===//
 // bf16 products with f32 accumulation
