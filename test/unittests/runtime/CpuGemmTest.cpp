@@ -138,6 +138,48 @@ TEST(CpuGemmTest, IsasAgreeBitForBit) {
   }
 }
 
+// Tests B packed once ahead (packGemmB, in separate ranges of pieces, as
+// threads pack it): the product over every sub-range of its columns that
+// starts at a panel gives the bits of the product that packs its own
+// panels, on every ISA, with k over several reduction blocks and both
+// layouts of B.
+TEST(CpuGemmTest, PrepackedBGivesTheSameBits) {
+  IsaScope scope;
+  for (GemmIsa isa : scope.supported()) {
+    ASSERT_TRUE(setGemmIsa(isa));
+    int64_t panel = gemmPanelColumns();
+    for (int trans = 0; trans < 4; ++trans) {
+      Problem problem(29, 3 * panel + 5, 2 * kGemmKc + 19, trans & 1,
+                      trans & 2, 0.5f, 300 + trans);
+      std::vector<float> want = problem.run();
+      int64_t pieces = packedGemmBPieces(problem.n, problem.k);
+      std::vector<float> panels(packedGemmBFloats(problem.n, problem.k), NAN);
+      packGemmB(problem.opB(), problem.n, problem.k, 0, pieces / 2,
+                panels.data());
+      packGemmB(problem.opB(), problem.n, problem.k, pieces / 2, pieces,
+                panels.data());
+      std::vector<float> zeros(problem.b.size(), 0.0f);
+      for (int64_t column = 0; column < problem.n; column += panel) {
+        int64_t cols = problem.n - column;
+        // B's own values are zeros: only the panels give the product.
+        GemmOperand b = problem.opB();
+        b.data = zeros.data() + (trans & 2 ? column * b.ld : column);
+        b.panels = panels.data();
+        b.panelWidth = problem.n;
+        b.panelColumn = column;
+        std::vector<float> got = problem.c;
+        sgemmSingleThread(problem.m, cols, problem.k, problem.opA(), b,
+                          got.data() + column, problem.n, problem.beta);
+        for (int64_t i = 0; i < problem.m; ++i)
+          for (int64_t j = column; j < problem.n; ++j)
+            ASSERT_EQ(got[i * problem.n + j], want[i * problem.n + j])
+                << gemmIsaName(isa) << " trans " << trans << " column "
+                << column << " at (" << i << ", " << j << ")";
+      }
+    }
+  }
+}
+
 // Tests batch invariance: rows computed alone, in other sub-ranges or at
 // other positions, and columns computed in other sub-ranges, give the bits
 // of the whole product.
