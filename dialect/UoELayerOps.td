@@ -100,6 +100,59 @@ def UoE_AttentionOp : UoE_Op<"attention",
 }
 
 //===----------------------------------------------------------------------===//
+// uoe.cached_attention
+//===----------------------------------------------------------------------===//
+
+def UoE_CachedAttentionOp : UoE_Op<"cached_attention",
+    [AllTypesMatch<["input", "result"]>, MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "causal dense attention over a key/value cache (decoding)";
+  let description = [{
+    Incremental decoding's form of `uoe.attention` (causal, no rotary
+    embedding): `input: [B, T, d]` holds T new tokens of each sequence b, at
+    positions `start[b] .. start[b] + T - 1`. The op projects them (`wqkv:
+    [3, d, d]`, `bqkv: [3, d]`), appends their keys and values to layer
+    `layer` of the key/value cache named by `cache` (an address the runtime
+    gave, docs/SPEC.md "Decoding"), and attends each token's query over the
+    cached keys and values of positions `0 ..` its own, then applies the
+    output projection (`wo: [d, d]`, `bo: [d]`). Positions past a token's
+    own are never read, so whatever an earlier call left there (a shorter
+    prompt's padding) does not matter.
+
+    The cache is state outside the IR: the op reads and writes it, so it is
+    neither removed nor reordered against the other cache ops.
+
+    Constraints:
+    - (C1) `input` has rank 3 and a static shape.
+    - (C2) `heads >= 1` divides `d`.
+    - (C3) `wqkv` is `[3, d, d]`, `bqkv` `[3, d]`, `wo` `[d, d]` and `bo` `[d]`.
+    - (C4) `start` is `[B]`.
+    - (C5) all element types agree (the result has the type of `input`).
+
+    The runtime checks what only it can: that `cache` names a cache, that
+    `layer` is one of its layers and the new positions fit in it.
+
+    Example:
+    ```mlir
+    %y = uoe.cached_attention %x, qkv(%wqkv, %bqkv), out(%wo, %bo)
+        start %start cache %cache layer %layer heads 4
+        : tensor<2x1x32xf32>, tensor<3x32x32xf32>, tensor<3x32xf32>, tensor<32x32xf32>, tensor<32xf32>, tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wqkv,
+                       UoE_FloatTensor:$bqkv, UoE_FloatTensor:$wo,
+                       UoE_FloatTensor:$bo, UoE_IndexTensor:$start, I64:$cache,
+                       I64:$layer, I64Attr:$heads);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `qkv` `(` $wqkv `,` $bqkv `)` `,` `out` `(` $wo `,` $bo `)`
+    `start` $start `cache` $cache `layer` $layer `heads` $heads attr-dict `:`
+    type($input) `,` type($wqkv) `,` type($bqkv) `,` type($wo) `,` type($bo)
+    `,` type($start)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // uoe.uome
 //===----------------------------------------------------------------------===//
 

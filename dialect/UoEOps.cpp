@@ -252,6 +252,29 @@ LogicalResult DenseMlpOp::verify() {
   return expectSameElementType(*this, {x, w1, b1, w2, b2, y});
 }
 
+/// `heads >= 1` divides the width `d`.
+static LogicalResult expectHeadsDivide(Operation *op, int64_t heads,
+                                       int64_t d) {
+  if (heads >= 1 && d % heads == 0)
+    return success();
+  return op->emitOpError() << "heads (" << heads
+                           << ") must be positive and divide the width d ("
+                           << d << ")";
+}
+
+/// The dense attention weights: `wqkv [3, d, d]`, `bqkv [3, d]`, `wo [d,
+/// d]`, `bo [d]`.
+static LogicalResult expectAttentionWeights(Operation *op, int64_t d,
+                                            const Named &wqkv,
+                                            const Named &bqkv, const Named &wo,
+                                            const Named &bo) {
+  return success(succeeded(expectShape(op, wqkv, "[3, d, d]", {3, d, d})) &&
+                 succeeded(expectShape(op, bqkv, "[3, d]", {3, d})) &&
+                 succeeded(expectShape(op, wo, "[d, d]", {d, d})) &&
+                 succeeded(expectShape(op, bo, "[d]", {d})));
+}
+
+
 LogicalResult AttentionOp::verify() {
   Named x{"input", getInput()}, wqkv{"wqkv", getWqkv()},
       bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()}, bo{"bo", getBo()},
@@ -262,18 +285,13 @@ LogicalResult AttentionOp::verify() {
   int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
   int64_t heads = getHeads();
   // attention_c2
-  if (heads < 1 || d % heads != 0)
-    return emitOpError() << "heads (" << heads
-                         << ") must be positive and divide the width d (" << d
-                         << ")";
+  if (failed(expectHeadsDivide(*this, heads, d)))
+    return failure();
   if (getRope() != RopeMode::None && (d / heads) % 2 != 0)
     return emitOpError() << "rotary embedding needs an even head width, but "
                          << "d / heads = " << d / heads;
   // attention_c3
-  if (failed(expectShape(*this, wqkv, "[3, d, d]", {3, d, d})) ||
-      failed(expectShape(*this, bqkv, "[3, d]", {3, d})) ||
-      failed(expectShape(*this, wo, "[d, d]", {d, d})) ||
-      failed(expectShape(*this, bo, "[d]", {d})))
+  if (failed(expectAttentionWeights(*this, d, wqkv, bqkv, wo, bo)))
     return failure();
   // attention_c4
   if (failed(verifyKeyPadding(*this, getKeyPadding(), b, t)))
@@ -284,6 +302,38 @@ LogicalResult AttentionOp::verify() {
                          << "attention takes 'none' or 'original'";
   // attention_c6
   return expectSameElementType(*this, {x, wqkv, bqkv, wo, bo, y});
+}
+
+LogicalResult CachedAttentionOp::verify() {
+  Named x{"input", getInput()}, wqkv{"wqkv", getWqkv()},
+      bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()}, bo{"bo", getBo()},
+      y{"result", getResult()};
+  // cached_attention_c1
+  if (failed(expectStatic(*this, x)) ||
+      failed(expectRank(*this, x, 3, "[B, T, d]")))
+    return failure();
+  int64_t d = x.shape()[2];
+  // cached_attention_c2, cached_attention_c3, cached_attention_c4
+  if (failed(expectHeadsDivide(*this, getHeads(), d)) ||
+      failed(expectAttentionWeights(*this, d, wqkv, bqkv, wo, bo)) ||
+      failed(expectShape(*this, Named{"start", getStart()}, "[B]",
+                         {x.shape()[0]})))
+    return failure();
+  // cached_attention_c5
+  return expectSameElementType(*this, {x, wqkv, bqkv, wo, bo, y});
+}
+
+LogicalResult KvAttendOp::verify() {
+  Named q{"query", getQuery()};
+  // kv_attend_c1 (one type: AllTypesMatch)
+  if (failed(expectStatic(*this, q)) ||
+      failed(expectRank(*this, q, 3, "[B, T, D]")))
+    return failure();
+  // kv_attend_c2, kv_attend_c3
+  return success(
+      succeeded(expectHeadsDivide(*this, getHeads(), q.shape()[2])) &&
+      succeeded(expectShape(*this, Named{"start", getStart()}, "[B]",
+                            {q.shape()[0]})));
 }
 
 int64_t UomeOp::getNumExperts() { return getWg().getType().getShape()[0]; }

@@ -322,6 +322,49 @@ def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention",
 }
 
 //===----------------------------------------------------------------------===//
+// uoe.kv_attend
+//===----------------------------------------------------------------------===//
+
+def UoE_KvAttendOp : UoE_Op<"kv_attend",
+    [AllTypesMatch<["query", "key", "value", "result"]>,
+     MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "append keys and values to a cache and attend over it";
+  let description = [{
+    The attention of `uoe.cached_attention` once its projections are
+    separate: `query`, `key`, `value: [B, T, D]` are the projections of T new
+    tokens per sequence, at positions `start[b] + t`. Their keys and values
+    are written to layer `layer` of the cache named by `cache`; then, per
+    sequence, head (`heads` of width `dh = D / heads`) and token, scores
+    `q k^T * scale` (default `1/sqrt(dh)`) over the cached positions
+    `0 .. start[b] + t`, softmax, `result = P v`.
+
+    Constraints:
+    - (C1) `query`, `key` and `value` have rank 3, a static shape and one
+      type, which the result has.
+    - (C2) `heads >= 1` divides `D`.
+    - (C3) `start` is `[B]`.
+
+    The runtime checks the cache, the layer and the positions.
+
+    Example:
+    ```mlir
+    %o = uoe.kv_attend %q, %k, %v start %start cache %cache layer %layer heads 4
+        : tensor<2x1x32xf32>, tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$query, UoE_FloatTensor:$key,
+                       UoE_FloatTensor:$value, UoE_IndexTensor:$start,
+                       I64:$cache, I64:$layer, I64Attr:$heads,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `start` $start `cache` $cache `layer` $layer
+    `heads` $heads attr-dict `:` type($query) `,` type($start)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // uoe.combine
 //===----------------------------------------------------------------------===//
 

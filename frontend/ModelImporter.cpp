@@ -130,10 +130,22 @@ public:
     return arith::AddFOp::create(b, loc, y, broadcast);
   }
 
+  /// Decoding (importDecoder): tokens at positions `start[b] + t`, dense
+  /// attention over the key/value cache `cache`, as layer `layer` of it.
+  void setDecoding(Value start, Value cache, Value layer) {
+    decodeStart = start;
+    decodeCache = cache;
+    decodeLayer = layer;
+  }
+
   Value attention(const model::Block &block, Value x) {
     if (block.has_dense_attention()) {
       const auto &a = block.dense_attention();
       Value wqkv = next(), bqkv = next(), wo = next(), bo = next();
+      if (decodeCache)
+        return CachedAttentionOp::create(
+            b, loc, x.getType(), x, wqkv, bqkv, wo, bo, decodeStart,
+            decodeCache, decodeLayer, b.getI64IntegerAttr(a.heads()));
       return AttentionOp::create(
           b, loc, x.getType(), x, wqkv, bqkv, wo, bo, keyPadding,
           b.getI64IntegerAttr(a.heads()),
@@ -249,8 +261,19 @@ public:
     SmallVector<int64_t> shape(idsType.getShape());
     shape.push_back(model.d_model());
     auto hiddenType = RankedTensorType::get(shape, b.getF32Type());
-    Value x = EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable,
-                                  positions);
+    Value x;
+    if (positions && decodeStart) {
+      // Rows start[b] + t of the position table, added as uoe.embedding
+      // adds its positions.
+      Value tokens =
+          EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable, Value());
+      Value rows = EmbeddingOp::create(b, loc, hiddenType,
+                                       positionIds(idsType), positions, Value());
+      x = arith::AddFOp::create(b, loc, tokens, rows);
+    } else {
+      x = EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable,
+                              positions);
+    }
     if (e.token_types() > 0) {
       Value typeTable = next();
       if (!types)
@@ -261,6 +284,55 @@ public:
       x = arith::AddFOp::create(b, loc, x, rows);
     }
     return dropoutPoint(e.norm() ? norm(x) : x);
+  }
+
+  /// `start[b] + t` as `ids`' type [B, T]: the positions of decoding's
+  /// tokens.
+  Value positionIds(RankedTensorType idsType) {
+    Value empty = tensor::EmptyOp::create(b, loc, idsType.getShape(),
+                                          idsType.getElementType());
+    MLIRContext *ctx = b.getContext();
+    AffineMap byRow = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{idsType}, ValueRange{decodeStart},
+               ValueRange{empty}, ArrayRef<AffineMap>{byRow, all},
+               SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+               [](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Value t = arith::IndexCastOp::create(
+                     nb, nloc, nb.getI64Type(),
+                     linalg::IndexOp::create(nb, nloc, 1));
+                 Value position = arith::AddIOp::create(nb, nloc, args[0], t);
+                 linalg::YieldOp::create(nb, nloc, position);
+               })
+        .getResult(0);
+  }
+
+  /// Row `last[b]` of `x: [B, T, d]` for every b: `[B, 1, d]`.
+  Value rowsAt(Value x, Value last) {
+    auto type = cast<RankedTensorType>(x.getType());
+    int64_t batch = type.getShape()[0], d = type.getShape()[2];
+    auto resultType =
+        RankedTensorType::get({batch, 1, d}, type.getElementType());
+    Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                          type.getElementType());
+    MLIRContext *ctx = b.getContext();
+    AffineMap byRow = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    AffineMap all = AffineMap::getMultiDimIdentityMap(3, ctx);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{resultType}, ValueRange{last},
+               ValueRange{empty}, ArrayRef<AffineMap>{byRow, all},
+               SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+               [x](OpBuilder &nb, Location nloc, ValueRange args) {
+                 Value row = linalg::IndexOp::create(nb, nloc, 0);
+                 Value t = arith::IndexCastOp::create(nb, nloc,
+                                                      nb.getIndexType(), args[0]);
+                 Value c = linalg::IndexOp::create(nb, nloc, 2);
+                 Value v = tensor::ExtractOp::create(nb, nloc, x,
+                                                     ValueRange{row, t, c});
+                 linalg::YieldOp::create(nb, nloc, v);
+               })
+        .getResult(0);
   }
 
   /// A zero-filled tensor (`linalg.fill` of `tensor.empty`).
@@ -419,6 +491,8 @@ private:
   /// From the attention mask, when the model takes one: i1 [B, T] (true =
   /// padding) and f32 [B, T] (1 = token).
   Value keyPadding, keep;
+  /// Decoding's positions, cache and cache layer (setDecoding).
+  Value decodeStart, decodeCache, decodeLayer;
 };
 
 /// Checks the sequence-length constraints of UoME selection.
@@ -450,6 +524,73 @@ llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
                                 patches));
   }
   return llvm::Error::success();
+}
+
+/// The layers of `model` after `x` as calls of one private function per
+/// block of the description, called once per layer with that layer's
+/// parameters (from `params`, the entry's parameter arguments, at
+/// fb.used): code generation sees each block once, however often it
+/// repeats (compile time linear in the blocks, not the layers). A block
+/// function takes `x`, then `context` (the padding mask; for decoding the
+/// positions `start` and the cache), for decoding the layer's index in the
+/// cache, then the layer's parameters. Advances fb.used.
+Value callBlocks(OpBuilder &b, Location loc, ModuleOp module,
+                 const model::Model &model, ForwardBuilder &fb,
+                 ValueRange params, Value x, ValueRange context, bool decoding,
+                 StringRef prefix) {
+  std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
+  std::map<const model::Block *, func::FuncOp> blockFunctions;
+  size_t firstOfLayer = fb.used;
+  int64_t cacheLayer = 0;
+  forEachLayer(model, [&](int64_t layer, const model::Block &block) {
+    std::string paramPrefix = formatv("blocks.{0}.", layer).str();
+    size_t count = 0;
+    while (firstOfLayer + count < specs.size() &&
+           llvm::StringRef(specs[firstOfLayer + count].name)
+               .starts_with(paramPrefix))
+      ++count;
+    ValueRange layerParams = params.slice(firstOfLayer, count);
+    SmallVector<Value> args{x};
+    args.append(context.begin(), context.end());
+    if (decoding)
+      args.push_back(arith::ConstantOp::create(
+          b, loc, b.getI64IntegerAttr(cacheLayer)));
+    args.append(layerParams.begin(), layerParams.end());
+    func::FuncOp &callee = blockFunctions[&block];
+    if (!callee) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToEnd(module.getBody());
+      callee = func::FuncOp::create(
+          b, loc, formatv("{0}{1}", prefix, blockFunctions.size() - 1).str(),
+          b.getFunctionType(ValueRange(args).getTypes(), {x.getType()}));
+      callee.setPrivate();
+      // Kept a call: inlining 16 copies back would undo the point.
+      callee->setAttr("passthrough",
+                      b.getArrayAttr({b.getStringAttr("noinline")}));
+      // Static shapes: memrefs cross the call as bare pointers, not as
+      // descriptors spread over a dozen scalars each (hundreds of stack
+      // stores per call in @forward, which LLVM's code generation handles
+      // in time quadratic in their number).
+      callee->setAttr("llvm.bareptr", b.getUnitAttr());
+      Block *body = callee.addEntryBlock();
+      b.setInsertionPointToStart(body);
+      size_t skip = 1 + context.size() + (decoding ? 1 : 0);
+      ForwardBuilder inner(b, loc, model, body->getArguments().drop_front(skip));
+      if (decoding)
+        inner.setDecoding(body->getArgument(1), body->getArgument(2),
+                          body->getArgument(3));
+      else if (!context.empty())
+        inner.setPadding(body->getArgument(1));
+      Value y = inner.layer(block, body->getArgument(0));
+      func::ReturnOp::create(b, loc, y);
+    }
+    x = func::CallOp::create(b, loc, callee, args).getResult(0);
+    firstOfLayer += count;
+    if (block.attention_case() != model::Block::ATTENTION_NOT_SET)
+      ++cacheLayer;
+  });
+  fb.used = firstOfLayer;
+  return x;
 }
 
 } // namespace
@@ -538,60 +679,12 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
       x = fb.layer(block, x);
     });
   } else {
-    // One private function per block of the description, called once per
-    // layer with that layer's parameters: code generation sees each block
-    // once, however often it repeats (compile time linear in the blocks,
-    // not the layers).
-    std::map<const model::Block *, func::FuncOp> blockFunctions;
-    size_t firstOfLayer = fb.used;
-    forEachLayer(model, [&](int64_t layer, const model::Block &block) {
-      std::string prefix = formatv("blocks.{0}.", layer).str();
-      size_t count = 0;
-      while (firstOfLayer + count < specs.size() &&
-             llvm::StringRef(specs[firstOfLayer + count].name)
-                 .starts_with(prefix))
-        ++count;
-      ValueRange layerParams = entry->getArguments().slice(
-          firstParam + firstOfLayer, count);
-      func::FuncOp &callee = blockFunctions[&block];
-      if (!callee) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToEnd(module->getBody());
-        SmallVector<Type> types{x.getType()};
-        if (fb.padding())
-          types.push_back(fb.padding().getType());
-        for (Value p : layerParams)
-          types.push_back(p.getType());
-        callee = func::FuncOp::create(
-            b, loc, formatv("block{0}", blockFunctions.size() - 1).str(),
-            b.getFunctionType(types, {x.getType()}));
-        callee.setPrivate();
-        // Kept a call: inlining 16 copies back would undo the point.
-        callee->setAttr("passthrough", b.getArrayAttr({b.getStringAttr(
-                                           "noinline")}));
-        // Static shapes: memrefs cross the call as bare pointers, not as
-        // descriptors spread over a dozen scalars each (hundreds of stack
-        // stores per call in @forward, which LLVM's code generation handles
-        // in time quadratic in their number).
-        callee->setAttr("llvm.bareptr", b.getUnitAttr());
-        Block *body = callee.addEntryBlock();
-        b.setInsertionPointToStart(body);
-        unsigned skip = fb.padding() ? 2 : 1;
-        ForwardBuilder inner(b, loc, model,
-                             body->getArguments().drop_front(skip));
-        if (fb.padding())
-          inner.setPadding(body->getArgument(1));
-        Value y = inner.layer(block, body->getArgument(0));
-        func::ReturnOp::create(b, loc, y);
-      }
-      SmallVector<Value> args{x};
-      if (fb.padding())
-        args.push_back(fb.padding());
-      args.append(layerParams.begin(), layerParams.end());
-      x = func::CallOp::create(b, loc, callee, args).getResult(0);
-      firstOfLayer += count;
-    });
-    fb.used = firstOfLayer;
+    SmallVector<Value> context;
+    if (fb.padding())
+      context.push_back(fb.padding());
+    x = callBlocks(b, loc, *module, model, fb,
+                   entry->getArguments().drop_front(firstParam), x, context,
+                   /*decoding=*/false, "block");
   }
   if (model.final_norm())
     x = fb.norm(x);

@@ -12,8 +12,9 @@
 //
 // and `uoe.selective_attention_grad` likewise a call of
 // `uoe_selective_attention_grad` with the result's gradient and three
-// fresh buffers for dq, dk, dv. The argument lists are the ABI of
-// runtime/CpuAttention.h.
+// fresh buffers for dq, dk, dv; `uoe.kv_attend` (decoding) a call of
+// `uoe_kv_attend`. The argument lists are the ABI of runtime/CpuAttention.h
+// and runtime/CpuKvCache.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +36,7 @@ using namespace mlir::uoe;
 
 static constexpr StringLiteral kAttention = "uoe_selective_attention";
 static constexpr StringLiteral kAttentionGrad = "uoe_selective_attention_grad";
+static constexpr StringLiteral kKvAttend = "uoe_kv_attend";
 /// The runtime's flags (runtime/CpuAttention.h).
 static constexpr int64_t kCausal = 1, kKeyPadding = 2, kRopeCompacted = 4,
                          kRopeOriginal = 8;
@@ -44,6 +46,14 @@ static constexpr int64_t kCausal = 1, kKeyPadding = 2, kRopeCompacted = 4,
 static SmallVector<Type> attentionParams(MLIRContext *context) {
   SmallVector<Type> params(27, IntegerType::get(context, 64));
   params[7] = params[8] = Float64Type::get(context);
+  return params;
+}
+
+/// The parameter types of uoe_kv_attend: i64 but for the scale (f64),
+/// argument 6.
+static SmallVector<Type> kvAttendParams(MLIRContext *context) {
+  SmallVector<Type> params(22, IntegerType::get(context, 64));
+  params[6] = Float64Type::get(context);
   return params;
 }
 
@@ -187,6 +197,48 @@ struct SelectiveAttentionGradToCall
   }
 };
 
+/// `uoe.kv_attend`: a call of uoe_kv_attend (runtime/CpuKvCache.h) with
+/// the cache, the layer, the sizes, the scale, q, k, v (addresses and
+/// strides), start and a fresh result buffer.
+struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(KvAttendOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    if (!type.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "unsupported: not f32");
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t heads = op.getHeads(), dh = shape[2] / heads;
+    double scale = op.getScale() ? op.getScale()->convertToDouble()
+                                 : 1.0 / std::sqrt(static_cast<double>(dh));
+    auto i64 = [&](int64_t v) { return constantI64(b, v); };
+    SmallVector<Value> args{op.getCache(),
+                            op.getLayer(),
+                            i64(shape[0]),
+                            i64(shape[1]),
+                            i64(shape[2]),
+                            i64(heads),
+                            arith::ConstantOp::create(b, b.getF64FloatAttr(scale))
+                                .getResult()};
+    for (Value operand : {op.getQuery(), op.getKey(), op.getValue()}) {
+      BufferView view = viewTensorInPlace(b, operand);
+      args.append({view.address, view.strides[0], view.strides[1],
+                   view.strides[2]});
+    }
+    BufferView start = viewTensorInPlace(b, op.getStart());
+    args.append({start.address, start.strides[0]});
+    Value out = allocResultBuffer(b, type, {});
+    args.push_back(describeBuffer(b, out).address);
+    assert(args.size() == kvAttendParams(getContext()).size() &&
+           "the runtime's ABI");
+    func::CallOp::create(b, kKvAttend, TypeRange{}, args);
+    rewriter.replaceOp(op, resultTensor(b, type, out));
+    return success();
+  }
+};
+
 struct UoEAttentionToCallsPass
     : uoe::impl::UoEAttentionToCallsPassBase<UoEAttentionToCallsPass> {
   void runOnOperation() override {
@@ -197,14 +249,16 @@ struct UoEAttentionToCallsPass
     // that it runs on the kernel too; autodiff's forward_grad holds that
     // form already, and both must compute the same bits.
     populateDenseAttentionExpansionPatterns(patterns);
-    patterns.add<SelectiveAttentionToCall, SelectiveAttentionGradToCall>(
-        &getContext());
+    patterns.add<SelectiveAttentionToCall, SelectiveAttentionGradToCall,
+                 KvAttendToCall>(&getContext());
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
     declareRuntimeFunctionIfCalled(module, kAttention,
                                    attentionParams(&getContext()));
     declareRuntimeFunctionIfCalled(module, kAttentionGrad,
                                    attentionGradParams(&getContext()));
+    declareRuntimeFunctionIfCalled(module, kKvAttend,
+                                   kvAttendParams(&getContext()));
   }
 };
 

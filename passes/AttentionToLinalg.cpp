@@ -334,6 +334,70 @@ struct SelectiveAttentionGradToLinalg
   }
 };
 
+} // namespace
+
+/// `v` with a leading unit dimension: the single expert of a dense layer.
+static Value withUnitExpert(ImplicitLocOpBuilder &b, Value v) {
+  auto vt = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape{1};
+  llvm::append_range(shape, vt.getShape());
+  SmallVector<ReassociationIndices> groups{{0, 1}};
+  for (int64_t i = 2; i <= vt.getRank(); ++i)
+    groups.push_back({i});
+  return tensor::ExpandShapeOp::create(
+             b, RankedTensorType::get(shape, vt.getElementType()), v, groups)
+      .getResult();
+}
+
+/// Entry `index` of a stacked `[3, ...]` tensor, keeping the leading 1 as
+/// the single expert.
+static Value stackedEntry(ImplicitLocOpBuilder &b, Value stacked,
+                          int64_t index) {
+  auto st = cast<RankedTensorType>(stacked.getType());
+  SmallVector<OpFoldResult> offsets(st.getRank(), b.getIndexAttr(0));
+  offsets[0] = b.getIndexAttr(index);
+  SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)},
+      strides(st.getRank(), b.getIndexAttr(1));
+  for (int64_t dim : st.getShape().drop_front())
+    sizes.push_back(b.getIndexAttr(dim));
+  SmallVector<int64_t> withUnit{1};
+  llvm::append_range(withUnit, st.getShape().drop_front());
+  return tensor::ExtractSliceOp::create(
+             b, RankedTensorType::get(withUnit, st.getElementType()), stacked,
+             offsets, sizes, strides)
+      .getResult();
+}
+
+/// The query, key and value projections `[1, B, T, d]` of `input` `[B, T,
+/// d]` by the stacked `wqkv`, `bqkv`: one-expert `uoe.expert_matmul`s,
+/// which the CPU pipeline hands to its fused GEMM.
+static SmallVector<Value, 3> projectQkv(ImplicitLocOpBuilder &b, Value input,
+                                        Value wqkv, Value bqkv) {
+  auto type = cast<RankedTensorType>(input.getType());
+  auto projType = RankedTensorType::get(
+      {1, type.getShape()[0], type.getShape()[1], type.getShape()[2]},
+      type.getElementType());
+  auto none = ActivationAttr::get(b.getContext(), Activation::None);
+  Value x = withUnitExpert(b, input);
+  SmallVector<Value, 3> qkv;
+  for (int64_t i = 0; i < 3; ++i)
+    qkv.push_back(ExpertMatmulOp::create(b, projType, x,
+                                         stackedEntry(b, wqkv, i),
+                                         stackedEntry(b, bqkv, i), none));
+  return qkv;
+}
+
+/// The output projection of the attended values `o: [1, B, T, d]`, back to
+/// `[B, T, d]`.
+static Value projectOut(ImplicitLocOpBuilder &b, Value o, Value wo, Value bo) {
+  auto none = ActivationAttr::get(b.getContext(), Activation::None);
+  Value y = ExpertMatmulOp::create(b, o.getType(), o, withUnitExpert(b, wo),
+                                   withUnitExpert(b, bo), none);
+  return collapse(b, y, {{0, 1}, {2}, {3}});
+}
+
+namespace {
+
 /// Dense attention = one expert that selects every token, in order.
 struct AttentionToSelective : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -341,49 +405,9 @@ struct AttentionToSelective : OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
-    auto type = op.getType();
-    Type elt = type.getElementType();
-    int64_t rows = type.getShape()[0], t = type.getShape()[1],
-            d = type.getShape()[2];
-    auto unit = [&](Value v) {
-      auto vt = cast<RankedTensorType>(v.getType());
-      SmallVector<int64_t> shape{1};
-      llvm::append_range(shape, vt.getShape());
-      SmallVector<ReassociationIndices> groups{{0, 1}};
-      for (int64_t i = 2; i <= vt.getRank(); ++i)
-        groups.push_back({i});
-      return tensor::ExpandShapeOp::create(
-                 b, RankedTensorType::get(shape, vt.getElementType()), v,
-                 groups)
-          .getResult();
-    };
-    auto slice = [&](Value stacked, int64_t index) {
-      auto st = cast<RankedTensorType>(stacked.getType());
-      SmallVector<OpFoldResult> offsets(st.getRank(), b.getIndexAttr(0));
-      offsets[0] = b.getIndexAttr(index);
-      SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)},
-          strides(st.getRank(), b.getIndexAttr(1));
-      for (int64_t dim : st.getShape().drop_front())
-        sizes.push_back(b.getIndexAttr(dim));
-      // Keeps the leading 1 as the single expert.
-      auto resultType = RankedTensorType::get(
-          st.getShape().drop_front(), st.getElementType());
-      SmallVector<int64_t> withUnit{1};
-      llvm::append_range(withUnit, resultType.getShape());
-      return tensor::ExtractSliceOp::create(
-                 b, RankedTensorType::get(withUnit, st.getElementType()),
-                 stacked, offsets, sizes, strides)
-          .getResult();
-    };
-
-    Value x = unit(op.getInput());
-    auto projType = RankedTensorType::get({1, rows, t, d}, elt);
-    auto none = ActivationAttr::get(getContext(), Activation::None);
-    SmallVector<Value, 3> qkv;
-    for (int64_t i = 0; i < 3; ++i)
-      qkv.push_back(ExpertMatmulOp::create(b, projType, x,
-                                           slice(op.getWqkv(), i),
-                                           slice(op.getBqkv(), i), none));
+    int64_t rows = op.getType().getShape()[0], t = op.getType().getShape()[1];
+    SmallVector<Value, 3> qkv =
+        projectQkv(b, op.getInput(), op.getWqkv(), op.getBqkv());
     SmallVector<int64_t> iota;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < t; ++i)
@@ -392,12 +416,30 @@ struct AttentionToSelective : OpRewritePattern<AttentionOp> {
     Value positions = arith::ConstantOp::create(
         b, DenseElementsAttr::get(posType, ArrayRef<int64_t>(iota)));
     Value o = SelectiveAttentionOp::create(
-        b, projType, qkv[0], qkv[1], qkv[2], positions, op.getKeyPadding(),
-        op.getHeadsAttr(), op.getCausalAttr(), op.getRopeAttr(),
-        op.getRopeBaseAttr(), FloatAttr());
-    Value y = ExpertMatmulOp::create(b, projType, o, unit(op.getWo()),
-                                     unit(op.getBo()), none);
-    rewriter.replaceOp(op, collapse(b, y, {{0, 1}, {2}, {3}}));
+        b, qkv[0].getType(), qkv[0], qkv[1], qkv[2], positions,
+        op.getKeyPadding(), op.getHeadsAttr(), op.getCausalAttr(),
+        op.getRopeAttr(), op.getRopeBaseAttr(), FloatAttr());
+    rewriter.replaceOp(op, projectOut(b, o, op.getWo(), op.getBo()));
+    return success();
+  }
+};
+
+/// Cached attention = the same projections around `uoe.kv_attend`.
+struct CachedAttentionToKvAttend : OpRewritePattern<CachedAttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CachedAttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    ImplicitLocOpBuilder b(op.getLoc(), rewriter);
+    SmallVector<Value, 3> qkv =
+        projectQkv(b, op.getInput(), op.getWqkv(), op.getBqkv());
+    SmallVector<ReassociationIndices> merge{{0, 1}, {2}, {3}};
+    Value attended = KvAttendOp::create(
+        b, op.getType(), collapse(b, qkv[0], merge), collapse(b, qkv[1], merge),
+        collapse(b, qkv[2], merge), op.getStart(), op.getCache(),
+        op.getLayer(), op.getHeadsAttr(), FloatAttr());
+    rewriter.replaceOp(op, projectOut(b, withUnitExpert(b, attended),
+                                      op.getWo(), op.getBo()));
     return success();
   }
 };
@@ -410,5 +452,6 @@ void uoe::populateAttentionToLinalgPatterns(RewritePatternSet &patterns) {
 }
 
 void uoe::populateDenseAttentionExpansionPatterns(RewritePatternSet &patterns) {
-  patterns.add<AttentionToSelective>(patterns.getContext());
+  patterns.add<AttentionToSelective, CachedAttentionToKvAttend>(
+      patterns.getContext());
 }

@@ -14,6 +14,7 @@
 #include "runtime/CpuAttention.h"
 #include "runtime/CpuExpertGemm.h"
 #include "runtime/CpuGemm.h"
+#include "runtime/CpuKvCache.h"
 #include "runtime/CpuNorm.h"
 #include "runtime/CpuRouting.h"
 
@@ -239,6 +240,7 @@ const SymbolMap &uoe::rt::cpuRuntimeSymbols() {
        reinterpret_cast<void *>(&uoe_selective_attention)},
       {"uoe_selective_attention_grad",
        reinterpret_cast<void *>(&uoe_selective_attention_grad)},
+      {"uoe_kv_attend", reinterpret_cast<void *>(&uoe_kv_attend)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

@@ -1,0 +1,169 @@
+//===- CpuKvCache.cpp - the key/value cache of incremental decoding -------===//
+//
+// uoe_kv_attend (CpuKvCache.h): per (sequence, head), the new tokens' keys
+// and values are appended, then each token attends over positions 0 .. its
+// own: scores in one pass (a dot product per cached key), the softmax with
+// its maximum subtracted, then the values weighted and summed in position
+// order. Work is spread over (sequence, head) pairs, each computed the
+// same way whatever the thread count.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/CpuKvCache.h"
+#include "runtime/CpuBlas.h"
+#include "runtime/CpuMath.h"
+#include "runtime/ScratchBuffer.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <limits>
+
+using namespace uoe;
+using namespace uoe::rt;
+
+StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
+                                                   int64_t batch,
+                                                   int64_t capacity,
+                                                   int64_t heads,
+                                                   int64_t headDim) {
+  if (layers < 1 || batch < 1 || capacity < 1 || heads < 1 || headDim < 1)
+    return invalidArgumentError(strCat(
+        "a key/value cache needs positive sizes (layers ", layers, ", batch ",
+        batch, ", positions ", capacity, ", heads ", heads, ", head width ",
+        headDim, ")"));
+  int64_t floats = layers;
+  for (int64_t factor : {batch, capacity, heads, headDim})
+    if (__builtin_mul_overflow(floats, factor, &floats))
+      return outOfRangeError("the key/value cache's size overflows");
+  size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+  std::unique_ptr<KvCache> cache(new KvCache());
+  cache->layers_ = layers;
+  cache->batch_ = batch;
+  cache->capacity_ = capacity;
+  cache->heads_ = heads;
+  cache->headDim_ = headDim;
+  bytes = (bytes + 63) / 64 * 64;
+  cache->keys_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  cache->values_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  if (!cache->keys_ || !cache->values_)
+    return unavailableError(strCat("out of memory for the key/value cache (2 x ",
+                                   bytes >> 20, " MiB)"));
+  return cache;
+}
+
+KvCache *KvCache::fromAddress(int64_t address) {
+  auto *cache = reinterpret_cast<KvCache *>(static_cast<intptr_t>(address));
+  return cache && cache->magic_ == kMagic ? cache : nullptr;
+}
+
+namespace {
+
+thread_local ScratchBuffer<float> scoreBuffer;
+
+/// One (sequence, head): append the t new keys and values, then attend.
+/// Returns false when scratch memory ran out.
+bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
+                int64_t t, int64_t first, float scale, const float *q,
+                const int64_t qs[3], const float *k, const int64_t ks[3],
+                const float *v, const int64_t vs[3], float *out, int64_t d) {
+  int64_t dh = cache.headDim();
+  float *keys = cache.keys(layer, b, h), *values = cache.values(layer, b, h);
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t c = 0; c < dh; ++c) {
+      keys[(first + i) * dh + c] = k[b * ks[0] + i * ks[1] + (h * dh + c) * ks[2]];
+      values[(first + i) * dh + c] =
+          v[b * vs[0] + i * vs[1] + (h * dh + c) * vs[2]];
+    }
+  float *scores = scoreBuffer.get(static_cast<size_t>(first + t + dh));
+  if (!scores)
+    return false;
+  float *query = scores + first + t;
+  for (int64_t i = 0; i < t; ++i) {
+    for (int64_t c = 0; c < dh; ++c)
+      query[c] = q[b * qs[0] + i * qs[1] + (h * dh + c) * qs[2]];
+    int64_t count = first + i + 1;
+    float max = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < count; ++j) {
+      const float *key = keys + j * dh;
+      float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+      for (int64_t c = 0; c < dh; ++c)
+        dot += query[c] * key[c];
+      scores[j] = dot * scale;
+      max = std::max(max, scores[j]);
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < count; ++j) {
+      scores[j] = expApprox(scores[j] - max);
+      sum += scores[j];
+    }
+    float *o = out + (b * t + i) * d + h * dh;
+    std::fill(o, o + dh, 0.0f);
+    for (int64_t j = 0; j < count; ++j) {
+      const float *value = values + j * dh;
+      float weight = scores[j];
+#pragma omp simd
+      for (int64_t c = 0; c < dh; ++c)
+        o[c] += weight * value[c];
+    }
+    float inverse = 1.0f / sum;
+    for (int64_t c = 0; c < dh; ++c)
+      o[c] *= inverse;
+  }
+  return true;
+}
+
+} // namespace
+
+extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
+                              int64_t batch, int64_t t, int64_t d,
+                              int64_t heads, double scale, int64_t q,
+                              int64_t qs0, int64_t qs1, int64_t qs2, int64_t k,
+                              int64_t ks0, int64_t ks1, int64_t ks2, int64_t v,
+                              int64_t vs0, int64_t vs1, int64_t vs2,
+                              int64_t start, int64_t startStride,
+                              int64_t out) {
+  auto bad = [](auto... parts) {
+    recordCpuKernelError(strCat("uoe_kv_attend: ", parts...));
+  };
+  KvCache *cache = KvCache::fromAddress(cacheAddress);
+  if (!cache)
+    return bad("the kv_cache input does not name a key/value cache");
+  if (layer < 0 || layer >= cache->layers())
+    return bad("layer ", layer, " is outside the cache's ", cache->layers(),
+               " layers");
+  if (batch < 1 || batch > cache->batch() || t < 1 ||
+      heads != cache->heads() || d != heads * cache->headDim())
+    return bad("sizes (batch ", batch, ", tokens ", t, ", width ", d,
+               ", heads ", heads, ") do not fit the cache (batch ",
+               cache->batch(), ", heads ", cache->heads(), " of width ",
+               cache->headDim(), ")");
+  auto *starts = reinterpret_cast<const int64_t *>(start);
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t first = starts[b * startStride];
+    if (first < 0 || first > cache->capacity() - t)
+      return bad("sequence ", b, " writes positions ", first, "..",
+                 first + t - 1, ", outside the cache's ", cache->capacity(),
+                 " positions (the maximum length)");
+  }
+  auto floats = [](int64_t address) {
+    return reinterpret_cast<const float *>(address);
+  };
+  const int64_t qs[3] = {qs0, qs1, qs2}, ks[3] = {ks0, ks1, ks2},
+                vs[3] = {vs0, vs1, vs2};
+  float *result = reinterpret_cast<float *>(out);
+  int64_t items = batch * heads;
+  bool ok = true;
+  bool parallel = items > 1 && omp_get_max_threads() > 1;
+#pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
+  for (int64_t item = 0; item < items; ++item) {
+    int64_t b = item / heads, h = item % heads;
+    ok = attendHead(*cache, layer, b, h, t, starts[b * startStride],
+                    static_cast<float>(scale), floats(q), qs, floats(k), ks,
+                    floats(v), vs, result, d) &&
+         ok;
+  }
+  if (!ok)
+    bad("out of memory for the scores");
+}
