@@ -38,6 +38,8 @@ std::string mlir::uoe::compileCacheKey(const model::Model &model,
                   .str());
   if (artifacts.gradients)
     hash.update("|forward_grad");
+  if (artifacts.decoding)
+    hash.update("|decoding");
   if (target.isCuda())
     hash.update("|" + target.cudaTargetDescription());
   if (target.gpuEmulation)
@@ -58,8 +60,13 @@ mlir::uoe::compileModel(const model::Model &model, int64_t batch,
   // linear in the blocks); autodiff and the GPU pipeline take them inline.
   bool outline = !artifacts.gradients && !artifacts.target.isCuda() &&
                  !artifacts.target.gpuEmulation;
+  if (artifacts.decoding && !outline)
+    return compilation.fail("decoding with a key/value cache is compiled "
+                            "for the host CPU, without gradients");
   auto module =
-      importModel(compilation.getContext(), model, batch, seq, outline);
+      artifacts.decoding
+          ? importDecoder(compilation.getContext(), model, batch, seq)
+          : importModel(compilation.getContext(), model, batch, seq, outline);
   importScope.stop();
   if (!module)
     return compilation.fail(llvm::toString(module.takeError()));

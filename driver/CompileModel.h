@@ -26,15 +26,16 @@ namespace mlir::uoe {
 /// CPU). Its entry point `forward`
 /// takes what the imported function takes (token ids i64 [B, T] with an
 /// embedding, else hidden states f32 [B, T, d]) and returns its result
-/// (logits or hidden states; see importModel). Diagnostics become the error
-/// message.
+/// (logits or hidden states; see importModel). With `artifacts.decoding`,
+/// the entry points are instead `prefill` (seq tokens) and `decode_step`
+/// of importDecoder. Diagnostics become the error message.
 llvm::Expected<::uoe::rt::proto::Executable>
 compileModel(const model::Model &model, int64_t batch, int64_t seq,
              const CompileArtifacts &artifacts = {});
 
 /// A hex SHA-256 over the resolved description, the input shape, the
 /// compiler version and what of `artifacts` shapes the code (the target,
-/// whether `forward_grad` is compiled, the GEMMs' precision): equal keys
+/// whether `forward_grad` is compiled, decoding, the GEMMs' precision): equal keys
 /// mean interchangeable Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
                             int64_t seq, const CompileArtifacts &artifacts = {});

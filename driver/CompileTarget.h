@@ -55,6 +55,10 @@ struct CompileArtifacts {
   /// bf16, sums in f32, everything else f32: `uoe-run --precision bf16`).
   /// bf16 is for the host CPU only.
   std::string precision = "f32";
+  /// Compile incremental decoding instead of `forward`: the entry points
+  /// `prefill` (seq tokens per sequence) and `decode_step` (one) of
+  /// importDecoder, over a key/value cache (host CPU, f32, no gradients).
+  bool decoding = false;
 };
 
 } // namespace mlir::uoe

@@ -701,3 +701,115 @@ mlir::uoe::importModel(MLIRContext &context, const model::Model &model,
                                    "not verify");
   return std::move(module);
 }
+
+llvm::Error mlir::uoe::checkDecodable(const model::Model &model) {
+  if (!model.has_embedding() || !model.has_lm_head())
+    return fieldError("lm_head", "decoding needs a language model (token "
+                                 "ids in, an embedding and an lm_head)");
+  llvm::Error error = llvm::Error::success();
+  forEachLayer(model, [&](int64_t layer, const model::Block &block) {
+    if (error)
+      return;
+    std::string p = formatv("blocks[{0}]", layer).str();
+    if (block.has_smha())
+      error = fieldError(p + ".smha",
+                         "decoding with a key/value cache takes dense "
+                         "attention; SMHA's per-expert caches are not built "
+                         "yet (generation recomputes the sequence)");
+    else if (block.has_dense_attention() && !block.dense_attention().causal())
+      error = fieldError(p + ".dense_attention.causal",
+                         "decoding needs causal attention");
+    else if (block.has_dense_attention() &&
+             block.dense_attention().rope() != model::ROPE_DEFAULT &&
+             block.dense_attention().rope() != model::NO_ROPE)
+      error = fieldError(p + ".dense_attention.rope",
+                         "decoding does not apply rotary embedding yet");
+    else if (block.has_uome() &&
+             (block.uome().routing() != model::CAUSAL_SAFE ||
+              block.uome().layout() == model::BATCH))
+      error = fieldError(p + ".uome.routing",
+                         "a UoME layer that routes in reference mode (or "
+                         "along the batch) selects tokens across the "
+                         "sequence, so it cannot decode one token at a time; "
+                         "`routing: CAUSAL_SAFE` routes each token alone");
+  });
+  return error;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::uoe::importDecoder(MLIRContext &context, const model::Model &model,
+                         int64_t batch, int64_t prefill) {
+  if (batch <= 0 || prefill <= 0)
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        formatv("decoding shape: batch ({0}) and prompt length ({1}) must "
+                "be positive",
+                batch, prefill));
+  if (auto err = checkDecodable(model))
+    return std::move(err);
+  if (auto err = checkShapes(model, batch, prefill))
+    return std::move(err);
+  context.loadDialect<UoEDialect, func::FuncDialect, arith::ArithDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect>();
+  Location loc = FileLineColLoc::get(
+      &context, model.name().empty() ? "model" : model.name(), 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  OpBuilder b(&context);
+  b.setInsertionPointToEnd(module->getBody());
+  Type i64 = b.getI64Type(), f32 = b.getF32Type();
+  int64_t vocab = model.embedding().vocab_size();
+  std::vector<ParamSpec> specs = mlir::uoe::modelParameters(model);
+  for (auto [name, seq] : {std::pair<StringRef, int64_t>{"prefill", prefill},
+                           {"decode_step", 1}}) {
+    auto ids = RankedTensorType::get({batch, seq}, i64);
+    auto perRow = RankedTensorType::get({batch}, i64);
+    SmallVector<Type> argTypes{ids, perRow, perRow,
+                               RankedTensorType::get({}, i64)};
+    for (const ParamSpec &p : specs)
+      argTypes.push_back(RankedTensorType::get(p.shape, f32));
+    auto result = RankedTensorType::get({batch, vocab}, f32);
+    auto func = func::FuncOp::create(b, loc, name,
+                                     b.getFunctionType(argTypes, {result}));
+    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    const char *inputs[] = {"tokens", "start", "last", "kv_cache"};
+    for (unsigned i = 0; i < 4; ++i)
+      func.setArgAttr(i, "uoe.input", b.getStringAttr(inputs[i]));
+    func.setArgAttr(0, "uoe.index_bound", b.getI64IntegerAttr(vocab));
+    func.setArgAttr(2, "uoe.index_bound", b.getI64IntegerAttr(seq));
+    for (auto [i, p] : llvm::enumerate(specs))
+      func.setArgAttr(i + 4, "uoe.param", b.getStringAttr(p.name));
+    func.setResultAttr(0, "uoe.result", b.getStringAttr("logits"));
+
+    Block *entry = func.addEntryBlock();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(entry);
+    ValueRange params = entry->getArguments().drop_front(4);
+    Value start = entry->getArgument(1), last = entry->getArgument(2);
+    Value cache = tensor::ExtractOp::create(b, loc, entry->getArgument(3),
+                                            ValueRange{});
+    ForwardBuilder fb(b, loc, model, params);
+    fb.setDecoding(start, cache, Value());
+    Value x = fb.embed(entry->getArgument(0), Value());
+    x = callBlocks(b, loc, *module, model, fb, params, x, {start, cache},
+                   /*decoding=*/true, (name + "_block").str());
+    // Only the rows whose logits are wanted go through the final norm and
+    // the head (both per row).
+    x = fb.rowsAt(x, last);
+    if (model.final_norm())
+      x = fb.norm(x);
+    x = fb.head(x);
+    x = tensor::CollapseShapeOp::create(
+        b, loc, result, x, SmallVector<ReassociationIndices>{{0, 1}, {2}});
+    func::ReturnOp::create(b, loc, x);
+    if (fb.used != specs.size())
+      return llvm::createStringError(
+          llvm::inconvertibleErrorCode(),
+          formatv("internal error: @{0} used {1} of {2} parameters", name,
+                  fb.used, specs.size()));
+  }
+  if (failed(mlir::verify(*module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "internal error: the imported decoder "
+                                   "does not verify");
+  return std::move(module);
+}

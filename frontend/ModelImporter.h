@@ -43,6 +43,28 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 importModel(MLIRContext &context, const model::Model &model, int64_t batch,
             int64_t seq, bool outlineBlocks = false);
 
+/// Why `model` cannot decode incrementally with a key/value cache (an
+/// error naming the field), or success: a language model whose attention
+/// is dense and causal without rotary embedding, and whose MLPs compute
+/// each token alone (dense, token-choice MoE, or UoME with causal-safe
+/// routing along the sequence).
+llvm::Error checkDecodable(const model::Model &model);
+
+/// Builds the two entry points of incremental decoding (docs/SPEC.md,
+/// "Decoding") for `batch` sequences:
+///
+///   @prefill(%tokens: [B, P], %start: [B], %last: [B], %kv_cache: i64,
+///            %params...) -> logits [B, V]
+///   @decode_step(%tokens: [B, 1], %start, %last, %kv_cache, %params...)
+///
+/// Each appends its tokens at positions `start[b] + t` to the cache named
+/// by `kv_cache` (runtime/CpuKvCache.h) and returns the logits of token
+/// `last[b]` of each sequence; P is `prefill`. Blocks are functions, as
+/// with outlineBlocks. checkDecodable's errors pass unchanged.
+llvm::Expected<OwningOpRef<ModuleOp>>
+importDecoder(MLIRContext &context, const model::Model &model, int64_t batch,
+              int64_t prefill);
+
 } // namespace mlir::uoe
 
 #endif // UOE_FRONTEND_MODELIMPORTER_H

@@ -1,8 +1,8 @@
 //===- CpuKvCache.cpp - the key/value cache of incremental decoding -------===//
 //
-// uoe_kv_attend (CpuKvCache.h): per (sequence, head), the new tokens' keys
-// and values are appended, then each token attends over positions 0 .. its
-// own: scores in one pass (a dot product per cached key), the softmax with
+// uoe_kv_attend (CpuKvCache.h): the new tokens' keys and values are
+// appended, then per (sequence, head) each token attends over positions
+// 0 .. its own: scores in one pass (a dot product per cached key), the softmax with
 // its maximum subtracted, then the values weighted and summed in position
 // order. Work is spread over (sequence, head) pairs, each computed the
 // same way whatever the thread count.
@@ -25,15 +25,14 @@ using namespace uoe::rt;
 StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
                                                    int64_t batch,
                                                    int64_t capacity,
-                                                   int64_t heads,
-                                                   int64_t headDim) {
-  if (layers < 1 || batch < 1 || capacity < 1 || heads < 1 || headDim < 1)
-    return invalidArgumentError(strCat(
-        "a key/value cache needs positive sizes (layers ", layers, ", batch ",
-        batch, ", positions ", capacity, ", heads ", heads, ", head width ",
-        headDim, ")"));
+                                                   int64_t width) {
+  if (layers < 1 || batch < 1 || capacity < 1 || width < 1)
+    return invalidArgumentError(
+        strCat("a key/value cache needs positive sizes (layers ", layers,
+               ", batch ", batch, ", positions ", capacity, ", width ", width,
+               ")"));
   int64_t floats = layers;
-  for (int64_t factor : {batch, capacity, heads, headDim})
+  for (int64_t factor : {batch, capacity, width})
     if (__builtin_mul_overflow(floats, factor, &floats))
       return outOfRangeError("the key/value cache's size overflows");
   size_t bytes = static_cast<size_t>(floats) * sizeof(float);
@@ -41,8 +40,7 @@ StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
   cache->layers_ = layers;
   cache->batch_ = batch;
   cache->capacity_ = capacity;
-  cache->heads_ = heads;
-  cache->headDim_ = headDim;
+  cache->width_ = width;
   bytes = (bytes + 63) / 64 * 64;
   cache->keys_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
   cache->values_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
@@ -61,20 +59,15 @@ namespace {
 
 thread_local ScratchBuffer<float> scoreBuffer;
 
-/// One (sequence, head): append the t new keys and values, then attend.
-/// Returns false when scratch memory ran out.
+/// One (sequence, head): attend the t new tokens (whose keys and values
+/// are in the cache already) over positions 0 .. their own. Returns false
+/// when scratch memory ran out.
 bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
-                int64_t t, int64_t first, float scale, const float *q,
-                const int64_t qs[3], const float *k, const int64_t ks[3],
-                const float *v, const int64_t vs[3], float *out, int64_t d) {
-  int64_t dh = cache.headDim();
-  float *keys = cache.keys(layer, b, h), *values = cache.values(layer, b, h);
-  for (int64_t i = 0; i < t; ++i)
-    for (int64_t c = 0; c < dh; ++c) {
-      keys[(first + i) * dh + c] = k[b * ks[0] + i * ks[1] + (h * dh + c) * ks[2]];
-      values[(first + i) * dh + c] =
-          v[b * vs[0] + i * vs[1] + (h * dh + c) * vs[2]];
-    }
+                int64_t dh, int64_t t, int64_t first, float scale,
+                const float *q, const int64_t qs[3], float *out) {
+  int64_t d = cache.width();
+  const float *keys = cache.keys(layer, b) + h * dh,
+              *values = cache.values(layer, b) + h * dh;
   float *scores = scoreBuffer.get(static_cast<size_t>(first + t + dh));
   if (!scores)
     return false;
@@ -85,7 +78,7 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
     int64_t count = first + i + 1;
     float max = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < count; ++j) {
-      const float *key = keys + j * dh;
+      const float *key = keys + j * d;
       float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
       for (int64_t c = 0; c < dh; ++c)
@@ -101,7 +94,7 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
     float *o = out + (b * t + i) * d + h * dh;
     std::fill(o, o + dh, 0.0f);
     for (int64_t j = 0; j < count; ++j) {
-      const float *value = values + j * dh;
+      const float *value = values + j * d;
       float weight = scores[j];
 #pragma omp simd
       for (int64_t c = 0; c < dh; ++c)
@@ -133,12 +126,11 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   if (layer < 0 || layer >= cache->layers())
     return bad("layer ", layer, " is outside the cache's ", cache->layers(),
                " layers");
-  if (batch < 1 || batch > cache->batch() || t < 1 ||
-      heads != cache->heads() || d != heads * cache->headDim())
+  if (batch < 1 || batch > cache->batch() || t < 1 || heads < 1 ||
+      d != cache->width() || d % heads != 0)
     return bad("sizes (batch ", batch, ", tokens ", t, ", width ", d,
                ", heads ", heads, ") do not fit the cache (batch ",
-               cache->batch(), ", heads ", cache->heads(), " of width ",
-               cache->headDim(), ")");
+               cache->batch(), ", width ", cache->width(), ")");
   auto *starts = reinterpret_cast<const int64_t *>(start);
   for (int64_t b = 0; b < batch; ++b) {
     int64_t first = starts[b * startStride];
@@ -150,18 +142,28 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   auto floats = [](int64_t address) {
     return reinterpret_cast<const float *>(address);
   };
-  const int64_t qs[3] = {qs0, qs1, qs2}, ks[3] = {ks0, ks1, ks2},
-                vs[3] = {vs0, vs1, vs2};
+  const int64_t qs[3] = {qs0, qs1, qs2};
   float *result = reinterpret_cast<float *>(out);
-  int64_t items = batch * heads;
+  // The new keys and values first (a row of the cache per token), then
+  // every (sequence, head) attends.
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < t; ++i) {
+      int64_t row = (starts[b * startStride] + i) * d;
+      float *key = cache->keys(layer, b) + row,
+            *value = cache->values(layer, b) + row;
+      for (int64_t c = 0; c < d; ++c) {
+        key[c] = floats(k)[b * ks0 + i * ks1 + c * ks2];
+        value[c] = floats(v)[b * vs0 + i * vs1 + c * vs2];
+      }
+    }
+  int64_t items = batch * heads, dh = d / heads;
   bool ok = true;
   bool parallel = items > 1 && omp_get_max_threads() > 1;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)
   for (int64_t item = 0; item < items; ++item) {
     int64_t b = item / heads, h = item % heads;
-    ok = attendHead(*cache, layer, b, h, t, starts[b * startStride],
-                    static_cast<float>(scale), floats(q), qs, floats(k), ks,
-                    floats(v), vs, result, d) &&
+    ok = attendHead(*cache, layer, b, h, dh, t, starts[b * startStride],
+                    static_cast<float>(scale), floats(q), qs, result) &&
          ok;
   }
   if (!ok)

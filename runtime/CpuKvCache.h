@@ -23,16 +23,15 @@
 namespace uoe::rt {
 
 /// Keys and values of `layers` attention layers for `batch` sequences of
-/// up to `capacity` positions, `heads` heads of width `headDim`: per layer,
-/// sequence and head a [capacity, headDim] block of keys and one of values,
-/// a head's positions contiguous.
+/// up to `capacity` positions, `width` values each (all heads side by
+/// side, as the projections produce them): per layer and sequence a
+/// [capacity, width] block of keys and one of values.
 class KvCache {
 public:
   /// A cache; InvalidArgument for sizes that are not positive, Unavailable
   /// ("out of memory") when its memory cannot be had.
   static StatusOr<std::unique_ptr<KvCache>>
-  create(int64_t layers, int64_t batch, int64_t capacity, int64_t heads,
-         int64_t headDim);
+  create(int64_t layers, int64_t batch, int64_t capacity, int64_t width);
 
   /// The value compiled code takes as its `kv_cache` input.
   int64_t address() const { return reinterpret_cast<intptr_t>(this); }
@@ -44,23 +43,22 @@ public:
   int64_t layers() const { return layers_; }
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
-  int64_t heads() const { return heads_; }
-  int64_t headDim() const { return headDim_; }
+  int64_t width() const { return width_; }
 
-  /// The [capacity, headDim] keys (values) of (layer, sequence, head).
-  float *keys(int64_t layer, int64_t b, int64_t h) {
-    return keys_.get() + block(layer, b, h);
+  /// The [capacity, width] keys (values) of (layer, sequence).
+  float *keys(int64_t layer, int64_t b) {
+    return keys_.get() + block(layer, b);
   }
-  float *values(int64_t layer, int64_t b, int64_t h) {
-    return values_.get() + block(layer, b, h);
+  float *values(int64_t layer, int64_t b) {
+    return values_.get() + block(layer, b);
   }
 
   ~KvCache() { magic_ = 0; }
 
 private:
   KvCache() = default;
-  int64_t block(int64_t layer, int64_t b, int64_t h) const {
-    return ((layer * batch_ + b) * heads_ + h) * capacity_ * headDim_;
+  int64_t block(int64_t layer, int64_t b) const {
+    return (layer * batch_ + b) * capacity_ * width_;
   }
 
   struct Free {
@@ -68,7 +66,7 @@ private:
   };
   static constexpr uint64_t kMagic = 0x43564b2d454f55ull; // "UOE-KVC"
   uint64_t magic_ = kMagic;
-  int64_t layers_ = 0, batch_ = 0, capacity_ = 0, heads_ = 0, headDim_ = 0;
+  int64_t layers_ = 0, batch_ = 0, capacity_ = 0, width_ = 0;
   std::unique_ptr<float[], Free> keys_, values_;
 };
 
