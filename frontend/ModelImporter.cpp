@@ -715,7 +715,7 @@ llvm::Error mlir::uoe::checkDecodable(const model::Model &model) {
       error = fieldError(p + ".smha",
                          "decoding with a key/value cache takes dense "
                          "attention; SMHA's per-expert caches are not built "
-                         "yet (generation recomputes the sequence)");
+                         "yet");
     else if (block.has_dense_attention() && !block.dense_attention().causal())
       error = fieldError(p + ".dense_attention.causal",
                          "decoding needs causal attention");

@@ -93,3 +93,26 @@ func.func @gradient(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tens
   %dq, %dk, %dv = uoe.selective_attention_grad %q, %k, %v, %pos, %do heads 2 causal : tensor<2x4x?x16xf32>, tensor<2x4x?xi64>
   return %dq, %dk, %dv : tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>, tensor<2x4x?x16xf32>
 }
+
+// -----
+
+// Tests that kv_attend becomes one call of uoe_kv_attend: the cache and the
+// layer as they come, B 2, T 3, D 8, 2 heads, the scale 1/sqrt(4) as f64,
+// q, k, v and start read in place, a fresh result buffer.
+// CHECK-LABEL: func.func private @uoe_kv_attend(i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @kv
+// CHECK-SAME: %[[C:[a-z0-9]+]]: i64, %[[L:[a-z0-9]+]]: i64
+// CHECK-DAG: %[[SCALE:.+]] = arith.constant 5.000000e-01 : f64
+// CHECK-DAG: %[[D:.+]] = arith.constant 8 : i64
+// CHECK-DAG: %[[T:.+]] = arith.constant 3 : i64
+// CHECK-DAG: %[[B:.+]] = arith.constant 2 : i64
+// CHECK: bufferization.to_buffer %arg2 read_only : tensor<2xi64>
+// CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x8xf32>
+// CHECK: call @uoe_kv_attend(%[[C]], %[[L]], %[[B]], %[[T]], %[[D]], %[[B]], %[[SCALE]],
+// CHECK: %[[RES:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK-NOT: uoe.kv_attend
+// CHECK: return %[[RES]]
+func.func @kv(%q: tensor<2x3x8xf32>, %k: tensor<2x3x8xf32>, %s: tensor<2xi64>, %c: i64, %l: i64) -> tensor<2x3x8xf32> {
+  %o = uoe.kv_attend %q, %k, %k start %s cache %c layer %l heads 2 : tensor<2x3x8xf32>, tensor<2xi64>
+  return %o : tensor<2x3x8xf32>
+}

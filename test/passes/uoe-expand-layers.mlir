@@ -146,3 +146,23 @@ func.func @uome_causal_safe(%x: tensor<4x16x32xf32>, %wg: tensor<4x32xf32>, %bg:
       : tensor<4x16x32xf32>, tensor<4x32xf32>, tensor<4xf32>, tensor<4x32x16xf32>, tensor<4x16xf32>, tensor<4x16x32xf32>, tensor<4x32xf32>
   return %y : tensor<4x16x32xf32>
 }
+
+// -----
+
+// Tests that cached attention (decoding) stays without dense-layers and
+// otherwise becomes the projections of dense attention around uoe.kv_attend
+// on [B, T, d], whose cache, layer and start are the op's.
+// CHECK-LABEL: func.func @cached_attention
+// CHECK: uoe.cached_attention
+// DENSE-LABEL: func.func @cached_attention
+// DENSE-SAME: %[[S:[a-z0-9]+]]: tensor<2xi64>, %[[C:[a-z0-9]+]]: i64, %[[L:[a-z0-9]+]]: i64
+// DENSE-NOT: uoe.cached_attention
+// DENSE-COUNT-3: uoe.expert_matmul {{.+}} : tensor<1x2x1x32xf32>, tensor<1x32x32xf32>, tensor<1x32xf32>
+// DENSE: uoe.kv_attend %{{.+}}, %{{.+}}, %{{.+}} start %[[S]] cache %[[C]] layer %[[L]] heads 4 : tensor<2x1x32xf32>, tensor<2xi64>
+// DENSE: uoe.expert_matmul {{.+}} : tensor<1x2x1x32xf32>, tensor<1x32x32xf32>, tensor<1x32xf32>
+func.func @cached_attention(%x: tensor<2x1x32xf32>, %wqkv: tensor<3x32x32xf32>, %bqkv: tensor<3x32xf32>,
+                            %wo: tensor<32x32xf32>, %bo: tensor<32xf32>, %start: tensor<2xi64>, %cache: i64, %layer: i64) -> tensor<2x1x32xf32> {
+  %y = uoe.cached_attention %x, qkv(%wqkv, %bqkv), out(%wo, %bo) start %start cache %cache layer %layer heads 4
+      : tensor<2x1x32xf32>, tensor<3x32x32xf32>, tensor<3x32xf32>, tensor<32x32xf32>, tensor<32xf32>, tensor<2xi64>
+  return %y : tensor<2x1x32xf32>
+}
