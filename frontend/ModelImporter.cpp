@@ -343,10 +343,17 @@ public:
     return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
   }
 
-  /// `x W^T (+ bias)` for `x: [N, K]`, `w: [M, K]`, `bias: [M]`: one
-  /// linalg.batch_matmul of batch 1 (which the CPU pipeline hands to BLAS)
-  /// of `x` and the transposed weight, accumulating into the bias broadcast
-  /// over the rows (or into zeros). Result `[N, M]`.
+  /// `x W^T (+ bias)` for `x: [N, K]`, `w: [M, K]`, `bias: [M]`, computed
+  /// as `(W x^T)^T`: one linalg.batch_matmul of batch 1 (which the CPU
+  /// pipeline hands to our GEMM) of the weight as it is stored and the
+  /// transposed (small) input, accumulating into the bias broadcast over
+  /// the columns (or into zeros), then a transpose of the [M, N] product.
+  /// The weight is read in place: an LM head's [V, d] table is never
+  /// transposed or copied, which at one token per step (decoding) would
+  /// cost more than the product. Every element is the same sum, in the
+  /// same order, as that of `x` times the transposed weight (the products
+  /// of a fused multiply-add do not depend on the operands' order).
+  /// Result `[N, M]`.
   Value linearTransposed(Value x, Value w, Value bias) {
     auto xType = cast<RankedTensorType>(x.getType());
     auto wType = cast<RankedTensorType>(w.getType());
@@ -355,31 +362,35 @@ public:
             m = wType.getShape()[0];
     SmallVector<ReassociationIndices> batchOne{{0, 1}, {2}};
     Value lhs = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({1, n, k}, f32), x, batchOne);
-    Value wt =
-        linalg::TransposeOp::create(
-            b, loc, w,
-            tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{k, m}, f32),
-            ArrayRef<int64_t>{1, 0})
-            .getResult()[0];
+        b, loc, RankedTensorType::get({1, m, k}, f32), w, batchOne);
+    auto transpose = [&](Value v, int64_t rows, int64_t cols) {
+      return linalg::TransposeOp::create(
+                 b, loc, v,
+                 tensor::EmptyOp::create(b, loc,
+                                         ArrayRef<int64_t>{cols, rows}, f32),
+                 ArrayRef<int64_t>{1, 0})
+          .getResult()[0];
+    };
     Value rhs = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({1, k, m}, f32), wt, batchOne);
+        b, loc, RankedTensorType::get({1, k, n}, f32), transpose(x, n, k),
+        batchOne);
     Value init;
     if (bias) {
       Value empty =
-          tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{1, n, m}, f32);
+          tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{1, m, n}, f32);
       init = linalg::BroadcastOp::create(b, loc, bias, empty,
-                                         ArrayRef<int64_t>{0, 1})
+                                         ArrayRef<int64_t>{0, 2})
                  .getResult()[0];
     } else {
-      init = zeros({1, n, m}, f32);
+      init = zeros({1, m, n}, f32);
     }
     Value product =
         linalg::BatchMatmulOp::create(b, loc, TypeRange{init.getType()},
                                       ValueRange{lhs, rhs}, ValueRange{init})
             .getResult(0);
-    return tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get({n, m}, f32), product, batchOne);
+    Value flat = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({m, n}, f32), product, batchOne);
+    return transpose(flat, m, n);
   }
 
   /// The mean over T of `x: [B, T, d]`: a linalg.reduce (sum, in order of t)

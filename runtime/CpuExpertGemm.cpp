@@ -361,11 +361,13 @@ bool run(const Problem &p, int threads) {
       blocksOf(p.width, (p.width + kTileColumns - 1) / kTileColumns, 32);
   int64_t halves = p.act == ExpertActivation::SwiGlu ? 2 : 1;
   int64_t halfFloats = packedGemmBFloats(columns.size, p.k);
-  // The bf16 GEMM packs its own panels.
-  float *panels = p.gemm == sgemmSingleThread && p.k > 0
-                      ? panelBuffer.get(static_cast<size_t>(2 * halves *
-                                                            halfFloats))
-                      : nullptr;
+  // The bf16 GEMM packs its own panels; few rows read the weights in
+  // place (decoding's one token per sequence).
+  bool pack = p.gemm == sgemmSingleThread && p.k > 0 &&
+              gemmPacksB(std::min(p.rows * p.m, kTileRows), p.transposedW);
+  float *panels = pack ? panelBuffer.get(static_cast<size_t>(
+                             2 * halves * halfFloats))
+                       : nullptr;
   int64_t blocks = columns.count * p.experts;
   bool failed = false;
 #pragma omp parallel num_threads(threads) if (threads > 1)                     \

@@ -582,6 +582,10 @@ int64_t uoe::rt::gemmPanelColumns() {
   return GenericIsa::NR;
 }
 
+bool uoe::rt::gemmPacksB(int64_t m, bool transB) {
+  return transB || m > kDirectBRows;
+}
+
 int64_t uoe::rt::packedGemmBFloats(int64_t n, int64_t k) {
   return roundUp(n, gemmPanelColumns()) * k;
 }

@@ -101,6 +101,11 @@ void sgemmSingleThread(int64_t m, int64_t n, int64_t k, GemmOperand a,
 /// The width of a panel (the microkernel's columns) on the ISA in use.
 int64_t gemmPanelColumns();
 
+/// Whether sgemmSingleThread packs op(B) for a product of m rows (else it
+/// reads a row-major B in place: packing it would cost as much as the
+/// product), so that packing it ahead pays.
+bool gemmPacksB(int64_t m, bool transB);
+
 /// The floats a packed n x k op(B) takes on the ISA in use.
 int64_t packedGemmBFloats(int64_t n, int64_t k);
 
