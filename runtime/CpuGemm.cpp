@@ -340,6 +340,9 @@ UOE_AVX512 inline void updateRow512(float *out, __m512 v0, __m512 v1,
   _mm512_mask_storeu_ps(out + 16, m1, v1);
 }
 
+/// How many rows of an in-place B the AVX-512 kernel prefetches ahead.
+constexpr int64_t kPrefetchRows = 16;
+
 /// AVX-512F: 12 rows x 32 columns (24 accumulators in zmm registers).
 struct Avx512Isa {
   static constexpr int MR = 12, NR = 32, MC = 192, NC = 1024;
@@ -359,6 +362,14 @@ struct Avx512Isa {
 #pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       const float *brow = bp + p * bStride;
+      // B read in place (few rows of A): every k is another row of B, so
+      // the hardware's stream prefetch cannot see ahead; ask for the row
+      // kPrefetchRows ahead.
+      if (bStride != NR) {
+        _mm_prefetch(reinterpret_cast<const char *>(brow + kPrefetchRows * bStride), _MM_HINT_T0);
+        if (!Narrow)
+          _mm_prefetch(reinterpret_cast<const char *>(brow + kPrefetchRows * bStride + 16), _MM_HINT_T0);
+      }
       __m512 b0 = _mm512_loadu_ps(brow);
       __m512 b1 = Narrow ? b0 : _mm512_loadu_ps(brow + 16);
 #pragma GCC unroll 12

@@ -140,12 +140,18 @@ double uniform(std::mt19937_64 &gen) {
 /// the `topK` largest (all when 0), computed in double.
 int64_t pickToken(const float *logits, int64_t vocab, double temperature,
                   int64_t topK, std::mt19937_64 &gen) {
+  if (temperature == 0.0) {
+    // The first largest: what the stable sort below would put in front.
+    int64_t best = 0;
+    for (int64_t id = 1; id < vocab; ++id)
+      if (logits[id] > logits[best])
+        best = id;
+    return best;
+  }
   std::vector<int64_t> order(static_cast<size_t>(vocab));
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return logits[a] > logits[b]; });
-  if (temperature == 0.0)
-    return order.front();
   if (topK > 0 && topK < vocab)
     order.resize(static_cast<size_t>(topK));
   double top = logits[order.front()];
