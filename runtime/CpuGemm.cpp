@@ -41,6 +41,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 using namespace uoe::rt;
@@ -438,9 +439,89 @@ constexpr int64_t kDirectBRows = 16;
 /// Up to this many columns, a row-major op(A) is read in place.
 constexpr int64_t kDirectANColumns = 256;
 
+/// Few rows of A (m <= kDirectBRows) against a row-major B read in place,
+/// on AVX-512: B streamed row after row, each k row's run of columns read
+/// contiguously (the microkernel's 32-column panels would instead touch
+/// every row of B once per panel, which the memory system cannot prefetch:
+/// a decoding step's weights came at two thirds of the memory bandwidth).
+/// Per block of kKc values of k, the sums of a chunk of columns live in
+/// `acc` (M x chunk floats, in L1) and pass through registers for
+/// kStreamRows rows of B at a time. Every element is the same sequence of
+/// operations as in the microkernel: acc = 0, then acc = fma(a_ik, b_kj,
+/// acc) in k order, then the block's update of C.
+constexpr int64_t kStreamRows = 8;
+
+template <int M>
+UOE_AVX512 void streamedSgemmAvx512(int64_t n, int64_t k, const GemmOperand &a,
+                                    const GemmOperand &b, float *c,
+                                    int64_t ldc, float beta) {
+  constexpr int64_t kAccFloats = 4096;
+  constexpr int64_t chunk = std::max<int64_t>(16, kAccFloats / M / 16 * 16);
+  alignas(64) float acc[M * chunk];
+  float av[kStreamRows][M];
+  for (int64_t j0 = 0; j0 < n; j0 += chunk) {
+    int64_t nc = std::min(chunk, n - j0);
+    for (int64_t pc = 0; pc < k; pc += kKc) {
+      int64_t end = std::min<int64_t>(k, pc + kKc);
+      std::fill(acc, acc + M * chunk, 0.0f);
+      for (int64_t p0 = pc; p0 < end; p0 += kStreamRows) {
+        int64_t rows = std::min<int64_t>(kStreamRows, end - p0);
+        for (int64_t q = 0; q < rows; ++q)
+          for (int i = 0; i < M; ++i)
+            av[q][i] = elementOf(a, i, p0 + q);
+        for (int64_t j = 0; j < nc; j += 16) {
+          __mmask16 mask = nc - j >= 16 ? __mmask16(0xffff)
+                                        : __mmask16((1u << (nc - j)) - 1u);
+          __m512 t[M];
+#pragma GCC unroll 16
+          for (int i = 0; i < M; ++i)
+            t[i] = _mm512_load_ps(acc + i * chunk + j);
+          for (int64_t q = 0; q < rows; ++q) {
+            __m512 w =
+                _mm512_maskz_loadu_ps(mask, b.data + (p0 + q) * b.ld + j0 + j);
+#pragma GCC unroll 16
+            for (int i = 0; i < M; ++i)
+              t[i] = _mm512_fmadd_ps(_mm512_set1_ps(av[q][i]), w, t[i]);
+          }
+#pragma GCC unroll 16
+          for (int i = 0; i < M; ++i)
+            _mm512_store_ps(acc + i * chunk + j, t[i]);
+        }
+      }
+      Update update = updateFor(pc == 0, beta);
+      for (int i = 0; i < M; ++i)
+        for (int64_t j = 0; j < nc; j += 32) {
+          int cols = static_cast<int>(std::min<int64_t>(32, nc - j));
+          const float *t = acc + i * chunk + j;
+          auto masks = columnMasks(cols);
+          updateRow512(c + i * ldc + j0 + j,
+                       _mm512_maskz_loadu_ps(masks.first, t),
+                       _mm512_maskz_loadu_ps(masks.second, t + 16), masks,
+                       update, beta);
+        }
+    }
+  }
+}
+
+using StreamedGemm = void (*)(int64_t n, int64_t k, const GemmOperand &a,
+                              const GemmOperand &b, float *c, int64_t ldc,
+                              float beta);
+
+template <int... Rows>
+constexpr auto streamedTable(std::integer_sequence<int, Rows...>) {
+  return std::array<StreamedGemm, sizeof...(Rows)>{
+      &streamedSgemmAvx512<Rows + 1>...};
+}
+
 template <class Isa>
 void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                   const GemmOperand &b, float *c, int64_t ldc, float beta) {
+  if constexpr (std::is_same_v<Isa, Avx512Isa>) {
+    static constexpr auto streamed =
+        streamedTable(std::make_integer_sequence<int, kDirectBRows>());
+    if (!b.panels && !b.trans && m <= kDirectBRows)
+      return streamed[m - 1](n, k, a, b, c, ldc, beta);
+  }
   constexpr int MR = Isa::MR, NR = Isa::NR, MC = Isa::MC, NC = Isa::NC;
   using Rows = std::make_integer_sequence<int, MR>;
   static constexpr auto packedKernels = kernelTable<Isa, false, false>(Rows());

@@ -65,9 +65,10 @@ thread_local ScratchBuffer<float> scoreBuffer;
 bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
                 int64_t dh, int64_t t, int64_t first, float scale,
                 const float *q, const int64_t qs[3], float *out) {
-  int64_t d = cache.width();
-  const float *keys = cache.keys(layer, b) + h * dh,
-              *values = cache.values(layer, b) + h * dh;
+  // Head h's positions, dh values each, one after the other.
+  int64_t offset = h * cache.capacity() * dh, d = cache.width();
+  const float *keys = cache.keys(layer, b) + offset,
+              *values = cache.values(layer, b) + offset;
   float *scores = scoreBuffer.get(static_cast<size_t>(first + t + dh));
   if (!scores)
     return false;
@@ -78,7 +79,7 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
     int64_t count = first + i + 1;
     float max = -std::numeric_limits<float>::infinity();
     for (int64_t j = 0; j < count; ++j) {
-      const float *key = keys + j * d;
+      const float *key = keys + j * dh;
       float dot = 0.0f;
 #pragma omp simd reduction(+ : dot)
       for (int64_t c = 0; c < dh; ++c)
@@ -87,6 +88,7 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
       max = std::max(max, scores[j]);
     }
     float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < count; ++j) {
       scores[j] = expApprox(scores[j] - max);
       sum += scores[j];
@@ -94,7 +96,7 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
     float *o = out + (b * t + i) * d + h * dh;
     std::fill(o, o + dh, 0.0f);
     for (int64_t j = 0; j < count; ++j) {
-      const float *value = values + j * d;
+      const float *value = values + j * dh;
       float weight = scores[j];
 #pragma omp simd
       for (int64_t c = 0; c < dh; ++c)
@@ -144,19 +146,25 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   };
   const int64_t qs[3] = {qs0, qs1, qs2};
   float *result = reinterpret_cast<float *>(out);
-  // The new keys and values first (a row of the cache per token), then
-  // every (sequence, head) attends.
+  // The new keys and values first, then every (sequence, head) attends.
+  // A layer's [capacity, d] block is laid out by head, [heads, capacity,
+  // dh] with the layer's own heads, so that a head's keys and values are
+  // contiguous.
+  int64_t items = batch * heads, dh = d / heads;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < t; ++i) {
-      int64_t row = (starts[b * startStride] + i) * d;
-      float *key = cache->keys(layer, b) + row,
-            *value = cache->values(layer, b) + row;
-      for (int64_t c = 0; c < d; ++c) {
-        key[c] = floats(k)[b * ks0 + i * ks1 + c * ks2];
-        value[c] = floats(v)[b * vs0 + i * vs1 + c * vs2];
+      int64_t position = starts[b * startStride] + i;
+      for (int64_t h = 0; h < heads; ++h) {
+        int64_t row = (h * cache->capacity() + position) * dh;
+        float *key = cache->keys(layer, b) + row,
+              *value = cache->values(layer, b) + row;
+        for (int64_t c = 0; c < dh; ++c) {
+          int64_t column = h * dh + c;
+          key[c] = floats(k)[b * ks0 + i * ks1 + column * ks2];
+          value[c] = floats(v)[b * vs0 + i * vs1 + column * vs2];
+        }
       }
     }
-  int64_t items = batch * heads, dh = d / heads;
   bool ok = true;
   bool parallel = items > 1 && omp_get_max_threads() > 1;
 #pragma omp parallel for schedule(static) if (parallel) reduction(&& : ok)

@@ -23,9 +23,10 @@
 namespace uoe::rt {
 
 /// Keys and values of `layers` attention layers for `batch` sequences of
-/// up to `capacity` positions, `width` values each (all heads side by
-/// side, as the projections produce them): per layer and sequence a
-/// [capacity, width] block of keys and one of values.
+/// up to `capacity` positions, `width` values each: per layer and sequence
+/// a block of capacity x width keys and one of values, which
+/// uoe_kv_attend lays out by the layer's heads ([heads, capacity,
+/// width / heads]: a head's positions contiguous).
 class KvCache {
 public:
   /// A cache; InvalidArgument for sizes that are not positive, Unavailable
@@ -45,7 +46,7 @@ public:
   int64_t capacity() const { return capacity_; }
   int64_t width() const { return width_; }
 
-  /// The [capacity, width] keys (values) of (layer, sequence).
+  /// The capacity x width keys (values) of (layer, sequence).
   float *keys(int64_t layer, int64_t b) {
     return keys_.get() + block(layer, b);
   }
