@@ -65,8 +65,9 @@ thread_local ScratchBuffer<float> scoreBuffer;
 bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
                 int64_t dh, int64_t t, int64_t first, float scale,
                 const float *q, const int64_t qs[3], float *out) {
-  // Head h's positions, dh values each, one after the other.
-  int64_t offset = h * cache.capacity() * dh, d = cache.width();
+  // Head h's keys transposed, [dh, capacity]; its values [capacity, dh].
+  int64_t capacity = cache.capacity(), d = cache.width();
+  int64_t offset = h * capacity * dh;
   const float *keys = cache.keys(layer, b) + offset,
               *values = cache.values(layer, b) + offset;
   float *scores = scoreBuffer.get(static_cast<size_t>(first + t + dh));
@@ -77,16 +78,24 @@ bool attendHead(KvCache &cache, int64_t layer, int64_t b, int64_t h,
     for (int64_t c = 0; c < dh; ++c)
       query[c] = q[b * qs[0] + i * qs[1] + (h * dh + c) * qs[2]];
     int64_t count = first + i + 1;
-    float max = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < count; ++j) {
-      const float *key = keys + j * dh;
-      float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-      for (int64_t c = 0; c < dh; ++c)
-        dot += query[c] * key[c];
-      scores[j] = dot * scale;
-      max = std::max(max, scores[j]);
+    // The scores of 64 keys at a time: one multiply-add per key and
+    // component, in component order, a key per vector lane.
+    for (int64_t j0 = 0; j0 < count; j0 += 64) {
+      int64_t keysHere = std::min<int64_t>(64, count - j0);
+      float dot[64] = {};
+      for (int64_t c = 0; c < dh; ++c) {
+        float qc = query[c];
+        const float *row = keys + c * capacity + j0;
+#pragma omp simd
+        for (int64_t j = 0; j < keysHere; ++j)
+          dot[j] += qc * row[j];
+      }
+      for (int64_t j = 0; j < keysHere; ++j)
+        scores[j0 + j] = dot[j] * scale;
     }
+    float max = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < count; ++j)
+      max = std::max(max, scores[j]);
     float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
     for (int64_t j = 0; j < count; ++j) {
@@ -147,20 +156,22 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   const int64_t qs[3] = {qs0, qs1, qs2};
   float *result = reinterpret_cast<float *>(out);
   // The new keys and values first, then every (sequence, head) attends.
-  // A layer's [capacity, d] block is laid out by head, [heads, capacity,
-  // dh] with the layer's own heads, so that a head's keys and values are
-  // contiguous.
+  // A layer's capacity x d block of keys is laid out by head, each head's
+  // keys transposed ([heads, dh, capacity]: the scores of consecutive keys
+  // are one vector), its values by head too ([heads, capacity, dh]), with
+  // the layer's own heads.
   int64_t items = batch * heads, dh = d / heads;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t i = 0; i < t; ++i) {
       int64_t position = starts[b * startStride] + i;
       for (int64_t h = 0; h < heads; ++h) {
-        int64_t row = (h * cache->capacity() + position) * dh;
-        float *key = cache->keys(layer, b) + row,
-              *value = cache->values(layer, b) + row;
+        int64_t head = h * cache->capacity() * dh;
+        float *key = cache->keys(layer, b) + head + position,
+              *value = cache->values(layer, b) + head + position * dh;
         for (int64_t c = 0; c < dh; ++c) {
           int64_t column = h * dh + c;
-          key[c] = floats(k)[b * ks0 + i * ks1 + column * ks2];
+          key[c * cache->capacity()] =
+              floats(k)[b * ks0 + i * ks1 + column * ks2];
           value[c] = floats(v)[b * vs0 + i * vs1 + column * vs2];
         }
       }

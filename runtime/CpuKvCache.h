@@ -25,8 +25,8 @@ namespace uoe::rt {
 /// Keys and values of `layers` attention layers for `batch` sequences of
 /// up to `capacity` positions, `width` values each: per layer and sequence
 /// a block of capacity x width keys and one of values, which
-/// uoe_kv_attend lays out by the layer's heads ([heads, capacity,
-/// width / heads]: a head's positions contiguous).
+/// uoe_kv_attend lays out by the layer's heads (keys [heads, width / heads,
+/// capacity], values [heads, capacity, width / heads]).
 class KvCache {
 public:
   /// A cache; InvalidArgument for sizes that are not positive, Unavailable
