@@ -15,6 +15,7 @@
 #include "capi/CApiCompiler.h"
 #include "formats/Checkpoint.h"
 #include "runtime/CpuBlas.h"
+#include "runtime/CpuKvCache.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/CudaDriver.h"
 #include "runtime/Program.h"
@@ -208,20 +209,27 @@ rt::Status compileInto(const char *function, uoe_session_t *session,
     return nullArgument(function, sourceName);
   if (!out)
     return nullArgument(function, "out_executable");
-  if (flags & ~static_cast<uint32_t>(UOE_COMPILE_GRADIENTS | UOE_COMPILE_BF16))
+  if (flags & ~static_cast<uint32_t>(UOE_COMPILE_GRADIENTS | UOE_COMPILE_BF16 |
+                                     UOE_COMPILE_DECODING))
     return rt::invalidArgumentError(
         strCat(function, ": unknown flags (", flags,
-               "; the flags are UOE_COMPILE_GRADIENTS = 1 and "
-               "UOE_COMPILE_BF16 = 2)"));
+               "; the flags are UOE_COMPILE_GRADIENTS = 1, "
+               "UOE_COMPILE_BF16 = 2 and UOE_COMPILE_DECODING = 4)"));
   bool bf16 = (flags & UOE_COMPILE_BF16) != 0;
+  bool gradients = (flags & UOE_COMPILE_GRADIENTS) != 0;
+  bool decoding = (flags & UOE_COMPILE_DECODING) != 0;
   if (bf16 && !session->cudaChip.empty())
     return rt::invalidArgumentError(
         strCat(function, ": UOE_COMPILE_BF16 is for cpu sessions (GPU code "
                          "computes its GEMMs in f32)"));
+  if (decoding && (gradients || !session->cudaChip.empty()))
+    return rt::invalidArgumentError(
+        strCat(function, ": UOE_COMPILE_DECODING is for cpu sessions, "
+                         "without UOE_COMPILE_GRADIENTS"));
   return newExecutable(capi::compile(kind, source, batch, seq,
-                                     session->cacheDir,
-                                     (flags & UOE_COMPILE_GRADIENTS) != 0,
-                                     session->cudaChip, bf16 ? "bf16" : "f32"),
+                                     session->cacheDir, gradients,
+                                     session->cudaChip, bf16 ? "bf16" : "f32",
+                                     decoding),
                        out);
 }
 
@@ -627,4 +635,29 @@ uoe_status_t *uoe_model_run(uoe_model_t *model, const char *entry,
                   results[i].sizeInBytes());
     return rt::okStatus();
   });
+}
+
+//===--- Key/value caches --------------------------------------------------===//
+
+struct uoe_kv_cache {
+  std::unique_ptr<rt::KvCache> cache;
+};
+
+uoe_status_t *uoe_kv_cache_create(int64_t layers, int64_t batch,
+                                  int64_t capacity, int64_t width,
+                                  uoe_kv_cache_t **out_cache) {
+  const char *function = "uoe_kv_cache_create";
+  return guarded(function, [&]() -> rt::Status {
+    UOE_CHECK_NOT_NULL(function, out_cache);
+    UOE_ASSIGN_OR_RETURN(std::unique_ptr<rt::KvCache> cache,
+                         rt::KvCache::create(layers, batch, capacity, width));
+    *out_cache = new uoe_kv_cache_t{std::move(cache)};
+    return rt::okStatus();
+  });
+}
+
+void uoe_kv_cache_free(uoe_kv_cache_t *cache) { delete cache; }
+
+int64_t uoe_kv_cache_handle(const uoe_kv_cache_t *cache) {
+  return cache ? cache->cache->address() : 0;
 }

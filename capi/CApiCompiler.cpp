@@ -51,10 +51,12 @@ rt::StatusOr<model::Model> resolvedModel(capi::SourceKind kind,
 rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
               int64_t seq, const std::string &cacheDir, bool gradients,
-              const std::string &cudaChip, const std::string &precision) {
+              const std::string &cudaChip, const std::string &precision,
+              bool decoding) {
   CompileArtifacts artifacts;
   artifacts.target.cudaChip = cudaChip;
   artifacts.gradients = gradients;
+  artifacts.decoding = decoding;
   artifacts.precision = precision;
   const CompileTarget &target = artifacts.target;
   std::optional<model::Model> model;

@@ -31,12 +31,14 @@ enum class SourceKind { ModelText, ModelFile, MlirText };
 /// entry point `forward_grad`. With a non-empty `cacheDir`,
 /// looks the Executable up in that compiled-model cache first and stores it
 /// there after compiling (a failed store is not an error). `precision` is
-/// a description's GEMMs' ("f32" or "bf16", CompileArtifacts::precision).
+/// a description's GEMMs' ("f32" or "bf16", CompileArtifacts::precision);
+/// `decoding` compiles prefill and decode_step (CompileArtifacts::decoding).
 /// Thread-safe.
 rt::StatusOr<rt::proto::Executable>
 compile(SourceKind kind, const std::string &source, int64_t batch, int64_t seq,
         const std::string &cacheDir, bool gradients = false,
-        const std::string &cudaChip = "", const std::string &precision = "f32");
+        const std::string &cudaChip = "", const std::string &precision = "f32",
+        bool decoding = false);
 
 /// The loader for CPU object code: ORC in the compiler build, the runtime's
 /// ELF loader in the runtime-only one. Thread-safe.

@@ -17,7 +17,8 @@ using namespace uoe;
 rt::StatusOr<rt::proto::Executable>
 capi::compile(SourceKind kind, const std::string &source, int64_t batch,
               int64_t seq, const std::string &cacheDir, bool gradients,
-              const std::string &cudaChip, const std::string &precision) {
+              const std::string &cudaChip, const std::string &precision,
+              bool decoding) {
   return rt::unimplementedError(
       "this runtime-only build of uoe has no compiler; compile with a "
       "compiler build and load the saved .uoex here");

@@ -36,6 +36,7 @@ struct RejectedCalls {
   std::mutex mutex;
   int64_t count = 0;
   std::string first;
+  StatusCode code = StatusCode::Internal;
 };
 
 RejectedCalls &rejectedCalls() {
@@ -43,11 +44,14 @@ RejectedCalls &rejectedCalls() {
   return *calls;
 }
 
-void reject(const std::string &why) {
+void reject(const std::string &why,
+            StatusCode code = StatusCode::Internal) {
   RejectedCalls &calls = rejectedCalls();
   std::lock_guard<std::mutex> lock(calls.mutex);
-  if (calls.count++ == 0)
+  if (calls.count++ == 0) {
     calls.first = why;
+    calls.code = code;
+  }
 }
 
 /// C = beta * C for one m x n matrix (a GEMM with k == 0).
@@ -271,15 +275,17 @@ void uoe::rt::setCpuThreads(int threads) {
 
 int uoe::rt::cpuThreads() { return omp_get_max_threads(); }
 
-void uoe::rt::recordCpuKernelError(const std::string &why) { reject(why); }
+void uoe::rt::recordCpuKernelError(const std::string &why, StatusCode code) {
+  reject(why, code);
+}
 
 Status uoe::rt::takeCpuBlasError() {
   RejectedCalls &calls = rejectedCalls();
   std::lock_guard<std::mutex> lock(calls.mutex);
   if (calls.count == 0)
     return okStatus();
-  Status status = internalError(
-      strCat(calls.first, " (", calls.count, " call(s) rejected)"));
+  Status status = Status(
+      calls.code, strCat(calls.first, " (", calls.count, " call(s) rejected)"));
   calls.count = 0;
   calls.first.clear();
   return status;

@@ -112,14 +112,18 @@ void setCpuThreads(int threads);
 int cpuThreads();
 
 /// The first GEMM call rejected for bad arguments (see
-/// uoe_sgemm_batched) since the last call of this function, as an
-/// Internal error naming the argument, and how many were rejected; OK if
-/// none. Resets the record. Thread-safe.
+/// uoe_sgemm_batched) since the last call of this function, as an error
+/// naming the argument (of the code it was recorded with: Internal for the
+/// compiler's bugs), and how many were rejected; OK if none. Resets the
+/// record. Thread-safe.
 Status takeCpuBlasError();
 
 /// Records a rejected call of another runtime kernel (`why` names the
-/// symbol and the argument) for takeCpuBlasError(). Thread-safe.
-void recordCpuKernelError(const std::string &why);
+/// symbol and the argument) for takeCpuBlasError(). `code` is Internal for
+/// what only a compiler bug causes, InvalidArgument for what a caller's
+/// inputs cause (a decoding step's cache). Thread-safe.
+void recordCpuKernelError(const std::string &why,
+                          StatusCode code = StatusCode::Internal);
 
 } // namespace uoe::rt
 

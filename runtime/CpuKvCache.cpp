@@ -18,9 +18,26 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
+#include <set>
 
 using namespace uoe;
 using namespace uoe::rt;
+
+namespace {
+
+/// The live caches, so that an address is checked before it is used.
+struct LiveCaches {
+  std::mutex mutex;
+  std::set<const KvCache *> caches;
+};
+
+LiveCaches &liveCaches() {
+  static LiveCaches *live = new LiveCaches();
+  return *live;
+}
+
+} // namespace
 
 StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
                                                    int64_t batch,
@@ -47,12 +64,23 @@ StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
   if (!cache->keys_ || !cache->values_)
     return unavailableError(strCat("out of memory for the key/value cache (2 x ",
                                    bytes >> 20, " MiB)"));
+  LiveCaches &live = liveCaches();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  live.caches.insert(cache.get());
   return cache;
+}
+
+KvCache::~KvCache() {
+  LiveCaches &live = liveCaches();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  live.caches.erase(this);
 }
 
 KvCache *KvCache::fromAddress(int64_t address) {
   auto *cache = reinterpret_cast<KvCache *>(static_cast<intptr_t>(address));
-  return cache && cache->magic_ == kMagic ? cache : nullptr;
+  LiveCaches &live = liveCaches();
+  std::lock_guard<std::mutex> lock(live.mutex);
+  return live.caches.count(cache) ? cache : nullptr;
 }
 
 namespace {
@@ -128,8 +156,10 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
                               int64_t vs0, int64_t vs1, int64_t vs2,
                               int64_t start, int64_t startStride,
                               int64_t out) {
+  // What the caller's inputs cause (the cache, the positions).
   auto bad = [](auto... parts) {
-    recordCpuKernelError(strCat("uoe_kv_attend: ", parts...));
+    recordCpuKernelError(strCat("uoe_kv_attend: ", parts...),
+                         StatusCode::InvalidArgument);
   };
   KvCache *cache = KvCache::fromAddress(cacheAddress);
   if (!cache)
@@ -186,5 +216,6 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
          ok;
   }
   if (!ok)
-    bad("out of memory for the scores");
+    recordCpuKernelError("uoe_kv_attend: out of memory for the scores",
+                         StatusCode::Unavailable);
 }

@@ -38,7 +38,8 @@ public:
   int64_t address() const { return reinterpret_cast<intptr_t>(this); }
 
   /// The cache at `address` (compiled code's argument), or null when it
-  /// does not name one.
+  /// names no live cache (the live ones are registered: any other value is
+  /// refused without being dereferenced).
   static KvCache *fromAddress(int64_t address);
 
   int64_t layers() const { return layers_; }
@@ -54,7 +55,7 @@ public:
     return values_.get() + block(layer, b);
   }
 
-  ~KvCache() { magic_ = 0; }
+  ~KvCache();
 
 private:
   KvCache() = default;
@@ -65,8 +66,6 @@ private:
   struct Free {
     void operator()(float *p) const { std::free(p); }
   };
-  static constexpr uint64_t kMagic = 0x43564b2d454f55ull; // "UOE-KVC"
-  uint64_t magic_ = kMagic;
   int64_t layers_ = 0, batch_ = 0, capacity_ = 0, width_ = 0;
   std::unique_ptr<float[], Free> keys_, values_;
 };

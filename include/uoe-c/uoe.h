@@ -63,7 +63,7 @@ extern "C" {
 #endif
 
 /* The version of this header: major * 10000 + minor * 100 + patch. */
-#define UOE_C_API_VERSION 102 /* 0.1.2 */
+#define UOE_C_API_VERSION 103 /* 0.1.3 */
 
 /* The version of the library linked in (UOE_C_API_VERSION of its header). */
 UOE_C_EXPORT int uoe_api_version(void);
@@ -208,10 +208,21 @@ uoe_session_compile_model_file(uoe_session_t *session, const char *path,
  * bf16`). CPU sessions only: with a cuda device, INVALID_ARGUMENT. Since
  * 0.1.2. */
 #define UOE_COMPILE_BF16 0x2u
+/* Compile incremental decoding instead of `forward` (docs/SPEC.md,
+ * "Decoding"): the entry points `prefill` (`seq` tokens per sequence) and
+ * `decode_step` (one), each taking token ids i64 [batch, T], `start` i64
+ * [batch] (the position of each sequence's first new token), `last` i64
+ * [batch] (whose logits to return, in [0, T)) and `kv_cache` i64 [] (the
+ * value of uoe_kv_cache_handle), and returning the logits f32 [batch,
+ * vocab] of token `last[b]` of every sequence. A language model whose
+ * attention is dense and causal and whose MLPs route each token alone;
+ * others are INVALID_ARGUMENT naming the field. CPU sessions only, not with
+ * UOE_COMPILE_GRADIENTS. Since 0.1.3. */
+#define UOE_COMPILE_DECODING 0x4u
 /* As uoe_session_compile_model_text (`source_is_file` = 0) or
  * uoe_session_compile_model_file (non-zero), with `flags`
- * (UOE_COMPILE_GRADIENTS, UOE_COMPILE_BF16). Unknown flags are
- * INVALID_ARGUMENT. Since 0.1.1. */
+ * (UOE_COMPILE_GRADIENTS, UOE_COMPILE_BF16, UOE_COMPILE_DECODING). Unknown
+ * flags are INVALID_ARGUMENT. Since 0.1.1. */
 UOE_C_EXPORT uoe_status_t *
 uoe_session_compile_model_ex(uoe_session_t *session, const char *source,
                              int source_is_file, int64_t batch, int64_t seq,
@@ -325,6 +336,28 @@ UOE_C_EXPORT uoe_status_t *uoe_model_run(uoe_model_t *model, const char *entry,
                                          size_t num_inputs,
                                          const uoe_tensor_t *outputs,
                                          size_t num_outputs);
+
+/*===--- Key/value caches (decoding) ----------------------------------------===*/
+
+typedef struct uoe_kv_cache uoe_kv_cache_t;
+
+/* A key/value cache for UOE_COMPILE_DECODING's entry points: `layers` (the
+ * model's attention layers), `batch` sequences (at most the compiled
+ * batch) of up to `capacity` positions (the longest prompt plus generated
+ * tokens), `width` = d_model. Its memory is allocated here (UNAVAILABLE
+ * when there is not enough); a step's cost depends on the positions it
+ * reads, not on `capacity`. Not thread-safe: one run at a time may use it.
+ * Since 0.1.3. */
+UOE_C_EXPORT uoe_status_t *uoe_kv_cache_create(int64_t layers, int64_t batch,
+                                               int64_t capacity, int64_t width,
+                                               uoe_kv_cache_t **out_cache);
+/* Releases `cache` (NULL is fine). Since 0.1.3. */
+UOE_C_EXPORT void uoe_kv_cache_free(uoe_kv_cache_t *cache);
+/* The value of the `kv_cache` input (an i64 tensor of shape []) that names
+ * `cache`. A run with a value that names no live cache, a position past
+ * its capacity or sizes that do not fit fails with INVALID_ARGUMENT and
+ * leaves the cache unchanged. Since 0.1.3. */
+UOE_C_EXPORT int64_t uoe_kv_cache_handle(const uoe_kv_cache_t *cache);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -586,9 +586,9 @@ TEST_F(CApiCompiledTest, CompileWithGradients) {
   expectError(uoe_executable_tensor_count(plain.get(), "forward_grad",
                                           UOE_ROLE_INPUT, &inputs),
               UOE_NOT_FOUND, {"forward_grad"});
-  expectError(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4, 6,
+  expectError(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4, 8,
                                            &raw),
-              UOE_INVALID_ARGUMENT, {"unknown flags (6"});
+              UOE_INVALID_ARGUMENT, {"unknown flags (8"});
 }
 
 TEST_F(CApiCompiledTest, CompileWithBf16Gemms) {
@@ -610,6 +610,118 @@ TEST_F(CApiCompiledTest, CompileWithBf16Gemms) {
   ASSERT_UOE_OK(uoe_executable_tensor_count(bf16.get(), "forward",
                                             UOE_ROLE_INPUT, &inputs));
   EXPECT_EQ(inputs, 1u);
+}
+
+/// A tiny causal language model for UOE_COMPILE_DECODING.
+constexpr const char *kDecoderModel = R"pb(
+name: "capi_decoder"
+d_model: 16
+layout: PRE_LN
+final_norm: true
+embedding { vocab_size: 50 position: LEARNED max_positions: 16 }
+blocks { dense_attention { heads: 2 causal: true } dense_mlp { hidden: 32 } }
+lm_head { tie_embeddings: true }
+)pb";
+
+TEST_F(CApiCompiledTest, DecodingOverAKvCache) {
+  // prefill (3 tokens) and decode_step, over a cache, against forward on
+  // the whole sequence: the logits of every position agree.
+  constexpr int64_t seq = 6, prompt = 3, vocab = 50;
+  uoe_executable_t *raw = nullptr;
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kDecoderModel, 0,
+                                             1, prompt, UOE_COMPILE_DECODING,
+                                             &raw));
+  Executable decoder(raw);
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kDecoderModel, 0,
+                                             1, seq, 0, &raw));
+  Executable forward(raw);
+  uoe_executable_info_t info;
+  ASSERT_UOE_OK(uoe_executable_info(decoder.get(), &info));
+  ASSERT_EQ(info.num_entry_points, 2u);
+  for (const char *entry : {"prefill", "decode_step"}) {
+    ASSERT_EQ(count(decoder.get(), UOE_ROLE_INPUT, entry), 4u);
+    uoe_tensor_t cacheSpec = spec(decoder.get(), UOE_ROLE_INPUT, 3, entry);
+    EXPECT_STREQ(cacheSpec.name, "kv_cache");
+    EXPECT_EQ(cacheSpec.rank, 0u);
+  }
+  std::vector<Buffer> weights = weightsFor(forward.get(), 5);
+  std::vector<uoe_tensor_t> views;
+  for (Buffer &w : weights)
+    views.push_back(w.view());
+  Model full = load(forward.get()), steps = load(decoder.get());
+  ASSERT_UOE_OK(bind(full.get(), weights));
+  for (const char *entry : {"prefill", "decode_step"})
+    ASSERT_UOE_OK(
+        uoe_model_bind_weights(steps.get(), entry, views.data(), views.size()));
+
+  std::vector<int64_t> ids = {7, 1, 42, 13, 0, 49};
+  auto ints = [](std::vector<int64_t> shape, std::vector<int64_t> values) {
+    Buffer b;
+    b.dtype = UOE_DTYPE_I64;
+    b.shape = std::move(shape);
+    b.bytes.resize(values.size() * sizeof(int64_t));
+    std::memcpy(b.bytes.data(), values.data(), b.bytes.size());
+    return b;
+  };
+  Buffer allIds = ints({1, seq}, ids);
+  Buffer want;
+  want.shape = {1, seq, vocab};
+  want.bytes.resize(seq * vocab * sizeof(float));
+  uoe_tensor_t in = allIds.view(), out = want.view();
+  ASSERT_UOE_OK(uoe_model_run(full.get(), "forward", &in, 1, &out, 1));
+  const float *expected = reinterpret_cast<const float *>(want.bytes.data());
+
+  uoe_kv_cache_t *cache = nullptr;
+  ASSERT_UOE_OK(uoe_kv_cache_create(1, 1, seq, 16, &cache));
+  std::unique_ptr<uoe_kv_cache_t, void (*)(uoe_kv_cache_t *)> owned(
+      cache, uoe_kv_cache_free);
+  int64_t handle = uoe_kv_cache_handle(cache);
+  auto step = [&](const char *entry, std::vector<int64_t> tokens,
+                  int64_t start, int64_t last) {
+    int64_t t = static_cast<int64_t>(tokens.size());
+    Buffer inputs[4] = {ints({1, t}, tokens), ints({1}, {start}),
+                        ints({1}, {last}), ints({}, {handle})};
+    uoe_tensor_t views[4] = {inputs[0].view(), inputs[1].view(),
+                             inputs[2].view(), inputs[3].view()};
+    Buffer logits;
+    logits.shape = {1, vocab};
+    logits.bytes.resize(vocab * sizeof(float));
+    uoe_tensor_t o = logits.view();
+    uoe_status_t *status = uoe_model_run(steps.get(), entry, views, 4, &o, 1);
+    std::vector<float> values(vocab);
+    std::memcpy(values.data(), logits.bytes.data(), logits.bytes.size());
+    return std::make_pair(status, values);
+  };
+  auto check = [&](const std::vector<float> &got, int64_t position) {
+    for (int64_t c = 0; c < vocab; ++c)
+      EXPECT_NEAR(got[c], expected[position * vocab + c], 1e-5)
+          << "position " << position << ", logit " << c;
+  };
+  auto [prefilled, first] =
+      step("prefill", {ids[0], ids[1], ids[2]}, 0, prompt - 1);
+  ASSERT_UOE_OK(prefilled);
+  check(first, prompt - 1);
+  for (int64_t position = prompt; position < seq; ++position) {
+    auto [status, logits] = step("decode_step", {ids[position]}, position, 0);
+    ASSERT_UOE_OK(status);
+    check(logits, position);
+  }
+  // Past the cache's capacity; a handle that names no cache.
+  expectError(step("decode_step", {1}, seq, 0).first, UOE_INVALID_ARGUMENT,
+              {"outside the cache's 6 positions"});
+  handle = 12345;
+  expectError(step("decode_step", {1}, 0, 0).first, UOE_INVALID_ARGUMENT,
+              {"does not name a key/value cache"});
+  // Flags that do not go together; a model that cannot decode.
+  expectError(uoe_session_compile_model_ex(
+                  session_.get(), kDecoderModel, 0, 1, prompt,
+                  UOE_COMPILE_DECODING | UOE_COMPILE_GRADIENTS, &raw),
+              UOE_INVALID_ARGUMENT, {"UOE_COMPILE_DECODING"});
+  expectError(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4,
+                                           UOE_COMPILE_DECODING, &raw),
+              UOE_INVALID_ARGUMENT, {"decoding needs a language model"});
+  expectError(uoe_kv_cache_create(1, 0, 4, 16, &cache), UOE_INVALID_ARGUMENT,
+              {"positive sizes"});
 }
 
 TEST_F(CApiCompiledTest, CompileErrors) {
