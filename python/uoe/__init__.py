@@ -38,7 +38,7 @@ from ._capi import (Error, INVALID_ARGUMENT, NOT_FOUND, OUT_OF_RANGE,  # noqa: F
 
 __version__ = "0.1.0"
 __all__ = ["compile", "load_executable", "Model", "Executable", "TensorSpec",
-           "Error", "api_version", "library_path", "default_cache_dir"]
+           "KvCache", "Error", "api_version", "library_path", "default_cache_dir"]
 
 _lib, _check = _capi.lib, _capi.check
 
@@ -385,7 +385,7 @@ _DEFAULT = object()
 
 def compile(description, weights=None, *, device="cpu", threads=0,
             cache_dir=_DEFAULT, kind=None, input_shape=None, gradients=False,
-            precision="f32"):
+            precision="f32", decoding=False):
     """Compiles a model and binds its weights; returns a callable `Model`.
 
     description: a model description (docs/MODEL_FORMAT.md) as a .pbtxt path
@@ -410,6 +410,10 @@ def compile(description, weights=None, *, device="cpu", threads=0,
     precision: for a description on the cpu, "f32" (default) or "bf16":
         every GEMM on bf16 operands with f32 sums (AMX or AVX512-BF16 where
         the CPU has them); everything else stays f32.
+    decoding: for a language model description on the cpu, compile
+        incremental decoding instead of `forward`: the entry points
+        `prefill` (the prompts' [B, P], compiled per P) and `decode_step`
+        over a key/value cache (`KvCache`); `Model.generate` runs them.
     """
     if cache_dir is _DEFAULT:
         cache_dir = default_cache_dir()
@@ -423,9 +427,13 @@ def compile(description, weights=None, *, device="cpu", threads=0,
     if precision != "f32" and what not in ("model-file", "model-text"):
         raise Error(INVALID_ARGUMENT, "precision='bf16' needs a model description "
                     "(MLIR and Executables carry the code they were built with)")
+    if decoding and (what not in ("model-file", "model-text") or gradients
+                     or device != "cpu"):
+        raise Error(INVALID_ARGUMENT, "decoding=True needs a model description, "
+                    "the cpu and no gradients")
     if what in ("model-file", "model-text"):
         model = Model(session, what, payload, _weights_snapshot(weights), gradients,
-                      precision)
+                      precision, decoding)
         if input_shape is not None:
             shape = tuple(input_shape)
             if len(shape) < 2:
@@ -442,6 +450,30 @@ def compile(description, weights=None, *, device="cpu", threads=0,
     return Model(session, "executable", payload, _views_of_weights(weights))
 
 
+class KvCache:
+    """A key/value cache for a model compiled with decoding=True: `layers`
+    attention layers, `batch` sequences of up to `capacity` positions,
+    `width` = d_model. Pass `handle` (as an int64 array of shape []) as the
+    `kv_cache` input of `prefill` and `decode_step`; the memory is freed with
+    the object."""
+
+    def __init__(self, layers, batch, capacity, width):
+        out = ctypes.c_void_p()
+        _check(_lib.uoe_kv_cache_create(int(layers), int(batch), int(capacity),
+                                        int(width), ctypes.byref(out)))
+        self._handle = out.value
+
+    def __del__(self):
+        if getattr(self, "_handle", None) and _lib is not None:
+            _lib.uoe_kv_cache_free(self._handle)
+            self._handle = None
+
+    @property
+    def handle(self):
+        """The value of the `kv_cache` input that names this cache."""
+        return int(_lib.uoe_kv_cache_handle(self._handle))
+
+
 class Model:
     """A compiled model with its weights bound, ready to call.
 
@@ -456,11 +488,12 @@ class Model:
     """
 
     def __init__(self, session, what, payload, weights, gradients=False,
-                 precision="f32"):
+                 precision="f32", decoding=False):
         self._session = session
         self._weights = weights
         self._gradients = bool(gradients)
         self._precision = precision
+        self._decoding = bool(decoding)
         self._lock = threading.Lock()
         self._description = None
         self._variants = {}  # (batch, seq) -> _Loaded, for descriptions
@@ -478,6 +511,8 @@ class Model:
         """The entry point names (["forward"] for a description, and
         "forward_grad" when compiled with gradients)."""
         if self._fixed is None:
+            if self._decoding:
+                return ["prefill", "decode_step"]
             return ["forward", "forward_grad"] if self._gradients else ["forward"]
         return list(self._fixed.entries)
 
@@ -519,6 +554,8 @@ class Model:
             flags = _capi.COMPILE_GRADIENTS if self._gradients else 0
             if self._precision == "bf16":
                 flags |= _capi.COMPILE_BF16
+            if self._decoding:
+                flags |= _capi.COMPILE_DECODING
             out = ctypes.c_void_p()
             # Compiling can take a while (the cache makes a second time quick).
             _log.info("uoe: compiling %s for input [%d, %d]%s ...",
@@ -565,6 +602,43 @@ class Model:
         names = [spec.name for spec in e.results]
         return results[0], dict(zip(names[1:], results[1:]))
 
+    def generate(self, prompts, max_new_tokens, *, capacity=None):
+        """Greedy generation for a model compiled with decoding=True:
+        `prompts` are token ids [B, P] (int64 or int32); runs `prefill` on
+        them and then `decode_step` per new token over a fresh `KvCache` of
+        `capacity` positions (default P + max_new_tokens). Returns the new
+        ids, int64 [B, max_new_tokens] (the first largest logit each)."""
+        if not self._decoding:
+            raise Error(FAILED_PRECONDITION, "generate needs a model compiled with "
+                        "decoding=True")
+        ids = np.ascontiguousarray(_tensors.view(prompts, "prompts").numpy(),
+                                   dtype=np.int64)
+        if ids.ndim != 2 or ids.shape[0] < 1 or ids.shape[1] < 1:
+            raise Error(INVALID_ARGUMENT, f"prompts must be token ids [B, P], not "
+                        f"shape {list(ids.shape)}")
+        batch, length = ids.shape
+        new = int(max_new_tokens)
+        if new < 0:
+            raise Error(INVALID_ARGUMENT, "max_new_tokens must not be negative")
+        out = np.zeros((batch, new), dtype=np.int64)
+        if new == 0:
+            return out
+        with self._lock:
+            loaded = self._variant(batch, length)
+        params = loaded.executable.parameters("prefill")
+        layers = sum(1 for p in params if p.name.endswith(".attn.wqkv"))
+        width = next(p.shape[0] for p in params if p.name.endswith(".attn.wo"))
+        cache = KvCache(max(1, layers), batch, capacity or length + new, width)
+        zeros = np.zeros(batch, dtype=np.int64)
+        handle = np.array(cache.handle, dtype=np.int64)
+        logits = self.run("prefill", ids, zeros, np.full(batch, length - 1), handle)
+        for step in range(new):
+            out[:, step] = np.argmax(logits, axis=-1)
+            if step + 1 < new:
+                logits = self.run("decode_step", out[:, step:step + 1],
+                                  np.full(batch, length + step), zeros, handle)
+        return out
+
     def __call__(self, *inputs, **named):
         if self._fixed is not None:
             names = self._fixed.entries
@@ -610,7 +684,13 @@ class Model:
             raise Error(INVALID_ARGUMENT,
                         "the model takes token ids int64 [B, T] or hidden states "
                         f"f32 [B, T, d], but the input is {_tensors.describe(v0.dtype, v0.shape)}")
-        loaded = self._variant(v0.shape[0], v0.shape[1])
+        if entry == "decode_step":
+            # One compilation serves both steps: the prompts' (prefill's)
+            # shape of this batch, whichever P it was.
+            loaded = next((l for (b, _), l in self._variants.items()
+                           if b == v0.shape[0]), None) or self._variant(v0.shape[0], 1)
+        else:
+            loaded = self._variant(v0.shape[0], v0.shape[1])
         specs = loaded.entries[entry].inputs
         if inputs:
             inputs = (v0,) + tuple(inputs[1:])

@@ -17,7 +17,7 @@ import ctypes
 import os
 
 # The version of include/uoe-c/uoe.h this binding was written against.
-API_VERSION = 102
+API_VERSION = 103
 
 # uoe_status_code_t
 OK = 0
@@ -97,6 +97,7 @@ _str = ctypes.c_char_p
 
 COMPILE_GRADIENTS = 0x1  # uoe_session_compile_model_ex's flags
 COMPILE_BF16 = 0x2
+COMPILE_DECODING = 0x4
 
 # name: (result type, argument types)
 _FUNCTIONS = {
@@ -134,6 +135,10 @@ _FUNCTIONS = {
     "uoe_model_run": (
         _p, [_p, _str, ctypes.POINTER(Tensor), ctypes.c_size_t,
              ctypes.POINTER(Tensor), ctypes.c_size_t]),
+    "uoe_kv_cache_create": (
+        _p, [ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, ctypes.c_int64, _pp]),
+    "uoe_kv_cache_free": (None, [_p]),
+    "uoe_kv_cache_handle": (ctypes.c_int64, [_p]),
 }
 
 
