@@ -32,8 +32,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layer_vs_torch import (cpu_model, library_gemm_rates,  # noqa: E402
-                            rounds_summary, time_torch, uoe_gemm_isa)
+from layer_vs_torch import (cpu_model, import_hf,  # noqa: E402
+                            library_gemm_rates, rounds_summary, time_torch,
+                            uoe_gemm_isa)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -68,16 +69,11 @@ def main():
     ids = rng.integers(0, MINILM["vocab_size"], (args.batch, args.seq),
                        dtype=np.int64)
     with tempfile.TemporaryDirectory() as tmp:
-        hf, out = os.path.join(tmp, "hf"), os.path.join(tmp, "uoe")
-        model.save_pretrained(hf, safe_serialization=True)
-        subprocess.run([os.path.join(bin_dir, "uoe-run"), "import", "--hf", hf,
-                        "-o", out, "--inputs", "ids"], check=True,
-                       stdout=subprocess.DEVNULL)
+        description, weights = import_hf(model, tmp, bin_dir)
         ids_path, y_path = os.path.join(tmp, "ids.npy"), os.path.join(tmp, "y.npy")
         np.save(ids_path, ids)
         command = [os.path.join(bin_dir, "uoe-bench"),
-                   "--model", os.path.join(out, "model.pbtxt"),
-                   "--weights", os.path.join(out, "weights.safetensors"),
+                   "--model", description, "--weights", weights,
                    "--input", ids_path, "--output", y_path,
                    "--bench-threads", str(args.threads),
                    "--warmup", str(args.warmup),

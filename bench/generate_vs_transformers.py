@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from layer_vs_torch import cpu_model, uoe_gemm_isa  # noqa: E402
+from layer_vs_torch import cpu_model, import_hf, uoe_gemm_isa  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -66,19 +66,14 @@ def main():
           % (args.layers, args.prompt, args.tokens))
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        hf, out = os.path.join(tmp, "hf"), os.path.join(tmp, "uoe")
-        model.save_pretrained(hf, safe_serialization=True)
-        subprocess.run([os.path.join(bin_dir, "uoe-run"), "import", "--hf", hf,
-                        "-o", out, "--inputs", "ids"], check=True,
-                       stdout=subprocess.DEVNULL)
+        description, weights = import_hf(model, tmp, bin_dir)
         for batch in args.batch:
             ids = rng.integers(0, 50257, (batch, args.prompt), dtype=np.int64)
             ids_path = os.path.join(tmp, "ids%d.npy" % batch)
             gen_path = os.path.join(tmp, "gen%d.npy" % batch)
             np.save(ids_path, ids)
             command = [os.path.join(bin_dir, "uoe-run"), "generate",
-                       "--model", os.path.join(out, "model.pbtxt"),
-                       "--weights", os.path.join(out, "weights.safetensors"),
+                       "--model", description, "--weights", weights,
                        "--prompt-ids", ids_path, "--tokens", str(args.tokens),
                        "--threads", str(args.threads), "--output", gen_path,
                        "--cache-dir", os.path.join(tmp, "cache")]

@@ -119,6 +119,18 @@ def uoe_gemm_isa(bin_dir):
     return "%s, bf16 %s" % match.groups() if match else "unknown"
 
 
+def import_hf(model, tmp, bin_dir):
+    """Saves the transformers `model` as a Hugging Face checkpoint under
+    `tmp` and imports it with `uoe-run import --hf` (token-id inputs);
+    returns the imported description's and weights' paths."""
+    hf, out = os.path.join(tmp, "hf"), os.path.join(tmp, "uoe")
+    model.save_pretrained(hf, safe_serialization=True)
+    subprocess.run([os.path.join(bin_dir, "uoe-run"), "import", "--hf", hf,
+                    "-o", out, "--inputs", "ids"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(out, "model.pbtxt"), os.path.join(out, "weights.safetensors")
+
+
 def torch_peer(layer, x, w, backward):
     """A function running `layer` once (forward, or forward and backward of
     sum(y)) and one that returns (y, dx) for checking."""

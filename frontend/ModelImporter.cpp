@@ -286,53 +286,54 @@ public:
     return dropoutPoint(e.norm() ? norm(x) : x);
   }
 
+  /// A linalg.generic over every element of `resultType` ([B, ...]) whose
+  /// one input is `perRow` ([B]): `body(builder, loc, perRow[b])` yields
+  /// each element (linalg.index gives its indices).
+  Value byRow(RankedTensorType resultType, Value perRow,
+              function_ref<Value(OpBuilder &, Location, Value)> body) {
+    unsigned rank = resultType.getRank();
+    MLIRContext *ctx = b.getContext();
+    Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                          resultType.getElementType());
+    AffineMap row = AffineMap::get(rank, 0, {getAffineDimExpr(0, ctx)}, ctx);
+    AffineMap all = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{resultType}, ValueRange{perRow},
+               ValueRange{empty}, ArrayRef<AffineMap>{row, all},
+               SmallVector<utils::IteratorType>(rank,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                 linalg::YieldOp::create(nb, nloc, body(nb, nloc, args[0]));
+               })
+        .getResult(0);
+  }
+
   /// `start[b] + t` as `ids`' type [B, T]: the positions of decoding's
   /// tokens.
   Value positionIds(RankedTensorType idsType) {
-    Value empty = tensor::EmptyOp::create(b, loc, idsType.getShape(),
-                                          idsType.getElementType());
-    MLIRContext *ctx = b.getContext();
-    AffineMap byRow = AffineMap::get(2, 0, {getAffineDimExpr(0, ctx)}, ctx);
-    AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{idsType}, ValueRange{decodeStart},
-               ValueRange{empty}, ArrayRef<AffineMap>{byRow, all},
-               SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
-               [](OpBuilder &nb, Location nloc, ValueRange args) {
-                 Value t = arith::IndexCastOp::create(
-                     nb, nloc, nb.getI64Type(),
-                     linalg::IndexOp::create(nb, nloc, 1));
-                 Value position = arith::AddIOp::create(nb, nloc, args[0], t);
-                 linalg::YieldOp::create(nb, nloc, position);
-               })
-        .getResult(0);
+    return byRow(idsType, decodeStart,
+                 [](OpBuilder &nb, Location nloc, Value start) -> Value {
+                   Value t = arith::IndexCastOp::create(
+                       nb, nloc, nb.getI64Type(),
+                       linalg::IndexOp::create(nb, nloc, 1));
+                   return arith::AddIOp::create(nb, nloc, start, t);
+                 });
   }
 
   /// Row `last[b]` of `x: [B, T, d]` for every b: `[B, 1, d]`.
   Value rowsAt(Value x, Value last) {
     auto type = cast<RankedTensorType>(x.getType());
-    int64_t batch = type.getShape()[0], d = type.getShape()[2];
-    auto resultType =
-        RankedTensorType::get({batch, 1, d}, type.getElementType());
-    Value empty = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                          type.getElementType());
-    MLIRContext *ctx = b.getContext();
-    AffineMap byRow = AffineMap::get(3, 0, {getAffineDimExpr(0, ctx)}, ctx);
-    AffineMap all = AffineMap::getMultiDimIdentityMap(3, ctx);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{resultType}, ValueRange{last},
-               ValueRange{empty}, ArrayRef<AffineMap>{byRow, all},
-               SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
-               [x](OpBuilder &nb, Location nloc, ValueRange args) {
-                 Value row = linalg::IndexOp::create(nb, nloc, 0);
-                 Value t = arith::IndexCastOp::create(nb, nloc,
-                                                      nb.getIndexType(), args[0]);
-                 Value c = linalg::IndexOp::create(nb, nloc, 2);
-                 Value v = tensor::ExtractOp::create(nb, nloc, x,
-                                                     ValueRange{row, t, c});
-                 linalg::YieldOp::create(nb, nloc, v);
-               })
-        .getResult(0);
+    auto resultType = RankedTensorType::get(
+        {type.getShape()[0], 1, type.getShape()[2]}, type.getElementType());
+    return byRow(resultType, last,
+                 [x](OpBuilder &nb, Location nloc, Value position) -> Value {
+                   Value t = arith::IndexCastOp::create(
+                       nb, nloc, nb.getIndexType(), position);
+                   return tensor::ExtractOp::create(
+                       nb, nloc, x,
+                       ValueRange{linalg::IndexOp::create(nb, nloc, 0), t,
+                                  linalg::IndexOp::create(nb, nloc, 2)});
+                 });
   }
 
   /// A zero-filled tensor (`linalg.fill` of `tensor.empty`).

@@ -66,6 +66,12 @@ static SmallVector<Type> attentionGradParams(MLIRContext *context) {
   return params;
 }
 
+/// The scores' scale: `scale` when given, else 1 / sqrt(dh).
+static double attentionScale(std::optional<APFloat> scale, int64_t dh) {
+  return scale ? scale->convertToDouble()
+               : 1.0 / std::sqrt(static_cast<double>(dh));
+}
+
 /// The 26 arguments that uoe_selective_attention and its gradient share
 /// (flags, sizes, scale, rotary base, q, k, v, positions, key padding) for
 /// `op`, either op; `q` the view of its query.
@@ -93,8 +99,6 @@ static SmallVector<Value> sharedArguments(ImplicitLocOpBuilder &b,
                   (op.getKeyPadding() ? kKeyPadding : 0) |
                   (op.getRope() == RopeMode::Compacted ? kRopeCompacted : 0) |
                   (op.getRope() == RopeMode::Original ? kRopeOriginal : 0);
-  double scale = op.getScale() ? op.getScale()->convertToDouble()
-                               : 1.0 / std::sqrt(static_cast<double>(dh));
   return {i64(flags),
           i64(shape[0]),
           i64(shape[1]),
@@ -102,7 +106,7 @@ static SmallVector<Value> sharedArguments(ImplicitLocOpBuilder &b,
           i64(shape[3]),
           i64(heads),
           tokens,
-          f64(scale),
+          f64(attentionScale(op.getScale(), dh)),
           f64(op.getRopeBase().convertToDouble()),
           q.address,
           q.strides[0],
@@ -210,9 +214,8 @@ struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
       return rewriter.notifyMatchFailure(op, "unsupported: not f32");
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     ArrayRef<int64_t> shape = type.getShape();
-    int64_t heads = op.getHeads(), dh = shape[2] / heads;
-    double scale = op.getScale() ? op.getScale()->convertToDouble()
-                                 : 1.0 / std::sqrt(static_cast<double>(dh));
+    int64_t heads = op.getHeads();
+    double scale = attentionScale(op.getScale(), shape[2] / heads);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
     SmallVector<Value> args{op.getCache(),
                             op.getLayer(),

@@ -237,27 +237,9 @@ struct CompiledLm {
   mlir::uoe::cpu::OrcLoader loader;
   int64_t seq = 0, vocab = 0;
 
-  /// Binds random weights drawn with `seed`: norm gains around 1,
-  /// everything else small and centred.
+  /// Binds random weights drawn with `seed` (randomModelWeights).
   bool bind(uint64_t seed) {
-    rt::NamedTensors named;
-    uint64_t k = 0;
-    for (const mlir::uoe::ParamSpec &p :
-         mlir::uoe::modelParameters(description)) {
-      bool gain = p.name.find("norm") != std::string::npos &&
-                  p.name.size() > 7 &&
-                  p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
-      ref::Tensor t = randomF32(p.shape, subSeed(seed, ++k), gain ? 0.2 : 0.5);
-      if (gain)
-        for (double &v : t.data)
-          v += 1.0;
-      HostBuffer b = toBuffer(t);
-      auto host = rt::HostTensor::fromVector(rt::DType::F32, b.shape, b.f32);
-      EXPECT_TRUE(host.ok());
-      if (!host.ok())
-        return false;
-      named.emplace(p.name, std::move(*host));
-    }
+    rt::NamedTensors named = randomModelWeights(description, seed);
     rt::Status bound = program->bindParameters("forward", std::move(named));
     EXPECT_TRUE(bound.ok()) << bound.toString();
     return bound.ok();

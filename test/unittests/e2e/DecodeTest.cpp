@@ -75,26 +75,6 @@ model::Model describe(const Variant &v) {
   return m;
 }
 
-/// Random weights: norm gains around 1, everything else small and centred.
-rt::NamedTensors randomWeights(const model::Model &m, uint64_t seed) {
-  rt::NamedTensors named;
-  uint64_t k = 0;
-  for (const mlir::uoe::ParamSpec &p : mlir::uoe::modelParameters(m)) {
-    bool gain = p.name.find("norm") != std::string::npos &&
-                p.name.size() > 7 &&
-                p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
-    ref::Tensor t = randomF32(p.shape, subSeed(seed, ++k), gain ? 0.2 : 0.5);
-    if (gain)
-      for (double &v : t.data)
-        v += 1.0;
-    HostBuffer b = toBuffer(t);
-    auto host = rt::HostTensor::fromVector(rt::DType::F32, b.shape, b.f32);
-    EXPECT_TRUE(host.ok());
-    named.emplace(p.name, std::move(*host));
-  }
-  return named;
-}
-
 /// A compiled Executable with every entry point bound to the same weights.
 struct Loaded {
   mlir::uoe::cpu::OrcLoader loader;
@@ -117,7 +97,7 @@ std::unique_ptr<Loaded> load(const model::Model &m, int64_t batch,
   loaded->program = std::move(*program);
   for (const auto &entry : exe->entry_points()) {
     rt::Status bound = loaded->program->bindParameters(
-        entry.name(), randomWeights(m, seed));
+        entry.name(), randomModelWeights(m, seed));
     EXPECT_TRUE(bound.ok()) << bound.toString();
     if (!bound.ok())
       return nullptr;

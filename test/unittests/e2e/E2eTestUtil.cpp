@@ -43,6 +43,27 @@ ref::Tensor randomF32(std::vector<int64_t> shape, uint64_t seed,
   return t;
 }
 
+rt::NamedTensors randomModelWeights(const ::uoe::model::Model &model,
+                                    uint64_t seed) {
+  rt::NamedTensors named;
+  uint64_t k = 0;
+  for (const mlir::uoe::ParamSpec &p : mlir::uoe::modelParameters(model)) {
+    bool gain = p.name.find("norm") != std::string::npos &&
+                p.name.size() > 7 &&
+                p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
+    ref::Tensor t = randomF32(p.shape, subSeed(seed, ++k), gain ? 0.2 : 0.5);
+    if (gain)
+      for (double &v : t.data)
+        v += 1.0;
+    HostBuffer b = toBuffer(t);
+    auto host = rt::HostTensor::fromVector(rt::DType::F32, b.shape, b.f32);
+    EXPECT_TRUE(host.ok());
+    if (host.ok())
+      named.emplace(p.name, std::move(*host));
+  }
+  return named;
+}
+
 ref::Tensor uniformF32(std::vector<int64_t> shape, uint64_t seed, double lo,
                        double hi) {
   ref::Tensor t = ref::randomTensor(std::move(shape), seed, 1.0);

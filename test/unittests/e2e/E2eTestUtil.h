@@ -13,6 +13,9 @@
 
 #include "CompileHarness.h"
 
+#include "frontend/ModelParameters.h"
+#include "runtime/Program.h"
+
 #include "test/reference/Reference.h"
 
 #include "gtest/gtest.h"
@@ -65,6 +68,12 @@ ref::Tensor randomWeight(std::vector<int64_t> shape, uint64_t seed,
 
 /// The seed of the `k`-th random tensor a test case draws for `seed`.
 inline uint64_t subSeed(uint64_t seed, uint64_t k) { return seed * 1000 + k; }
+
+/// Random weights for every parameter of `model` (modelParameters order,
+/// sub-seeds of `seed`): norm gains around 1 (+-0.2), everything else
+/// uniform in +-0.5, as host tensors to bind.
+rt::NamedTensors randomModelWeights(const ::uoe::model::Model &model,
+                                    uint64_t seed);
 
 /// The router and expert MLP weights of a UoME or MoE layer with `e`
 /// experts on width `d`: `wg: [e, d]`, `bg: [e]`, `w1: [e, d, f1]`,
