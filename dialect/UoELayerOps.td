@@ -153,6 +153,72 @@ def UoE_CachedAttentionOp : UoE_Op<"cached_attention",
 }
 
 //===----------------------------------------------------------------------===//
+// uoe.cached_smha
+//===----------------------------------------------------------------------===//
+
+def UoE_CachedSmhaOp : UoE_Op<"cached_smha",
+    [AllTypesMatch<["input", "result"]>, MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "causal-safe SMHA over per-expert key/value caches (decoding)";
+  let description = [{
+    Incremental decoding's form of `uoe.smha` with causal attention and
+    causal-safe routing (spec §7): `input: [B, T, d]` holds T new tokens of
+    each sequence at positions `start[b] + t`. Every token keeps its `top`
+    head-group experts by its own router probability; each expert projects
+    the tokens that chose it, appends their keys and values (rotated at
+    their positions with `rope original`) after its earlier tokens in layer
+    `layer` of the cache named by `cache`, and attends each over its cached
+    tokens up to itself (so an expert's cache holds exactly the tokens that
+    chose it); the outputs are combined as `uoe.smha`'s (`union` or
+    `gated`). Tokens with `key_padding[b, t]` (`[B, T]`, true = padding: a
+    shorter prompt's tail) are neither appended nor attended. Weights as
+    `uoe.smha`'s.
+
+    Constraints:
+    - (C1) `input` has rank 3 and a static shape.
+    - (C2) the router is `wg: [E, d]`, `bg: [E]`.
+    - (C3) `heads >= 1` divides `d` and the E experts split them equally;
+      with rotary embedding `d / heads` is even.
+    - (C4) `wqkv: [3, E, d, De]`, `bqkv: [3, E, De]`, `wo: [E, De, d]`, `bo:
+      [E, d]`, `De = d / E`.
+    - (C5) `1 <= top <= E`.
+    - (C6) `key_padding` is `[B, T]` and `start` `[B]`.
+    - (C7) all element types agree; `rope` is `none` or `original`.
+
+    Example:
+    ```mlir
+    %y = uoe.cached_smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo)
+        key_padding %kp start %start cache %cache layer %layer heads 4 top 1
+        rope original gated
+        : tensor<2x1x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2x1xi1>, tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins UoE_FloatTensor:$input, UoE_FloatTensor:$wg,
+                       UoE_FloatTensor:$bg, UoE_FloatTensor:$wqkv,
+                       UoE_FloatTensor:$bqkv, UoE_FloatTensor:$wo,
+                       UoE_FloatTensor:$bo, UoE_MaskTensor:$key_padding,
+                       UoE_IndexTensor:$start, I64:$cache, I64:$layer,
+                       I64Attr:$heads, I64Attr:$top,
+                       DefaultValuedAttr<UoE_RopeModeAttr, "RopeMode::None">:$rope,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$rope_base,
+                       UoE_CombineModeAttr:$combine,
+                       DefaultValuedAttr<UoE_RouterScoreAttr, "RouterScore::Softmax">:$score);
+  let results = (outs UoE_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` `router` `(` $wg `,` $bg `)` `,` `qkv` `(` $wqkv `,` $bqkv `)`
+    `,` `out` `(` $wo `,` $bo `)` `key_padding` $key_padding `start` $start
+    `cache` $cache `layer` $layer `heads` $heads `top` $top
+    (`rope` custom<EnumKeyword>($rope)^)? custom<EnumKeyword>($combine)
+    (`score` custom<EnumKeyword>($score)^)? attr-dict `:` type($input) `,`
+    type($wg) `,` type($bg) `,` type($wqkv) `,` type($bqkv) `,` type($wo) `,`
+    type($bo) `,` type($key_padding) `,` type($start)
+  }];
+  let extraClassDeclaration = [{
+    int64_t getNumExperts();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // uoe.uome
 //===----------------------------------------------------------------------===//
 

@@ -325,15 +325,52 @@ LogicalResult CachedAttentionOp::verify() {
 
 LogicalResult KvAttendOp::verify() {
   Named q{"query", getQuery()};
+  bool selected = static_cast<bool>(getPositions());
   // kv_attend_c1 (one type: AllTypesMatch)
-  if (failed(expectStatic(*this, q)) ||
-      failed(expectRank(*this, q, 3, "[B, T, D]")))
+  if (failed(expectRank(*this, q, 3, "[R, L, D]")))
     return failure();
-  // kv_attend_c2, kv_attend_c3
-  return success(
-      succeeded(expectHeadsDivide(*this, getHeads(), q.shape()[2])) &&
-      succeeded(expectShape(*this, Named{"start", getStart()}, "[B]",
-                            {q.shape()[0]})));
+  if (ShapedType::isDynamic(q.shape()[0]) || ShapedType::isDynamic(q.shape()[2]) ||
+      (!selected && ShapedType::isDynamic(q.shape()[1])))
+    return emitOpError() << "query must be static but for L with selected, "
+                         << "but it is " << q.value.getType();
+  // kv_attend_c2
+  int64_t d = q.shape()[2], rows = q.shape()[0];
+  if (failed(expectHeadsDivide(*this, getHeads(), d)))
+    return failure();
+  if (getRope() != RopeMode::None && (d / getHeads()) % 2 != 0)
+    return emitOpError() << "rotary embedding needs an even head width, but "
+                         << "D / heads = " << d / getHeads();
+  // kv_attend_c3
+  auto startType = cast<RankedTensorType>(getStart().getType());
+  if (startType.getRank() != 1 || startType.isDynamicDim(0))
+    return emitOpError() << "start must be [B], but it is " << startType;
+  int64_t batch = startType.getShape()[0];
+  if (!selected && failed(expectShape(*this, Named{"start", getStart()}, "[B]",
+                                      {rows})))
+    return failure();
+  // kv_attend_c4
+  if (selected) {
+    if (!getKeyPadding())
+      return emitOpError() << "selected needs positions and key_padding";
+    if (rows % batch != 0)
+      return emitOpError() << "rows (" << rows
+                           << ") must be a multiple of B (" << batch << ")";
+    Named positions{"positions", getPositions()},
+        padding{"key_padding", getKeyPadding()};
+    if (positions.type().getRank() != 2 ||
+        positions.shape()[0] != rows || positions.shape()[1] != q.shape()[1])
+      return emitOpError() << "positions must be [R, L] = "
+                           << formatShape({rows, q.shape()[1]})
+                           << ", but it is " << positions.value.getType();
+    if (padding.type().getRank() != 2 || padding.shape()[0] != rows)
+      return emitOpError() << "key_padding must be [R, T] with R = " << rows
+                           << ", but it is " << padding.value.getType();
+  }
+  // kv_attend_c5
+  if (getRope() == RopeMode::Compacted)
+    return emitOpError() << "rope 'compacted' counts slots, not positions; "
+                         << "decoding takes 'none' or 'original'";
+  return success();
 }
 
 int64_t UomeOp::getNumExperts() { return getWg().getType().getShape()[0]; }
@@ -384,6 +421,35 @@ LogicalResult UomeOp::verify() {
 
 int64_t SmhaOp::getNumExperts() { return getWg().getType().getShape()[0]; }
 
+/// SMHA's router, heads, weights and top (smha_c2 to smha_c5, and the
+/// same constraints of cached_smha): the expert count, or failure.
+static FailureOr<int64_t> verifySmhaLayer(Operation *op, int64_t d,
+                                          const Named &wg, const Named &bg,
+                                          const Named &wqkv, const Named &bqkv,
+                                          const Named &wo, const Named &bo,
+                                          int64_t heads, int64_t top,
+                                          RopeMode rope) {
+  FailureOr<int64_t> experts = verifyRouterWeights(op, d, wg, bg);
+  if (failed(experts) || failed(expectHeadsDivide(op, heads, d)))
+    return failure();
+  if (heads % *experts != 0)
+    return op->emitOpError() << "the " << *experts
+                             << " experts must split the heads (" << heads
+                             << ") into equal groups";
+  if (rope != RopeMode::None && (d / heads) % 2 != 0)
+    return op->emitOpError()
+           << "rotary embedding needs an even head width, but "
+           << "d / heads = " << d / heads;
+  int64_t de = d / *experts;
+  if (failed(expectShape(op, wqkv, "[3, E, d, De]", {3, *experts, d, de})) ||
+      failed(expectShape(op, bqkv, "[3, E, De]", {3, *experts, de})) ||
+      failed(expectShape(op, wo, "[E, De, d]", {*experts, de, d})) ||
+      failed(expectShape(op, bo, "[E, d]", {*experts, d})) ||
+      failed(expectTopK(op, top, *experts)))
+    return failure();
+  return experts;
+}
+
 LogicalResult SmhaOp::verify() {
   Named x{"input", getInput()}, wg{"wg", getWg()}, bg{"bg", getBg()},
       wqkv{"wqkv", getWqkv()}, bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()},
@@ -392,32 +458,9 @@ LogicalResult SmhaOp::verify() {
   if (failed(expectStatic(*this, x)) || failed(expectRank(*this, x, 3, "[B, T, d]")))
     return failure();
   int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
-  // smha_c2
-  FailureOr<int64_t> experts = verifyRouterWeights(*this, d, wg, bg);
-  if (failed(experts))
-    return failure();
-  // smha_c3
-  int64_t heads = getHeads();
-  if (heads < 1 || d % heads != 0)
-    return emitOpError() << "heads (" << heads
-                         << ") must be positive and divide the width d (" << d
-                         << ")";
-  if (heads % *experts != 0)
-    return emitOpError() << "the " << *experts
-                         << " experts must split the heads (" << heads
-                         << ") into equal groups";
-  if (getRope() != RopeMode::None && (d / heads) % 2 != 0)
-    return emitOpError() << "rotary embedding needs an even head width, but "
-                         << "d / heads = " << d / heads;
-  // smha_c4
-  int64_t de = d / *experts;
-  if (failed(expectShape(*this, wqkv, "[3, E, d, De]", {3, *experts, d, de})) ||
-      failed(expectShape(*this, bqkv, "[3, E, De]", {3, *experts, de})) ||
-      failed(expectShape(*this, wo, "[E, De, d]", {*experts, de, d})) ||
-      failed(expectShape(*this, bo, "[E, d]", {*experts, d})))
-    return failure();
-  // smha_c5
-  if (failed(expectTopK(*this, getTop(), *experts)))
+  // smha_c2, smha_c3, smha_c4, smha_c5
+  if (failed(verifySmhaLayer(*this, d, wg, bg, wqkv, bqkv, wo, bo, getHeads(),
+                             getTop(), getRope())))
     return failure();
   // smha_c6
   if (failed(verifyKeyPadding(*this, getKeyPadding(), b, t)))
@@ -433,6 +476,35 @@ LogicalResult SmhaOp::verify() {
                             "that depend on later tokens (use original or "
                             "none)";
   return success();
+}
+
+int64_t CachedSmhaOp::getNumExperts() {
+  return getWg().getType().getShape()[0];
+}
+
+LogicalResult CachedSmhaOp::verify() {
+  Named x{"input", getInput()}, wg{"wg", getWg()}, bg{"bg", getBg()},
+      wqkv{"wqkv", getWqkv()}, bqkv{"bqkv", getBqkv()}, wo{"wo", getWo()},
+      bo{"bo", getBo()}, y{"result", getResult()};
+  // cached_smha_c1
+  if (failed(expectStatic(*this, x)) ||
+      failed(expectRank(*this, x, 3, "[B, T, d]")))
+    return failure();
+  int64_t b = x.shape()[0], t = x.shape()[1], d = x.shape()[2];
+  // cached_smha_c2, cached_smha_c3, cached_smha_c4, cached_smha_c5
+  if (failed(verifySmhaLayer(*this, d, wg, bg, wqkv, bqkv, wo, bo, getHeads(),
+                             getTop(), getRope())))
+    return failure();
+  // cached_smha_c6
+  if (failed(expectShape(*this, Named{"key_padding", getKeyPadding()},
+                         "[B, T]", {b, t})) ||
+      failed(expectShape(*this, Named{"start", getStart()}, "[B]", {b})))
+    return failure();
+  // cached_smha_c7
+  if (getRope() == RopeMode::Compacted)
+    return emitOpError() << "rope 'compacted' counts slots, not positions; "
+                         << "decoding takes 'none' or 'original'";
+  return expectSameElementType(*this, {x, wg, bg, wqkv, bqkv, wo, bo, y});
 }
 
 int64_t MoeOp::getNumExperts() { return getWg().getType().getShape()[0]; }

@@ -327,22 +327,32 @@ def UoE_SelectiveAttentionOp : UoE_Op<"selective_attention",
 
 def UoE_KvAttendOp : UoE_Op<"kv_attend",
     [AllTypesMatch<["query", "key", "value", "result"]>,
-     MemoryEffects<[MemRead, MemWrite]>]> {
+     AttrSizedOperandSegments, MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "append keys and values to a cache and attend over it";
   let description = [{
-    The attention of `uoe.cached_attention` once its projections are
-    separate: `query`, `key`, `value: [B, T, D]` are the projections of T new
-    tokens per sequence, at positions `start[b] + t`. Their keys and values
-    are written to layer `layer` of the cache named by `cache`; then, per
-    sequence, head (`heads` of width `dh = D / heads`) and token, scores
-    `q k^T * scale` (default `1/sqrt(dh)`) over the cached positions
-    `0 .. start[b] + t`, softmax, `result = P v`.
+    The attention of decoding once its projections are separate:
+    `query`, `key`, `value: [R, L, D]` are the projections of new tokens.
+    Without `selected`, R = B (`start: [B]`) and slot `l` of row `b` is the
+    call's token `l`, at position `start[b] + l`, which is also its place
+    in the cache (dense attention, `uoe.cached_attention`). With `selected
+    (positions, key_padding)`, R = E * B: row `r` is expert `r / B`'s
+    selection in sequence `r % B` (causal-safe SMHA), slot `l` holds token
+    `positions[r, l]` (`[R, L]`), kept unless `key_padding[r, token]`
+    (`[R, T]`), and kept tokens go after the expert's earlier ones in the
+    cache. Keys and values of kept slots are written to layer `layer` of the
+    cache named by `cache`; then every kept slot attends over its row's
+    cached entries up to its own (`heads` heads of width `dh = D / heads`;
+    rotary embedding at the tokens' positions with `rope original`;
+    scores `q k^T * scale`, default `1/sqrt(dh)`); skipped slots give 0.
 
     Constraints:
-    - (C1) `query`, `key` and `value` have rank 3, a static shape and one
-      type, which the result has.
-    - (C2) `heads >= 1` divides `D`.
-    - (C3) `start` is `[B]`.
+    - (C1) `query`, `key` and `value` have rank 3 and one type, which the
+      result has; static but for `L` with `selected`.
+    - (C2) `heads >= 1` divides `D`; with rotary embedding `dh` is even.
+    - (C3) `start` is `[B]`; without `selected`, R = B.
+    - (C4) with `selected`, R is a multiple of B, `positions` is `[R, L]`
+      and `key_padding` `[R, T]`.
+    - (C5) `rope` is `none` or `original`.
 
     The runtime checks the cache, the layer and the positions.
 
@@ -354,12 +364,19 @@ def UoE_KvAttendOp : UoE_Op<"kv_attend",
   }];
   let arguments = (ins UoE_FloatTensor:$query, UoE_FloatTensor:$key,
                        UoE_FloatTensor:$value, UoE_IndexTensor:$start,
+                       Optional<UoE_IndexTensor>:$positions,
+                       Optional<UoE_MaskTensor>:$key_padding,
                        I64:$cache, I64:$layer, I64Attr:$heads,
+                       DefaultValuedAttr<UoE_RopeModeAttr, "RopeMode::None">:$rope,
+                       DefaultValuedAttr<F64Attr, "10000.0">:$rope_base,
                        OptionalAttr<F64Attr>:$scale);
   let results = (outs UoE_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value `start` $start `cache` $cache `layer` $layer
-    `heads` $heads attr-dict `:` type($query) `,` type($start)
+    $query `,` $key `,` $value `start` $start
+    (`selected` `(` $positions^ `,` $key_padding `)`)?
+    `cache` $cache `layer` $layer `heads` $heads
+    (`rope` custom<EnumKeyword>($rope)^)? attr-dict `:` type($query) `,`
+    type($start) (`,` type($positions)^ `,` type($key_padding))?
   }];
   let hasVerifier = 1;
 }

@@ -161,6 +161,19 @@ public:
       shared = bo;
       bo = zeroExpertBias(a.experts());
     }
+    if (decodeCache) {
+      // Decoding: causal-safe routing (checkDecodable), the padding of
+      // shorter prompts as key padding.
+      Value y = CachedSmhaOp::create(
+          b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, keyPadding,
+          decodeStart, decodeCache, decodeLayer,
+          b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
+          RopeModeAttr::get(b.getContext(), toRope(a.rope())),
+          b.getF64FloatAttr(a.rope_base()),
+          CombineModeAttr::get(b.getContext(), toCombine(a.combine())),
+          RouterScoreAttr::get(b.getContext(), toScore(a.score())));
+      return shared ? addSharedBias(y, shared) : y;
+    }
     Value y = SmhaOp::create(
         b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, keyPadding,
         b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
@@ -544,8 +557,9 @@ llvm::Error checkShapes(const model::Model &model, int64_t batch, int64_t seq) {
 /// fb.used): code generation sees each block once, however often it
 /// repeats (compile time linear in the blocks, not the layers). A block
 /// function takes `x`, then `context` (the padding mask; for decoding the
-/// positions `start` and the cache), for decoding the layer's index in the
-/// cache, then the layer's parameters. Advances fb.used.
+/// positions `start`, the cache and the padding of shorter prompts), for
+/// decoding the layer's index in the cache, then the layer's parameters.
+/// Advances fb.used.
 Value callBlocks(OpBuilder &b, Location loc, ModuleOp module,
                  const model::Model &model, ForwardBuilder &fb,
                  ValueRange params, Value x, ValueRange context, bool decoding,
@@ -588,11 +602,13 @@ Value callBlocks(OpBuilder &b, Location loc, ModuleOp module,
       b.setInsertionPointToStart(body);
       size_t skip = 1 + context.size() + (decoding ? 1 : 0);
       ForwardBuilder inner(b, loc, model, body->getArguments().drop_front(skip));
-      if (decoding)
+      if (decoding) {
         inner.setDecoding(body->getArgument(1), body->getArgument(2),
-                          body->getArgument(3));
-      else if (!context.empty())
+                          body->getArgument(4));
+        inner.setPadding(body->getArgument(3));
+      } else if (!context.empty()) {
         inner.setPadding(body->getArgument(1));
+      }
       Value y = inner.layer(block, body->getArgument(0));
       func::ReturnOp::create(b, loc, y);
     }
@@ -723,11 +739,13 @@ llvm::Error mlir::uoe::checkDecodable(const model::Model &model) {
     if (error)
       return;
     std::string p = formatv("blocks[{0}]", layer).str();
-    if (block.has_smha())
+    if (block.has_smha() && (block.smha().routing() != model::CAUSAL_SAFE ||
+                             !block.smha().causal()))
       error = fieldError(p + ".smha",
-                         "decoding with a key/value cache takes dense "
-                         "attention; SMHA's per-expert caches are not built "
-                         "yet");
+                         "decoding over per-expert key/value caches needs "
+                         "`causal: true` and `routing: CAUSAL_SAFE` (with "
+                         "reference routing a later token changes which "
+                         "tokens an expert attends)");
     else if (block.has_dense_attention() && !block.dense_attention().causal())
       error = fieldError(p + ".dense_attention.causal",
                          "decoding needs causal attention");
@@ -802,8 +820,19 @@ mlir::uoe::importDecoder(MLIRContext &context, const model::Model &model,
     ForwardBuilder fb(b, loc, model, params);
     fb.setDecoding(start, cache, Value());
     Value x = fb.embed(entry->getArgument(0), Value());
-    x = callBlocks(b, loc, *module, model, fb, params, x, {start, cache},
-                   /*decoding=*/true, (name + "_block").str());
+    // Tokens after `last` are a shorter prompt's padding: SMHA neither
+    // caches nor attends them (dense attention overwrites them later).
+    Value padding = fb.byRow(
+        RankedTensorType::get({batch, seq}, b.getI1Type()), last,
+        [](OpBuilder &nb, Location nloc, Value lastOfRow) -> Value {
+          Value t = arith::IndexCastOp::create(
+              nb, nloc, nb.getI64Type(), linalg::IndexOp::create(nb, nloc, 1));
+          return arith::CmpIOp::create(nb, nloc, arith::CmpIPredicate::sgt, t,
+                                       lastOfRow);
+        });
+    x = callBlocks(b, loc, *module, model, fb, params, x,
+                   {start, cache, padding}, /*decoding=*/true,
+                   (name + "_block").str());
     // Only the rows whose logits are wanted go through the final norm and
     // the head (both per row).
     x = fb.rowsAt(x, last);

@@ -49,13 +49,15 @@ static SmallVector<Type> attentionParams(MLIRContext *context) {
   return params;
 }
 
-/// The parameter types of uoe_kv_attend: i64 but for the scale (f64),
-/// argument 6.
+/// The parameter types of uoe_kv_attend: i64 but for the scale and the
+/// rotary base (f64), arguments 8 and 9.
 static SmallVector<Type> kvAttendParams(MLIRContext *context) {
-  SmallVector<Type> params(22, IntegerType::get(context, 64));
-  params[6] = Float64Type::get(context);
+  SmallVector<Type> params(30, IntegerType::get(context, 64));
+  params[8] = params[9] = Float64Type::get(context);
   return params;
 }
+/// uoe_kv_attend's flags (runtime/CpuKvCache.h).
+static constexpr int64_t kKvSelected = 1, kKvRopeOriginal = 2;
 
 /// The parameter types of uoe_selective_attention_grad: those of the
 /// forward but for `out`, then dOut and its three strides, dq, dk, dv.
@@ -202,8 +204,9 @@ struct SelectiveAttentionGradToCall
 };
 
 /// `uoe.kv_attend`: a call of uoe_kv_attend (runtime/CpuKvCache.h) with
-/// the cache, the layer, the sizes, the scale, q, k, v (addresses and
-/// strides), start and a fresh result buffer.
+/// the cache, the layer, the flags, the sizes, the scale and rotary base,
+/// q, k, v, start, the selection's positions and key padding (addresses
+/// and strides; 0 without `selected`), and a fresh result buffer.
 struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -215,24 +218,45 @@ struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
     ImplicitLocOpBuilder b(op.getLoc(), rewriter);
     ArrayRef<int64_t> shape = type.getShape();
     int64_t heads = op.getHeads();
-    double scale = attentionScale(op.getScale(), shape[2] / heads);
     auto i64 = [&](int64_t v) { return constantI64(b, v); };
+    auto f64 = [&](double v) {
+      return arith::ConstantOp::create(b, b.getF64FloatAttr(v)).getResult();
+    };
+    bool selected = static_cast<bool>(op.getPositions());
+    int64_t flags = (selected ? kKvSelected : 0) |
+                    (op.getRope() == RopeMode::Original ? kKvRopeOriginal : 0);
+    auto start = cast<RankedTensorType>(op.getStart().getType());
+    BufferView q = viewTensorInPlace(b, op.getQuery());
     SmallVector<Value> args{op.getCache(),
                             op.getLayer(),
+                            i64(flags),
+                            i64(start.getShape()[0]),
                             i64(shape[0]),
-                            i64(shape[1]),
+                            q.sizes[1],
                             i64(shape[2]),
                             i64(heads),
-                            arith::ConstantOp::create(b, b.getF64FloatAttr(scale))
-                                .getResult()};
-    for (Value operand : {op.getQuery(), op.getKey(), op.getValue()}) {
-      BufferView view = viewTensorInPlace(b, operand);
+                            f64(attentionScale(op.getScale(), shape[2] / heads)),
+                            f64(op.getRopeBase().convertToDouble())};
+    for (const BufferView &view : {q, viewTensorInPlace(b, op.getKey()),
+                                   viewTensorInPlace(b, op.getValue())})
       args.append({view.address, view.strides[0], view.strides[1],
                    view.strides[2]});
+    BufferView startView = viewTensorInPlace(b, op.getStart());
+    args.append({startView.address, startView.strides[0]});
+    Value zero = i64(0);
+    if (selected) {
+      BufferView positions = viewTensorInPlace(b, op.getPositions()),
+                 padding = viewTensorInPlace(b, op.getKeyPadding());
+      args.append({positions.address, positions.strides[0], padding.address,
+                   padding.strides[0], padding.sizes[1]});
+    } else {
+      args.append({zero, zero, zero, zero, zero});
     }
-    BufferView start = viewTensorInPlace(b, op.getStart());
-    args.append({start.address, start.strides[0]});
-    Value out = allocResultBuffer(b, type, {});
+    SmallVector<Value> dynamicSizes;
+    if (type.isDynamicDim(1))
+      dynamicSizes.push_back(
+          arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[1]));
+    Value out = allocResultBuffer(b, type, dynamicSizes);
     args.push_back(describeBuffer(b, out).address);
     assert(args.size() == kvAttendParams(getContext()).size() &&
            "the runtime's ABI");

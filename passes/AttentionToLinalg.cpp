@@ -436,8 +436,10 @@ struct CachedAttentionToKvAttend : OpRewritePattern<CachedAttentionOp> {
     SmallVector<ReassociationIndices> merge{{0, 1}, {2}, {3}};
     Value attended = KvAttendOp::create(
         b, op.getType(), collapse(b, qkv[0], merge), collapse(b, qkv[1], merge),
-        collapse(b, qkv[2], merge), op.getStart(), op.getCache(),
-        op.getLayer(), op.getHeadsAttr(), FloatAttr());
+        collapse(b, qkv[2], merge), op.getStart(), Value(), Value(),
+        op.getCache(), op.getLayer(), op.getHeadsAttr(),
+        RopeModeAttr::get(getContext(), RopeMode::None),
+        b.getF64FloatAttr(10000.0), FloatAttr());
     rewriter.replaceOp(op, projectOut(b, withUnitExpert(b, attended),
                                       op.getWo(), op.getBo()));
     return success();

@@ -286,63 +286,143 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
 
   LogicalResult matchAndRewrite(SmhaOp op,
                                 PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    int64_t experts = op.getNumExperts();
-    bool causalSafe = op.getRouting() == RoutingMode::CausalSafe;
+    SmhaParts parts{op.getInput(),
+                    op.getWg(),
+                    op.getBg(),
+                    op.getWqkv(),
+                    op.getBqkv(),
+                    op.getWo(),
+                    op.getBo(),
+                    op.getKeyPadding(),
+                    op.getNumExperts(),
+                    op.getHeads(),
+                    op.getTop(),
+                    op.getCausalAttr(),
+                    op.getRouting() == RoutingMode::CausalSafe,
+                    op.getRopeAttr(),
+                    op.getRopeBaseAttr(),
+                    op.getScore(),
+                    op.getCombine(),
+                    op.getEps().convertToDouble(),
+                    op.getNormCapacity().convertToDouble()};
+    rewriter.replaceOp(op,
+                       expandLayer(rewriter, op.getLoc(), op.getType(), parts));
+    return success();
+  }
+
+  /// What the expansion of uoe.smha and uoe.cached_smha reads of the op.
+  struct SmhaParts {
+    Value input, wg, bg, wqkv, bqkv, wo, bo, keyPadding;
+    int64_t experts, heads, top;
+    UnitAttr causal;
+    bool causalSafe;
+    RopeModeAttr rope;
+    FloatAttr ropeBase;
+    RouterScore score;
+    CombineMode combine;
+    double eps, normCapacity;
+    /// Decoding (uoe.cached_smha): positions, cache and its layer.
+    Value start = {}, cache = {}, layer = {};
+  };
+
+  static Value expandLayer(PatternRewriter &rewriter, Location loc,
+                           RankedTensorType type, const SmhaParts &op) {
     // Spec §6: route [B, T, d], normalise over the batch, dynamic L along T;
     // spec §7 (causal-safe): each token's own top-k, no normalisation.
     Selection sel =
-        causalSafe
-            ? emitCausalSafeRouting(rewriter, loc, op.getInput(), op.getWg(),
-                                    op.getBg(), op.getScore(), op.getTop())
-            : emitRoutingAndDispatch(rewriter, loc, op.getInput(), op.getWg(),
-                                     op.getBg(), op.getScore(), op.getTop(),
+        op.causalSafe
+            ? emitCausalSafeRouting(rewriter, loc, op.input, op.wg, op.bg,
+                                    op.score, op.top)
+            : emitRoutingAndDispatch(rewriter, loc, op.input, op.wg, op.bg,
+                                     op.score, op.top,
                                      /*renormalize=*/false,
-                                     /*axis=*/0, op.getEps().convertToDouble(),
-                                     op.getNormCapacity().convertToDouble(),
+                                     /*axis=*/0, op.eps, op.normCapacity,
                                      /*patch=*/1, /*capacity=*/std::nullopt);
 
     auto xsType = cast<RankedTensorType>(sel.dispatched.getType());
-    int64_t de = cast<RankedTensorType>(op.getWo().getType()).getShape()[1];
+    int64_t de = cast<RankedTensorType>(op.wo.getType()).getShape()[1];
     SmallVector<int64_t> projShape(xsType.getShape().drop_back());
     projShape.push_back(de);
     auto projType = tensorOf(projShape, xsType.getElementType());
-    auto none = ActivationAttr::get(getContext(), Activation::None);
+    auto none = ActivationAttr::get(rewriter.getContext(), Activation::None);
     SmallVector<Value, 3> qkv;
     for (int64_t i = 0; i < 3; ++i)
       qkv.push_back(ExpertMatmulOp::create(
           rewriter, loc, projType, sel.dispatched,
-          slice(rewriter, loc, op.getWqkv(), i),
-          slice(rewriter, loc, op.getBqkv(), i), none));
+          slice(rewriter, loc, op.wqkv, i), slice(rewriter, loc, op.bqkv, i),
+          none));
 
-    auto heads = rewriter.getI64IntegerAttr(op.getHeads() / experts);
+    auto heads = rewriter.getI64IntegerAttr(op.heads / op.experts);
     Value attended;
-    if (causalSafe) {
+    if (op.causalSafe) {
       ImplicitLocOpBuilder b(loc, rewriter);
       SmallVector<OpFoldResult> sizes = tensorSizes(b, qkv[0]);
       Value q = toPairs(b, qkv[0]), k = toPairs(b, qkv[1]),
             v = toPairs(b, qkv[2]), positions = toPairs(b, sel.positions);
-      Value mask = slotKeyPadding(b, sel.scores, op.getKeyPadding());
-      Value pairs = SelectiveAttentionOp::create(
-          rewriter, loc, q.getType(), q, k, v, positions, mask, heads,
-          op.getCausalAttr(), op.getRopeAttr(), op.getRopeBaseAttr(),
-          /*scale=*/FloatAttr());
+      Value mask = slotKeyPadding(b, sel.scores, op.keyPadding);
+      Value pairs;
+      if (op.cache) {
+        // Decoding: [1, E*B, L, De] as the cache kernel's rows [E*B, L, De].
+        SmallVector<ReassociationIndices> rows{{0, 1}, {2}, {3}};
+        Value attendedRows = KvAttendOp::create(
+            b, collapse(b, q, rows).getType(), collapse(b, q, rows),
+            collapse(b, k, rows), collapse(b, v, rows), op.start,
+            collapse(b, positions, {{0, 1}, {2}}), mask, op.cache, op.layer,
+            heads, op.rope, op.ropeBase, /*scale=*/FloatAttr());
+        pairs = uoe::expand(b, attendedRows,
+                            cast<RankedTensorType>(q.getType()), rows,
+                            tensorSizes(b, q));
+      } else {
+        pairs = SelectiveAttentionOp::create(
+            rewriter, loc, q.getType(), q, k, v, positions, mask, heads,
+            op.causal, op.rope, op.ropeBase, /*scale=*/FloatAttr());
+      }
       attended = fromPairs(b, pairs, projType, sizes);
     } else {
       attended = SelectiveAttentionOp::create(
           rewriter, loc, projType, qkv[0], qkv[1], qkv[2], sel.positions,
-          op.getKeyPadding(), heads, op.getCausalAttr(), op.getRopeAttr(),
-          op.getRopeBaseAttr(), /*scale=*/FloatAttr());
+          op.keyPadding, heads, op.causal, op.rope, op.ropeBase,
+          /*scale=*/FloatAttr());
     }
-    Value ys = ExpertMatmulOp::create(rewriter, loc, xsType, attended,
-                                      op.getWo(), op.getBo(), none);
-    if (causalSafe) {
-      rewriter.replaceOp(op, emitCausalSafeCombine(rewriter, loc, op.getType(),
-                                                   ys, sel, op.getCombine()));
-      return success();
-    }
-    rewriter.replaceOp(op, emitCombine(rewriter, loc, op.getType(), ys, sel,
-                                       op.getCombine(), /*patch=*/1));
+    Value ys = ExpertMatmulOp::create(rewriter, loc, xsType, attended, op.wo,
+                                      op.bo, none);
+    if (op.causalSafe)
+      return emitCausalSafeCombine(rewriter, loc, type, ys, sel, op.combine);
+    return emitCombine(rewriter, loc, type, ys, sel, op.combine, /*patch=*/1);
+  }
+};
+
+/// Cached SMHA: the causal-safe expansion of uoe.smha with the attention
+/// over the per-expert caches.
+struct ExpandCachedSmha : OpRewritePattern<CachedSmhaOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(CachedSmhaOp op,
+                                PatternRewriter &rewriter) const override {
+    ExpandSmha::SmhaParts parts{op.getInput(),
+                                op.getWg(),
+                                op.getBg(),
+                                op.getWqkv(),
+                                op.getBqkv(),
+                                op.getWo(),
+                                op.getBo(),
+                                op.getKeyPadding(),
+                                op.getNumExperts(),
+                                op.getHeads(),
+                                op.getTop(),
+                                rewriter.getUnitAttr(),
+                                /*causalSafe=*/true,
+                                op.getRopeAttr(),
+                                op.getRopeBaseAttr(),
+                                op.getScore(),
+                                op.getCombine(),
+                                /*eps=*/0.0,
+                                /*normCapacity=*/1.0,
+                                op.getStart(),
+                                op.getCache(),
+                                op.getLayer()};
+    rewriter.replaceOp(op, ExpandSmha::expandLayer(rewriter, op.getLoc(),
+                                                   op.getType(), parts));
     return success();
   }
 };
@@ -407,7 +487,8 @@ struct UoEExpandLayersPass
 } // namespace
 
 void uoe::populateExpandLayersPatterns(RewritePatternSet &patterns) {
-  patterns.add<ExpandUome, ExpandSmha, ExpandMoe>(patterns.getContext());
+  patterns.add<ExpandUome, ExpandSmha, ExpandCachedSmha, ExpandMoe>(
+      patterns.getContext());
 }
 
 void uoe::populateDenseLayerExpansionPatterns(RewritePatternSet &patterns) {

@@ -60,19 +60,10 @@ int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 // The rotary table, cached per (head width, base)
 //===----------------------------------------------------------------------===//
 
-/// cos and sin of pos * base^(-2f/dh) for pos < count, f < dh/2, as
-/// [count][dh/2][2], computed in float64 and rounded once: the expression
-/// of passes/AttentionToLinalg.cpp's ropeTable, so that the tables agree
-/// bit for bit.
-struct RopeTable {
-  int64_t dh;
-  double base;
-  int64_t count;
-  std::vector<float> values;
-};
+} // namespace
 
-std::shared_ptr<const RopeTable> ropeTable(int64_t dh, double base,
-                                           int64_t count) {
+std::shared_ptr<const RopeTable> uoe::rt::ropeTable(int64_t dh, double base,
+                                                   int64_t count) {
   static std::mutex mutex;
   static std::vector<std::shared_ptr<const RopeTable>> tables;
   std::lock_guard<std::mutex> lock(mutex);
@@ -105,6 +96,8 @@ std::shared_ptr<const RopeTable> ropeTable(int64_t dh, double base,
     tables.push_back(table);
   return table;
 }
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // The problem
@@ -320,15 +313,7 @@ UOE_INLINE void rotate(const Problem &p, const float *src, int64_t pos,
       dst[c * stride] = src[c];
     return;
   }
-  int64_t half = p.dh / 2;
-  const float *cs = p.table + pos * half * 2;
-  // First half: x cos - x' sin; second half: x cos + x' sin (x' the
-  // partner channel c -+ half), as the unfused lowering computes them.
-  for (int64_t f = 0; f < half; ++f) {
-    float cos = cs[2 * f], sin = cs[2 * f + 1];
-    dst[f * stride] = src[f] * cos - src[f + half] * sin;
-    dst[(f + half) * stride] = src[f + half] * cos + src[f] * sin;
-  }
+  rotateHead(p.table + pos * p.dh, p.dh, src, 1, dst, stride);
 }
 
 /// dst[c] = (R^T src)[c] for c < dh: the inverse rotation at `pos` (the

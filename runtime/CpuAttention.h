@@ -38,8 +38,41 @@
 #define UOE_RUNTIME_CPUATTENTION_H
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 namespace uoe::rt {
+
+/// The rotary table: cos and sin of pos * base^(-2f/dh) for pos < count,
+/// f < dh/2, as [count][dh/2][2], computed in float64 and rounded once (the
+/// expression of passes/AttentionToLinalg.cpp's ropeTable, so that the
+/// tables agree bit for bit). Cached per (dh, base) and never changed once
+/// made; `count` may exceed the one asked for.
+struct RopeTable {
+  int64_t dh;
+  double base;
+  int64_t count;
+  std::vector<float> values;
+};
+
+/// The table for (dh, base) with at least `count` positions. Thread-safe.
+std::shared_ptr<const RopeTable> ropeTable(int64_t dh, double base,
+                                           int64_t count);
+
+/// dst[c * dstStride] for c < dh: the NeoX (rotate-half) rotation of the
+/// head `src` (src[c * srcStride]) by the table's row `cosSin` of one
+/// position: first half x cos - x' sin, second half x cos + x' sin (x' the
+/// partner channel), as the unfused lowering computes them.
+inline void rotateHead(const float *cosSin, int64_t dh, const float *src,
+                       int64_t srcStride, float *dst, int64_t dstStride) {
+  int64_t half = dh / 2;
+  for (int64_t f = 0; f < half; ++f) {
+    float cos = cosSin[2 * f], sin = cosSin[2 * f + 1];
+    float x = src[f * srcStride], partner = src[(f + half) * srcStride];
+    dst[f * dstStride] = x * cos - partner * sin;
+    dst[(f + half) * dstStride] = partner * cos + x * sin;
+  }
+}
 
 /// `flags` bits of uoe_selective_attention.
 enum AttentionFlags : int64_t {

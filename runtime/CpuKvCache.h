@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <vector>
 
 namespace uoe::rt {
 
@@ -55,6 +56,12 @@ public:
     return values_.get() + block(layer, b);
   }
 
+  /// How many tokens expert e of a selective layer has cached for sequence
+  /// b (e < width; 0 in a new cache).
+  int64_t &count(int64_t layer, int64_t b, int64_t e) {
+    return counts_[(layer * batch_ + b) * width_ + e];
+  }
+
   ~KvCache();
 
 private:
@@ -68,27 +75,46 @@ private:
   };
   int64_t layers_ = 0, batch_ = 0, capacity_ = 0, width_ = 0;
   std::unique_ptr<float[], Free> keys_, values_;
+  std::vector<int64_t> counts_;
 };
 
 } // namespace uoe::rt
 
 extern "C" {
 
-/// The attention of `uoe.kv_attend`: q, k, v are [batch, t, d] (element
+/// `flags` bits of uoe_kv_attend.
+enum KvAttendFlags : int64_t {
+  kKvAttendSelected = 1,   ///< Rows are (expert, sequence) selections.
+  kKvAttendRopeOriginal = 2, ///< Rotary embedding at the tokens' positions.
+};
+
+/// The attention of `uoe.kv_attend`: q, k, v are [rows, slots, d] (element
 /// strides s0, s1, s2; d = heads * dh), start [batch] int64 (stride
-/// startStride), out dense [batch, t, d]. For every sequence b and head h,
-/// the keys and values of token i go to position start[b] + i of layer
-/// `layer`'s cache; then token i's output is softmax over j <= start[b] + i
-/// of (q_i . key_j * scale), times the values. A cache address that names
-/// no cache, a layer, sizes or a position outside it are recorded for
-/// takeCpuBlasError() (the run fails with that message) and nothing is
-/// written to the cache.
-void uoe_kv_attend(int64_t cache, int64_t layer, int64_t batch, int64_t t,
-                   int64_t d, int64_t heads, double scale, int64_t q,
+/// startStride), out dense [rows, slots, d]. Row r belongs to sequence
+/// b = r % batch and expert e = r / batch (rows = experts * batch; one
+/// expert for dense attention). Slot l holds token t = l of the call, or
+/// with kKvAttendSelected t = positions[r, l] (int64, row stride posStride),
+/// and then only if padding[r, t] is 0 (bytes, row stride padStride, t <
+/// tokens); other slots are skipped (their output is 0). A token's position
+/// is start[b] + t: its rotary position (kKvAttendRopeOriginal; base
+/// ropeBase) and, for dense rows, its place in the cache; a selected row
+/// appends its tokens after the expert's earlier ones (KvCache::count).
+/// The keys and values of the kept slots are written to layer `layer` of
+/// the cache (expert e's heads after those of the experts before it), then
+/// each kept slot attends over its row's cached entries up to its own:
+/// softmax of (q . key * scale), times the values. A cache address that
+/// names no live cache, a layer, sizes or an entry outside it are recorded
+/// for takeCpuBlasError() as InvalidArgument (the run fails with that
+/// message), and nothing is written to the cache.
+void uoe_kv_attend(int64_t cache, int64_t layer, int64_t flags,
+                   int64_t batch, int64_t rows, int64_t slots, int64_t d,
+                   int64_t heads, double scale, double ropeBase, int64_t q,
                    int64_t qs0, int64_t qs1, int64_t qs2, int64_t k,
                    int64_t ks0, int64_t ks1, int64_t ks2, int64_t v,
                    int64_t vs0, int64_t vs1, int64_t vs2, int64_t start,
-                   int64_t startStride, int64_t out);
+                   int64_t startStride, int64_t positions, int64_t posStride,
+                   int64_t padding, int64_t padStride, int64_t tokens,
+                   int64_t out);
 
 } // extern "C"
 

@@ -29,3 +29,20 @@ func.func @kept(%x: tensor<1x1x8xf32>, %wqkv: tensor<3x8x8xf32>, %bqkv: tensor<3
   %o = uoe.kv_attend %x, %x, %x start %start cache %cache layer %layer heads 2 : tensor<1x1x8xf32>, tensor<1xi64>
   return
 }
+
+// -----
+
+// Tests that cached SMHA and a selected kv_attend round-trip.
+// CHECK-LABEL: func.func @cached_smha
+// CHECK: uoe.cached_smha %arg0, router(%arg1, %arg2), qkv(%arg3, %arg4), out(%arg5, %arg6) key_padding %arg7 start %arg8 cache %arg9 layer %arg9 heads 4 top 1 rope original gated : tensor<2x1x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2x1xi1>, tensor<2xi64>
+// CHECK: uoe.kv_attend %arg10, %arg10, %arg10 start %arg8 selected(%arg11, %arg12) cache %arg9 layer %arg9 heads 2 rope original : tensor<4x?x16xf32>, tensor<2xi64>, tensor<4x?xi64>, tensor<4x1xi1>
+func.func @cached_smha(%x: tensor<2x1x32xf32>, %wg: tensor<2x32xf32>, %bg: tensor<2xf32>, %wqkv: tensor<3x2x32x16xf32>,
+                       %bqkv: tensor<3x2x16xf32>, %wo: tensor<2x16x32xf32>, %bo: tensor<2x32xf32>, %kp: tensor<2x1xi1>,
+                       %start: tensor<2xi64>, %cache: i64, %q: tensor<4x?x16xf32>, %pos: tensor<4x?xi64>, %mask: tensor<4x1xi1>) {
+  %y = uoe.cached_smha %x, router(%wg, %bg), qkv(%wqkv, %bqkv), out(%wo, %bo) key_padding %kp start %start cache %cache layer %cache
+      heads 4 top 1 rope original gated
+      : tensor<2x1x32xf32>, tensor<2x32xf32>, tensor<2xf32>, tensor<3x2x32x16xf32>, tensor<3x2x16xf32>, tensor<2x16x32xf32>, tensor<2x32xf32>, tensor<2x1xi1>, tensor<2xi64>
+  %o = uoe.kv_attend %q, %q, %q start %start selected(%pos, %mask) cache %cache layer %cache heads 2 rope original
+      : tensor<4x?x16xf32>, tensor<2xi64>, tensor<4x?xi64>, tensor<4x1xi1>
+  return
+}

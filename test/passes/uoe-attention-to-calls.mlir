@@ -97,22 +97,43 @@ func.func @gradient(%q: tensor<2x4x?x16xf32>, %k: tensor<2x4x?x16xf32>, %v: tens
 // -----
 
 // Tests that kv_attend becomes one call of uoe_kv_attend: the cache and the
-// layer as they come, B 2, T 3, D 8, 2 heads, the scale 1/sqrt(4) as f64,
-// q, k, v and start read in place, a fresh result buffer.
-// CHECK-LABEL: func.func private @uoe_kv_attend(i64, i64, i64, i64, i64, i64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// layer as they come, flags 0, B 2, R 2, L 3, D 8, 2 heads, the scale
+// 1/sqrt(4) and the rotary base as f64, q, k, v and start read in place,
+// zeros for the selection, a fresh result buffer.
+// CHECK-LABEL: func.func private @uoe_kv_attend(i64, i64, i64, i64, i64, i64, i64, i64, f64, f64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 // CHECK-LABEL: func.func @kv
 // CHECK-SAME: %[[C:[a-z0-9]+]]: i64, %[[L:[a-z0-9]+]]: i64
 // CHECK-DAG: %[[SCALE:.+]] = arith.constant 5.000000e-01 : f64
+// CHECK-DAG: %[[BASE:.+]] = arith.constant 1.000000e+04 : f64
 // CHECK-DAG: %[[D:.+]] = arith.constant 8 : i64
 // CHECK-DAG: %[[T:.+]] = arith.constant 3 : i64
 // CHECK-DAG: %[[B:.+]] = arith.constant 2 : i64
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant 0 : i64
 // CHECK: bufferization.to_buffer %arg2 read_only : tensor<2xi64>
 // CHECK: %[[OUT:.+]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x8xf32>
-// CHECK: call @uoe_kv_attend(%[[C]], %[[L]], %[[B]], %[[T]], %[[D]], %[[B]], %[[SCALE]],
+// CHECK: call @uoe_kv_attend(%[[C]], %[[L]], %[[ZERO]], %[[B]], %[[B]], %[[T]], %[[D]], %[[B]], %[[SCALE]], %[[BASE]],
+// CHECK-SAME: %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %[[ZERO]], %{{.+}}) : (
 // CHECK: %[[RES:.+]] = bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK-NOT: uoe.kv_attend
 // CHECK: return %[[RES]]
 func.func @kv(%q: tensor<2x3x8xf32>, %k: tensor<2x3x8xf32>, %s: tensor<2xi64>, %c: i64, %l: i64) -> tensor<2x3x8xf32> {
   %o = uoe.kv_attend %q, %k, %k start %s cache %c layer %l heads 2 : tensor<2x3x8xf32>, tensor<2xi64>
   return %o : tensor<2x3x8xf32>
+}
+
+// -----
+
+// Tests a selection (causal-safe SMHA): flags 3 (selected | rope original),
+// R 4 of B 2, the dynamic L, the positions and the key padding (T 5) read in
+// place, a result buffer of the dynamic L.
+// CHECK-LABEL: func.func @kv_selected
+// CHECK-DAG: %[[FLAGS:.+]] = arith.constant 3 : i64
+// CHECK-DAG: %[[R:.+]] = arith.constant 4 : i64
+// CHECK: bufferization.to_buffer %arg3 read_only : tensor<4x5xi1>
+// CHECK: memref.alloc(%{{.+}}) {alignment = 64 : i64} : memref<4x?x16xf32>
+// CHECK: call @uoe_kv_attend(%arg4, %arg4, %[[FLAGS]], %{{.+}}, %[[R]], %{{.+}},
+func.func @kv_selected(%q: tensor<4x?x16xf32>, %s: tensor<2xi64>, %p: tensor<4x?xi64>, %kp: tensor<4x5xi1>, %c: i64) -> tensor<4x?x16xf32> {
+  %o = uoe.kv_attend %q, %q, %q start %s selected(%p, %kp) cache %c layer %c heads 2 rope original
+      : tensor<4x?x16xf32>, tensor<2xi64>, tensor<4x?xi64>, tensor<4x5xi1>
+  return %o : tensor<4x?x16xf32>
 }

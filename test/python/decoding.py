@@ -64,7 +64,7 @@ try:
     decoder.run("decode_step", seq[:, :1], np.full(2, 12), np.zeros(2, np.int64), handle)
 except uoe.Error as e:
     print(e.code_name, "|", e.message.split(" (")[0])
-# CHECK: invalid argument | uoe_kv_attend: sequence 0 writes positions 12..12, outside the cache's 12 positions
+# CHECK: invalid argument | uoe_kv_attend: sequence 0 writes position 12, outside the cache's 12 positions
 try:
     forward.generate(prompts, 2)
 except uoe.Error as e:

@@ -35,7 +35,7 @@ layout: LAYOUT
 final_norm: FINAL
 embedding { vocab_size: 97 position: LEARNED max_positions: 24 }
 blocks {
-  dense_attention { heads: 4 causal: true }
+  ATTENTION
   MLP
   repeat: 2
 }
@@ -43,16 +43,28 @@ lm_head { tie_embeddings: true }
 )pb";
 
 struct Variant {
-  const char *name, *layout, *finalNorm, *mlp;
+  const char *name, *layout, *finalNorm, *attention, *mlp;
 };
 
+constexpr const char *kDense = "dense_attention { heads: 4 causal: true }";
+
 const Variant kVariants[] = {
-    {"gpt2", "PRE_LN", "true", "dense_mlp { hidden: 64 }"},
-    {"post_ln", "POST_LN", "false", "dense_mlp { hidden: 48 activation: RELU }"},
-    {"moe", "PRE_RMSNORM", "true",
+    {"gpt2", "PRE_LN", "true", kDense, "dense_mlp { hidden: 64 }"},
+    {"post_ln", "POST_LN", "false", kDense,
+     "dense_mlp { hidden: 48 activation: RELU }"},
+    {"moe", "PRE_RMSNORM", "true", kDense,
      "moe { hidden: 16 experts: 4 top_k: 2 activation: SILU }"},
-    {"uome_causal_safe", "PRE_LN", "true",
+    {"uome_causal_safe", "PRE_LN", "true", kDense,
      "uome { hidden: 64 experts: 4 top_k: 2 routing: CAUSAL_SAFE }"},
+    // Causal-safe SMHA over per-expert caches: rotary positions, gated and
+    // union combines, one and two experts per token.
+    {"smha_rope_gated", "PRE_LN", "true",
+     "smha { heads: 4 experts: 2 top_k: 1 causal: true rope: ORIGINAL "
+     "combine: GATED routing: CAUSAL_SAFE }",
+     "uome { hidden: 64 experts: 4 top_k: 2 routing: CAUSAL_SAFE }"},
+    {"smha_union", "POST_LN", "false",
+     "smha { heads: 8 experts: 4 top_k: 2 causal: true routing: CAUSAL_SAFE }",
+     "dense_mlp { hidden: 64 }"},
 };
 
 std::string replaced(std::string text, const std::string &what,
@@ -64,6 +76,7 @@ std::string replaced(std::string text, const std::string &what,
 
 model::Model describe(const Variant &v) {
   std::string text = replaced(kDecoderModel, "LAYOUT", v.layout);
+  text = replaced(text, "ATTENTION", v.attention);
   text = replaced(text, "FINAL", v.finalNorm);
   text = replaced(text, "MLP", v.mlp);
   auto parsed = mlir::uoe::parseModelText(text, v.name);
@@ -229,7 +242,7 @@ TEST(DecodeCacheTest, ErrorsNameTheProblem) {
                      (*small)->address());
   ASSERT_FALSE(full.ok());
   EXPECT_NE(full.status().message().find(
-                "writes positions 4..4, outside the cache's 4 positions"),
+                "writes position 4, outside the cache's 4 positions"),
             std::string::npos)
       << full.status().message();
   auto narrow = rt::KvCache::create(2, 1, 8, 16);
@@ -256,6 +269,12 @@ TEST(DecodeCacheTest, ErrorsNameTheProblem) {
 // Tests that models that cannot decode incrementally are refused with the
 // field that prevents it.
 TEST(DecodeCacheTest, UndecodableModelsNameTheField) {
+  model::Model reference = describe(kVariants[4]);
+  reference.mutable_blocks(0)->mutable_smha()->set_routing(model::REFERENCE);
+  llvm::Error why0 = mlir::uoe::checkDecodable(reference);
+  ASSERT_TRUE(static_cast<bool>(why0));
+  EXPECT_NE(llvm::toString(std::move(why0)).find("blocks[0].smha"),
+            std::string::npos);
   model::Model m = describe(kVariants[3]);
   m.mutable_blocks(0)->mutable_uome()->set_routing(model::REFERENCE);
   llvm::Error why = mlir::uoe::checkDecodable(m);
