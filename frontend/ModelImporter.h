@@ -45,9 +45,9 @@ importModel(MLIRContext &context, const model::Model &model, int64_t batch,
 
 /// Why `model` cannot decode incrementally with a key/value cache (an
 /// error naming the field), or success: a language model whose attention
-/// is dense and causal without rotary embedding, and whose MLPs compute
-/// each token alone (dense, token-choice MoE, or UoME with causal-safe
-/// routing along the sequence).
+/// is dense and causal without rotary embedding, or causal-safe causal
+/// SMHA, and whose MLPs compute each token alone (dense, token-choice MoE,
+/// or UoME with causal-safe routing along the sequence).
 llvm::Error checkDecodable(const model::Model &model);
 
 /// Builds the two entry points of incremental decoding (docs/SPEC.md,
