@@ -14,13 +14,13 @@
 
 #include "capi/CApiCompiler.h"
 #include "formats/Checkpoint.h"
-#include "runtime/CpuBlas.h"
-#include "runtime/CpuKvCache.h"
-#include "runtime/CpuDevice.h"
-#include "runtime/CudaDriver.h"
-#include "runtime/Program.h"
 #include "formats/Executable.h"
 #include "formats/Safetensors.h"
+#include "runtime/CpuBlas.h"
+#include "runtime/CpuDevice.h"
+#include "runtime/CpuKvCache.h"
+#include "runtime/CudaDriver.h"
+#include "runtime/Program.h"
 
 #include <cstring>
 #include <exception>
@@ -226,11 +226,10 @@ rt::Status compileInto(const char *function, uoe_session_t *session,
     return rt::invalidArgumentError(
         strCat(function, ": UOE_COMPILE_DECODING is for cpu sessions, "
                          "without UOE_COMPILE_GRADIENTS"));
-  return newExecutable(capi::compile(kind, source, batch, seq,
-                                     session->cacheDir, gradients,
-                                     session->cudaChip, bf16 ? "bf16" : "f32",
-                                     decoding),
-                       out);
+  return newExecutable(
+      capi::compile(kind, source, batch, seq, session->cacheDir, gradients,
+                    session->cudaChip, bf16 ? "bf16" : "f32", decoding),
+      out);
 }
 
 } // namespace
@@ -637,7 +636,8 @@ uoe_status_t *uoe_model_run(uoe_model_t *model, const char *entry,
   });
 }
 
-//===--- Key/value caches --------------------------------------------------===//
+//===--- Key/value caches
+//--------------------------------------------------===//
 
 struct uoe_kv_cache {
   std::unique_ptr<rt::KvCache> cache;

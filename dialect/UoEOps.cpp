@@ -258,8 +258,8 @@ static LogicalResult expectHeadsDivide(Operation *op, int64_t heads,
   if (heads >= 1 && d % heads == 0)
     return success();
   return op->emitOpError() << "heads (" << heads
-                           << ") must be positive and divide the width d ("
-                           << d << ")";
+                           << ") must be positive and divide the width d (" << d
+                           << ")";
 }
 
 /// The dense attention weights: `wqkv [3, d, d]`, `bqkv [3, d]`, `wo [d,
@@ -273,7 +273,6 @@ static LogicalResult expectAttentionWeights(Operation *op, int64_t d,
                  succeeded(expectShape(op, wo, "[d, d]", {d, d})) &&
                  succeeded(expectShape(op, bo, "[d]", {d})));
 }
-
 
 LogicalResult AttentionOp::verify() {
   Named x{"input", getInput()}, wqkv{"wqkv", getWqkv()},
@@ -329,7 +328,8 @@ LogicalResult KvAttendOp::verify() {
   // kv_attend_c1 (one type: AllTypesMatch)
   if (failed(expectRank(*this, q, 3, "[R, L, D]")))
     return failure();
-  if (ShapedType::isDynamic(q.shape()[0]) || ShapedType::isDynamic(q.shape()[2]) ||
+  if (ShapedType::isDynamic(q.shape()[0]) ||
+      ShapedType::isDynamic(q.shape()[2]) ||
       (!selected && ShapedType::isDynamic(q.shape()[1])))
     return emitOpError() << "query must be static but for L with selected, "
                          << "but it is " << q.value.getType();
@@ -345,20 +345,20 @@ LogicalResult KvAttendOp::verify() {
   if (startType.getRank() != 1 || startType.isDynamicDim(0))
     return emitOpError() << "start must be [B], but it is " << startType;
   int64_t batch = startType.getShape()[0];
-  if (!selected && failed(expectShape(*this, Named{"start", getStart()}, "[B]",
-                                      {rows})))
+  if (!selected &&
+      failed(expectShape(*this, Named{"start", getStart()}, "[B]", {rows})))
     return failure();
   // kv_attend_c4
   if (selected) {
     if (!getKeyPadding())
       return emitOpError() << "selected needs positions and key_padding";
     if (rows % batch != 0)
-      return emitOpError() << "rows (" << rows
-                           << ") must be a multiple of B (" << batch << ")";
+      return emitOpError() << "rows (" << rows << ") must be a multiple of B ("
+                           << batch << ")";
     Named positions{"positions", getPositions()},
         padding{"key_padding", getKeyPadding()};
-    if (positions.type().getRank() != 2 ||
-        positions.shape()[0] != rows || positions.shape()[1] != q.shape()[1])
+    if (positions.type().getRank() != 2 || positions.shape()[0] != rows ||
+        positions.shape()[1] != q.shape()[1])
       return emitOpError() << "positions must be [R, L] = "
                            << formatShape({rows, q.shape()[1]})
                            << ", but it is " << positions.value.getType();
@@ -423,19 +423,17 @@ int64_t SmhaOp::getNumExperts() { return getWg().getType().getShape()[0]; }
 
 /// SMHA's router, heads, weights and top (smha_c2 to smha_c5, and the
 /// same constraints of cached_smha): the expert count, or failure.
-static FailureOr<int64_t> verifySmhaLayer(Operation *op, int64_t d,
-                                          const Named &wg, const Named &bg,
-                                          const Named &wqkv, const Named &bqkv,
-                                          const Named &wo, const Named &bo,
-                                          int64_t heads, int64_t top,
-                                          RopeMode rope) {
+static FailureOr<int64_t>
+verifySmhaLayer(Operation *op, int64_t d, const Named &wg, const Named &bg,
+                const Named &wqkv, const Named &bqkv, const Named &wo,
+                const Named &bo, int64_t heads, int64_t top, RopeMode rope) {
   FailureOr<int64_t> experts = verifyRouterWeights(op, d, wg, bg);
   if (failed(experts) || failed(expectHeadsDivide(op, heads, d)))
     return failure();
   if (heads % *experts != 0)
-    return op->emitOpError() << "the " << *experts
-                             << " experts must split the heads (" << heads
-                             << ") into equal groups";
+    return op->emitOpError()
+           << "the " << *experts << " experts must split the heads (" << heads
+           << ") into equal groups";
   if (rope != RopeMode::None && (d / heads) % 2 != 0)
     return op->emitOpError()
            << "rotary embedding needs an even head width, but "
@@ -496,8 +494,8 @@ LogicalResult CachedSmhaOp::verify() {
                              getTop(), getRope())))
     return failure();
   // cached_smha_c6
-  if (failed(expectShape(*this, Named{"key_padding", getKeyPadding()},
-                         "[B, T]", {b, t})) ||
+  if (failed(expectShape(*this, Named{"key_padding", getKeyPadding()}, "[B, T]",
+                         {b, t})) ||
       failed(expectShape(*this, Named{"start", getStart()}, "[B]", {b})))
     return failure();
   // cached_smha_c7

@@ -35,8 +35,8 @@ compileModel(const model::Model &model, int64_t batch, int64_t seq,
 
 /// A hex SHA-256 over the resolved description, the input shape, the
 /// compiler version and what of `artifacts` shapes the code (the target,
-/// whether `forward_grad` is compiled, decoding, the GEMMs' precision): equal keys
-/// mean interchangeable Executables.
+/// whether `forward_grad` is compiled, decoding, the GEMMs' precision): equal
+/// keys mean interchangeable Executables.
 std::string compileCacheKey(const model::Model &model, int64_t batch,
                             int64_t seq, const CompileArtifacts &artifacts = {});
 

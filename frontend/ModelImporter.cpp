@@ -166,8 +166,8 @@ public:
       // shorter prompts as key padding.
       Value y = CachedSmhaOp::create(
           b, loc, x.getType(), x, wg, bg, wqkv, bqkv, wo, bo, keyPadding,
-          decodeStart, decodeCache, decodeLayer,
-          b.getI64IntegerAttr(a.heads()), b.getI64IntegerAttr(a.top_k()),
+          decodeStart, decodeCache, decodeLayer, b.getI64IntegerAttr(a.heads()),
+          b.getI64IntegerAttr(a.top_k()),
           RopeModeAttr::get(b.getContext(), toRope(a.rope())),
           b.getF64FloatAttr(a.rope_base()),
           CombineModeAttr::get(b.getContext(), toCombine(a.combine())),
@@ -280,8 +280,8 @@ public:
       // adds its positions.
       Value tokens =
           EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable, Value());
-      Value rows = EmbeddingOp::create(b, loc, hiddenType,
-                                       positionIds(idsType), positions, Value());
+      Value rows = EmbeddingOp::create(b, loc, hiddenType, positionIds(idsType),
+                                       positions, Value());
       x = arith::AddFOp::create(b, loc, tokens, rows);
     } else {
       x = EmbeddingOp::create(b, loc, hiddenType, ids, embeddingTable,
@@ -380,8 +380,8 @@ public:
     auto transpose = [&](Value v, int64_t rows, int64_t cols) {
       return linalg::TransposeOp::create(
                  b, loc, v,
-                 tensor::EmptyOp::create(b, loc,
-                                         ArrayRef<int64_t>{cols, rows}, f32),
+                 tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{cols, rows},
+                                         f32),
                  ArrayRef<int64_t>{1, 0})
           .getResult()[0];
     };
@@ -579,8 +579,8 @@ Value callBlocks(OpBuilder &b, Location loc, ModuleOp module,
     SmallVector<Value> args{x};
     args.append(context.begin(), context.end());
     if (decoding)
-      args.push_back(arith::ConstantOp::create(
-          b, loc, b.getI64IntegerAttr(cacheLayer)));
+      args.push_back(
+          arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(cacheLayer)));
     args.append(layerParams.begin(), layerParams.end());
     func::FuncOp &callee = blockFunctions[&block];
     if (!callee) {
@@ -601,7 +601,8 @@ Value callBlocks(OpBuilder &b, Location loc, ModuleOp module,
       Block *body = callee.addEntryBlock();
       b.setInsertionPointToStart(body);
       size_t skip = 1 + context.size() + (decoding ? 1 : 0);
-      ForwardBuilder inner(b, loc, model, body->getArguments().drop_front(skip));
+      ForwardBuilder inner(b, loc, model,
+                           body->getArguments().drop_front(skip));
       if (decoding) {
         inner.setDecoding(body->getArgument(1), body->getArgument(2),
                           body->getArgument(4));
@@ -815,8 +816,8 @@ mlir::uoe::importDecoder(MLIRContext &context, const model::Model &model,
     b.setInsertionPointToStart(entry);
     ValueRange params = entry->getArguments().drop_front(4);
     Value start = entry->getArgument(1), last = entry->getArgument(2);
-    Value cache = tensor::ExtractOp::create(b, loc, entry->getArgument(3),
-                                            ValueRange{});
+    Value cache =
+        tensor::ExtractOp::create(b, loc, entry->getArgument(3), ValueRange{});
     ForwardBuilder fb(b, loc, model, params);
     fb.setDecoding(start, cache, Value());
     Value x = fb.embed(entry->getArgument(0), Value());

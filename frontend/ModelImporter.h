@@ -61,9 +61,10 @@ llvm::Error checkDecodable(const model::Model &model);
 /// by `kv_cache` (runtime/CpuKvCache.h) and returns the logits of token
 /// `last[b]` of each sequence; P is `prefill`. Blocks are functions, as
 /// with outlineBlocks. checkDecodable's errors pass unchanged.
-llvm::Expected<OwningOpRef<ModuleOp>>
-importDecoder(MLIRContext &context, const model::Model &model, int64_t batch,
-              int64_t prefill);
+llvm::Expected<OwningOpRef<ModuleOp>> importDecoder(MLIRContext &context,
+                                                    const model::Model &model,
+                                                    int64_t batch,
+                                                    int64_t prefill);
 
 } // namespace mlir::uoe
 

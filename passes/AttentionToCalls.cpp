@@ -227,20 +227,21 @@ struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
                     (op.getRope() == RopeMode::Original ? kKvRopeOriginal : 0);
     auto start = cast<RankedTensorType>(op.getStart().getType());
     BufferView q = viewTensorInPlace(b, op.getQuery());
-    SmallVector<Value> args{op.getCache(),
-                            op.getLayer(),
-                            i64(flags),
-                            i64(start.getShape()[0]),
-                            i64(shape[0]),
-                            q.sizes[1],
-                            i64(shape[2]),
-                            i64(heads),
-                            f64(attentionScale(op.getScale(), shape[2] / heads)),
-                            f64(op.getRopeBase().convertToDouble())};
+    SmallVector<Value> args{
+        op.getCache(),
+        op.getLayer(),
+        i64(flags),
+        i64(start.getShape()[0]),
+        i64(shape[0]),
+        q.sizes[1],
+        i64(shape[2]),
+        i64(heads),
+        f64(attentionScale(op.getScale(), shape[2] / heads)),
+        f64(op.getRopeBase().convertToDouble())};
     for (const BufferView &view : {q, viewTensorInPlace(b, op.getKey()),
                                    viewTensorInPlace(b, op.getValue())})
-      args.append({view.address, view.strides[0], view.strides[1],
-                   view.strides[2]});
+      args.append(
+          {view.address, view.strides[0], view.strides[1], view.strides[2]});
     BufferView startView = viewTensorInPlace(b, op.getStart());
     args.append({startView.address, startView.strides[0]});
     Value zero = i64(0);

@@ -440,8 +440,8 @@ struct CachedAttentionToKvAttend : OpRewritePattern<CachedAttentionOp> {
         op.getCache(), op.getLayer(), op.getHeadsAttr(),
         RopeModeAttr::get(getContext(), RopeMode::None),
         b.getF64FloatAttr(10000.0), FloatAttr());
-    rewriter.replaceOp(op, projectOut(b, withUnitExpert(b, attended),
-                                      op.getWo(), op.getBo()));
+    rewriter.replaceOp(
+        op, projectOut(b, withUnitExpert(b, attended), op.getWo(), op.getBo()));
     return success();
   }
 };

@@ -286,25 +286,11 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
 
   LogicalResult matchAndRewrite(SmhaOp op,
                                 PatternRewriter &rewriter) const override {
-    SmhaParts parts{op.getInput(),
-                    op.getWg(),
-                    op.getBg(),
-                    op.getWqkv(),
-                    op.getBqkv(),
-                    op.getWo(),
-                    op.getBo(),
-                    op.getKeyPadding(),
-                    op.getNumExperts(),
-                    op.getHeads(),
-                    op.getTop(),
-                    op.getCausalAttr(),
-                    op.getRouting() == RoutingMode::CausalSafe,
-                    op.getRopeAttr(),
-                    op.getRopeBaseAttr(),
-                    op.getScore(),
-                    op.getCombine(),
-                    op.getEps().convertToDouble(),
-                    op.getNormCapacity().convertToDouble()};
+    SmhaParts parts = SmhaParts::of(op);
+    parts.causal = op.getCausalAttr();
+    parts.causalSafe = op.getRouting() == RoutingMode::CausalSafe;
+    parts.eps = op.getEps().convertToDouble();
+    parts.normCapacity = op.getNormCapacity().convertToDouble();
     rewriter.replaceOp(op,
                        expandLayer(rewriter, op.getLoc(), op.getType(), parts));
     return success();
@@ -314,15 +300,25 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
   struct SmhaParts {
     Value input, wg, bg, wqkv, bqkv, wo, bo, keyPadding;
     int64_t experts, heads, top;
-    UnitAttr causal;
-    bool causalSafe;
     RopeModeAttr rope;
     FloatAttr ropeBase;
     RouterScore score;
     CombineMode combine;
-    double eps, normCapacity;
+    UnitAttr causal = {};
+    bool causalSafe = false;
+    double eps = 0.0, normCapacity = 1.0;
     /// Decoding (uoe.cached_smha): positions, cache and its layer.
     Value start = {}, cache = {}, layer = {};
+
+    /// The operands and attributes both ops have.
+    template <class Op> static SmhaParts of(Op op) {
+      return SmhaParts{
+          op.getInput(),        op.getWg(),         op.getBg(),
+          op.getWqkv(),         op.getBqkv(),       op.getWo(),
+          op.getBo(),           op.getKeyPadding(), op.getNumExperts(),
+          op.getHeads(),        op.getTop(),        op.getRopeAttr(),
+          op.getRopeBaseAttr(), op.getScore(),      op.getCombine()};
+    }
   };
 
   static Value expandLayer(PatternRewriter &rewriter, Location loc,
@@ -347,10 +343,10 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
     auto none = ActivationAttr::get(rewriter.getContext(), Activation::None);
     SmallVector<Value, 3> qkv;
     for (int64_t i = 0; i < 3; ++i)
-      qkv.push_back(ExpertMatmulOp::create(
-          rewriter, loc, projType, sel.dispatched,
-          slice(rewriter, loc, op.wqkv, i), slice(rewriter, loc, op.bqkv, i),
-          none));
+      qkv.push_back(
+          ExpertMatmulOp::create(rewriter, loc, projType, sel.dispatched,
+                                 slice(rewriter, loc, op.wqkv, i),
+                                 slice(rewriter, loc, op.bqkv, i), none));
 
     auto heads = rewriter.getI64IntegerAttr(op.heads / op.experts);
     Value attended;
@@ -369,9 +365,9 @@ struct ExpandSmha : OpRewritePattern<SmhaOp> {
             collapse(b, k, rows), collapse(b, v, rows), op.start,
             collapse(b, positions, {{0, 1}, {2}}), mask, op.cache, op.layer,
             heads, op.rope, op.ropeBase, /*scale=*/FloatAttr());
-        pairs = uoe::expand(b, attendedRows,
-                            cast<RankedTensorType>(q.getType()), rows,
-                            tensorSizes(b, q));
+        pairs =
+            uoe::expand(b, attendedRows, cast<RankedTensorType>(q.getType()),
+                        rows, tensorSizes(b, q));
       } else {
         pairs = SelectiveAttentionOp::create(
             rewriter, loc, q.getType(), q, k, v, positions, mask, heads,
@@ -399,28 +395,12 @@ struct ExpandCachedSmha : OpRewritePattern<CachedSmhaOp> {
 
   LogicalResult matchAndRewrite(CachedSmhaOp op,
                                 PatternRewriter &rewriter) const override {
-    ExpandSmha::SmhaParts parts{op.getInput(),
-                                op.getWg(),
-                                op.getBg(),
-                                op.getWqkv(),
-                                op.getBqkv(),
-                                op.getWo(),
-                                op.getBo(),
-                                op.getKeyPadding(),
-                                op.getNumExperts(),
-                                op.getHeads(),
-                                op.getTop(),
-                                rewriter.getUnitAttr(),
-                                /*causalSafe=*/true,
-                                op.getRopeAttr(),
-                                op.getRopeBaseAttr(),
-                                op.getScore(),
-                                op.getCombine(),
-                                /*eps=*/0.0,
-                                /*normCapacity=*/1.0,
-                                op.getStart(),
-                                op.getCache(),
-                                op.getLayer()};
+    auto parts = ExpandSmha::SmhaParts::of(op);
+    parts.causal = rewriter.getUnitAttr();
+    parts.causalSafe = true;
+    parts.start = op.getStart();
+    parts.cache = op.getCache();
+    parts.layer = op.getLayer();
     rewriter.replaceOp(op, ExpandSmha::expandLayer(rewriter, op.getLoc(),
                                                    op.getType(), parts));
     return success();

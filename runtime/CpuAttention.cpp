@@ -63,7 +63,7 @@ int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 } // namespace
 
 std::shared_ptr<const RopeTable> uoe::rt::ropeTable(int64_t dh, double base,
-                                                   int64_t count) {
+                                                    int64_t count) {
   static std::mutex mutex;
   static std::vector<std::shared_ptr<const RopeTable>> tables;
   std::lock_guard<std::mutex> lock(mutex);

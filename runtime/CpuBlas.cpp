@@ -44,8 +44,7 @@ RejectedCalls &rejectedCalls() {
   return *calls;
 }
 
-void reject(const std::string &why,
-            StatusCode code = StatusCode::Internal) {
+void reject(const std::string &why, StatusCode code = StatusCode::Internal) {
   RejectedCalls &calls = rejectedCalls();
   std::lock_guard<std::mutex> lock(calls.mutex);
   if (calls.count++ == 0) {

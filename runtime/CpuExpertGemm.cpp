@@ -365,13 +365,13 @@ bool run(const Problem &p, int threads) {
   // place (decoding's one token per sequence).
   bool pack = p.gemm == sgemmSingleThread && p.k > 0 &&
               gemmPacksB(std::min(p.rows * p.m, kTileRows), p.transposedW);
-  float *panels = pack ? panelBuffer.get(static_cast<size_t>(
-                             2 * halves * halfFloats))
-                       : nullptr;
+  float *panels =
+      pack ? panelBuffer.get(static_cast<size_t>(2 * halves * halfFloats))
+           : nullptr;
   int64_t blocks = columns.count * p.experts;
   bool failed = false;
-#pragma omp parallel num_threads(threads) if (threads > 1)                     \
-    reduction(|| : failed)
+#pragma omp parallel num_threads(threads) if (threads > 1) reduction(||        \
+                                                                     : failed)
   for (int64_t index = 0; index < blocks; ++index) {
     int64_t j0 = index / p.experts * columns.size;
     ColumnBlock block{index % p.experts, j0,
@@ -397,8 +397,7 @@ bool run(const Problem &p, int threads) {
       int64_t first = g * groups.size;
       int64_t last = std::min(extent, first + groups.size);
       if (!p.combine) {
-        float *expert =
-            p.out + block.expert * p.rows * p.m * p.width + j0 + c0;
+        float *expert = p.out + block.expert * p.rows * p.m * p.width + j0 + c0;
         failed = !forEachTile(first, last, [&](int64_t q0, int64_t rows) {
           return computeTile(p, block, q0, rows, c0, cols,
                              expert + q0 * p.width, p.width);
@@ -408,23 +407,25 @@ bool run(const Problem &p, int threads) {
       if (block.expert == 0)
         clearRows(p, first, last, j0 + c0, cols);
       float *tile = tileBuffer.get(static_cast<size_t>(kTileRows * cols));
-      failed = !tile || !forEachTile(first * p.m, last * p.m, [&](int64_t q0,
-                                                                  int64_t rows) {
-        if (!computeTile(p, block, q0, rows, c0, cols, tile, cols))
-          return false;
-        for (int64_t t = 0; t < rows; ++t) {
-          int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
-          const float *weight = p.weights ? p.weights +
-                                                block.expert * p.wtStrideE +
-                                                r * p.wtStrideR + i / p.patch
-                                          : nullptr;
-          accumulate(p.out + (r * p.tokens + p.tokenOf(block.expert, r, i)) *
+      failed =
+          !tile ||
+          !forEachTile(first * p.m, last * p.m, [&](int64_t q0, int64_t rows) {
+            if (!computeTile(p, block, q0, rows, c0, cols, tile, cols))
+              return false;
+            for (int64_t t = 0; t < rows; ++t) {
+              int64_t r = (q0 + t) / p.m, i = (q0 + t) % p.m;
+              const float *weight =
+                  p.weights ? p.weights + block.expert * p.wtStrideE +
+                                  r * p.wtStrideR + i / p.patch
+                            : nullptr;
+              accumulate(p.out +
+                             (r * p.tokens + p.tokenOf(block.expert, r, i)) *
                                  p.width +
-                         j0 + c0,
-                     tile + t * cols, weight, cols);
-        }
-        return true;
-      });
+                             j0 + c0,
+                         tile + t * cols, weight, cols);
+            }
+            return true;
+          });
     }
   }
   return !failed;

@@ -367,9 +367,13 @@ struct Avx512Isa {
       // the hardware's stream prefetch cannot see ahead; ask for the row
       // kPrefetchRows ahead.
       if (bStride != NR) {
-        _mm_prefetch(reinterpret_cast<const char *>(brow + kPrefetchRows * bStride), _MM_HINT_T0);
+        _mm_prefetch(
+            reinterpret_cast<const char *>(brow + kPrefetchRows * bStride),
+            _MM_HINT_T0);
         if (!Narrow)
-          _mm_prefetch(reinterpret_cast<const char *>(brow + kPrefetchRows * bStride + 16), _MM_HINT_T0);
+          _mm_prefetch(reinterpret_cast<const char *>(
+                           brow + kPrefetchRows * bStride + 16),
+                       _MM_HINT_T0);
       }
       __m512 b0 = _mm512_loadu_ps(brow);
       __m512 b1 = Narrow ? b0 : _mm512_loadu_ps(brow + 16);
@@ -420,8 +424,8 @@ constexpr int64_t roundUp(int64_t x, int64_t multiple) {
 /// Pieces [first, last) of packGemmB: piece q is panel q % panels of the
 /// block of k q / panels.
 template <class Isa>
-void packGemmBPieces(const GemmOperand &b, int64_t n, int64_t k,
-                     int64_t first, int64_t last, float *dst) {
+void packGemmBPieces(const GemmOperand &b, int64_t n, int64_t k, int64_t first,
+                     int64_t last, float *dst) {
   constexpr int NR = Isa::NR;
   int64_t panels = (n + NR - 1) / NR;
   for (int64_t q = first; q < last; ++q) {
@@ -453,8 +457,8 @@ constexpr int64_t kStreamRows = 8;
 
 template <int M>
 UOE_AVX512 void streamedSgemmAvx512(int64_t n, int64_t k, const GemmOperand &a,
-                                    const GemmOperand &b, float *c,
-                                    int64_t ldc, float beta) {
+                                    const GemmOperand &b, float *c, int64_t ldc,
+                                    float beta) {
   constexpr int64_t kAccFloats = 4096;
   constexpr int64_t chunk = std::max<int64_t>(16, kAccFloats / M / 16 * 16);
   alignas(64) float acc[M * chunk];
@@ -494,10 +498,9 @@ UOE_AVX512 void streamedSgemmAvx512(int64_t n, int64_t k, const GemmOperand &a,
           int cols = static_cast<int>(std::min<int64_t>(32, nc - j));
           const float *t = acc + i * chunk + j;
           auto masks = columnMasks(cols);
-          updateRow512(c + i * ldc + j0 + j,
-                       _mm512_maskz_loadu_ps(masks.first, t),
-                       _mm512_maskz_loadu_ps(masks.second, t + 16), masks,
-                       update, beta);
+          updateRow512(
+              c + i * ldc + j0 + j, _mm512_maskz_loadu_ps(masks.first, t),
+              _mm512_maskz_loadu_ps(masks.second, t + 16), masks, update, beta);
         }
     }
   }
@@ -569,8 +572,8 @@ void blockedSgemm(int64_t m, int64_t n, int64_t k, const GemmOperand &a,
                       kc, aPack + ir * kc);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           int cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          const float *bp = directB ? b.data + pc * b.ld + jc + jr
-                                    : bBlock + jr * kc;
+          const float *bp =
+              directB ? b.data + pc * b.ld + jc + jr : bBlock + jr * kc;
           int64_t bStride = directB ? b.ld : NR;
           // In place, a panel with fewer than NR columns would read past
           // the row: copy it, padded, into a small local panel instead.

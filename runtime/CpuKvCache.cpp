@@ -2,8 +2,8 @@
 //
 // uoe_kv_attend (CpuKvCache.h): the new tokens' keys and values are
 // appended, then per (sequence, head) each token attends over positions
-// 0 .. its own: scores in one pass (a dot product per cached key), the softmax with
-// its maximum subtracted, then the values weighted and summed in position
+// 0 .. its own: scores in one pass (a dot product per cached key), the softmax
+// with its maximum subtracted, then the values weighted and summed in position
 // order. Work is spread over (sequence, head) pairs, each computed the
 // same way whatever the thread count.
 //
@@ -46,10 +46,9 @@ StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
                                                    int64_t capacity,
                                                    int64_t width) {
   if (layers < 1 || batch < 1 || capacity < 1 || width < 1)
-    return invalidArgumentError(
-        strCat("a key/value cache needs positive sizes (layers ", layers,
-               ", batch ", batch, ", positions ", capacity, ", width ", width,
-               ")"));
+    return invalidArgumentError(strCat(
+        "a key/value cache needs positive sizes (layers ", layers, ", batch ",
+        batch, ", positions ", capacity, ", width ", width, ")"));
   int64_t floats = layers;
   for (int64_t factor : {batch, capacity, width})
     if (__builtin_mul_overflow(floats, factor, &floats))
@@ -65,8 +64,8 @@ StatusOr<std::unique_ptr<KvCache>> KvCache::create(int64_t layers,
   cache->keys_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
   cache->values_.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
   if (!cache->keys_ || !cache->values_)
-    return unavailableError(strCat("out of memory for the key/value cache (2 x ",
-                                   bytes >> 20, " MiB)"));
+    return unavailableError(strCat(
+        "out of memory for the key/value cache (2 x ", bytes >> 20, " MiB)"));
   LiveCaches &live = liveCaches();
   std::lock_guard<std::mutex> lock(live.mutex);
   live.caches.insert(cache.get());
@@ -130,8 +129,8 @@ void append(KvProblem &p) {
         const float *k = p.k + r * p.ks[0] + l * p.ks[1] + h * dh * p.ks[2];
         const float *v = p.v + r * p.vs[0] + l * p.vs[1] + h * dh * p.vs[2];
         if (p.table)
-          rotateHead(p.table + p.position[r * p.slots + l] * dh, dh, k,
-                     p.ks[2], key, capacity);
+          rotateHead(p.table + p.position[r * p.slots + l] * dh, dh, k, p.ks[2],
+                     key, capacity);
         else
           for (int64_t c = 0; c < dh; ++c)
             key[c * capacity] = k[c * p.ks[2]];
@@ -209,17 +208,15 @@ bool attendHead(const KvProblem &p, int64_t r, int64_t h) {
 
 } // namespace
 
-extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
-                              int64_t flags, int64_t batch, int64_t rows,
-                              int64_t slots, int64_t d, int64_t heads,
-                              double scale, double ropeBase, int64_t q,
-                              int64_t qs0, int64_t qs1, int64_t qs2, int64_t k,
-                              int64_t ks0, int64_t ks1, int64_t ks2, int64_t v,
-                              int64_t vs0, int64_t vs1, int64_t vs2,
-                              int64_t start, int64_t startStride,
-                              int64_t positions, int64_t posStride,
-                              int64_t padding, int64_t padStride,
-                              int64_t tokens, int64_t out) {
+extern "C" void
+uoe_kv_attend(int64_t cacheAddress, int64_t layer, int64_t flags, int64_t batch,
+              int64_t rows, int64_t slots, int64_t d, int64_t heads,
+              double scale, double ropeBase, int64_t q, int64_t qs0,
+              int64_t qs1, int64_t qs2, int64_t k, int64_t ks0, int64_t ks1,
+              int64_t ks2, int64_t v, int64_t vs0, int64_t vs1, int64_t vs2,
+              int64_t start, int64_t startStride, int64_t positions,
+              int64_t posStride, int64_t padding, int64_t padStride,
+              int64_t tokens, int64_t out) {
   // What the caller's inputs cause (the cache, the positions).
   auto bad = [](auto... parts) {
     recordCpuKernelError(strCat("uoe_kv_attend: ", parts...),
@@ -235,8 +232,8 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   int64_t experts = batch > 0 ? rows / batch : 0;
   if (flags & ~int64_t(kKvAttendSelected | kKvAttendRopeOriginal) ||
       batch < 1 || batch > cache->batch() || rows != experts * batch ||
-      (!selected && experts != 1) || slots < 0 || heads < 1 ||
-      d % heads != 0 || experts * d != cache->width() ||
+      (!selected && experts != 1) || slots < 0 || heads < 1 || d % heads != 0 ||
+      experts * d != cache->width() ||
       ((flags & kKvAttendRopeOriginal) && (d / heads) % 2 != 0) ||
       (selected && tokens < 1))
     return bad("sizes (flags ", flags, ", batch ", batch, ", rows ", rows,
@@ -249,14 +246,27 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   auto floats = [](int64_t address) {
     return reinterpret_cast<const float *>(address);
   };
-  KvProblem p{cache,        layer,         batch,
-              rows,         experts,       slots,
-              d,            heads,         d / heads,
-              static_cast<float>(scale),   nullptr,
-              floats(q),    floats(k),     floats(v),
-              {qs0, qs1, qs2},             {ks0, ks1, ks2},
-              {vs0, vs1, vs2},             starts,
-              startStride,  {},            {},
+  KvProblem p{cache,
+              layer,
+              batch,
+              rows,
+              experts,
+              slots,
+              d,
+              heads,
+              d / heads,
+              static_cast<float>(scale),
+              nullptr,
+              floats(q),
+              floats(k),
+              floats(v),
+              {qs0, qs1, qs2},
+              {ks0, ks1, ks2},
+              {vs0, vs1, vs2},
+              starts,
+              startStride,
+              {},
+              {},
               reinterpret_cast<float *>(out)};
   // Every kept slot's place in the cache and position, checked before
   // anything is written.
@@ -264,7 +274,8 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
   p.position.assign(static_cast<size_t>(rows * slots), 0);
   int64_t maxPosition = 0;
   for (int64_t r = 0; r < rows; ++r) {
-    int64_t b = p.sequence(r), next = selected ? cache->count(layer, b, p.expert(r)) : 0;
+    int64_t b = p.sequence(r),
+            next = selected ? cache->count(layer, b, p.expert(r)) : 0;
     for (int64_t l = 0; l < slots; ++l) {
       int64_t t = selected ? slotTokens[r * posStride + l] : l;
       if (selected && (t < 0 || t >= tokens))
@@ -276,8 +287,9 @@ extern "C" void uoe_kv_attend(int64_t cacheAddress, int64_t layer,
       int64_t at = selected ? next++ : position;
       if (position < 0 || at < 0 || at >= cache->capacity())
         return bad("sequence ", b, " writes position ", position,
-                   selected ? strCat(" (entry ", at, " of expert ", p.expert(r), ")")
-                            : std::string(),
+                   selected
+                       ? strCat(" (entry ", at, " of expert ", p.expert(r), ")")
+                       : std::string(),
                    ", outside the cache's ", cache->capacity(),
                    " positions (the maximum length)");
       p.index[r * slots + l] = at;

@@ -1,4 +1,5 @@
-//===- CpuKvCache.h - the key/value cache of incremental decoding -*- C++ -*-===//
+//===- CpuKvCache.h - the key/value cache of incremental decoding -*- C++
+//-*-===//
 //
 // Decoding (docs/SPEC.md, "Decoding") keeps every attention layer's keys
 // and values of the tokens seen so far, so that a step computes only its
@@ -84,7 +85,7 @@ extern "C" {
 
 /// `flags` bits of uoe_kv_attend.
 enum KvAttendFlags : int64_t {
-  kKvAttendSelected = 1,   ///< Rows are (expert, sequence) selections.
+  kKvAttendSelected = 1,     ///< Rows are (expert, sequence) selections.
   kKvAttendRopeOriginal = 2, ///< Rotary embedding at the tokens' positions.
 };
 
@@ -106,15 +107,14 @@ enum KvAttendFlags : int64_t {
 /// names no live cache, a layer, sizes or an entry outside it are recorded
 /// for takeCpuBlasError() as InvalidArgument (the run fails with that
 /// message), and nothing is written to the cache.
-void uoe_kv_attend(int64_t cache, int64_t layer, int64_t flags,
-                   int64_t batch, int64_t rows, int64_t slots, int64_t d,
-                   int64_t heads, double scale, double ropeBase, int64_t q,
-                   int64_t qs0, int64_t qs1, int64_t qs2, int64_t k,
-                   int64_t ks0, int64_t ks1, int64_t ks2, int64_t v,
-                   int64_t vs0, int64_t vs1, int64_t vs2, int64_t start,
-                   int64_t startStride, int64_t positions, int64_t posStride,
-                   int64_t padding, int64_t padStride, int64_t tokens,
-                   int64_t out);
+void uoe_kv_attend(int64_t cache, int64_t layer, int64_t flags, int64_t batch,
+                   int64_t rows, int64_t slots, int64_t d, int64_t heads,
+                   double scale, double ropeBase, int64_t q, int64_t qs0,
+                   int64_t qs1, int64_t qs2, int64_t k, int64_t ks0,
+                   int64_t ks1, int64_t ks2, int64_t v, int64_t vs0,
+                   int64_t vs1, int64_t vs2, int64_t start, int64_t startStride,
+                   int64_t positions, int64_t posStride, int64_t padding,
+                   int64_t padStride, int64_t tokens, int64_t out);
 
 } // extern "C"
 

@@ -21,15 +21,15 @@
 
 #include "driver/CompileModel.h"
 #include "driver/OrcLoader.h"
-#include "frontend/ModelImporter.h"
 #include "formats/Checkpoint.h"
+#include "formats/Executable.h"
+#include "formats/Npy.h"
+#include "formats/Safetensors.h"
+#include "frontend/ModelImporter.h"
 #include "runtime/CpuBlas.h"
 #include "runtime/CpuDevice.h"
 #include "runtime/CpuKvCache.h"
-#include "formats/Npy.h"
 #include "runtime/Program.h"
-#include "formats/Executable.h"
-#include "formats/Safetensors.h"
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -81,12 +81,11 @@ GENERATION OPTIONS (uoe-run generate; docs/TRAINING.md, "Generating text")
 namespace {
 
 const std::set<std::string> kValueFlags = {
-    "model",   "weights", "prompt",    "prompt-ids", "output", "tokens",
-    "temperature", "top-k", "seed",    "max-len",    "threads", "cache-dir",
-    "device",  "target"};
-const std::set<std::string> kSwitchFlags = {"causal-safe", "reference-routing",
-                                            "full-recompute", "no-cache",
-                                            "help"};
+    "model",   "weights",     "prompt", "prompt-ids", "output",
+    "tokens",  "temperature", "top-k",  "seed",       "max-len",
+    "threads", "cache-dir",   "device", "target"};
+const std::set<std::string> kSwitchFlags = {
+    "causal-safe", "reference-routing", "full-recompute", "no-cache", "help"};
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "uoe-run: error: " << message << "\n";
@@ -212,7 +211,7 @@ rt::StatusOr<Prompts> readPromptIds(const std::string &path, int64_t vocab) {
                                            "at least one token");
   for (int64_t i = 0; i < p.batch * p.length; ++i) {
     int64_t id = t.dtype() == rt::DType::I64 ? t.data<int64_t>()[i]
-                                               : t.data<int32_t>()[i];
+                                             : t.data<int32_t>()[i];
     if (id < 0 || id >= vocab)
       return rt::outOfRangeError(rt::strCat(
           path, ": token id ", id, " at [", i / p.length, ", ", i % p.length,
@@ -266,10 +265,10 @@ rt::Status decodeWithCache(rt::Program &program, const model::Model &m,
     layers += block.attention_case() != model::Block::ATTENTION_NOT_SET;
   });
   int64_t batch = prompts.batch, length = prompts.length;
-  UOE_ASSIGN_OR_RETURN(
-      std::unique_ptr<rt::KvCache> cache,
-      rt::KvCache::create(std::max<int64_t>(layers, 1), batch,
-                          length + sampler.tokens, m.d_model()));
+  UOE_ASSIGN_OR_RETURN(std::unique_ptr<rt::KvCache> cache,
+                       rt::KvCache::create(std::max<int64_t>(layers, 1), batch,
+                                           length + sampler.tokens,
+                                           m.d_model()));
   auto run = [&](const char *entry, std::vector<int64_t> ids, int64_t t,
                  int64_t start, int64_t last) -> rt::StatusOr<rt::HostTensor> {
     std::vector<rt::HostTensor> inputs;
@@ -320,7 +319,8 @@ rt::Status decodeByRecomputing(rt::Program &program, const model::Model &m,
                 ids.begin() + r * tmax);
   for (int64_t step = 0; step < sampler.tokens; ++step, ++length) {
     std::vector<rt::HostTensor> inputs;
-    UOE_ASSIGN_OR_RETURN(rt::HostTensor tokens, int64Tensor({batch, tmax}, ids));
+    UOE_ASSIGN_OR_RETURN(rt::HostTensor tokens,
+                         int64Tensor({batch, tmax}, ids));
     inputs.push_back(std::move(tokens));
     if (m.attention_mask()) {
       std::vector<int64_t> mask(static_cast<size_t>(batch * tmax), 0);
@@ -330,8 +330,9 @@ rt::Status decodeByRecomputing(rt::Program &program, const model::Model &m,
       inputs.push_back(std::move(t));
     }
     if (m.token_type_ids()) {
-      UOE_ASSIGN_OR_RETURN(rt::HostTensor t,
-                           rt::HostTensor::create(rt::DType::I64, {batch, tmax}));
+      UOE_ASSIGN_OR_RETURN(
+          rt::HostTensor t,
+          rt::HostTensor::create(rt::DType::I64, {batch, tmax}));
       inputs.push_back(std::move(t));
     }
     UOE_ASSIGN_OR_RETURN(std::vector<rt::HostTensor> results,
@@ -504,13 +505,13 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
 
   // Only bytes can be printed: with a byte prompt, ids above 255 are never
   // drawn.
-  Sampler sampler{byBytes ? std::min<int64_t>(vocab, 256) : vocab,
-                  temperature,
-                  topK,
-                  std::mt19937_64(static_cast<uint64_t>(seed)),
-                  tokens,
-                  std::vector<int64_t>(
-                      static_cast<size_t>(prompts.batch * tokens), 0)};
+  Sampler sampler{
+      byBytes ? std::min<int64_t>(vocab, 256) : vocab,
+      temperature,
+      topK,
+      std::mt19937_64(static_cast<uint64_t>(seed)),
+      tokens,
+      std::vector<int64_t>(static_cast<size_t>(prompts.batch * tokens), 0)};
   auto start = std::chrono::steady_clock::now();
   rt::Status done =
       artifacts.decoding

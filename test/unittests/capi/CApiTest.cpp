@@ -586,9 +586,9 @@ TEST_F(CApiCompiledTest, CompileWithGradients) {
   expectError(uoe_executable_tensor_count(plain.get(), "forward_grad",
                                           UOE_ROLE_INPUT, &inputs),
               UOE_NOT_FOUND, {"forward_grad"});
-  expectError(uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4, 8,
-                                           &raw),
-              UOE_INVALID_ARGUMENT, {"unknown flags (8"});
+  expectError(
+      uoe_session_compile_model_ex(session_.get(), kModel, 0, 1, 4, 8, &raw),
+      UOE_INVALID_ARGUMENT, {"unknown flags (8"});
 }
 
 TEST_F(CApiCompiledTest, CompileWithBf16Gemms) {
@@ -628,9 +628,8 @@ TEST_F(CApiCompiledTest, DecodingOverAKvCache) {
   // the whole sequence: the logits of every position agree.
   constexpr int64_t seq = 6, prompt = 3, vocab = 50;
   uoe_executable_t *raw = nullptr;
-  ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kDecoderModel, 0,
-                                             1, prompt, UOE_COMPILE_DECODING,
-                                             &raw));
+  ASSERT_UOE_OK(uoe_session_compile_model_ex(
+      session_.get(), kDecoderModel, 0, 1, prompt, UOE_COMPILE_DECODING, &raw));
   Executable decoder(raw);
   ASSERT_UOE_OK(uoe_session_compile_model_ex(session_.get(), kDecoderModel, 0,
                                              1, seq, 0, &raw));
@@ -676,8 +675,8 @@ TEST_F(CApiCompiledTest, DecodingOverAKvCache) {
   std::unique_ptr<uoe_kv_cache_t, void (*)(uoe_kv_cache_t *)> owned(
       cache, uoe_kv_cache_free);
   int64_t handle = uoe_kv_cache_handle(cache);
-  auto step = [&](const char *entry, std::vector<int64_t> tokens,
-                  int64_t start, int64_t last) {
+  auto step = [&](const char *entry, std::vector<int64_t> tokens, int64_t start,
+                  int64_t last) {
     int64_t t = static_cast<int64_t>(tokens.size());
     Buffer inputs[4] = {ints({1, t}, tokens), ints({1}, {start}),
                         ints({1}, {last}), ints({}, {handle})};

@@ -94,8 +94,8 @@ struct Loaded {
   std::unique_ptr<rt::CpuProgram> program;
 };
 
-std::unique_ptr<Loaded> load(const model::Model &m, int64_t batch,
-                             int64_t seq, bool decoding, uint64_t seed) {
+std::unique_ptr<Loaded> load(const model::Model &m, int64_t batch, int64_t seq,
+                             bool decoding, uint64_t seed) {
   mlir::uoe::CompileArtifacts artifacts;
   artifacts.decoding = decoding;
   auto exe = mlir::uoe::compileModel(m, batch, seq, artifacts);
@@ -170,8 +170,8 @@ TEST_P(DecodeTest, StepsMatchTheForwardPass) {
       for (int64_t c = 0; c < vocab; ++c)
         ASSERT_NEAR(got[r * vocab + c], expected[c],
                     2e-5 * std::max(1.0f, std::fabs(expected[c])))
-            << GetParam().name << " " << what << ": row " << r
-            << ", position " << position[r] << ", logit " << c;
+            << GetParam().name << " " << what << ": row " << r << ", position "
+            << position[r] << ", logit " << c;
     }
   };
   // The prompts: each row's first lengths[r] tokens, padded with the
@@ -179,8 +179,8 @@ TEST_P(DecodeTest, StepsMatchTheForwardPass) {
   std::vector<int64_t> prompts(batch * prompt);
   for (int64_t r = 0; r < batch; ++r)
     for (int64_t i = 0; i < prompt; ++i)
-      prompts[r * prompt + i] = i < lengths[r] ? ids[r * seq + i]
-                                               : ids[((r + 1) % batch) * seq + i];
+      prompts[r * prompt + i] =
+          i < lengths[r] ? ids[r * seq + i] : ids[((r + 1) % batch) * seq + i];
   auto cache = rt::KvCache::create(2, batch, seq, 32);
   ASSERT_TRUE(cache.ok()) << cache.status().toString();
   std::vector<int64_t> position(batch), zeros(batch, 0);
@@ -238,8 +238,8 @@ TEST(DecodeCacheTest, ErrorsNameTheProblem) {
   ASSERT_TRUE(decoder);
   auto small = rt::KvCache::create(2, 1, 4, 32);
   ASSERT_TRUE(small.ok());
-  auto full = decode(*decoder, "decode_step", 1, 1, {3}, {4}, {0},
-                     (*small)->address());
+  auto full =
+      decode(*decoder, "decode_step", 1, 1, {3}, {4}, {0}, (*small)->address());
   ASSERT_FALSE(full.ok());
   EXPECT_NE(full.status().message().find(
                 "writes position 4, outside the cache's 4 positions"),
@@ -285,9 +285,9 @@ TEST(DecodeCacheTest, UndecodableModelsNameTheField) {
   nonCausal.mutable_blocks(0)->mutable_dense_attention()->set_causal(false);
   llvm::Error why2 = mlir::uoe::checkDecodable(nonCausal);
   ASSERT_TRUE(static_cast<bool>(why2));
-  EXPECT_NE(llvm::toString(std::move(why2))
-                .find("blocks[0].dense_attention.causal"),
-            std::string::npos);
+  EXPECT_NE(
+      llvm::toString(std::move(why2)).find("blocks[0].dense_attention.causal"),
+      std::string::npos);
 }
 
 } // namespace

@@ -48,8 +48,7 @@ rt::NamedTensors randomModelWeights(const ::uoe::model::Model &model,
   rt::NamedTensors named;
   uint64_t k = 0;
   for (const mlir::uoe::ParamSpec &p : mlir::uoe::modelParameters(model)) {
-    bool gain = p.name.find("norm") != std::string::npos &&
-                p.name.size() > 7 &&
+    bool gain = p.name.find("norm") != std::string::npos && p.name.size() > 7 &&
                 p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
     ref::Tensor t = randomF32(p.shape, subSeed(seed, ++k), gain ? 0.2 : 0.5);
     if (gain)

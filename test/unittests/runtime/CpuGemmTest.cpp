@@ -149,8 +149,8 @@ TEST(CpuGemmTest, PrepackedBGivesTheSameBits) {
     ASSERT_TRUE(setGemmIsa(isa));
     int64_t panel = gemmPanelColumns();
     for (int trans = 0; trans < 4; ++trans) {
-      Problem problem(29, 3 * panel + 5, 2 * kGemmKc + 19, trans & 1,
-                      trans & 2, 0.5f, 300 + trans);
+      Problem problem(29, 3 * panel + 5, 2 * kGemmKc + 19, trans & 1, trans & 2,
+                      0.5f, 300 + trans);
       std::vector<float> want = problem.run();
       int64_t pieces = packedGemmBPieces(problem.n, problem.k);
       std::vector<float> panels(packedGemmBFloats(problem.n, problem.k), NAN);
