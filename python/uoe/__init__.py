@@ -627,7 +627,7 @@ class Model:
             loaded = self._variant(batch, length)
         params = loaded.executable.parameters("prefill")
         layers = sum(1 for p in params if p.name.endswith(".attn.wqkv"))
-        width = next(p.shape[0] for p in params if p.name.endswith(".attn.wo"))
+        width = next(p.shape[1] for p in params if p.name == "embedding.weight")
         cache = KvCache(max(1, layers), batch, capacity or length + new, width)
         zeros = np.zeros(batch, dtype=np.int64)
         handle = np.array(cache.handle, dtype=np.int64)

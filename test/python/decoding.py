@@ -75,3 +75,21 @@ try:
 except uoe.Error as e:
     print(e.code_name, "|", e.message)
 # CHECK: invalid argument | decoding=True needs a model description, the cpu and no gradients
+
+# Causal-safe SMHA (head-group experts with their own caches): generate's ids
+# equal forward's greedy ids.
+SMHA = MODEL.replace("dense_attention { heads: 2 causal: true }",
+                     "smha { heads: 4 experts: 2 top_k: 1 causal: true rope: ORIGINAL "
+                     "combine: GATED routing: CAUSAL_SAFE }")
+forward = uoe.compile(SMHA, cache_dir=cache_dir, threads=1, input_shape=(2, 12))
+weights = {spec.name: (rng.standard_normal(spec.shape) * 0.5).astype(np.float32)
+           for spec in forward.executable(2, 12).parameters()}
+forward.bind(weights)
+decoder = uoe.compile(SMHA, weights, cache_dir=cache_dir, threads=1, decoding=True)
+new = decoder.generate(prompts, 8)
+seq[:, :4] = prompts
+for step in range(8):
+    seq[:, 4 + step] = np.argmax(forward(seq)[:, 3 + step], axis=-1)
+np.testing.assert_array_equal(new, seq[:, 4:])
+print("smha ids match forward")
+# CHECK: smha ids match forward
