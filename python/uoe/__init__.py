@@ -605,8 +605,9 @@ class Model:
     def generate(self, prompts, max_new_tokens, *, capacity=None):
         """Greedy generation for a model compiled with decoding=True:
         `prompts` are token ids [B, P] (int64 or int32); runs `prefill` on
-        them and then `decode_step` per new token over a fresh `KvCache` of
-        `capacity` positions (default P + max_new_tokens). Returns the new
+        them (compiled for P rounded up to 16) and then `decode_step` per
+        new token over a fresh `KvCache` of `capacity` positions (default
+        P + max_new_tokens). Returns the new
         ids, int64 [B, max_new_tokens] (the first largest logit each)."""
         if not self._decoding:
             raise Error(FAILED_PRECONDITION, "generate needs a model compiled with "
@@ -623,15 +624,27 @@ class Model:
         out = np.zeros((batch, new), dtype=np.int64)
         if new == 0:
             return out
+        # prefill is compiled for the prompts' length rounded up to 16 (as
+        # uoe-run generate does), so that nearby lengths share it; the
+        # padding after the prompt is never attended. Beyond the learned
+        # positions, the exact length.
+        compiled = -(-length // 16) * 16
         with self._lock:
-            loaded = self._variant(batch, length)
+            try:
+                loaded = self._variant(batch, compiled)
+            except Error:
+                compiled = length
+                loaded = self._variant(batch, compiled)
         params = loaded.executable.parameters("prefill")
         layers = sum(1 for p in params if p.name.endswith(".attn.wqkv"))
         width = next(p.shape[1] for p in params if p.name == "embedding.weight")
-        cache = KvCache(max(1, layers), batch, capacity or length + new, width)
+        cache = KvCache(max(1, layers), batch,
+                        max(compiled, capacity or length + new), width)
         zeros = np.zeros(batch, dtype=np.int64)
         handle = np.array(cache.handle, dtype=np.int64)
-        logits = self.run("prefill", ids, zeros, np.full(batch, length - 1), handle)
+        padded = np.zeros((batch, compiled), dtype=np.int64)
+        padded[:, :length] = ids
+        logits = self.run("prefill", padded, zeros, np.full(batch, length - 1), handle)
         for step in range(new):
             out[:, step] = np.argmax(logits, axis=-1)
             if step + 1 < new:

@@ -256,19 +256,37 @@ struct Sampler {
   }
 };
 
-/// Incremental decoding: `prefill` on the prompts, then `decode_step` per
-/// token over a key/value cache of prompt + tokens positions.
+/// The prompt length `prefill` is compiled for: the prompts' own rounded
+/// up to a multiple of 16 (within the learned positions), so that prompts
+/// of nearby lengths share one compilation; the padding after the prompt
+/// is never attended (`last` names the prompt's last token).
+int64_t prefillLength(const model::Model &m, int64_t promptLength) {
+  int64_t rounded = (promptLength + 15) / 16 * 16;
+  if (m.embedding().position() == model::LEARNED)
+    rounded = std::min<int64_t>(rounded, m.embedding().max_positions());
+  return std::max(rounded, promptLength);
+}
+
+/// Incremental decoding: `prefill` on the prompts (padded to `compiled`
+/// tokens with id 0), then `decode_step` per token over a key/value cache
+/// of prompt + tokens positions.
 rt::Status decodeWithCache(rt::Program &program, const model::Model &m,
-                           const Prompts &prompts, Sampler &sampler) {
+                           const Prompts &prompts, int64_t compiled,
+                           Sampler &sampler) {
   int64_t layers = 0;
   forEachLayer(m, [&](int64_t, const model::Block &block) {
     layers += block.attention_case() != model::Block::ATTENTION_NOT_SET;
   });
   int64_t batch = prompts.batch, length = prompts.length;
-  UOE_ASSIGN_OR_RETURN(std::unique_ptr<rt::KvCache> cache,
-                       rt::KvCache::create(std::max<int64_t>(layers, 1), batch,
-                                           length + sampler.tokens,
-                                           m.d_model()));
+  UOE_ASSIGN_OR_RETURN(
+      std::unique_ptr<rt::KvCache> cache,
+      rt::KvCache::create(std::max<int64_t>(layers, 1), batch,
+                          std::max(compiled, length + sampler.tokens),
+                          m.d_model()));
+  std::vector<int64_t> padded(static_cast<size_t>(batch * compiled), 0);
+  for (int64_t r = 0; r < batch; ++r)
+    std::copy_n(prompts.ids.begin() + r * length, length,
+                padded.begin() + r * compiled);
   auto run = [&](const char *entry, std::vector<int64_t> ids, int64_t t,
                  int64_t start, int64_t last) -> rt::StatusOr<rt::HostTensor> {
     std::vector<rt::HostTensor> inputs;
@@ -293,7 +311,7 @@ rt::Status decodeWithCache(rt::Program &program, const model::Model &m,
   std::vector<int64_t> next(static_cast<size_t>(batch));
   for (int64_t step = 0; step < sampler.tokens; ++step) {
     rt::StatusOr<rt::HostTensor> logits =
-        step == 0 ? run("prefill", prompts.ids, length, 0, length - 1)
+        step == 0 ? run("prefill", padded, compiled, 0, length - 1)
                   : run("decode_step", next, 1, length + step - 1, 0);
     if (!logits.ok())
       return logits.status();
@@ -478,7 +496,8 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   }
   auto exe = ::uoe::tools::obtainModelExecutable(
       m,
-      artifacts.decoding ? std::vector<int64_t>{prompts.batch, promptLen}
+      artifacts.decoding
+          ? std::vector<int64_t>{prompts.batch, prefillLength(m, promptLen)}
                          : std::vector<int64_t>{prompts.batch, tmax},
       artifacts, cacheDir);
   if (!exe)
@@ -515,7 +534,8 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   auto start = std::chrono::steady_clock::now();
   rt::Status done =
       artifacts.decoding
-          ? decodeWithCache(**program, m, prompts, sampler)
+          ? decodeWithCache(**program, m, prompts,
+                            prefillLength(m, promptLen), sampler)
           : decodeByRecomputing(**program, m, prompts, tmax, sampler);
   if (!done.ok())
     return fail(done);
