@@ -66,9 +66,35 @@ CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader) {
   return load(executable, loader, cpuRuntimeSymbols(), hostProgramMemory());
 }
 
+std::vector<std::string>
+CpuProgram::sameParameters(const proto::EntryPoint &entry) const {
+  auto same = [&](const proto::EntryPoint &other) {
+    if (other.parameters_size() != entry.parameters_size())
+      return false;
+    for (int i = 0; i < entry.parameters_size(); ++i)
+      if (other.parameters(i).name() != entry.parameters(i).name() ||
+          shapeOf(other.parameters(i)) != shapeOf(entry.parameters(i)))
+        return false;
+    return true;
+  };
+  std::vector<std::string> names;
+  for (const proto::EntryPoint &other : executable_.entry_points())
+    if (same(other))
+      names.push_back(other.name());
+  return names;
+}
+
+std::vector<CpuProgram::Bound *> CpuProgram::bindings() const {
+  std::vector<Bound *> unique;
+  for (const auto &[entryName, bound] : bound_)
+    if (std::find(unique.begin(), unique.end(), bound.get()) == unique.end())
+      unique.push_back(bound.get());
+  return unique;
+}
+
 CpuProgram::~CpuProgram() {
-  for (auto &[entryName, buffers] : parameterBuffers_)
-    for (auto &[name, buffer] : buffers)
+  for (Bound *bound : bindings())
+    for (auto &[name, buffer] : bound->buffers)
       memory_->unstage(buffer);
   // Objects tear down in the reverse order of their setup.
   for (auto it = finalizers_.rbegin(); it != finalizers_.rend(); ++it)
@@ -152,12 +178,20 @@ Status CpuProgram::bindParameters(const std::string &entryName,
     }
     buffers.emplace(name, *buffer);
   }
-  if (auto old = parameterBuffers_.find(entryName);
-      old != parameterBuffers_.end())
-    for (auto &[name, pointer] : old->second)
+  // The new binding serves every entry point with these parameters; the
+  // one it replaces served exactly those.
+  auto binding = std::make_shared<Bound>(
+      Bound{std::move(bound), std::move(buffers)});
+  std::shared_ptr<Bound> old;
+  for (const std::string &name : sameParameters(*entry)) {
+    std::shared_ptr<Bound> &slot = bound_[name];
+    if (slot && slot != binding)
+      old = slot;
+    slot = binding;
+  }
+  if (old)
+    for (auto &[name, pointer] : old->buffers)
       memory_->unstage(pointer);
-  parameters_[entryName] = std::move(bound);
-  parameterBuffers_[entryName] = std::move(buffers);
   return okStatus();
 }
 
@@ -166,8 +200,8 @@ CpuProgram::run(const std::string &entryName,
                 const std::vector<HostTensor> &inputs) {
   UOE_ASSIGN_OR_RETURN(const proto::EntryPoint *entry,
                        findEntryPoint(executable_, entryName));
-  auto params = parameters_.find(entryName);
-  if (params == parameters_.end() && entry->parameters_size() > 0)
+  auto params = bound_.find(entryName);
+  if (params == bound_.end() && entry->parameters_size() > 0)
     return failedPreconditionError(
         strCat("no weights are bound for entry point '", entryName, "'"));
   UOE_RETURN_IF_ERROR(checkInputs(*entry, inputs));
@@ -204,7 +238,7 @@ CpuProgram::run(const std::string &entryName,
   for (int i = 0; i < entry->inputs_size(); ++i)
     describe(stagedInputs[i], inputs[i].shape());
   if (entry->parameters_size() > 0) {
-    const auto &buffers = parameterBuffers_.at(entryName);
+    const auto &buffers = params->second->buffers;
     for (const proto::TensorSpec &spec : entry->parameters())
       describe(buffers.at(spec.name()), shapeOf(spec));
   }
@@ -265,14 +299,14 @@ Status CpuProgram::applyUpdates(const proto::EntryPoint &entry,
     const proto::TensorSpec &spec = entry.results(i);
     if (spec.updates().empty())
       continue;
-    for (const auto &[entryName, bound] : parameters_) {
-      auto it = bound.find(spec.updates());
-      if (it != bound.end() && (it->second.shape() != results[i].shape() ||
-                                it->second.dtype() != results[i].dtype()))
+    for (Bound *bound : bindings()) {
+      auto it = bound->tensors.find(spec.updates());
+      if (it != bound->tensors.end() &&
+          (it->second.shape() != results[i].shape() ||
+           it->second.dtype() != results[i].dtype()))
         return internalError(strCat(
             "result '", spec.name(), "' cannot update '", spec.updates(),
-            "' of entry point '", entryName, "': ",
-            shapeToString(results[i].shape()), " vs ",
+            "': ", shapeToString(results[i].shape()), " vs ",
             shapeToString(it->second.shape())));
     }
   }
@@ -280,14 +314,14 @@ Status CpuProgram::applyUpdates(const proto::EntryPoint &entry,
     const proto::TensorSpec &spec = entry.results(i);
     if (spec.updates().empty())
       continue;
-    for (auto &[entryName, bound] : parameters_) {
-      auto it = bound.find(spec.updates());
-      if (it == bound.end())
+    for (Bound *bound : bindings()) {
+      auto it = bound->tensors.find(spec.updates());
+      if (it == bound->tensors.end())
         continue;
       std::memcpy(it->second.rawData(), results[i].rawData(),
                   results[i].sizeInBytes());
-      UOE_RETURN_IF_ERROR(memory_->restage(
-          parameterBuffers_.at(entryName).at(spec.updates()), it->second));
+      UOE_RETURN_IF_ERROR(
+          memory_->restage(bound->buffers.at(spec.updates()), it->second));
     }
   }
   return okStatus();
@@ -295,12 +329,12 @@ Status CpuProgram::applyUpdates(const proto::EntryPoint &entry,
 
 StatusOr<HostTensor> CpuProgram::boundParameter(const std::string &entryName,
                                                 const std::string &name) const {
-  auto bound = parameters_.find(entryName);
-  if (bound == parameters_.end())
+  auto bound = bound_.find(entryName);
+  if (bound == bound_.end())
     return failedPreconditionError(
         strCat("no weights are bound for entry point '", entryName, "'"));
-  auto it = bound->second.find(name);
-  if (it == bound->second.end())
+  auto it = bound->second->tensors.find(name);
+  if (it == bound->second->tensors.end())
     return notFoundError(strCat("entry point '", entryName,
                                 "' has no parameter '", name, "'"));
   return it->second.clone();

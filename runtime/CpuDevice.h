@@ -115,11 +115,21 @@ private:
   std::vector<void *> finalizers_;
   /// The address of every entry point's function, by entry point name.
   std::map<std::string, void *> functions_;
-  std::map<std::string, NamedTensors> parameters_;
-  /// Where the compiled code reads each bound parameter (stage()), by entry
-  /// point and name.
-  std::map<std::string, std::map<std::string, void *, std::less<>>>
-      parameterBuffers_;
+  /// One binding: the tensors and where the compiled code reads each
+  /// (stage()), by name.
+  struct Bound {
+    NamedTensors tensors;
+    std::map<std::string, void *, std::less<>> buffers;
+  };
+  /// The binding of every bound entry point. Entry points with the same
+  /// parameters (names and shapes in order: prefill and decode_step,
+  /// forward and forward_grad) share one, so the weights are held once.
+  std::map<std::string, std::shared_ptr<Bound>> bound_;
+  /// The entry points whose parameters are those of `entry`, itself
+  /// included.
+  std::vector<std::string> sameParameters(const proto::EntryPoint &entry) const;
+  /// Each binding once.
+  std::vector<Bound *> bindings() const;
   ProgramMemory *memory_ = nullptr;
 };
 

@@ -33,7 +33,10 @@ public:
 
   /// Checks `parameters` against the parameters of entry point `entry`:
   /// every one present with its shape, no other tensor; converts them to f32
-  /// and keeps them for run(). Errors name the tensor and the shapes.
+  /// and keeps them for run(). Errors name the tensor and the shapes. Entry
+  /// points with the same parameters (names and shapes in order: forward
+  /// and forward_grad, prefill and decode_step) share one binding: binding
+  /// any of them binds them all, and the weights are held once.
   virtual Status bindParameters(const std::string &entry,
                                 NamedTensors parameters) = 0;
 

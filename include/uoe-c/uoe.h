@@ -311,7 +311,10 @@ UOE_C_EXPORT void uoe_model_free(uoe_model_t *model);
  * and the shapes). f32, f16, bf16 and f64 tensors are converted to f32.
  * Optimizer-state tensors (`opt.*`) that the entry point does not take are
  * ignored, so a training checkpoint (docs/TRAINING.md) binds as weights.
- * Replaces weights bound before; on error the previous binding stays. */
+ * Replaces weights bound before; on error the previous binding stays.
+ * Entry points with the same parameters (names and shapes in order:
+ * forward and forward_grad, prefill and decode_step) share one binding:
+ * binding either binds both, and the weights are held once. */
 UOE_C_EXPORT uoe_status_t *uoe_model_bind_safetensors(uoe_model_t *model,
                                                       const char *entry,
                                                       const char *path);

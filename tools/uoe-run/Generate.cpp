@@ -512,7 +512,13 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   auto program = rt::loadProgram(*exe, loader, device);
   if (!program.ok())
     return fail(program.status());
+  // Entry points with the same parameters (prefill, decode_step) share one
+  // binding: bind each set once.
   for (const rt::proto::EntryPoint &entry : exe->entry_points()) {
+    if (entry.parameters_size() == 0 ||
+        (*program)->boundParameter(entry.name(), entry.parameters(0).name())
+            .ok())
+      continue;
     auto copy = copyTensors(weights->tensors);
     if (!copy.ok())
       return fail(copy.status());

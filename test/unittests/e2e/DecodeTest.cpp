@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 using namespace uoe;
 using namespace uoe::e2e;
@@ -227,6 +228,45 @@ TEST(DecodeCacheTest, CapacityDoesNotChangeTheResult) {
     results.push_back(*step);
   }
   EXPECT_EQ(results[0], results[1]);
+}
+
+// Tests that prefill and decode_step (the same parameters) share one
+// binding: binding one binds both, and binding again replaces both.
+TEST(DecodeCacheTest, EntryPointsShareTheirWeights) {
+  model::Model m = describe(kVariants[0]);
+  mlir::uoe::CompileArtifacts artifacts;
+  artifacts.decoding = true;
+  auto exe = mlir::uoe::compileModel(m, 1, 3, artifacts);
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  mlir::uoe::cpu::OrcLoader loader;
+  auto program = rt::CpuProgram::load(*exe, loader);
+  ASSERT_TRUE(program.ok()) << program.status().toString();
+  auto stepLogits = [&](uint64_t seed) {
+    rt::Status bound =
+        (*program)->bindParameters("prefill", randomModelWeights(m, seed));
+    EXPECT_TRUE(bound.ok()) << bound.toString();
+    auto cache = rt::KvCache::create(2, 1, 8, 32);
+    EXPECT_TRUE(cache.ok());
+    std::vector<rt::HostTensor> inputs;
+    inputs.push_back(ints({1, 1}, {5}));
+    inputs.push_back(ints({1}, {0}));
+    inputs.push_back(ints({1}, {0}));
+    inputs.push_back(ints({}, {(*cache)->address()}));
+    auto out = (*program)->run("decode_step", inputs);
+    EXPECT_TRUE(out.ok()) << out.status().toString();
+    auto weight =
+        (*program)->boundParameter("decode_step", "blocks.0.attn.wqkv");
+    EXPECT_TRUE(weight.ok());
+    auto same = (*program)->boundParameter("prefill", "blocks.0.attn.wqkv");
+    EXPECT_EQ(std::memcmp(weight->rawData(), same->rawData(),
+                          weight->sizeInBytes()),
+              0);
+    const float *v = (*out)[0].data<float>();
+    return std::vector<float>(v, v + (*out)[0].numElements());
+  };
+  std::vector<float> first = stepLogits(1), second = stepLogits(2);
+  EXPECT_NE(first, second) << "binding prefill again rebinds decode_step";
+  EXPECT_EQ(stepLogits(1), first);
 }
 
 // Tests the runtime's errors: a position past the cache's capacity, a
