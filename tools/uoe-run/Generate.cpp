@@ -64,13 +64,13 @@ GENERATION OPTIONS (uoe-run generate; docs/TRAINING.md, "Generating text")
   --tokens N          tokens to generate (default 64)
   --full-recompute    rerun the whole sequence per token instead of
                       decoding over a key/value cache (what models with
-                      SMHA or reference routing always do)
+                      reference routing or non-causal attention always do)
   --temperature T     0: greedy (the largest logit); else sample from
                       softmax(logits / T) (default 0)
   --top-k K           sample among the K largest logits only (default 0: all)
   --seed S            the sampling generator's seed (default 0)
-  --max-len T         the compiled sequence length (default: max_positions
-                      with learned positions, else prompt + N)
+  --max-len T         recomputing: the compiled sequence length (default:
+                      max_positions with learned positions, else prompt + N)
   --causal-safe       route every SMHA and UoME layer causal-safe (spec §7)
   --reference-routing route them as the reference does (prefix outputs then
                       depend on later positions: a warning says so)
