@@ -1,11 +1,14 @@
 //===- CpuKvCache.cpp - the key/value cache of incremental decoding -------===//
 //
-// uoe_kv_attend (CpuKvCache.h): the new tokens' keys and values are
-// appended, then per (sequence, head) each token attends over positions
-// 0 .. its own: scores in one pass (a dot product per cached key), the softmax
-// with its maximum subtracted, then the values weighted and summed in position
-// order. Work is spread over (sequence, head) pairs, each computed the
-// same way whatever the thread count.
+// uoe_kv_attend (CpuKvCache.h): every kept slot's place in the cache is
+// found and checked first (nothing is written for a bad call); the new keys
+// (rotated, transposed per head) and values are appended; then per (row,
+// head) each kept slot attends over the row's cached entries up to its own:
+// the scores of 64 entries at a time, the softmax with its maximum
+// subtracted, the values weighted and summed in entry order. A row is a
+// sequence (dense attention) or an (expert, sequence) selection (causal-safe
+// SMHA, whose entries are the expert's tokens). Work is spread over (row,
+// head) pairs, each computed the same way whatever the thread count.
 //
 //===----------------------------------------------------------------------===//
 
