@@ -136,13 +136,15 @@ static bool isKernelType(RankedTensorType type) {
          !ShapedType::isDynamic(shape[1]) && !ShapedType::isDynamic(shape[3]);
 }
 
-/// A fresh dense buffer of `type` (`[E, B, L, D]`, L of `q`'s view).
+/// A fresh dense buffer of `type`, its dynamic sizes those of `q`'s view
+/// (the selection's L).
 static Value allocLike(ImplicitLocOpBuilder &b, RankedTensorType type,
                        const BufferView &q) {
   SmallVector<Value> dynamicSizes;
-  if (type.isDynamicDim(2))
-    dynamicSizes.push_back(
-        arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[2]));
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dynamicSizes.push_back(
+          arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[i]));
   return allocResultBuffer(b, type, dynamicSizes);
 }
 
@@ -253,11 +255,7 @@ struct KvAttendToCall : OpRewritePattern<KvAttendOp> {
     } else {
       args.append({zero, zero, zero, zero, zero});
     }
-    SmallVector<Value> dynamicSizes;
-    if (type.isDynamicDim(1))
-      dynamicSizes.push_back(
-          arith::IndexCastOp::create(b, b.getIndexType(), q.sizes[1]));
-    Value out = allocResultBuffer(b, type, dynamicSizes);
+    Value out = allocLike(b, type, q);
     args.push_back(describeBuffer(b, out).address);
     assert(args.size() == kvAttendParams(getContext()).size() &&
            "the runtime's ABI");

@@ -68,18 +68,9 @@ CpuProgram::load(const proto::Executable &executable, ObjectLoader &loader) {
 
 std::vector<std::string>
 CpuProgram::sameParameters(const proto::EntryPoint &entry) const {
-  auto same = [&](const proto::EntryPoint &other) {
-    if (other.parameters_size() != entry.parameters_size())
-      return false;
-    for (int i = 0; i < entry.parameters_size(); ++i)
-      if (other.parameters(i).name() != entry.parameters(i).name() ||
-          shapeOf(other.parameters(i)) != shapeOf(entry.parameters(i)))
-        return false;
-    return true;
-  };
   std::vector<std::string> names;
   for (const proto::EntryPoint &other : executable_.entry_points())
-    if (same(other))
+    if (rt::sameParameters(entry, other))
       names.push_back(other.name());
   return names;
 }

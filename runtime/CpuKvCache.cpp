@@ -95,7 +95,7 @@ thread_local ScratchBuffer<float> scoreBuffer;
 /// One call of uoe_kv_attend, checked.
 struct KvProblem {
   KvCache *cache;
-  int64_t layer, batch, rows, experts, slots, width, heads, dh;
+  int64_t layer, batch, rows, slots, width, heads, dh;
   float scale;
   const float *table; ///< the rotary table, or null
   const float *q, *k, *v;
@@ -253,7 +253,6 @@ uoe_kv_attend(int64_t cacheAddress, int64_t layer, int64_t flags, int64_t batch,
               layer,
               batch,
               rows,
-              experts,
               slots,
               d,
               heads,

@@ -75,6 +75,17 @@ std::vector<int64_t> uoe::rt::shapeOf(const proto::TensorSpec &spec) {
   return {spec.shape().begin(), spec.shape().end()};
 }
 
+bool uoe::rt::sameParameters(const proto::EntryPoint &a,
+                             const proto::EntryPoint &b) {
+  if (a.parameters_size() != b.parameters_size())
+    return false;
+  for (int i = 0; i < a.parameters_size(); ++i)
+    if (a.parameters(i).name() != b.parameters(i).name() ||
+        shapeOf(a.parameters(i)) != shapeOf(b.parameters(i)))
+      return false;
+  return true;
+}
+
 DType uoe::rt::dtypeOf(const proto::TensorSpec &spec) {
   return parseDTypeName(spec.dtype()).value_or(DType::F32);
 }

@@ -68,6 +68,10 @@ StatusOr<DeviceName> parseDeviceName(std::string_view device);
 /// The shape of a tensor spec of an Executable.
 std::vector<int64_t> shapeOf(const proto::TensorSpec &spec);
 
+/// Whether entry points `a` and `b` take the same parameters (names and
+/// shapes, in order): then they share one binding (Program::bindParameters).
+bool sameParameters(const proto::EntryPoint &a, const proto::EntryPoint &b);
+
 /// The element type of a tensor spec (validateExecutable has checked that
 /// its name is known; f32 otherwise).
 DType dtypeOf(const proto::TensorSpec &spec);

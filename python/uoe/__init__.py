@@ -264,8 +264,15 @@ class _Loaded:
             self._handle = None
 
     def _bind(self, weights):
-        with_params = [e for e in self.entries
-                       if self.executable.parameters(e)]
+        # Entry points with the same parameters share one binding in the
+        # runtime (prefill and decode_step, forward and forward_grad): bind
+        # one of each.
+        with_params, seen = [], set()
+        for e in self.entries:
+            params = tuple(self.executable.parameters(e))
+            if params and params not in seen:
+                seen.add(params)
+                with_params.append(e)
         if weights is None:
             return  # running an entry point with parameters says what is missing
         if isinstance(weights, (str, bytes, os.PathLike)):

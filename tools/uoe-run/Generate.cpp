@@ -513,17 +513,28 @@ int mlir::uoe::runGenerate(int argc, char **argv) {
   if (!program.ok())
     return fail(program.status());
   // Entry points with the same parameters (prefill, decode_step) share one
-  // binding: bind each set once.
-  for (const rt::proto::EntryPoint &entry : exe->entry_points()) {
-    if (entry.parameters_size() == 0 ||
-        (*program)->boundParameter(entry.name(), entry.parameters(0).name())
-            .ok())
-      continue;
-    auto copy = copyTensors(weights->tensors);
-    if (!copy.ok())
-      return fail(copy.status());
+  // binding: bind each set once, the last one with the weights themselves
+  // (no copy).
+  std::vector<const rt::proto::EntryPoint *> sets;
+  for (const rt::proto::EntryPoint &entry : exe->entry_points())
+    if (entry.parameters_size() > 0 &&
+        std::none_of(sets.begin(), sets.end(), [&](auto *other) {
+          return rt::sameParameters(entry, *other);
+        }))
+      sets.push_back(&entry);
+  for (size_t i = 0; i < sets.size(); ++i) {
+    const rt::proto::EntryPoint &entry = *sets[i];
+    rt::NamedTensors tensors;
+    if (i + 1 == sets.size()) {
+      tensors = std::move(weights->tensors);
+    } else {
+      auto copy = copyTensors(weights->tensors);
+      if (!copy.ok())
+        return fail(copy.status());
+      tensors = std::move(*copy);
+    }
     rt::Status bound =
-        (*program)->bindParameters(entry.name(), std::move(*copy));
+        (*program)->bindParameters(entry.name(), std::move(tensors));
     if (!bound.ok())
       return fail(values["weights"] + ": " + bound.toString());
   }
